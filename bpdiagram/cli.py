@@ -1,0 +1,145 @@
+"""The ``bpdiagram`` command line: a thin shell over ``Diagram``.
+
+It parses arguments, calls the library and turns every ``BpdiagramError`` (and
+click's usage errors) into one ``error:`` line on stderr with exit status 2.
+Heavy modules (numpy, networkx, graphviz) are imported inside the commands
+that need them, so ``--help`` and ``templates`` start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bpdiagram import __version__
+from bpdiagram.errors import BpdiagramError
+from bpdiagram.library import DEFAULT_TEMPLATE, template_description, template_names, template_path
+
+EXIT_BAD_INPUT = 2
+DEFAULT_FORMATS = "svg,png,graphml"
+KNOWN_FORMATS = ("svg", "png", "graphml")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+
+
+class _Cli(click.Group):
+    """A group whose errors are one ``error:`` line and exit status 2, never a traceback."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            code = super().main(args, prog_name or "bpdiagram", complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+            _fail(exc.format_message().replace("\n", " ") + hint)
+            code = EXIT_BAD_INPUT
+        except click.ClickException as exc:
+            _fail(exc.format_message().replace("\n", " "))
+            code = EXIT_BAD_INPUT
+        except BpdiagramError as exc:
+            _fail(str(exc))
+            code = EXIT_BAD_INPUT
+        except click.Abort:
+            _fail("aborted")
+            code = 130
+        code = code if isinstance(code, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bpdiagram")
+def cli() -> None:
+    """Draw backpropagation diagrams from a short layer spec.
+
+    \b
+    Examples:
+      bpdiagram render                      # the default template into output/
+      bpdiagram render my-net.yaml -f svg   # your spec, SVG only
+      bpdiagram templates                   # list the shipped templates
+      bpdiagram templates relu-mlp > my-net.yaml
+    """
+
+
+def _formats(value: str) -> list[str]:
+    formats = [f.strip() for f in value.split(",") if f.strip()]
+    for fmt in formats:
+        if fmt not in KNOWN_FORMATS:
+            raise click.BadParameter(f"unknown format {fmt!r}; valid formats: {', '.join(KNOWN_FORMATS)}",
+                                     param_hint="-f/--formats")
+    if not formats:
+        raise click.BadParameter("give at least one format", param_hint="-f/--formats")
+    return list(dict.fromkeys(formats))
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-t", "--template", "templates", multiple=True, metavar="NAME",
+              help="Render a shipped template (repeatable; see 'bpdiagram templates').")
+@click.option("-o", "--output", "output", default="output", show_default=True, type=click.Path(path_type=Path),
+              help="Folder for the diagrams (created if missing).")
+@click.option("-f", "--formats", "formats", default=DEFAULT_FORMATS, show_default=True,
+              help="Comma-separated formats: svg, png, graphml.")
+@click.option("--backprop-to", type=int, metavar="K", help="Draw the backward pass from the loss down to layer K.")
+@click.option("--show", metavar="KINDS", help="Edge kinds to draw, e.g. forward,cache,backward.")
+@click.option("--shapes", is_flag=True, help="Show (n[l], m) shapes on tensor nodes.")
+def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, formats: str,
+           backprop_to: int | None, show: str | None, shapes: bool) -> int:
+    """Render SPEC files and/or templates to DIR/<name>.<ext>.
+
+    With neither SPEC nor -t, renders the default template (two-layer-binary).
+
+    \b
+    Examples:
+      bpdiagram render
+      bpdiagram render -t three-layer-logistic --backprop-to 2 -f png
+      bpdiagram render nets/*.yaml -o site/img -f svg,graphml
+    """
+    from bpdiagram.diagram import Diagram  # heavy: numpy, networkx, graphviz
+
+    fmts = _formats(formats)
+    sources: list[tuple[str, Path]] = [(p.stem, p) for p in specs]
+    sources += [(name, template_path(name)) for name in templates]
+    if not sources:
+        sources = [(DEFAULT_TEMPLATE, template_path(DEFAULT_TEMPLATE))]
+    failed = 0
+    for name, path in sources:
+        try:
+            diagram = Diagram.load(path, name=name, shapes=shapes).with_options(backprop_to=backprop_to, show=show)
+            for written in diagram.save(output, fmts):
+                click.echo(str(written))
+        except BpdiagramError as exc:
+            _fail(str(exc))
+            failed += 1
+    return EXIT_BAD_INPUT if failed else 0
+
+
+@cli.command()
+@click.argument("name", required=False)
+def templates(name: str | None) -> int:
+    """List the shipped templates, or print template NAME's YAML.
+
+    \b
+    Examples:
+      bpdiagram templates
+      bpdiagram templates two-layer-binary > my-net.yaml
+    """
+    if name is None:
+        names = template_names()
+        width = max(len(n) for n in names)
+        for n in names:
+            click.echo(f"{n.ljust(width)}  {template_description(n)}")
+        return 0
+    click.echo(template_path(name).read_text(encoding="utf-8"), nl=False)
+    return 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="bpdiagram")

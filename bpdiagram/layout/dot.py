@@ -1,0 +1,121 @@
+"""DOT text for a model graph: rows become ranks, columns become an order.
+
+Graphviz never sees labels: every node is a fixed-size box of the size our
+own text metrics give, so graphviz positions and routes while bpdiagram keeps
+control of the text. Edges that run against dot's top-to-bottom rank order
+(params feeding up into ops, updates going up, gradients flowing right to
+left) are written reversed with ``dir=back``; the layout reads them back in
+the model's direction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+
+import graphviz
+import networkx as nx
+
+from bpdiagram.model.build import ROWS
+from bpdiagram.options import EDGE_KINDS, EdgeKind
+from bpdiagram.style import FONT_FAMILY, NODE_STYLES
+
+POINTS_PER_INCH = 72.0
+ARROW_SIZE = 0.75
+"""Graphviz arrowsize: dot leaves 10 pt × this between the spline end and the node for our arrowhead."""
+ARROW_LENGTH = 10.0 * ARROW_SIZE
+
+ROW_ORDER = tuple(ROWS)
+
+
+@dataclass(frozen=True)
+class DotEdge:
+    """A model edge as written to DOT: its id, endpoints in DOT order and whether it is reversed."""
+
+    id: str
+    source: str
+    target: str
+    key: EdgeKind
+    reversed: bool
+
+
+def node_order(g: nx.MultiDiGraph) -> list[str]:
+    """Nodes sorted by row, then column, then id: the stable order of every output."""
+    return sorted(g.nodes, key=lambda n: (ROW_ORDER.index(g.nodes[n]["row"]), g.nodes[n]["column"], n))
+
+
+def edge_order(g: nx.MultiDiGraph) -> list[tuple[str, str, EdgeKind]]:
+    """Edges sorted by kind, then by the order of their endpoints."""
+    rank = {n: i for i, n in enumerate(node_order(g))}
+    return sorted(g.edges(keys=True), key=lambda e: (EDGE_KINDS.index(e[2]), rank[e[0]], rank[e[1]]))
+
+
+def _goes_up_or_left(g: nx.MultiDiGraph, source: str, target: str) -> bool:
+    s, t = g.nodes[source], g.nodes[target]
+    rs, rt = ROW_ORDER.index(s["row"]), ROW_ORDER.index(t["row"])
+    return rt < rs or (rt == rs and t["column"] < s["column"])
+
+
+def dot_edges(g: nx.MultiDiGraph) -> list[DotEdge]:
+    """Every model edge with its id and DOT direction (derivative links included; ``to_dot`` skips them)."""
+    out = []
+    for i, (u, v, key) in enumerate(edge_order(g)):
+        rev = _goes_up_or_left(g, u, v)
+        out.append(DotEdge(f"e{i}", v if rev else u, u if rev else v, key, rev))
+    return out
+
+
+def to_dot(g: nx.MultiDiGraph, sizes: dict[str, tuple[float, float]],
+           edge_labels: dict[str, tuple[float, float]]) -> str:
+    """DOT source for ``g``: node boxes of ``sizes`` (px), edge label boxes of ``edge_labels`` (px)."""
+    d = graphviz.Digraph("bpdiagram")
+    d.attr("graph", rankdir="TB", newrank="true", nodesep="0.32", ranksep="0.42", splines="spline",
+           fontname=FONT_FAMILY, outputorder="edgesfirst", pad="0")
+    d.attr("node", shape="box", fixedsize="true", label="", margin="0")
+    d.attr("edge", arrowsize=str(ARROW_SIZE), fontname=FONT_FAMILY)
+    order = node_order(g)
+    for n in order:
+        w, h = sizes[n]
+        shape = "ellipse" if NODE_STYLES[g.nodes[n]["kind"]].shape == "ellipse" else "box"
+        col = g.nodes[n]["column"]
+        group = f"c{int(col)}" if float(col).is_integer() else None
+        attrs = {"width": f"{w / POINTS_PER_INCH:.4f}", "height": f"{h / POINTS_PER_INCH:.4f}", "shape": shape}
+        if group:
+            attrs["group"] = group
+        d.node(n, **attrs)
+    rows: dict[str, list[str]] = {r: [] for r in ROW_ORDER}
+    for n in order:
+        rows[g.nodes[n]["row"]].append(n)
+    firsts = []
+    for row in ROW_ORDER:
+        members = rows[row]
+        if not members:
+            continue
+        firsts.append(members[0])
+        with d.subgraph() as s:
+            s.attr(rank="same")
+            for n in members:
+                s.node(n)
+        for a, b in pairwise(members):
+            d.edge(a, b, style="invis", weight="0")
+    for a, b in pairwise(firsts):
+        d.edge(a, b, style="invis", weight="0")
+    for e in dot_edges(g):
+        if e.key == "derivative":
+            continue  # routed by the layout itself: short vertical links beside the columns
+        attrs = {"id": e.id}
+        kind = e.key
+        if e.reversed:
+            attrs["dir"] = "back"
+        if kind in ("cache", "update"):
+            attrs["weight"] = "4"
+        if kind == "forward":
+            attrs["weight"] = "3"
+        if e.id in edge_labels:
+            w, h = edge_labels[e.id]
+            # a blank label of the right size: dot reserves the room, we draw the text
+            attrs["label"] = "<<table border='0' cellpadding='0' cellspacing='0'><tr><td fixedsize='true' " \
+                f"width='{w:.0f}' height='{h:.0f}'></td></tr></table>>"
+        d.edge(e.source, e.target, **attrs)
+    source: str = d.source
+    return source

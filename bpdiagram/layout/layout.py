@@ -1,0 +1,205 @@
+"""Lay out a model graph: measure labels, run dot once, read the geometry back.
+
+The result is a ``Scene`` in SVG pixels with the title on top, the three
+bands as background strips, and the legend below; SVG, PNG and GraphML are
+all written from it, so they show the same picture.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+
+from bpdiagram.layout.dot import ARROW_LENGTH, dot_edges, edge_order, node_order, to_dot
+from bpdiagram.layout.engine import run_dot
+from bpdiagram.layout.scene import BandRect, EdgeRoute, LegendEntry, NodeBox, Point, Scene
+from bpdiagram.layout.text import TextBlock, layout_text
+from bpdiagram.options import BANDS, EDGE_KINDS, Band, EdgeKind
+from bpdiagram.richtext import escape, plain
+from bpdiagram.style import EDGE_STYLES, FONT_SIZE, NODE_STYLES, PAD_X, PAD_Y, SMALL_SIZE, TITLE_SIZE
+
+MARGIN = 16.0
+GUTTER = 30.0
+"""Room on the left for the band titles, written upwards."""
+BAND_PAD = 12.0
+LEGEND_ROW = 24.0
+ELLIPSE_STRETCH = 1.25
+"""An ellipse's box must be wider and taller than its text block to contain it."""
+
+
+def node_size(kind: str, text: TextBlock) -> tuple[float, float]:
+    """Box size for a node of ``kind`` around ``text``."""
+    w = text.width + 2 * PAD_X
+    h = text.height + 2 * PAD_Y
+    if NODE_STYLES[kind].shape == "ellipse":  # type: ignore[index]
+        w, h = w * ELLIPSE_STRETCH + 4, h * ELLIPSE_STRETCH
+    return (round(max(w, 40.0), 1), round(max(h, 30.0), 1))
+
+
+def layout_graph(g: nx.MultiDiGraph) -> Scene:
+    """Lay out ``g`` (from ``model.build_graph``) into a ``Scene``."""
+    texts = {n: layout_text(g.nodes[n]["label"], FONT_SIZE) for n in g.nodes}
+    sizes = {n: node_size(g.nodes[n]["kind"], texts[n]) for n in g.nodes}
+    edges = dot_edges(g)
+    edge_texts: dict[str, TextBlock] = {}
+    for e, (u, v, key) in zip(edges, edge_order(g), strict=True):
+        label = g.edges[u, v, key]["label"]
+        if label:
+            edge_texts[e.id] = layout_text(label, SMALL_SIZE)
+    label_boxes = {i: (t.width + 6, t.height + 2) for i, t in edge_texts.items()}
+    result = run_dot(to_dot(g, sizes, label_boxes))
+    return _scene(g, result, sizes, texts, edge_texts)
+
+
+def _xy(text: str) -> Point:
+    x, y = text.split(",")[:2]
+    return (float(x), float(y))
+
+
+def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[float, float]],
+           texts: dict[str, TextBlock], edge_texts: dict[str, TextBlock]) -> Scene:
+    bb = [float(v) for v in result["bb"].split(",")]
+    title = g.graph.get("title", "")
+    title_markup = escape(title)
+    title_text = layout_text(title_markup, TITLE_SIZE)
+    top = MARGIN + (title_text.height + 12 if title else 0) + BAND_PAD
+    left = MARGIN + GUTTER + BAND_PAD
+    height_bb = bb[3]
+
+    def tr(p: Point) -> Point:
+        return (round(p[0] - bb[0] + left, 2), round(height_bb - p[1] + top, 2))
+
+    centers: dict[str, Point] = {}
+    for obj in result.get("objects", []):
+        if obj.get("name") in g.nodes and "pos" in obj:
+            centers[obj["name"]] = tr(_xy(obj["pos"]))
+    nodes = []
+    for n in node_order(g):
+        data = g.nodes[n]
+        cx, cy = centers[n]
+        w, h = sizes[n]
+        nodes.append(NodeBox(n, data["kind"], data["band"], data["layer"], data["label"], data["plain"],
+                             round(cx - w / 2, 2), round(cy - h / 2, 2), w, h, texts[n]))
+    by_id = {e.get("id"): e for e in result.get("edges", []) if e.get("id")}
+    boxes = {n.id: n for n in nodes}
+    routes = []
+    for e, (u, v, key) in zip(dot_edges(g), edge_order(g), strict=True):
+        label = g.edges[u, v, key]["label"]
+        label_at = None
+        if key == "derivative":
+            pts, tip = _derivative_route(boxes[u], boxes[v], nodes), None
+        elif g.nodes[u]["row"] == g.nodes[v]["row"]:
+            pts, tip = _flat_route(boxes[u], boxes[v])
+        else:
+            raw = by_id[e.id]
+            points, start_tip, end_tip = _spline(raw["pos"])
+            pts = tuple(tr(p) for p in points)
+            tip = tr(end_tip) if end_tip else None
+            if e.reversed:
+                pts = pts[::-1]
+                tip = tr(start_tip) if start_tip else None
+            label_at = tr(_xy(raw["lp"])) if "lp" in raw else None
+        routes.append(EdgeRoute(e.id, u, v, key, label, plain(label), pts, tip, label_at, edge_texts.get(e.id)))
+    bands = _bands(nodes, left)
+    content_bottom = max(b.y + b.h for b in bands) if bands else top + height_bb
+    width = max(left + (bb[2] - bb[0]) + BAND_PAD + MARGIN, left + title_text.width, 560.0)
+    kinds = [k for k in EDGE_KINDS if any(r.kind == k for r in routes)]
+    legend, box = _legend(kinds, left - BAND_PAD, content_bottom + 14, width - MARGIN)
+    height = box[1] + box[3] + MARGIN
+    return Scene(title, title_text, round(width, 2), round(height, 2), bands, tuple(nodes), tuple(routes),
+                 legend, box)
+
+
+def _legend(kinds: list[EdgeKind], x0: float, y0: float, right: float) -> tuple[tuple[LegendEntry, ...],
+                                                                              tuple[float, float, float, float]]:
+    """Legend entries in rows that fit between ``x0`` and ``right``: sample line, then name and meaning."""
+    entries: list[LegendEntry] = []
+    sample, gap, pad = 38.0, 22.0, 10.0
+    x, y = x0 + pad, y0 + pad
+    row_h = LEGEND_ROW
+    widest = 0.0
+    for kind in kinds:
+        text = layout_text(f"{kind}: {EDGE_STYLES[kind].meaning}", SMALL_SIZE)
+        need = sample + 8 + text.width
+        if x > x0 + pad and x + need > right - pad:
+            x, y = x0 + pad, y + row_h
+        mid = y + row_h / 2
+        entries.append(LegendEntry(kind, (x, mid), (x + sample, mid), (x + sample + 8, mid), text))
+        x += need + gap
+        widest = max(widest, x - gap)
+    h = (y - y0) + row_h + pad if entries else 0.0
+    return tuple(entries), (x0, y0, round(widest + pad - x0, 2), round(h, 2))
+
+
+def _straight(a: Point, b: Point) -> tuple[Point, ...]:
+    """A straight segment as one cubic Bézier."""
+    (ax, ay), (bx, by) = a, b
+    return (a, (round(ax + (bx - ax) / 3, 2), round(ay + (by - ay) / 3, 2)),
+            (round(ax + 2 * (bx - ax) / 3, 2), round(ay + 2 * (by - ay) / 3, 2)), b)
+
+
+def _flat_route(u: NodeBox, v: NodeBox) -> tuple[tuple[Point, ...], Point]:
+    """Neighbours in one row: a straight horizontal arrow between facing sides."""
+    lo = max(u.y, v.y)
+    hi = min(u.y + u.h, v.y + v.h)
+    y = round((lo + hi) / 2, 2)
+    sx = u.x + u.w if v.x > u.x else u.x
+    tx = v.x if v.x > u.x else v.x + v.w
+    step = ARROW_LENGTH if tx > sx else -ARROW_LENGTH
+    return _straight((round(sx, 2), y), (round(tx - step, 2), y)), (round(tx, 2), y)
+
+
+def _derivative_route(u: NodeBox, v: NodeBox, nodes: list[NodeBox]) -> tuple[Point, ...]:
+    """A derivative link: vertical where the two boxes share a free x, else a straight diagonal.
+
+    Candidates are tried from the right of the shared span leftwards, keeping
+    clear of every other node and of the column centres where cache and update
+    edges run.
+    """
+    top, bottom = (u, v) if u.y < v.y else (v, u)
+    y0, y1 = top.y + top.h, bottom.y
+    lo = max(u.x, v.x) + 10
+    hi = min(u.x + u.w, v.x + v.w) - 10
+    others = [n for n in nodes if n.id not in (u.id, v.id) and n.y < y1 and n.y + n.h > y0]
+    x = hi
+    while x >= lo:
+        clear = all(not (n.x - 6 <= x <= n.x + n.w + 6) for n in others)
+        lanes = all(abs(x - n.center[0]) > 8 for n in (*others, u, v))
+        if clear and lanes:
+            pts = _straight((round(x, 2), round(y0, 2)), (round(x, 2), round(y1, 2)))
+            return pts if top is u else pts[::-1]
+        x -= 4
+    a = (round(u.x + u.w - 10, 2), round(u.y + u.h if u.y < v.y else u.y, 2))
+    b = (round(v.x + v.w - 10, 2), round(v.y if u.y < v.y else v.y + v.h, 2))
+    return _straight(a, b)
+
+
+def _spline(pos: str) -> tuple[list[Point], Point | None, Point | None]:
+    start = end = None
+    points: list[Point] = []
+    for part in pos.split():
+        if part.startswith("s,"):
+            start = _xy(part[2:])
+        elif part.startswith("e,"):
+            end = _xy(part[2:])
+        else:
+            points.append(_xy(part))
+    return points, start, end
+
+
+def _bands(nodes: list[NodeBox], left: float) -> tuple[BandRect, ...]:
+    extents: dict[Band, tuple[float, float]] = {}
+    for n in nodes:
+        lo, hi = extents.get(n.band, (n.y, n.y + n.h))
+        extents[n.band] = (min(lo, n.y), max(hi, n.y + n.h))
+    present = [b for b in BANDS if b in extents]
+    out = []
+    for i, band in enumerate(present):
+        lo, hi = extents[band]
+        top = lo - BAND_PAD if i == 0 else (extents[present[i - 1]][1] + lo) / 2
+        bottom = hi + BAND_PAD if i == len(present) - 1 else (hi + extents[present[i + 1]][0]) / 2
+        out.append(BandRect(band, round(top, 2), round(bottom - top, 2)))
+    return tuple(out)
+
+

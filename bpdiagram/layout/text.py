@@ -1,0 +1,97 @@
+"""Measure and place label text with DejaVu Sans metrics.
+
+Every writer places runs at the positions computed here (rasterisers handle
+``text-anchor`` and ``baseline-shift`` inconsistently), and node boxes are
+sized from the same numbers, so a label never spills out of its node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bpdiagram import richtext
+from bpdiagram.layout.metrics import ASCENT, DESCENT, WIDTHS
+from bpdiagram.richtext import Script
+from bpdiagram.style import LINE_HEIGHT, SCRIPT_SCALE, SUB_SHIFT, SUP_SHIFT
+
+UNKNOWN_WIDTH = 1.0
+"""Characters outside the table (emoji, CJK) are taken as one em: wide enough for all of them."""
+
+MAX_LINE_EM = 34.0
+"""Longest label line, in em of the base size; longer lines are cut with an ellipsis."""
+
+
+@dataclass(frozen=True)
+class PlacedRun:
+    """A run at ``dx`` from the line start, baseline shifted by ``dy``, in font ``size``."""
+
+    text: str
+    script: Script
+    dx: float
+    dy: float
+    size: float
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One line of a label: its runs and total width."""
+
+    runs: tuple[PlacedRun, ...]
+    width: float
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """A laid-out label: lines, their pitch and the block's size."""
+
+    lines: tuple[TextLine, ...]
+    line_height: float
+    width: float
+    height: float
+    size: float
+
+
+def text_width(text: str, size: float) -> float:
+    """Advance width of ``text`` at font ``size``."""
+    return sum(WIDTHS.get(ord(c), UNKNOWN_WIDTH) for c in text) * size
+
+
+def layout_text(markup: str, size: float) -> TextBlock:
+    """Place every run of ``markup``; lines too long are cut with an ellipsis."""
+    lines = []
+    limit = MAX_LINE_EM * size
+    for runs in richtext.parse(markup):
+        placed: list[PlacedRun] = []
+        x = 0.0
+        for run in runs:
+            run_size = size * (SCRIPT_SCALE if run.script != "normal" else 1.0)
+            dy = {"normal": 0.0, "sup": SUP_SHIFT * size, "sub": SUB_SHIFT * size}[run.script]
+            # renderers collapse spaces at tspan edges, so spaces become offsets
+            body = run.text.strip()
+            lead = run.text[: len(run.text) - len(run.text.lstrip())]
+            trail = run.text[len(run.text.rstrip()):] if body else ""
+            x += text_width(lead, run_size)
+            w = text_width(body, run_size)
+            if x + w > limit:
+                body = _cut(body, run_size, limit - x)
+                placed.append(PlacedRun(body, run.script, x, dy, run_size))
+                x += text_width(body, run_size)
+                break
+            if body:
+                placed.append(PlacedRun(body, run.script, x, dy, run_size))
+            x += w + text_width(trail, run_size)
+        end = max((r.dx + text_width(r.text, r.size) for r in placed), default=0.0)
+        lines.append(TextLine(tuple(placed), end))
+    pitch = LINE_HEIGHT * size
+    width = max((line.width for line in lines), default=0.0)
+    height = pitch * (len(lines) - 1) + (ASCENT + DESCENT) * size + 0.3 * size
+    return TextBlock(tuple(lines), pitch, width, height, size)
+
+
+def _cut(text: str, size: float, room: float) -> str:
+    out = ""
+    for c in text:
+        if text_width(out + c + "…", size) > room:
+            break
+        out += c
+    return out + "…"

@@ -1,0 +1,206 @@
+"""Build the backprop graph of a network spec: five edge kinds, three bands.
+
+The graph is a ``networkx.MultiDiGraph`` whose nodes carry ``kind``, ``band``,
+``row`` (a sub-row of the band), ``column`` (an ordering hint: layer l owns
+columns 2l−1 for its linear step and 2l for its activation), ``layer`` and a
+``label`` in richtext markup. Edges carry ``kind`` and an optional ``label``.
+Layout reads rows and columns; writers never see the spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+
+from bpdiagram.model.catalogue import (
+    ACTIVATION_OPS,
+    FUSED_OPS,
+    LINEAR_FORWARD,
+    LOSS_OPS,
+    PREVIOUS_GRADIENT,
+    FusedOp,
+    param_gradients,
+)
+from bpdiagram.model.notation import Symbols
+from bpdiagram.options import EdgeKind, NodeKind
+from bpdiagram.richtext import escape, plain
+from bpdiagram.spec.network import NetworkSpec
+
+ROWS: dict[str, str] = {"ops": "forward", "params": "forward", "cache": "cache", "chain": "backward"}
+"""Sub-rows top to bottom, each with its band. Params sit under the ops they feed, so
+update edges go straight up from the backward chain; every backward op sits in the
+column of the forward op it differentiates, so derivative links are short and vertical."""
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Model-level switches that do not come from the spec's ``diagram:`` section."""
+
+    shapes: bool = False
+
+
+def output_fusion(spec: NetworkSpec) -> FusedOp | None:
+    """The fused output rule in effect, or None for the general chain."""
+    if spec.diagram.simplify == "false":
+        return None
+    return FUSED_OPS.get((spec.layers[-1].activation, spec.loss))
+
+
+def default_title(spec: NetworkSpec) -> str:
+    """``2 → 4 tanh → 1 sigmoid, bce``: the network in one line."""
+    parts = [str(spec.input.size)] + [f"{layer.size} {layer.activation}" for layer in spec.layers]
+    return " → ".join(parts) + f", {spec.loss}"
+
+
+def build_graph(spec: NetworkSpec, options: BuildOptions | None = None) -> nx.MultiDiGraph:
+    """The model of ``spec``: nodes and edges of every shown kind."""
+    return _Builder(spec, options or BuildOptions()).build()
+
+
+class _Builder:
+    def __init__(self, spec: NetworkSpec, options: BuildOptions) -> None:
+        self.spec = spec
+        self.options = options
+        self.sym = Symbols(spec.diagram.notation, spec.input.name, spec.target)
+        self.show = set(spec.diagram.show)
+        self.backward = "backward" in self.show
+        self.cache = self.backward and "cache" in self.show
+        self.g = nx.MultiDiGraph()
+        self.L = len(spec.layers)
+        self.k = spec.diagram.backprop_to
+        self.fused = output_fusion(spec)
+        self.loss = LOSS_OPS[spec.loss]
+
+    # -- helpers -----------------------------------------------------------------
+    def shape(self, layer: int) -> str:
+        """``(4, m)``: rows are units of ``layer`` (0 = input), columns the m examples."""
+        n = self.spec.input.size if layer == 0 else self.spec.layers[layer - 1].size
+        return f"({n}, m)"
+
+    def node(self, node_id: str, kind: NodeKind, row: str, column: float, layer: int, label: str,
+             *, shape: str | None = None) -> None:
+        if self.options.shapes and shape:
+            label += f"\n{shape}"
+        self.g.add_node(node_id, kind=kind, band=ROWS[row], row=row, column=column, layer=layer, label=label,
+                        plain=plain(label))
+
+    def edge(self, kind: EdgeKind, source: str, target: str, label: str = "") -> None:
+        if kind in self.show and source in self.g and target in self.g:
+            self.g.add_edge(source, target, key=kind, kind=kind, label=label)
+
+    def cached(self, source: str, user: str) -> None:
+        """Route a kept forward value through its cache node into ``user``."""
+        if not self.cache or user not in self.g:
+            return
+        cid = f"cache.{source}"
+        if cid not in self.g:
+            src = self.g.nodes[source]
+            label = src["label"].split(" = ")[0].split("\n")[0]
+            if src["kind"] == "param":
+                label = label.split(",")[0]
+            # params and pre-activations step aside so their column keeps a free lane
+            # for update edges and derivative links
+            column = src["column"] - 0.25 if src["kind"] == "param" else src["column"]
+            if source.startswith("Z"):
+                column += 0.5
+            self.node(cid, "cached", "cache", column, src["layer"], label)
+            self.edge("cache", source, cid)
+        self.edge("cache", cid, user)
+
+    # -- the graph -----------------------------------------------------------------
+    def build(self) -> nx.MultiDiGraph:
+        spec, sym, L = self.spec, self.sym, self.L
+        title = spec.title if spec.title is not None else default_title(spec)
+        self.g.graph.update(title=title, notation=spec.diagram.notation, loss=sym.loss,
+                            learning_rate=spec.diagram.learning_rate, fused=self.fused is not None)
+        self.forward_nodes()
+        if self.backward:
+            self.backward_nodes()
+        self.forward_edges()
+        if self.backward:
+            self.backward_edges()
+            self.cache_edges()
+            for layer in range(self.k, L + 1):
+                self.edge("update", f"dW{layer}", f"W{layer}", f"−{escape(spec.diagram.learning_rate)}")
+            self.derivative_links()
+        return self.g
+
+    def forward_nodes(self) -> None:
+        spec, sym = self.spec, self.sym
+        self.node("input", "input", "ops", 0, 0, escape(spec.input.name), shape=self.shape(0))
+        for layer, layer_spec in enumerate(spec.layers, start=1):
+            act = ACTIVATION_OPS[layer_spec.activation]
+            self.node(f"W{layer}", "param", "params", 2 * layer - 1, layer,
+                      f"{sym.symbol('W', layer)}, {sym.symbol('b', layer)}")
+            self.node(f"Z{layer}", "op", "ops", 2 * layer - 1, layer, sym.render(LINEAR_FORWARD, layer),
+                      shape=self.shape(layer))
+            self.node(f"A{layer}", "op", "ops", 2 * layer, layer, sym.render(act.forward, layer),
+                      shape=self.shape(layer))
+        # the target shares the loss's column (2L+1), so dot keeps Y → J straight up, never leftwards
+        self.node("target", "target", "params", 2 * self.L + 1, self.L, escape(spec.target),
+                  shape=self.shape(self.L))
+        self.node("loss", "loss", "ops", 2 * self.L + 1, self.L, sym.render(self.loss.forward, self.L))
+
+    def backward_nodes(self) -> None:
+        sym, L = self.sym, self.L
+        dw, db = param_gradients(self.loss)
+        for layer in range(self.k, L + 1):
+            act = ACTIVATION_OPS[self.spec.layers[layer - 1].activation]
+            rule = self.fused.derivative if layer == L and self.fused is not None else act.derivative
+            self.node(f"dZ{layer}", "grad", "chain", 2 * layer, layer, sym.render(rule, layer), shape=self.shape(layer))
+            # the backward of the linear step: dW, db and (below layer k: not drawn) dA[l−1]
+            rules = [sym.render(dw, layer), sym.render(db, layer)]
+            if layer > self.k:
+                rules.append(sym.render(PREVIOUS_GRADIENT, layer))
+            self.node(f"dW{layer}", "grad", "chain", 2 * layer - 1, layer, "\n".join(rules))
+        if self.fused is None:
+            self.node(f"dA{L}", "grad", "chain", 2 * L + 1, L, sym.render(self.loss.derivative, L),
+                      shape=self.shape(L))
+
+    def forward_edges(self) -> None:
+        prev = "input"
+        for layer in range(1, self.L + 1):
+            self.edge("forward", prev, f"Z{layer}")
+            self.edge("forward", f"W{layer}", f"Z{layer}")
+            self.edge("forward", f"Z{layer}", f"A{layer}")
+            prev = f"A{layer}"
+        self.edge("forward", prev, "loss")
+        self.edge("forward", "target", "loss")
+
+    def backward_edges(self) -> None:
+        L = self.L
+        if self.fused is None:
+            self.edge("backward", "loss", f"dA{L}")
+            self.edge("backward", f"dA{L}", f"dZ{L}")
+        else:
+            self.edge("backward", "loss", f"dZ{L}")
+        for layer in range(L, self.k - 1, -1):
+            self.edge("backward", f"dZ{layer}", f"dW{layer}")
+            if layer > self.k:
+                self.edge("backward", f"dW{layer}", f"dZ{layer - 1}")
+
+    def cache_edges(self) -> None:
+        L = self.L
+        for layer in range(L, self.k - 1, -1):
+            prev = "input" if layer == 1 else f"A{layer - 1}"
+            self.cached(prev, f"dW{layer}")
+            if layer > self.k:
+                self.cached(f"W{layer}", f"dW{layer}")
+            act = ACTIVATION_OPS[self.spec.layers[layer - 1].activation]
+            if layer == L and self.fused is not None:
+                self.cached(f"A{L}", f"dZ{L}")
+                self.cached("target", f"dZ{L}")
+                continue
+            if layer == L:
+                self.cached(f"A{L}", f"dA{L}")
+                self.cached("target", f"dA{L}")
+            for used in act.uses:
+                self.cached(f"{used}{layer}", f"dZ{layer}")
+
+    def derivative_links(self) -> None:
+        L = self.L
+        for layer in range(self.k, L + 1):
+            self.edge("derivative", f"Z{layer}", f"dW{layer}")
+            self.edge("derivative", f"A{layer}", f"dZ{layer}")
+        self.edge("derivative", "loss", f"dZ{L}" if self.fused is not None else f"dA{L}")

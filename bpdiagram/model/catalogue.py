@@ -1,0 +1,125 @@
+"""The op catalogue: the single home of the math.
+
+For every activation, loss and fused output, one entry holds the formula the
+diagram draws (in symbol templates, rendered by a ``Notation``) and the numpy
+functions that compute it. The numeric check evaluates the very entries the
+labels come from, so what is drawn is what is checked.
+
+Symbol templates: ``$Z`` is Z of the current layer l, ``$A-`` is A of layer
+l−1 (the input X when l = 1), ``$W+'`` is the transpose of W of layer l+1,
+``$X``, ``$Y`` and ``$J`` are the input, the target and the loss.
+
+Gradient convention (DLS): ``dZ``/``dA`` are per-example derivatives of the
+loss; the averaging factor of the loss (``scale``, 1/m or 1) appears once, in
+dW and db.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bpdiagram.options import Activation, Loss
+
+Array = NDArray[np.float64]
+
+LEAKY_SLOPE = 0.01
+
+
+@dataclass(frozen=True)
+class ActivationOp:
+    """g(Z) and the backward rule dZ = dA ⊙ g′(Z) (or its Jacobian product, for softmax)."""
+
+    name: Activation
+    forward: str
+    derivative: str
+    uses: tuple[str, ...]
+    """Forward values the derivative reads ("Z" or "A"): these go through the cache."""
+    g: Callable[[Array], Array]
+    backward: Callable[[Array, Array, Array], Array]
+    """(dA, Z, A) → dZ."""
+
+
+@dataclass(frozen=True)
+class LossOp:
+    """J(A, Y) and the per-example output gradient dA."""
+
+    name: Loss
+    forward: str
+    derivative: str
+    scale_label: str
+    """Factor shown in dW and db: ``(1/m) `` or empty."""
+    J: Callable[[Array, Array], float]
+    dA: Callable[[Array, Array], Array]
+    scale: Callable[[int], float]
+
+
+@dataclass(frozen=True)
+class FusedOp:
+    """Output activation and loss differentiated together: dZ[L] straight from A[L] and Y."""
+
+    derivative: str
+    dZ: Callable[[Array, Array], Array]
+
+
+def _softmax(z: Array) -> Array:
+    e = np.exp(z - z.max(axis=0, keepdims=True))
+    out: Array = e / e.sum(axis=0, keepdims=True)
+    return out
+
+
+def _sigmoid(z: Array) -> Array:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+ACTIVATION_OPS: dict[Activation, ActivationOp] = {
+    "linear": ActivationOp("linear", "$A = $Z", "$dZ = $dA", (), lambda z: z.copy(), lambda da, z, a: da.copy()),
+    "sigmoid": ActivationOp("sigmoid", "$A = σ($Z)", "$dZ = $dA ⊙ $A ⊙ (1 − $A)", ("A",), _sigmoid,
+                            lambda da, z, a: da * a * (1 - a)),
+    "tanh": ActivationOp("tanh", "$A = tanh($Z)", "$dZ = $dA ⊙ (1 − $A^{2})", ("A",), np.tanh,
+                         lambda da, z, a: da * (1 - a**2)),
+    "relu": ActivationOp("relu", "$A = max(0, $Z)", "$dZ = $dA ⊙ [$Z > 0]", ("Z",),
+                         lambda z: np.maximum(0.0, z), lambda da, z, a: da * (z > 0)),
+    "leaky_relu": ActivationOp("leaky_relu", "$A = max(0.01 $Z, $Z)", "$dZ = $dA ⊙ ([$Z > 0] + 0.01 [$Z ≤ 0])",
+                               ("Z",), lambda z: np.where(z > 0, z, LEAKY_SLOPE * z),
+                               lambda da, z, a: da * np.where(z > 0, 1.0, LEAKY_SLOPE)),
+    "softmax": ActivationOp("softmax", "$A = softmax($Z)", "$dZ = $A ⊙ ($dA − Σ_{k} $A ⊙ $dA)", ("A",), _softmax,
+                            lambda da, z, a: a * (da - (a * da).sum(axis=0, keepdims=True))),
+}
+
+LOSS_OPS: dict[Loss, LossOp] = {
+    "bce": LossOp("bce", "$J = −(1/m) Σ [$Y log $A\n+ (1 − $Y) log(1 − $A)]", "$dA = −$Y / $A + (1 − $Y) / (1 − $A)",
+                  "(1/m) ",
+                  lambda a, y: float(-np.mean(np.sum(y * np.log(a) + (1 - y) * np.log(1 - a), axis=0))),
+                  lambda a, y: -y / a + (1 - y) / (1 - a), lambda m: 1.0 / m),
+    "ce": LossOp("ce", "$J = −(1/m) Σ $Y ⊙ log $A", "$dA = −$Y / $A", "(1/m) ",
+                 lambda a, y: float(-np.mean(np.sum(y * np.log(a), axis=0))),
+                 lambda a, y: -y / a, lambda m: 1.0 / m),
+    "mse": LossOp("mse", "$J = (1/2m) Σ ($A − $Y)^{2}", "$dA = $A − $Y", "(1/m) ",
+                  lambda a, y: float(np.sum((a - y) ** 2) / (2 * a.shape[1])),
+                  lambda a, y: a - y, lambda m: 1.0 / m),
+    "sse": LossOp("sse", "$J = Σ ($A − $Y)^{2}", "$dA = 2($A − $Y)", "",
+                  lambda a, y: float(np.sum((a - y) ** 2)),
+                  lambda a, y: 2 * (a - y), lambda m: 1.0),
+}
+
+FUSED_OPS: dict[tuple[Activation, Loss], FusedOp] = {
+    ("sigmoid", "bce"): FusedOp("$dZ = $A − $Y", lambda a, y: a - y),
+    ("softmax", "ce"): FusedOp("$dZ = $A − $Y", lambda a, y: a - y),
+    ("linear", "mse"): FusedOp("$dZ = $A − $Y", lambda a, y: a - y),
+    ("linear", "sse"): FusedOp("$dZ = 2($A − $Y)", lambda a, y: 2 * (a - y)),
+}
+
+LINEAR_FORWARD = "$Z = $W$A- + $b"
+"""The linear step of every layer, Z[l] = W[l] A[l−1] + b[l]."""
+
+PREVIOUS_GRADIENT = "$dA- = $W' $dZ"
+"""dA[l−1] = W[l]ᵀ dZ[l]: the gradient handed to the layer below."""
+
+
+def param_gradients(loss: LossOp) -> tuple[str, str]:
+    """dW[l] and db[l] with the loss's averaging factor."""
+    return (f"$dW = {loss.scale_label}$dZ $A-'", f"$db = {loss.scale_label}Σ $dZ")

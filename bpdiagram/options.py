@@ -1,0 +1,28 @@
+"""Every user-facing option as a ``Literal`` alias, in one place.
+
+The spec validator, the model and the CLI all read their valid choices from
+here, so an error message can list them and a new choice is added once.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+EdgeKind = Literal["forward", "cache", "backward", "update", "derivative"]
+NodeKind = Literal["input", "target", "param", "op", "loss", "cached", "grad", "sum"]
+Band = Literal["forward", "cache", "backward"]
+Activation = Literal["linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"]
+Loss = Literal["bce", "ce", "mse", "sse"]
+View = Literal["vectorized", "elementwise"]
+Notation = Literal["dls", "cs231n"]
+Simplify = Literal["auto", "true", "false"]
+Format = Literal["svg", "png", "graphml"]
+
+EDGE_KINDS: tuple[EdgeKind, ...] = get_args(EdgeKind)
+NODE_KINDS: tuple[NodeKind, ...] = get_args(NodeKind)
+BANDS: tuple[Band, ...] = get_args(Band)
+ACTIVATIONS: tuple[Activation, ...] = get_args(Activation)
+LOSSES: tuple[Loss, ...] = get_args(Loss)
+VIEWS: tuple[View, ...] = get_args(View)
+NOTATIONS: tuple[Notation, ...] = get_args(Notation)
+FORMATS: tuple[Format, ...] = get_args(Format)

@@ -1,0 +1,127 @@
+"""Labels as a tiny markup: ``Z^{[1]} = W^{[1]}X`` with ``^{}``/``_{}`` and ``\\n``.
+
+The op catalogue writes formulas once in this markup; each writer turns the
+runs into its own form (positioned SVG tspans, yEd HTML, plain text for data
+keys and titles). User text is escaped with ``escape`` before it joins markup,
+so a title full of ``^`` and ``{`` stays literal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Script = Literal["normal", "sup", "sub"]
+
+_SUPERSCRIPTS = str.maketrans("0123456789+−-=()nTi", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ⁿᵀⁱ")
+_SPECIAL = set("\\^_{}")
+
+
+@dataclass(frozen=True)
+class Run:
+    """A stretch of text in one script position."""
+
+    text: str
+    script: Script = "normal"
+
+
+def escape(text: str) -> str:
+    """Make user text literal inside markup."""
+    return "".join("\\" + c if c in _SPECIAL else c for c in text)
+
+
+def parse(markup: str) -> list[list[Run]]:
+    """Split markup into lines of runs; unbalanced braces are read literally."""
+    lines: list[list[Run]] = [[]]
+    buf: list[str] = []
+    script: Script = "normal"
+    i = 0
+
+    def flush() -> None:
+        if buf:
+            lines[-1].append(Run("".join(buf), script))
+            buf.clear()
+
+    while i < len(markup):
+        c = markup[i]
+        if c == "\\" and i + 1 < len(markup):
+            buf.append(markup[i + 1])
+            i += 2
+            continue
+        if c == "\n":
+            flush()
+            lines.append([])
+        elif c in "^_" and markup.startswith("{", i + 1) and script == "normal":
+            end = _closing(markup, i + 2)
+            if end < 0:
+                buf.append(c)
+            else:
+                flush()
+                script = "sup" if c == "^" else "sub"
+                inner = parse(markup[i + 2:end])
+                for run in inner[0]:
+                    buf.append(run.text)
+                flush()
+                script = "normal"
+                i = end + 1
+                continue
+        else:
+            buf.append(c)
+        i += 1
+    flush()
+    return [_merge(line) for line in lines]
+
+
+def plain(markup: str) -> str:
+    """One-line plain text: ``W^{[2]T}`` → ``W[2]ᵀ``, ``A^{2}`` → ``A²``, ``W_{1}`` → ``W1``."""
+    return " / ".join(plain_lines(markup))
+
+
+def plain_lines(markup: str) -> list[str]:
+    """Plain text, one string per line of the label."""
+    out = []
+    for line in parse(markup):
+        text = ""
+        for run in line:
+            text += _plain_sup(run.text) if run.script == "sup" else run.text
+        out.append(text)
+    return out
+
+
+def _plain_sup(text: str) -> str:
+    out, depth = "", 0
+    for c in text:
+        if c == "[":
+            depth += 1
+        elif c == "]":
+            depth -= 1
+        out += c if depth > 0 or c in "[]" else c.translate(_SUPERSCRIPTS)
+    return out
+
+
+def _closing(markup: str, start: int) -> int:
+    depth = 1
+    i = start
+    while i < len(markup):
+        c = markup[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def _merge(line: list[Run]) -> list[Run]:
+    out: list[Run] = []
+    for run in line:
+        if out and out[-1].script == run.script:
+            out[-1] = Run(out[-1].text + run.text, run.script)
+        elif run.text:
+            out.append(run)
+    return out

@@ -1,0 +1,266 @@
+"""Validate a network spec document into typed, immutable objects.
+
+Validation happens here, once, before anything is built: every later stage
+may trust a ``NetworkSpec``. Each check raises a ``SpecError`` that names the
+file, line and key and lists the valid choices.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from bpdiagram.options import (
+    ACTIVATIONS,
+    EDGE_KINDS,
+    LOSSES,
+    NOTATIONS,
+    VIEWS,
+    Activation,
+    EdgeKind,
+    Loss,
+    Notation,
+    Simplify,
+    View,
+)
+from bpdiagram.spec.load import Document, PathKey, type_name
+
+MAX_LAYERS = 256
+"""Deep enough for any lecture (and the 128-layer benchmark); beyond it the picture is unreadable."""
+
+MAX_UNITS = 1_000_000
+"""Units per layer; the vectorized view draws shapes, not units, so this only guards arithmetic."""
+
+MAX_TEXT = 500
+"""Longest title, name or learning-rate symbol accepted."""
+
+TOP_KEYS = ("title", "input", "layers", "loss", "target", "diagram", "values")
+DIAGRAM_KEYS = ("view", "notation", "simplify", "backprop_to", "show", "learning_rate")
+LAYER_KEYS = ("size", "activation")
+INPUT_KEYS = ("name", "size")
+
+OUTPUT_RANGE: dict[Loss, tuple[Activation, ...]] = {
+    "bce": ("sigmoid",),
+    "ce": ("softmax", "sigmoid"),
+    "mse": ACTIVATIONS,
+    "sse": ACTIVATIONS,
+}
+"""Output activations each loss accepts: bce and ce take logs, so A must lie in (0, 1)."""
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """The input layer: its symbol and the number of features n[0]."""
+
+    name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer l (1-based): n[l] units and the activation g[l]."""
+
+    size: int
+    activation: Activation
+
+
+@dataclass(frozen=True)
+class DiagramOptions:
+    """What to draw and how; every field has a default so ``diagram:`` may be omitted."""
+
+    view: View = "vectorized"
+    notation: Notation = "dls"
+    simplify: Simplify = "auto"
+    backprop_to: int = 1
+    show: tuple[EdgeKind, ...] = EDGE_KINDS
+    learning_rate: str = "α"
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A validated network spec."""
+
+    title: str | None
+    input: InputSpec
+    layers: tuple[LayerSpec, ...]
+    loss: Loss
+    target: str
+    diagram: DiagramOptions
+    values: dict[str, Any] | None
+    file: str
+
+
+def validate_network(doc: Document) -> NetworkSpec:
+    """Check ``doc`` against the network spec format (INTERFACE §2)."""
+    data = doc.data
+    if "expression" in data:
+        if "layers" in data or "input" in data:
+            raise doc.error(("expression",),
+                            "a spec is either a network (input, layers, loss) or an expression, not both")
+        raise doc.error(("expression",), "expression specs are not supported yet in this version; use a network spec")
+    check_keys(doc, (), data, TOP_KEYS)
+    for required in ("input", "layers", "loss"):
+        if required not in data:
+            raise doc.error((), f"missing required key '{required}'")
+    title = _opt_text(doc, ("title",), data.get("title"))
+    inp = _input(doc, data["input"])
+    layers = _layers(doc, data["layers"])
+    loss = cast(Loss, _choice(doc, ("loss",), data["loss"], LOSSES))
+    target = _name(doc, ("target",), data.get("target", "Y"))
+    if target == inp.name:
+        raise doc.error(("target",), f"target and input are both named {target!r}; give them different names")
+    out = layers[-1].activation
+    for i, layer in enumerate(layers[:-1]):
+        if layer.activation == "softmax":
+            raise doc.error(("layers", i, "activation"), "softmax is only allowed on the output layer (with loss ce)")
+    if out == "softmax" and loss != "ce":
+        raise doc.error(("loss",), f"a softmax output needs loss 'ce', not {loss!r}")
+    if out not in OUTPUT_RANGE[loss]:
+        allowed = ", ".join(OUTPUT_RANGE[loss])
+        raise doc.error(("layers", len(layers) - 1, "activation"),
+                        f"loss {loss!r} takes logs of the output, so the output activation must be one of: {allowed}")
+    diagram = _diagram(doc, data.get("diagram"), len(layers))
+    values = data.get("values")
+    if values is not None and not isinstance(values, dict):
+        raise doc.error(("values",), f"must be a mapping (seed, batch, X, Y, W1, b1, ...), not a {type_name(values)}")
+    return NetworkSpec(title, inp, layers, loss, target, diagram, values, doc.file)
+
+
+def check_keys(doc: Document, path: PathKey, mapping: dict[str, Any], allowed: Sequence[str]) -> None:
+    """Refuse keys outside ``allowed``, suggesting the closest valid one."""
+    for key in mapping:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise doc.error((*path, key), f"unknown key; {hint}valid keys: {', '.join(allowed)}")
+
+
+def _input(doc: Document, value: Any) -> InputSpec:
+    if isinstance(value, dict):
+        check_keys(doc, ("input",), value, INPUT_KEYS)
+        if "size" not in value:
+            raise doc.error(("input",), "missing required key 'size'")
+        name = _name(doc, ("input", "name"), value.get("name", "X"))
+        return InputSpec(name, _size(doc, ("input", "size"), value["size"]))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return InputSpec("X", _size(doc, ("input",), value))
+    raise doc.error(("input",), f"must be a size (integer) or a mapping {{name, size}}, not a {type_name(value)}")
+
+
+def _layers(doc: Document, value: Any) -> tuple[LayerSpec, ...]:
+    if not isinstance(value, list):
+        raise doc.error(("layers",),
+                        f"must be a list of layers like {{size: 4, activation: tanh}}, not a {type_name(value)}")
+    if not value:
+        raise doc.error(("layers",), "needs at least one layer")
+    if len(value) > MAX_LAYERS:
+        raise doc.error(("layers",), f"{len(value)} layers; at most {MAX_LAYERS} are supported")
+    out = []
+    for i, item in enumerate(value):
+        path: PathKey = ("layers", i)
+        if not isinstance(item, dict):
+            raise doc.error(path, f"each layer must be a mapping {{size, activation}}, not a {type_name(item)}")
+        check_keys(doc, path, item, LAYER_KEYS)
+        for required in LAYER_KEYS:
+            if required not in item:
+                raise doc.error(path, f"missing required key '{required}'")
+        size = _size(doc, (*path, "size"), item["size"])
+        act = cast(Activation, _choice(doc, (*path, "activation"), item["activation"], ACTIVATIONS))
+        out.append(LayerSpec(size, act))
+    return tuple(out)
+
+
+def _diagram(doc: Document, value: Any, n_layers: int) -> DiagramOptions:
+    if value is None:
+        return DiagramOptions()
+    if not isinstance(value, dict):
+        raise doc.error(("diagram",), f"must be a mapping, not a {type_name(value)}")
+    check_keys(doc, ("diagram",), value, DIAGRAM_KEYS)
+    base = DiagramOptions()
+    view = cast(View, _choice(doc, ("diagram", "view"), value.get("view", base.view), VIEWS))
+    if view == "elementwise":
+        raise doc.error(("diagram", "view"),
+                        "the elementwise view is not supported yet in this version; use 'vectorized'")
+    notation = cast(Notation, _choice(doc, ("diagram", "notation"), value.get("notation", base.notation), NOTATIONS))
+    simplify = parse_simplify(value.get("simplify", base.simplify))
+    if simplify is None:
+        raise doc.error(("diagram", "simplify"), f"must be one of: auto, true, false (got {value['simplify']!r})")
+    backprop_to = value.get("backprop_to", base.backprop_to)
+    if not isinstance(backprop_to, int) or isinstance(backprop_to, bool) or not 1 <= backprop_to <= n_layers:
+        raise doc.error(("diagram", "backprop_to"),
+                        f"must be a layer number from 1 to {n_layers} (got {backprop_to!r})")
+    show = parse_show(value.get("show", list(base.show)))
+    if isinstance(show, str):
+        raise doc.error(("diagram", "show"), show)
+    rate = value.get("learning_rate", base.learning_rate)
+    bad_number = isinstance(rate, float) and not math.isfinite(rate)
+    if isinstance(rate, bool) or not isinstance(rate, (str, int, float)) or bad_number:
+        raise doc.error(("diagram", "learning_rate"),
+                        f"must be a symbol such as α or a number, not {rate!r}")
+    rate_text = _text(doc, ("diagram", "learning_rate"), str(rate))
+    return DiagramOptions(view, notation, simplify, backprop_to, show, rate_text)
+
+
+def parse_simplify(value: Any) -> Simplify | None:
+    """``auto``/``true``/``false`` from YAML (booleans or strings); None when invalid."""
+    if value is True or value in ("true", "True", "yes"):
+        return "true"
+    if value is False or value in ("false", "False", "no"):
+        return "false"
+    if value == "auto":
+        return "auto"
+    return None
+
+
+def parse_show(value: Any) -> tuple[EdgeKind, ...] | str:
+    """Edge kinds to show, from a list or a comma-separated string; an error message when invalid."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list):
+        return f"must be a list of edge kinds ({', '.join(EDGE_KINDS)}), not a {type_name(value)}"
+    kinds = []
+    for item in items:
+        name = item.strip() if isinstance(item, str) else item
+        if name not in EDGE_KINDS:
+            return f"unknown edge kind {name!r}; valid kinds: {', '.join(EDGE_KINDS)}"
+        kinds.append(name)
+    return tuple(k for k in EDGE_KINDS if k in kinds)
+
+
+def _choice(doc: Document, path: PathKey, value: Any, choices: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        shown = repr(value) if isinstance(value, (str, int, float, bool)) or value is None else f"a {type_name(value)}"
+        close = difflib.get_close_matches(value, choices, n=1) if isinstance(value, str) else []
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise doc.error(path, f"{shown} is not valid; {hint}valid choices: {', '.join(choices)}")
+    return value
+
+
+def _size(doc: Document, path: PathKey, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise doc.error(path, f"must be a whole number of units, not a {type_name(value)} ({value!r})")
+    if not 1 <= value <= MAX_UNITS:
+        raise doc.error(path, f"must be between 1 and {MAX_UNITS} (got {value})")
+    return value
+
+
+def _text(doc: Document, path: PathKey, value: str) -> str:
+    if len(value) > MAX_TEXT:
+        raise doc.error(path, f"is {len(value)} characters long; at most {MAX_TEXT}")
+    return value
+
+
+def _opt_text(doc: Document, path: PathKey, value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        raise doc.error(path, f"must be text, not a {type_name(value)}")
+    return _text(doc, path, str(value))
+
+
+def _name(doc: Document, path: PathKey, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise doc.error(path, f"must be a non-empty name such as X or Y, not {value!r}")
+    return _text(doc, path, value.strip())

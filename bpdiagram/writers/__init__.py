@@ -1,0 +1,43 @@
+"""Stage 4 of the pipeline: writers turn a laid-out ``Scene`` into file bytes.
+
+One module per format, each exposing ``WRITER``; the registry maps a format
+name to its module and imports it only when asked, so choosing ``svg`` never
+loads the PNG rasteriser.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bpdiagram.errors import BpdiagramError
+from bpdiagram.layout.scene import Scene
+
+_MODULES: dict[str, str] = {
+    "svg": "bpdiagram.writers.svg",
+    "png": "bpdiagram.writers.png",
+    "graphml": "bpdiagram.writers.graphml",
+}
+
+
+@dataclass(frozen=True)
+class Writer:
+    """A named output format: file extension and the function producing its bytes."""
+
+    name: str
+    extension: str
+    render: Callable[[Scene], bytes]
+
+
+def formats() -> tuple[str, ...]:
+    """Names of every registered format, in the order the CLI lists them."""
+    return tuple(_MODULES)
+
+
+def get_writer(name: str) -> Writer:
+    """The writer for format ``name``."""
+    if name not in _MODULES:
+        raise BpdiagramError(f"unknown format {name!r}; valid formats: {', '.join(_MODULES)}")
+    writer: Writer = importlib.import_module(_MODULES[name]).WRITER
+    return writer

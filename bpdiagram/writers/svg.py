@@ -1,0 +1,187 @@
+"""SVG writer: the scene as standalone SVG with classes per kind (INTERFACE §6).
+
+Every run of label text is placed at an absolute position computed by the
+layout (no ``text-anchor``, no ``baseline-shift``), so browsers and the PNG
+rasteriser draw the same picture.
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+
+from bpdiagram.layout.metrics import ASCENT
+from bpdiagram.layout.scene import EdgeRoute, NodeBox, Point, Scene
+from bpdiagram.layout.text import TextBlock
+from bpdiagram.style import (
+    BACKGROUND,
+    BAND_FILLS,
+    BAND_TITLE_COLOR,
+    BAND_TITLES,
+    EDGE_STYLES,
+    FONT_STACK,
+    NODE_STYLES,
+    TEXT_COLOR,
+    EdgeStyle,
+)
+from bpdiagram.writers import Writer
+from bpdiagram.writers.xmltext import clean, num
+
+SVG_NS = "http://www.w3.org/2000/svg"
+CORNER = 7.0
+
+
+def render(scene: Scene) -> bytes:
+    """The scene as SVG bytes (UTF-8, with XML declaration)."""
+    ET.register_namespace("", SVG_NS)
+    root = ET.Element("svg", {
+        "xmlns": SVG_NS, "version": "1.1",
+        "width": num(scene.width), "height": num(scene.height),
+        "viewBox": f"0 0 {num(scene.width)} {num(scene.height)}",
+        "font-family": FONT_STACK,
+    })
+    ET.SubElement(root, "title").text = clean(scene.title or "backpropagation diagram")
+    ET.SubElement(root, "desc").text = "Backpropagation diagram drawn by bpdiagram"
+    ET.SubElement(root, "rect", {"width": "100%", "height": "100%", "fill": BACKGROUND})
+    _bands(root, scene)
+    if scene.title:
+        title = ET.SubElement(root, "g", {"id": "title", "font-weight": "bold"})
+        _text(title, scene.title_text, scene.width / 2 - scene.title_text.width / 2, 16.0)
+    edges = ET.SubElement(root, "g", {"id": "edges"})
+    for edge in scene.edges:
+        _edge(edges, edge)
+    nodes = ET.SubElement(root, "g", {"id": "nodes"})
+    for node in scene.nodes:
+        _node(nodes, node)
+    _legend(root, scene)
+    ET.indent(root, space=" ")
+    body: bytes = ET.tostring(root, encoding="utf-8")
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body + b"\n"
+
+
+def _bands(root: ET.Element, scene: Scene) -> None:
+    group = ET.SubElement(root, "g", {"id": "bands"})
+    for band in scene.bands:
+        g = ET.SubElement(group, "g", {"class": f"band band-{band.band}"})
+        ET.SubElement(g, "rect", {"x": num(8), "y": num(band.y), "width": num(scene.width - 16),
+                                  "height": num(band.h), "fill": BAND_FILLS[band.band]})
+        cx, cy = 8 + 17.0, band.y + band.h / 2
+        label = ET.SubElement(g, "text", {
+            "x": num(cx), "y": num(cy), "transform": f"rotate(-90 {num(cx)} {num(cy)})",
+            "font-size": "11", "letter-spacing": "1.5", "fill": BAND_TITLE_COLOR, "text-anchor": "middle",
+            "dominant-baseline": "middle"})
+        label.text = BAND_TITLES[band.band]
+
+
+def _text(parent: ET.Element, block: TextBlock, x: float, top: float, *, width: float | None = None,
+          color: str = TEXT_COLOR) -> None:
+    """Lines of ``block`` from ``top``; each line centred in ``width`` when given."""
+    text = ET.SubElement(parent, "text", {"font-size": num(block.size), "fill": color})
+    first_baseline = top + 0.15 * block.size + ASCENT * block.size
+    for i, line in enumerate(block.lines):
+        x0 = x + ((width - line.width) / 2 if width is not None else 0.0)
+        base = first_baseline + i * block.line_height
+        for run in line.runs:
+            attrs = {"x": num(x0 + run.dx), "y": num(base + run.dy)}
+            if run.size != block.size:
+                attrs["font-size"] = num(run.size)
+            ET.SubElement(text, "tspan", attrs).text = clean(run.text)
+
+
+def _node(parent: ET.Element, node: NodeBox) -> None:
+    style = NODE_STYLES[node.kind]
+    g = ET.SubElement(parent, "g", {"class": f"node kind-{node.kind} band-{node.band}", "id": f"node-{node.id}",
+                                    "data-layer": str(node.layer)})
+    ET.SubElement(g, "title").text = clean(f"{node.plain} ({node.kind}, {node.band} band)")
+    attrs = {"fill": style.fill, "stroke": style.stroke, "stroke-width": num(style.stroke_width)}
+    if style.dash:
+        attrs["stroke-dasharray"] = style.dash
+    if style.shape == "ellipse":
+        cx, cy = node.center
+        ET.SubElement(g, "ellipse", {"cx": num(cx), "cy": num(cy), "rx": num(node.w / 2), "ry": num(node.h / 2),
+                                     **attrs})
+    else:
+        rect = {"x": num(node.x), "y": num(node.y), "width": num(node.w), "height": num(node.h)}
+        if style.shape == "roundrectangle":
+            rect.update(rx=num(CORNER), ry=num(CORNER))
+        ET.SubElement(g, "rect", {**rect, **attrs})
+    block = node.text
+    top = node.y + (node.h - block.height) / 2
+    _text(g, block, node.x, top, width=node.w)
+
+
+def path_data(points: tuple[Point, ...]) -> str:
+    """``M p0 C c1 c2 p1 …`` for a Bézier chain."""
+    if not points:
+        return ""
+    out = [f"M{num(points[0][0])},{num(points[0][1])}"]
+    for i in range(1, len(points) - 2, 3):
+        c1, c2, p = points[i], points[i + 1], points[i + 2]
+        out.append(f"C{num(c1[0])},{num(c1[1])} {num(c2[0])},{num(c2[1])} {num(p[0])},{num(p[1])}")
+    return " ".join(out)
+
+
+def _edge(parent: ET.Element, edge: EdgeRoute) -> None:
+    style = EDGE_STYLES[edge.kind]
+    g = ET.SubElement(parent, "g", {"class": f"edge kind-{edge.kind}", "id": f"edge-{edge.id}",
+                                    "data-source": edge.source, "data-target": edge.target, "data-jumps": "0"})
+    ET.SubElement(g, "title").text = clean(f"{edge.source} → {edge.target} ({edge.kind})")
+    _stroke(g, path_data(edge.points), style)
+    if edge.tip is not None and edge.points:
+        _head(g, edge.points[-1], edge.tip, style)
+    if edge.text is not None and edge.label_at is not None:
+        block = edge.text
+        x, y = edge.label_at
+        ET.SubElement(g, "rect", {"x": num(x - block.width / 2 - 3), "y": num(y - block.height / 2),
+                                  "width": num(block.width + 6), "height": num(block.height), "rx": "3",
+                                  "fill": BACKGROUND, "fill-opacity": "0.85"})
+        _text(g, block, x - block.width / 2, y - block.height / 2, width=block.width, color=style.color)
+
+
+def _stroke(parent: ET.Element, d: str, style: EdgeStyle) -> None:
+    attrs = {"d": d, "fill": "none", "stroke": style.color, "stroke-width": num(style.width)}
+    if style.dash:
+        attrs["stroke-dasharray"] = style.dash
+    if style.head == "none":
+        attrs["stroke-linecap"] = "round"
+    ET.SubElement(parent, "path", attrs)
+
+
+def _head(parent: ET.Element, base: Point, tip: Point, style: EdgeStyle) -> None:
+    """The arrowhead of ``style`` from ``base`` to ``tip`` (yEd's shapes, drawn by hand)."""
+    dx, dy = tip[0] - base[0], tip[1] - base[1]
+    length = math.hypot(dx, dy) or 1.0
+    ux, uy = dx / length, dy / length
+    spread = {"standard": 0.42, "delta": 0.5, "white_delta": 0.45, "plain": 0.5}.get(style.head, 0.45)
+    half = length * spread
+    left = (base[0] - uy * half, base[1] + ux * half)
+    right = (base[0] + uy * half, base[1] - ux * half)
+    pts = " ".join(f"{num(p[0])},{num(p[1])}" for p in (left, tip, right))
+    if style.head == "plain":
+        ET.SubElement(parent, "polyline", {"points": pts, "fill": "none", "stroke": style.color,
+                                           "stroke-width": num(style.width), "stroke-linejoin": "miter"})
+    else:
+        fill = BACKGROUND if style.head == "white_delta" else style.color
+        ET.SubElement(parent, "polygon", {"points": pts, "fill": fill, "stroke": style.color,
+                                          "stroke-width": num(min(style.width, 1.4)), "stroke-linejoin": "miter"})
+
+
+def _legend(root: ET.Element, scene: Scene) -> None:
+    x, y, w, h = scene.legend_box
+    g = ET.SubElement(root, "g", {"id": "legend"})
+    ET.SubElement(g, "title").text = "Legend: edge kinds"
+    ET.SubElement(g, "rect", {"x": num(x), "y": num(y), "width": num(w), "height": num(h), "rx": "4",
+                              "fill": BACKGROUND, "stroke": "#BBBBBB", "stroke-width": "1"})
+    for entry in scene.legend:
+        style = EDGE_STYLES[entry.kind]
+        item = ET.SubElement(g, "g", {"class": f"legend-entry kind-{entry.kind}"})
+        (x0, y0), (x1, y1) = entry.start, entry.end
+        head = 8.0 if style.head != "none" else 0.0
+        _stroke(item, f"M{num(x0)},{num(y0)} L{num(x1 - head)},{num(y1)}", style)
+        if head:
+            _head(item, (x1 - head, y1), (x1, y1), style)
+        tx, ty = entry.text_at
+        _text(item, entry.text, tx, ty - entry.text.height / 2)
+
+
+WRITER = Writer("svg", "svg", render)

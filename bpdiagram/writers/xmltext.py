@@ -1,0 +1,23 @@
+"""Text safe for XML 1.0: characters XML cannot carry are dropped.
+
+Escaping of ``< > & " '`` is left to ElementTree; this removes what no
+escaping can carry (C0 controls other than tab and newline, lone surrogates,
+U+FFFE/U+FFFF), so hostile titles still give well-formed files.
+"""
+
+from __future__ import annotations
+
+import re
+
+_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean(text: str) -> str:
+    """``text`` without the characters XML 1.0 forbids."""
+    return _INVALID.sub("", text)
+
+
+def num(value: float) -> str:
+    """A coordinate with at most two decimals and no trailing zeros: stable, compact output."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
