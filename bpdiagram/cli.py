@@ -53,7 +53,7 @@ class _Cli(click.Group):
         return code
 
 
-@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="bpdiagram", cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="bpdiagram")
 def cli() -> None:
     """Draw backpropagation diagrams from a short layer spec.

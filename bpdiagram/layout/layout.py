@@ -7,6 +7,7 @@ all written from it, so they show the same picture.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import networkx as nx
@@ -91,6 +92,9 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
             pts, tip = _derivative_route(boxes[u], boxes[v], nodes), None
         elif g.nodes[u]["row"] == g.nodes[v]["row"]:
             pts, tip = _flat_route(boxes[u], boxes[v])
+        elif key == "backward" and g.nodes[u]["kind"] == "loss" and \
+                (drop := _drop_route(boxes[u], boxes[v], nodes, from_right=False)) is not None:
+            pts, tip = _with_head(drop)  # the loss turns straight down into the first gradient
         else:
             raw = by_id[e.id]
             points, start_tip, end_tip = _spline(raw["pos"])
@@ -150,29 +154,46 @@ def _flat_route(u: NodeBox, v: NodeBox) -> tuple[tuple[Point, ...], Point]:
     return _straight((round(sx, 2), y), (round(tx - step, 2), y)), (round(tx, 2), y)
 
 
-def _derivative_route(u: NodeBox, v: NodeBox, nodes: list[NodeBox]) -> tuple[Point, ...]:
-    """A derivative link: vertical where the two boxes share a free x, else a straight diagonal.
+def _drop_route(u: NodeBox, v: NodeBox, nodes: list[NodeBox], *, from_right: bool) -> tuple[Point, ...] | None:
+    """A straight vertical line between two boxes of different rows, or None when no lane is free.
 
-    Candidates are tried from the right of the shared span leftwards, keeping
-    clear of every other node and of the column centres where cache and update
-    edges run.
+    Lanes are tried across the span both boxes share, from the right (derivative
+    links) or from the left (the loss's first gradient, clear of the target
+    standing under the loss), keeping clear of every other node and of the
+    column centres where cache and update edges run.
     """
     top, bottom = (u, v) if u.y < v.y else (v, u)
     y0, y1 = top.y + top.h, bottom.y
     lo = max(u.x, v.x) + 10
     hi = min(u.x + u.w, v.x + v.w) - 10
     others = [n for n in nodes if n.id not in (u.id, v.id) and n.y < y1 and n.y + n.h > y0]
-    x = hi
-    while x >= lo:
+    steps = int((hi - lo) // 4) + 1 if hi >= lo else 0
+    for i in range(steps):
+        x = hi - 4 * i if from_right else lo + 4 * i
         clear = all(not (n.x - 6 <= x <= n.x + n.w + 6) for n in others)
         lanes = all(abs(x - n.center[0]) > 8 for n in (*others, u, v))
         if clear and lanes:
             pts = _straight((round(x, 2), round(y0, 2)), (round(x, 2), round(y1, 2)))
             return pts if top is u else pts[::-1]
-        x -= 4
+    return None
+
+
+def _derivative_route(u: NodeBox, v: NodeBox, nodes: list[NodeBox]) -> tuple[Point, ...]:
+    """A derivative link: vertical in a free lane, else a straight diagonal between right-hand corners."""
+    drop = _drop_route(u, v, nodes, from_right=True)
+    if drop is not None:
+        return drop
     a = (round(u.x + u.w - 10, 2), round(u.y + u.h if u.y < v.y else u.y, 2))
     b = (round(v.x + v.w - 10, 2), round(v.y if u.y < v.y else v.y + v.h, 2))
     return _straight(a, b)
+
+
+def _with_head(points: tuple[Point, ...]) -> tuple[tuple[Point, ...], Point]:
+    """Shorten a straight route by the arrowhead's length; the removed end becomes the tip."""
+    (ax, ay), (bx, by) = points[0], points[-1]
+    length = math.hypot(bx - ax, by - ay) or 1.0
+    base = (round(bx - (bx - ax) * ARROW_LENGTH / length, 2), round(by - (by - ay) * ARROW_LENGTH / length, 2))
+    return _straight(points[0], base), points[-1]
 
 
 def _spline(pos: str) -> tuple[list[Point], Point | None, Point | None]:

@@ -155,7 +155,8 @@ class _Builder:
                 rules.append(sym.render(PREVIOUS_GRADIENT, layer))
             self.node(f"dW{layer}", "grad", "chain", 2 * layer - 1, layer, "\n".join(rules))
         if self.fused is None:
-            self.node(f"dA{L}", "grad", "chain", 2 * L + 1, L, sym.render(self.loss.derivative, L),
+            # left of the loss's column (where Y and its cache stand), so J → dA[L] never points right
+            self.node(f"dA{L}", "grad", "chain", 2 * L + 0.5, L, sym.render(self.loss.derivative, L),
                       shape=self.shape(L))
 
     def forward_edges(self) -> None:

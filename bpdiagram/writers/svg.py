@@ -48,8 +48,9 @@ def render(scene: Scene) -> bytes:
         title = ET.SubElement(root, "g", {"id": "title", "font-weight": "bold"})
         _text(title, scene.title_text, scene.width / 2 - scene.title_text.width / 2, 16.0)
     edges = ET.SubElement(root, "g", {"id": "edges"})
+    names = {n.id: n.plain.split(" / ")[0].split(" = ")[0] for n in scene.nodes}
     for edge in scene.edges:
-        _edge(edges, edge)
+        _edge(edges, edge, names)
     nodes = ET.SubElement(root, "g", {"id": "nodes"})
     for node in scene.nodes:
         _node(nodes, node)
@@ -121,11 +122,12 @@ def path_data(points: tuple[Point, ...]) -> str:
     return " ".join(out)
 
 
-def _edge(parent: ET.Element, edge: EdgeRoute) -> None:
+def _edge(parent: ET.Element, edge: EdgeRoute, names: dict[str, str]) -> None:
     style = EDGE_STYLES[edge.kind]
     g = ET.SubElement(parent, "g", {"class": f"edge kind-{edge.kind}", "id": f"edge-{edge.id}",
                                     "data-source": edge.source, "data-target": edge.target, "data-jumps": "0"})
-    ET.SubElement(g, "title").text = clean(f"{edge.source} → {edge.target} ({edge.kind})")
+    title = f"{names[edge.source]} → {names[edge.target]} ({edge.kind})"
+    ET.SubElement(g, "title").text = clean(title + (f": {edge.plain}" if edge.plain else ""))
     _stroke(g, path_data(edge.points), style)
     if edge.tip is not None and edge.points:
         _head(g, edge.points[-1], edge.tip, style)

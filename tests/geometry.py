@@ -1,0 +1,95 @@
+"""Read a GraphML file's yEd geometry back, independently of bpdiagram's own scene.
+
+The grammar tests measure what a yEd user would open: node boxes from
+``y:Geometry`` and edge end points from ``y:Path``, not the layout's objects.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+NS = {"g": "http://graphml.graphdrawing.org/xmlns", "y": "http://www.yworks.com/xml/graphml"}
+
+
+@dataclass
+class Box:
+    id: str
+    kind: str
+    band: str
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+
+@dataclass
+class Line:
+    id: str
+    source: str
+    target: str
+    kind: str
+    points: list[tuple[float, float]]
+
+
+def read(data: bytes) -> tuple[dict[str, Box], list[Line]]:
+    root = ET.fromstring(data)
+    keys = {k.get("id"): k.get("attr.name") for k in root.findall("g:key", NS) if k.get("attr.name")}
+    boxes: dict[str, Box] = {}
+    for node in root.iter(f"{{{NS['g']}}}node"):
+        values = {keys.get(d.get("key")): (d.text or "") for d in node.findall("g:data", NS)}
+        geo = node.find(".//y:Geometry", NS)
+        assert geo is not None
+        boxes[node.get("id", "")] = Box(node.get("id", ""), values.get("kind", ""), values.get("band", ""),
+                                        float(geo.get("x", 0)), float(geo.get("y", 0)),
+                                        float(geo.get("width", 0)), float(geo.get("height", 0)))
+    lines = []
+    for edge in root.iter(f"{{{NS['g']}}}edge"):
+        values = {keys.get(d.get("key")): (d.text or "") for d in edge.findall("g:data", NS)}
+        path = edge.find(".//y:Path", NS)
+        assert path is not None
+        s, t = boxes[edge.get("source", "")], boxes[edge.get("target", "")]
+        pts = [(s.cx + float(path.get("sx", 0)), s.cy + float(path.get("sy", 0)))]
+        pts += [(float(p.get("x", 0)), float(p.get("y", 0))) for p in path.findall("y:Point", NS)]
+        pts.append((t.cx + float(path.get("tx", 0)), t.cy + float(path.get("ty", 0))))
+        lines.append(Line(edge.get("id", ""), s.id, t.id, values.get("kind", ""), pts))
+    return boxes, lines
+
+
+def grammar_violations(boxes: dict[str, Box], lines: list[Line], tol: float = 1.0) -> list[str]:
+    """Every way the picture breaks DESIGN's visual grammar, as readable strings."""
+    out = []
+    nodes = [b for b in boxes.values() if b.kind != "legend"]
+    order = ["forward", "cache", "backward"]
+    for upper in order:
+        for lower in order[order.index(upper) + 1:]:
+            ups = [b for b in nodes if b.band == upper]
+            lows = [b for b in nodes if b.band == lower]
+            if ups and lows and max(b.y + b.h for b in ups) > min(b.y for b in lows) + tol:
+                out.append(f"bands {upper} and {lower} interleave")
+    for line in lines:
+        (x0, y0), (x1, y1) = line.points[0], line.points[-1]
+        if line.kind == "forward" and x1 < x0 - tol:
+            out.append(f"forward edge {line.source}->{line.target} points left")
+        if line.kind == "backward" and x1 > x0 + tol:
+            out.append(f"backward edge {line.source}->{line.target} points right")
+        if line.kind == "cache" and not y1 > y0:
+            out.append(f"cache edge {line.source}->{line.target} does not point down")
+        if line.kind == "update" and not y1 < y0:
+            out.append(f"update edge {line.source}->{line.target} does not point up")
+    for i, a in enumerate(nodes):
+        for b in nodes[i + 1:]:
+            if a.x < b.x + b.w and b.x < a.x + a.w and a.y < b.y + b.h and b.y < a.y + a.h:
+                out.append(f"nodes {a.id} and {b.id} overlap")
+    for op in (b for b in nodes if b.kind == "op"):
+        if not any(line.kind == "derivative" and op.id in (line.source, line.target) for line in lines):
+            out.append(f"op {op.id} has no derivative link")
+    return out

@@ -1,0 +1,41 @@
+"""What the golden files hold for each template, computed the same way by the test and the regenerator."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from bpdiagram.diagram import Diagram
+from bpdiagram.layout.dot import to_dot
+from bpdiagram.layout.layout import node_size
+from bpdiagram.layout.text import layout_text
+from bpdiagram.style import FONT_SIZE, SMALL_SIZE
+
+
+def dot_text(name: str) -> str:
+    """The DOT source bpdiagram hands to graphviz (needs no graphviz)."""
+    from bpdiagram.layout.dot import dot_edges, edge_order
+
+    g = Diagram.template(name).graph
+    sizes = {n: node_size(g.nodes[n]["kind"], layout_text(g.nodes[n]["label"], FONT_SIZE)) for n in g.nodes}
+    labels = {}
+    for e, (u, v, k) in zip(dot_edges(g), edge_order(g), strict=True):
+        if g.edges[u, v, k]["label"]:
+            t = layout_text(g.edges[u, v, k]["label"], SMALL_SIZE)
+            labels[e.id] = (t.width + 6, t.height + 2)
+    return to_dot(g, sizes, labels)
+
+
+def svg_structure(name: str) -> str:
+    """The SVG's element outline: tag, id and class of every group, one per line, no coordinates."""
+    root = ET.fromstring(Diagram.template(name).render("svg"))
+    lines = []
+    for el in root.iter():
+        tag = el.tag.split("}")[1]
+        if tag in ("g", "title"):
+            text = (el.text or "").strip() if tag == "title" else ""
+            lines.append(" ".join(x for x in (tag, el.get("id", ""), el.get("class", ""), text) if x))
+    return "\n".join(lines) + "\n"
+
+
+def graphml_text(name: str) -> str:
+    return Diagram.template(name).render("graphml").decode("utf-8")

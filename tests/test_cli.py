@@ -1,0 +1,110 @@
+"""The command line: what it writes, what it prints, and how it fails."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from bpdiagram.cli import cli
+from bpdiagram.diagram import Diagram
+from bpdiagram.library import template_names
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_templates_lists_one_per_line() -> None:
+    code, out, _ = run("templates")
+    assert code == 0
+    names = [line.split()[0] for line in out.splitlines()]
+    assert names == template_names()
+    for required in ("two-layer-binary", "two-layer-binary-general", "three-layer-logistic", "relu-mlp"):
+        assert required in names
+    assert all(len(line.split(None, 1)) == 2 for line in out.splitlines())
+
+
+def test_templates_name_prints_valid_yaml(template: str) -> None:
+    code, out, _ = run("templates", template)
+    assert code == 0
+    assert isinstance(yaml.safe_load(out), dict)
+    assert out == (ROOT / "templates" / f"{template}.yaml").read_text(encoding="utf-8")
+
+
+def test_help_shows_examples() -> None:
+    code, out, _ = run("--help")
+    assert code == 0 and "Examples:" in out and "bpdiagram render" in out
+    code, out, _ = run("render", "--help")
+    assert code == 0 and "--backprop-to" in out and "Examples:" in out
+
+
+@pytest.mark.graphviz
+def test_render_default_writes_three_formats_like_the_library(tmp_path: Path) -> None:
+    code, out, err = run("render", "-o", str(tmp_path))
+    assert code == 0, err
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["two-layer-binary.graphml", "two-layer-binary.png", "two-layer-binary.svg"]
+    d = Diagram.template("two-layer-binary")
+    for fmt in ("svg", "png", "graphml"):
+        assert (tmp_path / f"two-layer-binary.{fmt}").read_bytes() == d.render(fmt)
+    assert out.splitlines() == [str(tmp_path / f) for f in ("two-layer-binary.svg", "two-layer-binary.png",
+                                                            "two-layer-binary.graphml")]
+
+
+@pytest.mark.graphviz
+def test_render_spec_file_and_options(tmp_path: Path) -> None:
+    spec = tmp_path / "mine.yaml"
+    spec.write_text((ROOT / "templates" / "three-layer-logistic.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    code, _, err = run("render", str(spec), "-t", "relu-mlp", "-o", str(tmp_path / "out"), "-f", "svg",
+                       "--backprop-to", "2", "--show", "forward,backward,update")
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["mine.svg", "relu-mlp.svg"]
+    svg = (tmp_path / "out" / "mine.svg").read_text(encoding="utf-8")
+    assert "kind-cache" not in svg and "kind-derivative" not in svg
+    assert 'id="node-dW2"' in svg and 'id="node-dW1"' not in svg
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["render", "-t", "two-layer-binray"], "unknown template 'two-layer-binray'; did you mean 'two-layer-binary'?"),
+    (["render", "-f", "svg,jpeg"], "unknown format 'jpeg'"),
+    (["render", "--backprop-to", "9"], "--backprop-to: must be a layer number from 1 to 2"),
+    (["render", "--show", "forward,sideways"], "--show: unknown edge kind 'sideways'"),
+    (["render", "--frobnicate"], "No such option '--frobnicate'. (see 'bpdiagram render --help')"),
+    (["templates", "nope"], "unknown template 'nope'"),
+    (["render", "missing.yaml"], "missing.yaml: no such file"),
+])
+def test_bad_usage_is_one_error_line_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
+    code, _, err = run(*args, *(["-o", str(tmp_path / "o")] if args[0] == "render" else []))
+    assert code == 2
+    assert err.startswith("error: ") and message in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+@pytest.mark.graphviz
+def test_one_bad_spec_does_not_stop_the_good_ones(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("input: 2\nlayers:\n  - {size: 3, activation: tahn}\nloss: mse\n", encoding="utf-8")
+    good = tmp_path / "good.yaml"
+    good.write_text("input: 2\nlayers:\n  - {size: 1, activation: sigmoid}\nloss: bce\n", encoding="utf-8")
+    code, _, err = run("render", str(bad), str(good), "-o", str(tmp_path / "out"), "-f", "svg")
+    assert code == 2
+    assert err.strip() == (f"error: {bad}:3: layers[1].activation: 'tahn' is not valid; did you mean 'tanh'? "
+                           "valid choices: linear, sigmoid, tanh, relu, leaky_relu, softmax")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.svg"]
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    proc = subprocess.run([sys.executable, "-m", "bpdiagram", "templates"], capture_output=True, text=True,
+                          cwd=ROOT, check=False)
+    assert proc.returncode == 0
+    assert "two-layer-binary" in proc.stdout

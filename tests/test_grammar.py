@@ -1,0 +1,73 @@
+"""The visual grammar holds on the GraphML geometry of every template and of variants."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import networkx as nx
+import pytest
+
+from bpdiagram.diagram import Diagram
+from bpdiagram.spec import load_spec
+from tests.geometry import grammar_violations, read
+
+pytestmark = pytest.mark.graphviz
+
+
+def test_template_grammar(template: str) -> None:
+    boxes, lines = read(Diagram.template(template).render("graphml"))
+    assert grammar_violations(boxes, lines) == []
+    kinds = {line.kind for line in lines}
+    assert kinds == {"forward", "cache", "backward", "update", "derivative"}
+
+
+@pytest.mark.parametrize("variant", [
+    {"backprop_to": 2}, {"backprop_to": 3}, {"notation": "cs231n"}, {"simplify": "false"},
+    {"show": ("forward", "backward", "update")},
+])
+def test_variant_grammar(variant: dict[str, object]) -> None:
+    d = Diagram.template("three-layer-logistic")
+    spec = dataclasses.replace(d.spec, diagram=dataclasses.replace(d.spec.diagram, **variant))
+    boxes, lines = read(Diagram(spec, shapes=True).render("graphml"))
+    violations = grammar_violations(boxes, lines)
+    # ops below layer k have no backward partner in a partial view; hidden links are not drawn
+    if "backprop_to" in variant or "show" in variant:
+        violations = [v for v in violations if "no derivative link" not in v]
+    assert violations == []
+
+
+@pytest.mark.parametrize("layers", [
+    [{"size": 3, "activation": "sigmoid"}],
+    [{"size": 3, "activation": "leaky_relu"}, {"size": 2, "activation": "linear"}],
+    [{"size": 5, "activation": "relu"}] * 5 + [{"size": 4, "activation": "softmax"}],
+])
+@pytest.mark.parametrize("simplify", ["auto", "false"])
+def test_unseen_networks_hold_the_grammar(layers: list[dict[str, object]], simplify: str) -> None:
+    out = layers[-1]["activation"]
+    loss = {"sigmoid": "bce", "linear": "sse", "softmax": "ce"}[str(out)]
+    spec = load_spec({"input": 3, "layers": layers, "loss": loss, "diagram": {"simplify": simplify}})
+    boxes, lines = read(Diagram(spec).render("graphml"))
+    assert grammar_violations(boxes, lines) == []
+
+
+def test_graphml_reads_with_networkx(template: str, tmp_path: object) -> None:
+    d = Diagram.template(template)
+    path = d.save(str(tmp_path), ["graphml"])[0]
+    g = nx.read_graphml(path)
+    model = d.graph
+    assert set(g.nodes) == set(model.nodes) | {"legend"}
+    assert g.number_of_edges() == model.number_of_edges()
+    for n, data in model.nodes(data=True):
+        assert g.nodes[n]["kind"] == data["kind"]
+        assert g.nodes[n]["band"] == data["band"]
+        assert g.nodes[n]["layer"] == data["layer"]
+        assert g.nodes[n]["label"] == data["plain"]
+    assert sorted(k for _, _, k in g.edges(data="kind")) == sorted(k for _, _, k in model.edges(keys=True))
+
+
+def test_ids_are_unique(template: str) -> None:
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(Diagram.template(template).render("graphml"))
+    ids = [el.get("id") for el in root.iter() if el.tag.endswith(("}node", "}edge"))]
+    assert len(ids) == len(set(ids))

@@ -1,0 +1,118 @@
+"""SVG and PNG from one layout: structure, labels inside nodes, same picture, same bytes."""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from bpdiagram.diagram import Diagram
+from bpdiagram.layout.metrics import WIDTHS
+
+pytestmark = pytest.mark.graphviz
+SVG = "{http://www.w3.org/2000/svg}"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def classes(el: ET.Element) -> list[str]:
+    return (el.get("class") or "").split()
+
+
+def test_svg_structure(template: str) -> None:
+    d = Diagram.template(template)
+    root = ET.fromstring(d.render("svg"))
+    assert root.tag == f"{SVG}svg"
+    assert root.get("viewBox", "").startswith("0 0 ")
+    nodes = [g for g in root.iter(f"{SVG}g") if "node" in classes(g)]
+    edges = [g for g in root.iter(f"{SVG}g") if "edge" in classes(g)]
+    assert len(nodes) == d.graph.number_of_nodes()
+    assert len(edges) == d.graph.number_of_edges()
+    for g in nodes:
+        kind = next(c for c in classes(g) if c.startswith("kind-"))[5:]
+        band = next(c for c in classes(g) if c.startswith("band-"))[5:]
+        node_id = g.get("id", "")[5:]
+        assert (kind, band) == (d.graph.nodes[node_id]["kind"], d.graph.nodes[node_id]["band"])
+        assert g.find(f"{SVG}title") is not None
+    for g in edges:
+        assert any(c.startswith("kind-") for c in classes(g))
+        assert g.get("data-jumps") is not None and int(g.get("data-jumps", "")) >= 0
+        assert g.find(f"{SVG}title") is not None
+    legend = root.find(f".//{SVG}g[@id='legend']")
+    assert legend is not None
+    drawn = {c[5:] for g in legend.iter(f"{SVG}g") for c in classes(g) if c.startswith("kind-")}
+    assert drawn == {"forward", "cache", "backward", "update", "derivative"}
+    assert not list(root.iter(f"{SVG}script"))
+
+
+def _text_width(text: str, size: float) -> float:
+    return sum(WIDTHS.get(ord(c), 1.0) for c in text) * size
+
+
+def test_every_label_stays_inside_its_node(template: str) -> None:
+    """Measured on the SVG: each tspan's extent, at its font size, lies inside the node's shape box."""
+    root = ET.fromstring(Diagram.template(template).render("svg"))
+    for g in root.iter(f"{SVG}g"):
+        if "node" not in classes(g):
+            continue
+        shape = g.find(f"{SVG}rect")
+        if shape is not None:
+            x0, y0 = float(shape.get("x", 0)), float(shape.get("y", 0))
+            x1, y1 = x0 + float(shape.get("width", 0)), y0 + float(shape.get("height", 0))
+        else:
+            e = g.find(f"{SVG}ellipse")
+            assert e is not None
+            cx, cy, rx, ry = (float(e.get(k, 0)) for k in ("cx", "cy", "rx", "ry"))
+            # the text must fit the rectangle inscribed in the ellipse
+            x0, x1, y0, y1 = cx - rx * 0.707, cx + rx * 0.707, cy - ry * 0.707, cy + ry * 0.707
+        text = g.find(f"{SVG}text")
+        assert text is not None
+        base = float(text.get("font-size", 0))
+        for span in text.iter(f"{SVG}tspan"):
+            size = float(span.get("font-size", base))
+            x, y = float(span.get("x", 0)), float(span.get("y", 0))
+            right = x + _text_width(span.text or "", size)
+            assert x0 <= x and right <= x1 + 0.5, (g.get("id"), span.text)
+            assert y0 <= y - 0.75 * size and y + 0.2 * size <= y1, (g.get("id"), span.text)
+
+
+def test_png_is_the_svg_at_twice_the_size() -> None:
+    d = Diagram.template("two-layer-binary")
+    png = d.render("png")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    root = ET.fromstring(d.render("svg"))
+    assert (width, height) == (round(2 * float(root.get("width", 0))), round(2 * float(root.get("height", 0))))
+
+
+def test_svg_png_graphml_share_one_layout() -> None:
+    d = Diagram.template("two-layer-binary")
+    svg = ET.fromstring(d.render("svg"))
+    graphml = ET.fromstring(d.render("graphml"))
+    y = "{http://www.yworks.com/xml/graphml}"
+    geo = {n.get("id"): n.find(f".//{y}Geometry") for n in graphml.iter("{http://graphml.graphdrawing.org/xmlns}node")}
+    for g in svg.iter(f"{SVG}g"):
+        if "node" in classes(g) and g.find(f"{SVG}rect") is not None:
+            rect = g.find(f"{SVG}rect")
+            assert rect is not None
+            node = geo[g.get("id", "")[5:]]
+            assert node is not None
+            assert (rect.get("x"), rect.get("y"), rect.get("width")) == (node.get("x"), node.get("y"),
+                                                                         node.get("width"))
+
+
+def test_output_is_byte_identical_across_runs_and_hash_seeds(tmp_path: Path) -> None:
+    script = ("import sys; from bpdiagram.diagram import Diagram; "
+              "Diagram.template('three-layer-logistic').save(sys.argv[1], ['svg', 'png', 'graphml'])")
+    outs = []
+    for seed in ("0", "12345"):
+        folder = tmp_path / seed
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+        subprocess.run([sys.executable, "-c", script, str(folder)], check=True, env=env)
+        outs.append({p.name: p.read_bytes() for p in sorted(folder.iterdir())})
+    assert outs[0] == outs[1]
+    assert len(outs[0]) == 3
