@@ -93,8 +93,8 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
         elif g.nodes[u]["row"] == g.nodes[v]["row"]:
             pts, tip = _flat_route(boxes[u], boxes[v])
         elif key == "backward" and g.nodes[u]["kind"] == "loss" and \
-                (drop := _drop_route(boxes[u], boxes[v], nodes, from_right=False)) is not None:
-            pts, tip = _with_head(drop)  # the loss turns straight down into the first gradient
+                (drop := _link_route(boxes[u], boxes[v], nodes, from_right=False, vertical_only=True)) is not None:
+            pts, tip = _with_head(drop)  # the loss turns straight down into the first gradient when it can
         else:
             raw = by_id[e.id]
             points, start_tip, end_tip = _spline(raw["pos"])
@@ -154,38 +154,85 @@ def _flat_route(u: NodeBox, v: NodeBox) -> tuple[tuple[Point, ...], Point]:
     return _straight((round(sx, 2), y), (round(tx - step, 2), y)), (round(tx, 2), y)
 
 
-def _drop_route(u: NodeBox, v: NodeBox, nodes: list[NodeBox], *, from_right: bool) -> tuple[Point, ...] | None:
-    """A straight vertical line between two boxes of different rows, or None when no lane is free.
+LANE_STEP = 6.0
+CLEARANCE = 6.0
 
-    Lanes are tried across the span both boxes share, from the right (derivative
-    links) or from the left (the loss's first gradient, clear of the target
-    standing under the loss), keeping clear of every other node and of the
-    column centres where cache and update edges run.
+
+def _segment_hits(a: Point, b: Point, box: NodeBox, pad: float) -> bool:
+    """Whether segment a–b passes through ``box`` grown by ``pad`` (Liang–Barsky clipping)."""
+    x0, y0 = a
+    dx, dy = b[0] - x0, b[1] - y0
+    lo, hi = 0.0, 1.0
+    for p, q in ((-dx, x0 - (box.x - pad)), (dx, box.x + box.w + pad - x0),
+                 (-dy, y0 - (box.y - pad)), (dy, box.y + box.h + pad - y0)):
+        if p == 0:
+            if q < 0:
+                return False
+            continue
+        t = q / p
+        if p < 0:
+            lo = max(lo, t)
+        else:
+            hi = min(hi, t)
+        if lo > hi:
+            return False
+    return True
+
+
+def _link_route(u: NodeBox, v: NodeBox, nodes: list[NodeBox], *, from_right: bool,
+                vertical_only: bool = False) -> tuple[Point, ...] | None:
+    """The most vertical straight line from ``u``'s facing side to ``v``'s that crosses no other node.
+
+    Used for derivative links and for the loss's first gradient. End points
+    are tried across both boxes' facing sides, from the right (derivative
+    links) or from the left (the loss's gradient, clear of the target that
+    stands under the loss); lines keep clear of other nodes and of the
+    column centres where cache and update edges run. None when nothing fits.
     """
-    top, bottom = (u, v) if u.y < v.y else (v, u)
-    y0, y1 = top.y + top.h, bottom.y
-    lo = max(u.x, v.x) + 10
-    hi = min(u.x + u.w, v.x + v.w) - 10
-    others = [n for n in nodes if n.id not in (u.id, v.id) and n.y < y1 and n.y + n.h > y0]
-    steps = int((hi - lo) // 4) + 1 if hi >= lo else 0
-    for i in range(steps):
-        x = hi - 4 * i if from_right else lo + 4 * i
-        clear = all(not (n.x - 6 <= x <= n.x + n.w + 6) for n in others)
-        lanes = all(abs(x - n.center[0]) > 8 for n in (*others, u, v))
-        if clear and lanes:
-            pts = _straight((round(x, 2), round(y0, 2)), (round(x, 2), round(y1, 2)))
-            return pts if top is u else pts[::-1]
-    return None
+    down = u.y < v.y
+    ya = u.y + u.h if down else u.y
+    yb = v.y if down else v.y + v.h
+    top, bottom = min(ya, yb), max(ya, yb)
+    others = [n for n in nodes if n.id not in (u.id, v.id) and n.y < bottom and n.y + n.h > top]
+
+    def xs(box: NodeBox) -> list[float]:
+        count = int((box.w - 20) // LANE_STEP) + 1
+        pts = [box.x + 10 + LANE_STEP * i for i in range(max(count, 1))]
+        return pts[::-1] if from_right else pts
+
+    best: tuple[float, int, tuple[Point, Point]] | None = None
+    order = 0
+    for xa in xs(u):
+        if abs(xa - u.center[0]) <= 8:
+            continue
+        for xb in xs(v):
+            order += 1
+            slope = abs(xb - xa)
+            if (best is not None and slope >= best[0]) or (vertical_only and slope > 0):
+                continue
+            if abs(xb - v.center[0]) <= 8:
+                continue
+            a, b = (xa, ya), (xb, yb)
+            if any(_segment_hits(a, b, n, CLEARANCE) for n in others):
+                continue
+            if any(abs(xa + (xb - xa) * (n.center[1] - ya) / ((yb - ya) or 1.0) - n.center[0]) <= 8
+                   for n in others):
+                continue
+            best = (slope, order, ((round(xa, 2), round(ya, 2)), (round(xb, 2), round(yb, 2))))
+            if slope == 0:
+                break
+        if best is not None and best[0] == 0:
+            break
+    return _straight(*best[2]) if best is not None else None
 
 
 def _derivative_route(u: NodeBox, v: NodeBox, nodes: list[NodeBox]) -> tuple[Point, ...]:
-    """A derivative link: vertical in a free lane, else a straight diagonal between right-hand corners."""
-    drop = _drop_route(u, v, nodes, from_right=True)
-    if drop is not None:
-        return drop
-    a = (round(u.x + u.w - 10, 2), round(u.y + u.h if u.y < v.y else u.y, 2))
-    b = (round(v.x + v.w - 10, 2), round(v.y if u.y < v.y else v.y + v.h, 2))
-    return _straight(a, b)
+    """A derivative link: the most vertical free straight line, else centre to centre between the boxes."""
+    route = _link_route(u, v, nodes, from_right=True)
+    if route is not None:
+        return route
+    down = u.y < v.y
+    return _straight((u.center[0], u.y + u.h if down else u.y), (v.center[0], v.y if down else v.y + v.h))
 
 
 def _with_head(points: tuple[Point, ...]) -> tuple[tuple[Point, ...], Point]:
