@@ -205,7 +205,8 @@ def _link_route(u: NodeBox, v: NodeBox, nodes: list[NodeBox], *, from_right: boo
     for xa in xs(u):
         if abs(xa - u.center[0]) <= 8:
             continue
-        for xb in xs(v):
+        straight_down = [xa] if v.x + 10 <= xa <= v.x + v.w - 10 else []
+        for xb in straight_down + xs(v):
             order += 1
             slope = abs(xb - xa)
             if (best is not None and slope >= best[0]) or (vertical_only and slope > 0):
