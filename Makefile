@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: render test lint golden system clean
+.PHONY: render test lint golden system clean docs
 
 render: $(STAMP) system
 	$(BIN)/bpdiagram render -o output
@@ -44,3 +44,8 @@ $(TSTAMP): $(STAMP) pyproject.toml
 
 clean:
 	rm -rf $(VENV) output/*.svg output/*.png output/*.graphml .pytest_cache .mypy_cache .ruff_cache
+
+# the pictures the README shows (committed, unlike output/)
+docs: $(STAMP) system
+	$(BIN)/bpdiagram render -t two-layer-binary -t three-layer-logistic -t relu-mlp -o docs/images -f png
+	$(BIN)/bpdiagram render docs/three-layer-backprop-to-2.yaml -o docs/images -f png
