@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from bpdiagram import __version__
-from bpdiagram.errors import BpdiagramError
+from bpdiagram.errors import BpdiagramError, one_line
 from bpdiagram.library import DEFAULT_TEMPLATE, template_description, template_names, template_path
 
 EXIT_BAD_INPUT = 2
@@ -24,7 +24,7 @@ KNOWN_FORMATS = ("svg", "png", "graphml")
 
 
 def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {one_line(message)}", err=True)
 
 
 class _Cli(click.Group):
@@ -36,10 +36,10 @@ class _Cli(click.Group):
             code = super().main(args, prog_name or "bpdiagram", complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-            _fail(exc.format_message().replace("\n", " ") + hint)
+            _fail(exc.format_message() + hint)
             code = EXIT_BAD_INPUT
         except click.ClickException as exc:
-            _fail(exc.format_message().replace("\n", " "))
+            _fail(exc.format_message())
             code = EXIT_BAD_INPUT
         except BpdiagramError as exc:
             _fail(str(exc))

@@ -7,6 +7,18 @@ valid.
 
 from __future__ import annotations
 
+import re
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def one_line(text: str) -> str:
+    """``text`` fit for one terminal line: newlines, control characters and lone surrogates become escapes.
+
+    Error messages quote the user's own keys and values, which may hold any of these.
+    """
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
+
 
 class BpdiagramError(Exception):
     """Base class of every error bpdiagram reports to its user."""

@@ -19,8 +19,9 @@ DOT_TIMEOUT = 120.0
 INSTALL_HINT = "install graphviz (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install graphviz)"
 
 
-def run_dot(source: str, *, timeout: float = DOT_TIMEOUT) -> dict[str, Any]:
-    """Lay out ``source`` with ``dot -Tjson`` and return the parsed JSON."""
+def run_dot(source: str, *, timeout: float | None = None) -> dict[str, Any]:
+    """Lay out ``source`` with ``dot -Tjson`` and return the parsed JSON (``timeout`` defaults to DOT_TIMEOUT)."""
+    timeout = DOT_TIMEOUT if timeout is None else timeout
     exe = shutil.which("dot")
     if exe is None:
         raise GraphvizError(f"the graphviz 'dot' program was not found on PATH; {INSTALL_HINT}")

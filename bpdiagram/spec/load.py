@@ -135,7 +135,11 @@ def type_name(value: object) -> str:
 
 
 def _compose(text: str, file: str) -> Document:
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # the reader already rejects control characters here
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise SpecError(f"invalid YAML: character {exc.character!r} is not allowed", file=file, line=line) from None
     try:
         node = loader.get_single_node()
         doc = Document(None, file)
@@ -145,13 +149,13 @@ def _compose(text: str, file: str) -> Document:
         return doc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
+        where = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise SpecError(f"invalid YAML: {problem}", file=file, line=line) from None
+        raise SpecError(f"invalid YAML: {problem}", file=file, line=where) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"invalid YAML: {exc}", file=file) from None
     except RecursionError:
-        raise SpecError("spec is nested too deeply", file=file) from None
+        raise SpecError("spec is nested too deeply", file=file, line=1) from None
     finally:
         loader.dispose()
 
