@@ -43,6 +43,8 @@ MALFORMED: list[tuple[str, bytes, str]] = [
     ("huge-size.yaml", GOOD.replace("size: 3", "size: 1000000000").encode(), "between 1 and 1000000"),
     ("many-layers.yaml", ("input: 2\nloss: mse\nlayers:\n" + "  - {size: 1, activation: linear}\n" * 300).encode(),
      "at most 256"),
+    ("show-empty.yaml", (GOOD + "diagram: {show: []}\n").encode(), "at least one edge kind"),
+    ("upper.yaml", GOOD.replace("loss: bce", "loss: BCE").encode(), "did you mean 'bce'?"),
     ("nan-rate.yaml", (GOOD + "diagram: {learning_rate: .nan}\n").encode(), "learning_rate"),
     ("typo.yaml", GOOD.replace("layers:", "layer:").encode(), "did you mean 'layers'?"),
     ("both.yaml", (GOOD + "expression: x * y\n").encode(), "either a network"),

@@ -220,6 +220,8 @@ def parse_show(value: Any) -> tuple[EdgeKind, ...] | str:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list):
         return f"must be a list of edge kinds ({', '.join(EDGE_KINDS)}), not a {type_name(value)}"
+    if not items:
+        return f"must list at least one edge kind ({', '.join(EDGE_KINDS)})"
     kinds = []
     for item in items:
         name = item.strip() if isinstance(item, str) else item
@@ -232,7 +234,10 @@ def parse_show(value: Any) -> tuple[EdgeKind, ...] | str:
 def _choice(doc: Document, path: PathKey, value: Any, choices: Sequence[str]) -> str:
     if not isinstance(value, str) or value not in choices:
         shown = repr(value) if isinstance(value, (str, int, float, bool)) or value is None else f"a {type_name(value)}"
-        close = difflib.get_close_matches(value, choices, n=1) if isinstance(value, str) else []
+        close = []
+        if isinstance(value, str):
+            lowered = [c for c in choices if c == value.lower()]
+            close = lowered or difflib.get_close_matches(value.lower(), choices, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
         raise doc.error(path, f"{shown} is not valid; {hint}valid choices: {', '.join(choices)}")
     return value
