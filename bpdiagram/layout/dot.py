@@ -16,7 +16,6 @@ from itertools import pairwise
 import graphviz
 import networkx as nx
 
-from bpdiagram.model.build import ROWS
 from bpdiagram.options import EDGE_KINDS, EdgeKind
 from bpdiagram.style import FONT_FAMILY, NODE_STYLES
 
@@ -25,7 +24,12 @@ ARROW_SIZE = 0.75
 """Graphviz arrowsize: dot leaves 10 pt × this between the spline end and the node for our arrowhead."""
 ARROW_LENGTH = 10.0 * ARROW_SIZE
 
-ROW_ORDER = tuple(ROWS)
+
+
+def rows(g: nx.MultiDiGraph) -> tuple[str, ...]:
+    """The graph's rows, top to bottom (every model builder sets ``g.graph["rows"]``)."""
+    order: tuple[str, ...] = tuple(g.graph["rows"])
+    return order
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,8 @@ class DotEdge:
 
 def node_order(g: nx.MultiDiGraph) -> list[str]:
     """Nodes sorted by row, then column, then id: the stable order of every output."""
-    return sorted(g.nodes, key=lambda n: (ROW_ORDER.index(g.nodes[n]["row"]), g.nodes[n]["column"], n))
+    order = rows(g)
+    return sorted(g.nodes, key=lambda n: (order.index(g.nodes[n]["row"]), g.nodes[n]["column"], n))
 
 
 def edge_order(g: nx.MultiDiGraph) -> list[tuple[str, str, EdgeKind]]:
@@ -52,7 +57,8 @@ def edge_order(g: nx.MultiDiGraph) -> list[tuple[str, str, EdgeKind]]:
 
 def _goes_up_or_left(g: nx.MultiDiGraph, source: str, target: str) -> bool:
     s, t = g.nodes[source], g.nodes[target]
-    rs, rt = ROW_ORDER.index(s["row"]), ROW_ORDER.index(t["row"])
+    order = rows(g)
+    rs, rt = order.index(s["row"]), order.index(t["row"])
     return rt < rs or (rt == rs and t["column"] < s["column"])
 
 
@@ -63,6 +69,42 @@ def dot_edges(g: nx.MultiDiGraph) -> list[DotEdge]:
         rev = _goes_up_or_left(g, u, v)
         out.append(DotEdge(f"e{i}", v if rev else u, u if rev else v, key, rev))
     return out
+
+
+def _anchors(d: graphviz.Digraph, g: nx.MultiDiGraph, members_of: dict[str, list[str]]) -> None:
+    """Invisible anchors that keep a node left of another node in a different row.
+
+    A node whose ``left_of`` names node T gets, in its own row, an invisible
+    point held straight under (or over) T by a heavy edge; the row's order
+    chain then keeps the node left of the point, so its edge to T never
+    points left. Dot itself has no "left of" between ranks.
+    """
+    order = rows(g)
+    done: dict[str, float] = {}
+
+    def column_of(m: str) -> float:
+        value: float = g.nodes[m]["column"] if m in g.nodes else done[m]
+        return value
+
+    for n in [m for members in members_of.values() for m in members]:
+        target = g.nodes[n].get("left_of")
+        if not target:
+            continue
+        row = g.nodes[n]["row"]
+        anchor = f"anchor.{row}.{target}"
+        if anchor in done:
+            continue
+        column = g.nodes[target]["column"]
+        done[anchor] = column
+        attrs = {"shape": "point", "width": "0.01", "height": "0.01", "style": "invis"}
+        if float(column).is_integer():
+            attrs["group"] = f"c{int(column)}"
+        d.node(anchor, **attrs)
+        members = members_of[row]
+        at = next((i for i, m in enumerate(members) if column_of(m) > column), len(members))
+        members.insert(at, anchor)
+        upper, lower = (target, anchor) if order.index(g.nodes[target]["row"]) < order.index(row) else (anchor, target)
+        d.edge(upper, lower, style="invis", weight="100")
 
 
 def to_dot(g: nx.MultiDiGraph, sizes: dict[str, tuple[float, float]],
@@ -83,12 +125,13 @@ def to_dot(g: nx.MultiDiGraph, sizes: dict[str, tuple[float, float]],
         if group:
             attrs["group"] = group
         d.node(n, **attrs)
-    rows: dict[str, list[str]] = {r: [] for r in ROW_ORDER}
+    members_of: dict[str, list[str]] = {r: [] for r in rows(g)}
     for n in order:
-        rows[g.nodes[n]["row"]].append(n)
+        members_of[g.nodes[n]["row"]].append(n)
+    _anchors(d, g, members_of)
     firsts = []
-    for row in ROW_ORDER:
-        members = rows[row]
+    for row in rows(g):
+        members = members_of[row]
         if not members:
             continue
         firsts.append(members[0])

@@ -90,7 +90,7 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
         label_at = None
         if key == "derivative":
             pts, tip = _derivative_route(boxes[u], boxes[v], nodes), None
-        elif g.nodes[u]["row"] == g.nodes[v]["row"]:
+        elif g.nodes[u]["row"] == g.nodes[v]["row"] and _neighbours(boxes[u], boxes[v], nodes, g):
             pts, tip = _flat_route(boxes[u], boxes[v])
         elif key == "backward" and g.nodes[u]["kind"] == "loss" and \
                 (drop := _link_route(boxes[u], boxes[v], nodes, from_right=False, vertical_only=True)) is not None:
@@ -141,6 +141,14 @@ def _straight(a: Point, b: Point) -> tuple[Point, ...]:
     (ax, ay), (bx, by) = a, b
     return (a, (round(ax + (bx - ax) / 3, 2), round(ay + (by - ay) / 3, 2)),
             (round(ax + 2 * (bx - ax) / 3, 2), round(ay + 2 * (by - ay) / 3, 2)), b)
+
+
+def _neighbours(u: NodeBox, v: NodeBox, nodes: list[NodeBox], g: nx.MultiDiGraph) -> bool:
+    """Whether no other node of the same row stands between ``u`` and ``v``."""
+    lo, hi = sorted((u.center[0], v.center[0]))
+    row = g.nodes[u.id]["row"]
+    return not any(n.id not in (u.id, v.id) and g.nodes[n.id]["row"] == row and lo < n.center[0] < hi
+                   for n in nodes)
 
 
 def _flat_route(u: NodeBox, v: NodeBox) -> tuple[tuple[Point, ...], Point]:

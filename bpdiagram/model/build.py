@@ -112,7 +112,7 @@ class _Builder:
     def build(self) -> nx.MultiDiGraph:
         spec, sym, L = self.spec, self.sym, self.L
         title = spec.title if spec.title is not None else default_title(spec)
-        self.g.graph.update(title=title, notation=spec.diagram.notation, loss=sym.loss,
+        self.g.graph.update(title=title, rows=tuple(ROWS), notation=spec.diagram.notation, loss=sym.loss,
                             learning_rate=spec.diagram.learning_rate, fused=self.fused is not None)
         self.forward_nodes()
         if self.backward:
