@@ -21,7 +21,7 @@ from bpdiagram.errors import OutputError, SpecError
 from bpdiagram.layout import Scene, layout_graph
 from bpdiagram.library import template_path
 from bpdiagram.model.build import BuildOptions, build_graph
-from bpdiagram.spec import NetworkSpec, load_spec
+from bpdiagram.spec import ExpressionSpec, Spec, load_spec
 from bpdiagram.spec.network import parse_show
 from bpdiagram.writers import get_writer
 
@@ -35,7 +35,7 @@ class Diagram:
         shapes: show (n[l], m) shapes on tensor nodes.
     """
 
-    def __init__(self, spec: NetworkSpec, *, name: str = "diagram", shapes: bool = False) -> None:
+    def __init__(self, spec: Spec, *, name: str = "diagram", shapes: bool = False) -> None:
         self.spec = spec
         self.name = name
         self.shapes = shapes
@@ -53,19 +53,30 @@ class Diagram:
 
     def with_options(self, *, backprop_to: int | None = None, show: Iterable[str] | str | None = None) -> Diagram:
         """A copy with the spec's ``diagram:`` options overridden (the CLI's render options)."""
-        diagram = self.spec.diagram
+        spec = self.spec
+        kinds = None
+        if show is not None:
+            parsed = parse_show(show if isinstance(show, str) else list(show))
+            if isinstance(parsed, str):
+                raise SpecError(parsed, file=spec.file, key="--show")
+            kinds = parsed
+        if isinstance(spec, ExpressionSpec):
+            if backprop_to is not None:
+                raise SpecError("applies to networks; an expression graph is drawn whole", file=spec.file,
+                                key="--backprop-to")
+            if kinds is not None:
+                spec = dataclasses.replace(spec, show=kinds)
+            return Diagram(spec, name=self.name, shapes=self.shapes)
+        diagram = spec.diagram
         if backprop_to is not None:
-            n = len(self.spec.layers)
+            n = len(spec.layers)
             if not 1 <= backprop_to <= n:
-                raise SpecError(f"must be a layer number from 1 to {n} (got {backprop_to})", file=self.spec.file,
+                raise SpecError(f"must be a layer number from 1 to {n} (got {backprop_to})", file=spec.file,
                                 key="--backprop-to")
             diagram = dataclasses.replace(diagram, backprop_to=backprop_to)
-        if show is not None:
-            kinds = parse_show(show if isinstance(show, str) else list(show))
-            if isinstance(kinds, str):
-                raise SpecError(kinds, file=self.spec.file, key="--show")
+        if kinds is not None:
             diagram = dataclasses.replace(diagram, show=kinds)
-        return Diagram(dataclasses.replace(self.spec, diagram=diagram), name=self.name, shapes=self.shapes)
+        return Diagram(dataclasses.replace(spec, diagram=diagram), name=self.name, shapes=self.shapes)
 
     @cached_property
     def graph(self) -> nx.MultiDiGraph:

@@ -56,7 +56,7 @@ EDGE_STYLES: dict[EdgeKind, EdgeStyle] = {
     "cache": EdgeStyle("#E69F00", 1.6, "6 4", "white_delta", "dashed", "value kept for the backward pass"),
     "backward": EdgeStyle("#D55E00", 2.6, "", "delta", "line", "gradient flows back"),
     "update": EdgeStyle("#009E73", 1.8, "10 3 2 3", "plain", "dashed_dotted", "parameter update"),
-    "derivative": EdgeStyle("#CC79A7", 1.3, "1.5 3", "none", "dotted", "op ↔ the op that differentiates it"),
+    "derivative": EdgeStyle("#CC79A7", 1.3, "1.5 3", "none", "dotted", "op ↔ its backward op"),
 }
 
 NODE_STYLES: dict[NodeKind, NodeStyle] = {

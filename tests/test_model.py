@@ -7,14 +7,16 @@ import pytest
 
 from bpdiagram.library import template_path
 from bpdiagram.model.build import build_graph
-from bpdiagram.spec import load_spec
+from bpdiagram.spec import ExpressionSpec, load_spec
 from bpdiagram.spec.network import NetworkSpec
 
 
-def spec_of(name: str, **diagram: object) -> NetworkSpec:
+def spec_of(name: str, **diagram: object) -> NetworkSpec | ExpressionSpec:
     import dataclasses
 
     spec = load_spec(template_path(name))
+    if isinstance(spec, ExpressionSpec):
+        return spec
     return dataclasses.replace(spec, diagram=dataclasses.replace(spec.diagram, **diagram))
 
 
@@ -63,7 +65,7 @@ def test_general_chain_starts_with_dA() -> None:
 def test_every_node_has_kind_band_layer_label(template: str) -> None:
     g = build_graph(spec_of(template))
     for _, data in g.nodes(data=True):
-        assert data["kind"] in {"input", "target", "param", "op", "loss", "cached", "grad"}
+        assert data["kind"] in {"input", "target", "param", "op", "loss", "cached", "grad", "sum"}
         assert data["band"] in {"forward", "cache", "backward"}
         assert isinstance(data["layer"], int)
         assert data["plain"]

@@ -87,7 +87,7 @@ def test_bad_spec_names_file_line_and_key(old: str, new: str, line: int, message
     (GOOD + "diagram: {backprop_to: 3}\n", "must be a layer number from 1 to 2"),
     (GOOD + "diagram: {show: [forward, sideways]}\n", "unknown edge kind 'sideways'"),
     (GOOD + "diagram: {simplify: maybe}\n", "must be one of: auto, true, false"),
-    ("expression: (x + y) * z\n", "expression specs are not supported yet"),
+    ("expression: (x + y) * z\n", "missing value for x, y, z"),
     (GOOD + "expression: x\n", "either a network"),
     ("a: 1\na: 2\n", "key given twice"),
 ])

@@ -39,7 +39,7 @@ class DotEdge:
     id: str
     source: str
     target: str
-    key: EdgeKind
+    kind: EdgeKind
     reversed: bool
 
 
@@ -49,10 +49,11 @@ def node_order(g: nx.MultiDiGraph) -> list[str]:
     return sorted(g.nodes, key=lambda n: (order.index(g.nodes[n]["row"]), g.nodes[n]["column"], n))
 
 
-def edge_order(g: nx.MultiDiGraph) -> list[tuple[str, str, EdgeKind]]:
-    """Edges sorted by kind, then by the order of their endpoints."""
+def edge_order(g: nx.MultiDiGraph) -> list[tuple[str, str, str]]:
+    """Edge (source, target, key) triples sorted by kind, then by the order of their endpoints, then key."""
     rank = {n: i for i, n in enumerate(node_order(g))}
-    return sorted(g.edges(keys=True), key=lambda e: (EDGE_KINDS.index(e[2]), rank[e[0]], rank[e[1]]))
+    return sorted(g.edges(keys=True),
+                  key=lambda e: (EDGE_KINDS.index(g.edges[e]["kind"]), rank[e[0]], rank[e[1]], e[2]))
 
 
 def _goes_up_or_left(g: nx.MultiDiGraph, source: str, target: str) -> bool:
@@ -67,7 +68,7 @@ def dot_edges(g: nx.MultiDiGraph) -> list[DotEdge]:
     out = []
     for i, (u, v, key) in enumerate(edge_order(g)):
         rev = _goes_up_or_left(g, u, v)
-        out.append(DotEdge(f"e{i}", v if rev else u, u if rev else v, key, rev))
+        out.append(DotEdge(f"e{i}", v if rev else u, u if rev else v, g.edges[u, v, key]["kind"], rev))
     return out
 
 
@@ -139,22 +140,26 @@ def to_dot(g: nx.MultiDiGraph, sizes: dict[str, tuple[float, float]],
             s.attr(rank="same")
             for n in members:
                 s.node(n)
+        # dot ignores flat edges of weight 0 when ordering; anchors need a real constraint
+        weight = "1" if any(m.startswith("anchor.") for m in members) else "0"
         for a, b in pairwise(members):
-            d.edge(a, b, style="invis", weight="0")
+            d.edge(a, b, style="invis", weight=weight)
     for a, b in pairwise(firsts):
         d.edge(a, b, style="invis", weight="0")
     for e in dot_edges(g):
-        if e.key == "derivative":
-            continue  # routed by the layout itself: short vertical links beside the columns
         attrs = {"id": e.id}
-        kind = e.key
-        if e.reversed:
+        kind = e.kind
+        if kind == "derivative":
+            # the layout draws a straight link when one fits; dot's route is the fallback
+            attrs.update(constraint="false", dir="none")
+        elif e.reversed:
             attrs["dir"] = "back"
         if kind in ("cache", "update"):
             attrs["weight"] = "4"
         if kind == "forward":
             attrs["weight"] = "3"
-        if e.id in edge_labels:
+        flat = g.nodes[e.source]["row"] == g.nodes[e.target]["row"]
+        if e.id in edge_labels and not flat:  # dot loses labelled flat edges; the layout places those labels
             w, h = edge_labels[e.id]
             # a blank label of the right size: dot reserves the room, we draw the text
             attrs["label"] = "<<table border='0' cellpadding='0' cellspacing='0'><tr><td fixedsize='true' " \

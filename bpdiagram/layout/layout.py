@@ -87,14 +87,15 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
     routes = []
     for e, (u, v, key) in zip(dot_edges(g), edge_order(g), strict=True):
         label = g.edges[u, v, key]["label"]
+        kind = e.kind
         label_at = None
-        if key == "derivative":
-            pts, tip = _derivative_route(boxes[u], boxes[v], nodes), None
+        if kind == "derivative" and (link := _link_route(boxes[u], boxes[v], nodes, from_right=True)) is not None:
+            pts, tip = link, None
         elif g.nodes[u]["row"] == g.nodes[v]["row"] and _neighbours(boxes[u], boxes[v], nodes, g):
             pts, tip = _flat_route(boxes[u], boxes[v])
-        elif key == "backward" and g.nodes[u]["kind"] == "loss" and \
+        elif kind == "backward" and g.nodes[u]["band"] == "forward" and \
                 (drop := _link_route(boxes[u], boxes[v], nodes, from_right=False, vertical_only=True)) is not None:
-            pts, tip = _with_head(drop)  # the loss turns straight down into the first gradient when it can
+            pts, tip = _with_head(drop)  # the output turns straight down into the first gradient when it can
         else:
             raw = by_id[e.id]
             points, start_tip, end_tip = _spline(raw["pos"])
@@ -104,7 +105,10 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
                 pts = pts[::-1]
                 tip = tr(start_tip) if start_tip else None
             label_at = tr(_xy(raw["lp"])) if "lp" in raw else None
-        routes.append(EdgeRoute(e.id, u, v, key, label, plain(label), pts, tip, label_at, edge_texts.get(e.id)))
+        text = edge_texts.get(e.id)
+        if text is not None and label_at is None:
+            label_at = _label_spot(pts, text)
+        routes.append(EdgeRoute(e.id, u, v, kind, label, plain(label), pts, tip, label_at, text))
     bands = _bands(nodes, left)
     content_bottom = max(b.y + b.h for b in bands) if bands else top + height_bb
     width = max(left + (bb[2] - bb[0]) + BAND_PAD + MARGIN, left + title_text.width, 560.0)
@@ -235,21 +239,20 @@ def _link_route(u: NodeBox, v: NodeBox, nodes: list[NodeBox], *, from_right: boo
     return _straight(*best[2]) if best is not None else None
 
 
-def _derivative_route(u: NodeBox, v: NodeBox, nodes: list[NodeBox]) -> tuple[Point, ...]:
-    """A derivative link: the most vertical free straight line, else centre to centre between the boxes."""
-    route = _link_route(u, v, nodes, from_right=True)
-    if route is not None:
-        return route
-    down = u.y < v.y
-    return _straight((u.center[0], u.y + u.h if down else u.y), (v.center[0], v.y if down else v.y + v.h))
-
-
 def _with_head(points: tuple[Point, ...]) -> tuple[tuple[Point, ...], Point]:
     """Shorten a straight route by the arrowhead's length; the removed end becomes the tip."""
     (ax, ay), (bx, by) = points[0], points[-1]
     length = math.hypot(bx - ax, by - ay) or 1.0
     base = (round(bx - (bx - ax) * ARROW_LENGTH / length, 2), round(by - (by - ay) * ARROW_LENGTH / length, 2))
     return _straight(points[0], base), points[-1]
+
+
+def _label_spot(points: tuple[Point, ...], text: TextBlock) -> Point:
+    """Where a label sits when dot did not place it: on the route's middle (its backdrop breaks the line)."""
+    seg = (len(points) - 1) // 3 // 2 * 3
+    p0, c1, c2, p1 = points[seg:seg + 4]
+    mid = ((p0[0] + 3 * c1[0] + 3 * c2[0] + p1[0]) / 8, (p0[1] + 3 * c1[1] + 3 * c2[1] + p1[1]) / 8)
+    return (round(mid[0], 2), round(mid[1], 2))
 
 
 def _spline(pos: str) -> tuple[list[Point], Point | None, Point | None]:

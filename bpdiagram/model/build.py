@@ -22,9 +22,11 @@ from bpdiagram.model.catalogue import (
     FusedOp,
     param_gradients,
 )
+from bpdiagram.model.expression import build_expression_graph
 from bpdiagram.model.notation import Symbols
 from bpdiagram.options import EdgeKind, NodeKind
 from bpdiagram.richtext import escape, plain
+from bpdiagram.spec.expression import ExpressionSpec
 from bpdiagram.spec.network import NetworkSpec
 
 ROWS: dict[str, str] = {"ops": "forward", "params": "forward", "cache": "cache", "chain": "backward"}
@@ -53,8 +55,10 @@ def default_title(spec: NetworkSpec) -> str:
     return " → ".join(parts) + f", {spec.loss}"
 
 
-def build_graph(spec: NetworkSpec, options: BuildOptions | None = None) -> nx.MultiDiGraph:
+def build_graph(spec: NetworkSpec | ExpressionSpec, options: BuildOptions | None = None) -> nx.MultiDiGraph:
     """The model of ``spec``: nodes and edges of every shown kind."""
+    if isinstance(spec, ExpressionSpec):
+        return build_expression_graph(spec)
     return _Builder(spec, options or BuildOptions()).build()
 
 

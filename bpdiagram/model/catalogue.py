@@ -16,13 +16,14 @@ dW and db.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from bpdiagram.options import Activation, Loss
+from bpdiagram.options import Activation, Gate, Loss
 
 Array = NDArray[np.float64]
 
@@ -123,3 +124,72 @@ PREVIOUS_GRADIENT = "$dA- = $W' $dZ"
 def param_gradients(loss: LossOp) -> tuple[str, str]:
     """dW[l] and db[l] with the loss's averaging factor."""
     return (f"$dW = {loss.scale_label}$dZ $A-'", f"$db = {loss.scale_label}Σ $dZ")
+
+
+# -- gates of expression graphs ----------------------------------------------------------
+#
+# Templates: ``$a`` and ``$b`` are the gate's inputs, ``$o`` its output, ``$c`` the
+# constant exponent of ``pow`` and ``$k`` that exponent minus one; ``d$a`` is the
+# gradient of f with respect to ``$a``.
+# ``local`` gives ∂o/∂input for each input, from the inputs, the output and c.
+
+
+@dataclass(frozen=True)
+class GateOp:
+    """A gate: its formula, one backward rule per input, what it keeps, and the numbers."""
+
+    name: Gate
+    forward: str
+    rules: tuple[str, ...]
+    keeps: tuple[str, ...]
+    """Values the backward rules read ("a", "b" inputs, "o" output): these go through the cache."""
+    f: Callable[[float, float, float], float]
+    """(a, b, c) → o; unary gates ignore b."""
+    local: Callable[[float, float, float, float], tuple[float, ...]]
+    """(a, b, o, c) → ∂o/∂a (, ∂o/∂b)."""
+    domain: Callable[[float, float, float], str | None] = lambda a, b, c: None
+    """(a, b, c) → why the inputs are outside the gate's domain, or None."""
+
+
+def _sig(a: float) -> float:
+    return 1.0 / (1.0 + math.exp(-a)) if a >= 0 else math.exp(a) / (1.0 + math.exp(a))
+
+
+def _pow_domain(a: float, b: float, c: float) -> str | None:
+    if a == 0 and c < 0:
+        return "0 raised to a negative power"
+    if a < 0 and not float(c).is_integer():
+        return "a negative number raised to a fractional power"
+    return None
+
+
+GATE_OPS: dict[Gate, GateOp] = {
+    "add": GateOp("add", "$a + $b", ("d$a = d$o", "d$b = d$o"), (),
+                  lambda a, b, c: a + b, lambda a, b, o, c: (1.0, 1.0)),
+    "sub": GateOp("sub", "$a − $b", ("d$a = d$o", "d$b = −d$o"), (),
+                  lambda a, b, c: a - b, lambda a, b, o, c: (1.0, -1.0)),
+    "mul": GateOp("mul", "$a · $b", ("d$a = $b · d$o", "d$b = $a · d$o"), ("a", "b"),
+                  lambda a, b, c: a * b, lambda a, b, o, c: (b, a)),
+    "div": GateOp("div", "$a / $b", ("d$a = d$o / $b", "d$b = −$a · d$o / $b^{2}"), ("a", "b"),
+                  lambda a, b, c: a / b, lambda a, b, o, c: (1.0 / b, -a / (b * b)),
+                  lambda a, b, c: "division by zero" if b == 0 else None),
+    "neg": GateOp("neg", "−$a", ("d$a = −d$o",), (), lambda a, b, c: -a, lambda a, b, o, c: (-1.0,)),
+    "pow": GateOp("pow", "$a^{$c}", ("d$a = $c · $a^{$k} · d$o",), ("a",),
+                  lambda a, b, c: a**c, lambda a, b, o, c: (c * a ** (c - 1),), _pow_domain),
+    "exp": GateOp("exp", "exp($a)", ("d$a = $o · d$o",), ("o",),
+                  lambda a, b, c: math.exp(a), lambda a, b, o, c: (o,),
+                  lambda a, b, c: "exp overflows" if a > 700 else None),
+    "log": GateOp("log", "log($a)", ("d$a = d$o / $a",), ("a",),
+                  lambda a, b, c: math.log(a), lambda a, b, o, c: (1.0 / a,),
+                  lambda a, b, c: "log of a number ≤ 0" if a <= 0 else None),
+    "sigmoid": GateOp("sigmoid", "σ($a)", ("d$a = $o (1 − $o) · d$o",), ("o",),
+                      lambda a, b, c: _sig(a), lambda a, b, o, c: (o * (1 - o),)),
+    "tanh": GateOp("tanh", "tanh($a)", ("d$a = (1 − $o^{2}) · d$o",), ("o",),
+                   lambda a, b, c: math.tanh(a), lambda a, b, o, c: (1 - o * o,)),
+    "relu": GateOp("relu", "max(0, $a)", ("d$a = [$a > 0] · d$o",), ("a",),
+                   lambda a, b, c: max(0.0, a), lambda a, b, o, c: (1.0 if a > 0 else 0.0,)),
+    "max": GateOp("max", "max($a, $b)", ("d$a = [$a ≥ $b] · d$o", "d$b = [$b > $a] · d$o"), ("a", "b"),
+                  lambda a, b, c: max(a, b), lambda a, b, o, c: ((1.0, 0.0) if a >= b else (0.0, 1.0))),
+    "min": GateOp("min", "min($a, $b)", ("d$a = [$a ≤ $b] · d$o", "d$b = [$b < $a] · d$o"), ("a", "b"),
+                  lambda a, b, c: min(a, b), lambda a, b, o, c: ((1.0, 0.0) if a <= b else (0.0, 1.0))),
+}

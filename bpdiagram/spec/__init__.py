@@ -5,21 +5,32 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bpdiagram.spec.expression import ExpressionSpec, validate_expression
 from bpdiagram.spec.load import Document, parse_spec_text, read_spec_file
 from bpdiagram.spec.network import DiagramOptions, InputSpec, LayerSpec, NetworkSpec, validate_network
 
-__all__ = ["DiagramOptions", "Document", "InputSpec", "LayerSpec", "NetworkSpec", "load_spec", "spec_from_text"]
+__all__ = ["DiagramOptions", "Document", "ExpressionSpec", "InputSpec", "LayerSpec", "NetworkSpec", "Spec",
+           "load_spec", "spec_from_text"]
+
+Spec = NetworkSpec | ExpressionSpec
 
 
-def load_spec(source: str | Path | dict[str, Any]) -> NetworkSpec:
+def validate(doc: Document) -> Spec:
+    """A network spec, or an expression spec when the document has ``expression`` (and no layers)."""
+    if "expression" in doc.data and not ("layers" in doc.data or "input" in doc.data or "loss" in doc.data):
+        return validate_expression(doc)
+    return validate_network(doc)
+
+
+def load_spec(source: str | Path | dict[str, Any]) -> Spec:
     """Read and validate a spec from a path or an in-memory mapping."""
     if isinstance(source, dict):
-        return validate_network(Document(source, "<dict>"))
-    return validate_network(read_spec_file(source))
+        return validate(Document(source, "<dict>"))
+    return validate(read_spec_file(source))
 
 
-def spec_from_text(text: str, *, file: str, is_json: bool = False) -> NetworkSpec:
+def spec_from_text(text: str, *, file: str, is_json: bool = False) -> Spec:
     """Validate spec text (a template's YAML, say) with ``file`` named in errors."""
-    return validate_network(parse_spec_text(text, file=file, is_json=is_json))
+    return validate(parse_spec_text(text, file=file, is_json=is_json))
 
 

@@ -97,10 +97,8 @@ def validate_network(doc: Document) -> NetworkSpec:
     """Check ``doc`` against the network spec format (INTERFACE §2)."""
     data = doc.data
     if "expression" in data:
-        if "layers" in data or "input" in data:
-            raise doc.error(("expression",),
-                            "a spec is either a network (input, layers, loss) or an expression, not both")
-        raise doc.error(("expression",), "expression specs are not supported yet in this version; use a network spec")
+        raise doc.error(("expression",),
+                        "a spec is either a network (input, layers, loss) or an expression, not both")
     check_keys(doc, (), data, TOP_KEYS)
     for required in ("input", "layers", "loss"):
         if required not in data:

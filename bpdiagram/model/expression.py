@@ -1,0 +1,251 @@
+"""Expression graphs: evaluate an expression gate by gate and build its backprop graph.
+
+Each gate of the parsed expression becomes a forward op (with its value); its
+backward rule node shows, per input, the catalogue's rule and the number it
+gives. Variables feed their first gate from below (like parameters in a
+network); their gradients end in a row under the backward rules, summed by an
+explicit ``+`` node when a variable is used more than once. Values and gradients
+are written on the wires, forward values in the forward band and gradients
+in the backward band, as in the worked examples of course notes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from bpdiagram.errors import SpecError
+from bpdiagram.model.catalogue import GATE_OPS
+from bpdiagram.options import EdgeKind, NodeKind
+from bpdiagram.richtext import escape, plain
+from bpdiagram.spec.expression import Const, Expr, ExpressionSpec, GateNode, Var
+
+ROWS: dict[str, str] = {"ops": "forward", "params": "forward", "cache": "cache", "chain": "backward",
+                        "grads": "backward"}
+NAMES = ("q", "r", "s", "t", "u", "v", "p", "h", "k", "g")
+"""Names for intermediate results (the output is f), skipping any the expression uses."""
+
+
+def fmt(value: float) -> str:
+    """A number as course notes print it: at most two decimals, a real minus sign."""
+    if value != 0 and (abs(value) >= 1e5 or abs(value) < 0.005):
+        text = f"{value:.2e}"
+    else:
+        text = f"{value:.2f}".rstrip("0").rstrip(".")
+    text = "0" if text in ("-0", "") else text
+    return text.replace("-", "−")
+
+
+def name_markup(name: str) -> str:
+    """``w0`` → w₀ (trailing digits as a subscript), other names escaped as they are."""
+    match = re.fullmatch(r"([A-Za-z]+)(\d+)", name)
+    return f"{match.group(1)}_{{{match.group(2)}}}" if match else escape(name)
+
+
+@dataclass
+class Wire:
+    """A value flowing into a gate: from a variable, a constant or another gate."""
+
+    node: str | None
+    """The producing node's id (None for a constant)."""
+    name: str
+    """Markup shown in formulas: the variable's or result's name, or the number."""
+    value: float
+
+
+@dataclass
+class GateValue:
+    """One evaluated gate: inputs, output, and (after the backward pass) the gradients."""
+
+    id: str
+    node: GateNode
+    inputs: list[Wire]
+    out: Wire
+    dout: float = 0.0
+    dins: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Evaluation:
+    """The forward and backward pass of an expression, in numbers."""
+
+    gates: list[GateValue]
+    value: float
+    grads: dict[str, float]
+    contributions: dict[str, list[tuple[str, float]]]
+    """Per variable, the (gate id, gradient) of each use: more than one means a fan-out sum."""
+
+
+def evaluate(spec: ExpressionSpec, values: dict[str, float] | None = None) -> Evaluation:
+    """Run ``spec`` forward and backward with the catalogue's gate functions.
+
+    Raises a ``SpecError`` located at the expression when a value leaves a
+    gate's domain (log of a negative, division by zero, …).
+    """
+    env = spec.values if values is None else values
+    taken = set(spec.variables)
+    names = iter([n for n in NAMES if n not in taken] + [f"q{i}" for i in range(1, 200)])
+    gates: list[GateValue] = []
+
+    def walk(node: Expr, final: bool) -> Wire:
+        if isinstance(node, Var):
+            return Wire(f"var.{node.name}", name_markup(node.name), env[node.name])
+        if isinstance(node, Const):
+            return Wire(None, fmt(node.value), node.value)
+        inputs = [walk(arg, False) for arg in node.args]
+        op = GATE_OPS[node.op]
+        a = inputs[0].value
+        b = inputs[1].value if len(inputs) > 1 else 0.0
+        c = node.exponent if node.exponent is not None else 0.0
+        problem = op.domain(a, b, c)
+        out = math.nan
+        if problem is None:
+            try:
+                out = op.f(a, b, c)
+            except (OverflowError, ValueError, ZeroDivisionError):
+                problem = "the value is out of range"
+        if problem is None and not math.isfinite(out):
+            problem = "the value is not finite"
+        if problem is not None:
+            shown = ", ".join(f"{plain(w.name)} = {fmt(w.value)}" for w in inputs if w.node is not None)
+            raise SpecError(f"{problem} at column {node.column}: {node.text}" + (f" with {shown}" if shown else ""),
+                            file=spec.file, line=spec.line, key="expression")
+        gid = f"g{len(gates) + 1}"
+        name = "f" if final else next(names)
+        gate = GateValue(gid, node, inputs, Wire(gid, name, out))
+        gates.append(gate)
+        return gate.out
+
+    root = walk(spec.tree, True)
+    if not gates:
+        raise SpecError("has no operation to differentiate; write e.g. 2 * x", file=spec.file, line=spec.line,
+                        key="expression")
+    by_id = {g.id: g for g in gates}
+    contributions: dict[str, list[tuple[str, float]]] = {v: [] for v in spec.variables}
+    gates[-1].dout = 1.0
+    for gate in reversed(gates):
+        op = GATE_OPS[gate.node.op]
+        a = gate.inputs[0].value
+        b = gate.inputs[1].value if len(gate.inputs) > 1 else 0.0
+        c = gate.node.exponent if gate.node.exponent is not None else 0.0
+        gate.dins = [local * gate.dout for local in op.local(a, b, gate.out.value, c)]
+        for wire, din in zip(gate.inputs, gate.dins, strict=True):
+            if wire.node is None:
+                continue
+            if wire.node.startswith("var."):
+                contributions[wire.node[4:]].append((gate.id, din))
+            else:
+                by_id[wire.node].dout += din
+    grads = {v: math.fsum(d for _, d in uses) for v, uses in contributions.items()}
+    return Evaluation(gates, root.value, grads, contributions)
+
+
+def numeric_gradients(spec: ExpressionSpec, step: float = 1e-6) -> dict[str, float]:
+    """Central finite differences of f with respect to each variable: the oracle ``check`` compares with."""
+    out = {}
+    for var in spec.variables:
+        hi = dict(spec.values, **{var: spec.values[var] + step})
+        lo = dict(spec.values, **{var: spec.values[var] - step})
+        out[var] = (evaluate(spec, hi).value - evaluate(spec, lo).value) / (2 * step)
+    return out
+
+
+def build_expression_graph(spec: ExpressionSpec) -> nx.MultiDiGraph:
+    """The computational graph of ``spec`` with values and gradients."""
+    ev = evaluate(spec)
+    show = set(spec.show)
+    backward = "backward" in show
+    cache = backward and "cache" in show
+    g = nx.MultiDiGraph()
+    title = spec.title if spec.title is not None else f"f = {spec.source}"
+    g.graph.update(title=title, rows=tuple(ROWS), notation="expression", fused=False)
+
+    def node(node_id: str, kind: NodeKind, row: str, column: float, label: str, **extra: object) -> None:
+        g.add_node(node_id, kind=kind, band=ROWS[row], row=row, column=column, layer=0, label=label,
+                   plain=plain(label), **extra)
+
+    def edge(kind: EdgeKind, source: str, target: str, label: str = "") -> None:
+        if kind in show and source in g and target in g:
+            key = kind if not g.has_edge(source, target, kind) else f"{kind}.{g.number_of_edges(source, target)}"
+            g.add_edge(source, target, key=key, kind=kind, label=label)
+
+    column = {gate.id: 2 * i + 1 for i, gate in enumerate(ev.gates)}
+    first_use: dict[str, str] = {}
+    for gate in ev.gates:
+        for wire in gate.inputs:
+            if wire.node is not None and wire.node.startswith("var.") and wire.node not in first_use:
+                first_use[wire.node] = gate.id
+    for i, var in enumerate(spec.variables):
+        vid = f"var.{var}"
+        col = column[first_use[vid]] - 0.6 + 0.01 * i
+        node(vid, "input", "params", col, f"{name_markup(var)} = {fmt(spec.values[var])}", left_of=first_use[vid])
+    for gate in ev.gates:
+        op = GATE_OPS[gate.node.op]
+        formula = _fill(op.forward, gate)
+        node(gate.id, "op", "ops", column[gate.id], f"{gate.out.name} = {formula} = {fmt(gate.out.value)}")
+    for gate in ev.gates:
+        for wire in gate.inputs:
+            if wire.node is not None:
+                edge("forward", wire.node, gate.id, fmt(wire.value))
+    if not backward:
+        return g
+    for gate in ev.gates:
+        op = GATE_OPS[gate.node.op]
+        lines = [f"{_fill(rule, gate)} = {fmt(din)}"
+                 for rule, wire, din in zip(op.rules, gate.inputs, gate.dins, strict=True) if wire.node is not None]
+        node(f"d.{gate.id}", "grad", "chain", column[gate.id], "\n".join(lines) or f"d{gate.out.name}")
+    for var in spec.variables:
+        vid = f"var.{var}"
+        col = g.nodes[vid]["column"]
+        # under the backward rules, left of the first rule that feeds it: gradients flow down and left
+        anchor = f"d.{first_use[vid]}"
+        node(f"grad.{var}", "grad", "grads", col - 0.2, f"d{name_markup(var)} = {fmt(ev.grads[var])}", left_of=anchor)
+        if len(ev.contributions[var]) > 1:
+            node(f"sum.{var}", "sum", "grads", col, "+", left_of=anchor)
+    final = ev.gates[-1]
+    edge("backward", final.id, f"d.{final.id}", fmt(1.0))
+    for gate in reversed(ev.gates):
+        for wire, din in zip(gate.inputs, gate.dins, strict=True):
+            if wire.node is None:
+                continue
+            if wire.node.startswith("var."):
+                var = wire.node[4:]
+                target = f"sum.{var}" if f"sum.{var}" in g else f"grad.{var}"
+                edge("backward", f"d.{gate.id}", target, fmt(din))
+            else:
+                edge("backward", f"d.{gate.id}", f"d.{wire.node}", fmt(din))
+    for var in spec.variables:
+        edge("backward", f"sum.{var}", f"grad.{var}", fmt(ev.grads[var]))
+    if cache:
+        for gate in ev.gates:
+            for kept in GATE_OPS[gate.node.op].keeps:
+                wire = gate.out if kept == "o" else gate.inputs["ab".index(kept)]
+                if wire.node is None:
+                    continue
+                cid = f"cache.{wire.node}"
+                if cid not in g:
+                    source = g.nodes[wire.node]
+                    offset = 0.3 if source["kind"] == "op" else 0.0
+                    node(cid, "cached", "cache", source["column"] + offset, f"{wire.name} = {fmt(wire.value)}")
+                    edge("cache", wire.node, cid)
+                edge("cache", cid, f"d.{gate.id}")
+    for gate in ev.gates:
+        edge("derivative", gate.id, f"d.{gate.id}")
+    return g
+
+
+def _fill(template: str, gate: GateValue) -> str:
+    """A gate template with its inputs', output's and exponent's names filled in."""
+    a = gate.inputs[0].name
+    b = gate.inputs[1].name if len(gate.inputs) > 1 else ""
+    c = fmt(gate.node.exponent) if gate.node.exponent is not None else ""
+    k = fmt(gate.node.exponent - 1) if gate.node.exponent is not None else ""
+    # constants and negative numbers read better in parentheses inside a formula
+    if gate.inputs[0].node is None and a.startswith("−"):
+        a = f"({a})"
+    if len(gate.inputs) > 1 and gate.inputs[1].node is None and b.startswith("−"):
+        b = f"({b})"
+    return template.replace("$a", a).replace("$b", b).replace("$o", gate.out.name).replace("$c", c).replace("$k", k)

@@ -1,0 +1,209 @@
+"""Validate an expression spec: parse ``expression`` into a tree of gates, check ``values``.
+
+The expression is parsed with Python's ``ast`` and only a whitelist of node
+types is accepted (numbers, names, ``+ - * / **``, unary minus, and calls of
+the functions in ``options.FUNCTIONS``); it is never evaluated as Python.
+Errors name the column inside the expression.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from bpdiagram.options import EDGE_KINDS, FUNCTIONS, EdgeKind, Gate
+from bpdiagram.spec.load import Document, type_name
+from bpdiagram.spec.network import MAX_TEXT, check_keys, parse_show
+
+EXPRESSION_KEYS = ("title", "expression", "values", "diagram")
+MAX_GATES = 60
+"""Gates in one expression: beyond this a computational graph stops being readable."""
+
+_BINARY: dict[type[ast.operator], Gate] = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
+                                           ast.Pow: "pow"}
+
+
+@dataclass(frozen=True)
+class Var:
+    """A variable of the expression."""
+
+    name: str
+    column: int
+
+
+@dataclass(frozen=True)
+class Const:
+    """A number written in the expression."""
+
+    value: float
+    column: int
+
+
+@dataclass(frozen=True)
+class GateNode:
+    """One gate: an operation on its arguments (``exponent`` for ``pow``)."""
+
+    op: Gate
+    args: tuple[Var | Const | GateNode, ...]
+    column: int
+    text: str
+    exponent: float | None = None
+
+
+Expr = Var | Const | GateNode
+
+
+@dataclass(frozen=True)
+class ExpressionSpec:
+    """A validated expression spec: the gate tree, the variables in order of first use, their values."""
+
+    title: str | None
+    source: str
+    tree: Expr
+    variables: tuple[str, ...]
+    values: dict[str, float]
+    show: tuple[EdgeKind, ...]
+    file: str
+    line: int | None
+
+
+def validate_expression(doc: Document) -> ExpressionSpec:
+    """Check ``doc`` against the expression spec format (INTERFACE §2)."""
+    data = doc.data
+    check_keys(doc, (), data, EXPRESSION_KEYS)
+    raw = data["expression"]
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise doc.error(("expression",), f"must be an expression such as (x + y) * z, not a {type_name(raw)}")
+    source = str(raw).strip()
+    if not source:
+        raise doc.error(("expression",), "is empty; write an expression such as (x + y) * z")
+    if len(source) > MAX_TEXT:
+        raise doc.error(("expression",), f"is {len(source)} characters long; at most {MAX_TEXT}")
+    title = data.get("title")
+    if isinstance(title, (dict, list)):
+        raise doc.error(("title",), f"must be text, not a {type_name(title)}")
+    if title is not None and len(str(title)) > MAX_TEXT:
+        raise doc.error(("title",), f"is {len(str(title))} characters long; at most {MAX_TEXT}")
+    tree = _Parser(doc, source).parse()
+    variables = tuple(dict.fromkeys(_variables(tree)))
+    if not variables:
+        raise doc.error(("expression",), f"has no variable to differentiate by: {source}")
+    values = _values(doc, data.get("values"), variables)
+    show: tuple[EdgeKind, ...] = EDGE_KINDS
+    diagram = data.get("diagram")
+    if diagram is not None:
+        if not isinstance(diagram, dict):
+            raise doc.error(("diagram",), f"must be a mapping, not a {type_name(diagram)}")
+        check_keys(doc, ("diagram",), diagram, ("show",))
+        if "show" in diagram:
+            parsed = parse_show(diagram["show"])
+            if isinstance(parsed, str):
+                raise doc.error(("diagram", "show"), parsed)
+            show = parsed
+    return ExpressionSpec(None if title is None else str(title), source, tree, variables, values, show, doc.file,
+                          doc.line_of(("expression",)))
+
+
+def _variables(node: Expr) -> list[str]:
+    if isinstance(node, Var):
+        return [node.name]
+    if isinstance(node, Const):
+        return []
+    return [name for arg in node.args for name in _variables(arg)]
+
+
+def _values(doc: Document, raw: Any, variables: tuple[str, ...]) -> dict[str, float]:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise doc.error(("values",), f"must be a mapping of variable to number, e.g. {{x: -2}}, not a {type_name(raw)}")
+    for key, value in raw.items():
+        if key not in variables:
+            known = ", ".join(variables)
+            raise doc.error(("values", key), f"no variable {key!r} in the expression (variables: {known})")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise doc.error(("values", key), f"must be a finite number, not {value!r}")
+    missing = [v for v in variables if v not in raw]
+    if missing:
+        raise doc.error(("values",) if "values" in doc.data else ("expression",),
+                        f"missing value for {', '.join(missing)}; give every variable a number under 'values:'")
+    return {v: float(raw[v]) for v in variables}
+
+
+class _Parser:
+    """Turns the whitelisted subset of Python expression syntax into gates."""
+
+    def __init__(self, doc: Document, source: str) -> None:
+        self.doc = doc
+        self.source = source
+        self.gates = 0
+
+    def fail(self, reason: str, column: int | None = None) -> Exception:
+        where = f" at column {column}" if column is not None else ""
+        return self.doc.error(("expression",), f"{reason}{where}: {self.source}")
+
+    def column(self, node: ast.AST) -> int:
+        offset = getattr(node, "col_offset", 0)
+        return len(self.source.encode("utf-8")[:offset].decode("utf-8", "ignore")) + 1
+
+    def parse(self) -> Expr:
+        try:
+            tree = ast.parse(self.source, mode="eval")
+        except SyntaxError as exc:
+            raise self.fail(f"syntax error ({exc.msg})", exc.offset) from None
+        except (ValueError, RecursionError, MemoryError):
+            raise self.fail("cannot be parsed") from None
+        try:
+            return self.node(tree.body)
+        except RecursionError:
+            raise self.fail("is nested too deeply") from None
+
+    def text(self, node: ast.AST) -> str:
+        return ast.get_source_segment(self.source, node) or ""
+
+    def gate(self, op: Gate, args: tuple[Expr, ...], node: ast.AST, exponent: float | None = None) -> GateNode:
+        self.gates += 1
+        if self.gates > MAX_GATES:
+            raise self.fail(f"has more than {MAX_GATES} operations; split it into smaller expressions")
+        return GateNode(op, args, self.column(node), self.text(node), exponent)
+
+    def node(self, node: ast.AST) -> Expr:
+        if isinstance(node, ast.Name):
+            if node.id in FUNCTIONS:
+                raise self.fail(f"{node.id} is a function; call it like {node.id}(x)", self.column(node))
+            return Var(node.id, self.column(node))
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise self.fail(f"{self.text(node)!r} is not a finite number", self.column(node))
+            return Const(float(value), self.column(node))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            inner = self.node(node.operand)
+            if isinstance(node.op, ast.UAdd):
+                return inner
+            if isinstance(inner, Const):
+                return Const(-inner.value, self.column(node))
+            return self.gate("neg", (inner,), node)
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            op = _BINARY[type(node.op)]
+            left = self.node(node.left)
+            right = self.node(node.right)
+            if op == "pow":
+                if not isinstance(right, Const):
+                    raise self.fail("** needs a constant exponent, such as x ** 2", self.column(node.right))
+                return self.gate("pow", (left,), node, exponent=right.value)
+            return self.gate(op, (left, right), node)
+        if isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else None
+            if name not in FUNCTIONS:
+                shown = name or self.text(node.func)
+                raise self.fail(f"unknown function {shown!r} (known: {', '.join(FUNCTIONS)})", self.column(node))
+            if node.keywords or len(node.args) != FUNCTIONS[name]:
+                count = FUNCTIONS[name]
+                raise self.fail(f"{name} takes {count} argument{'s' if count > 1 else ''}", self.column(node))
+            args = tuple(self.node(a) for a in node.args)
+            return self.gate(name, args, node)  # type: ignore[arg-type]
+        raise self.fail(f"{self.text(node)!r} is not allowed (use numbers, variables, + - * / **, and "
+                        f"{', '.join(FUNCTIONS)})", self.column(node))
