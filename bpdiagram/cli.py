@@ -91,8 +91,10 @@ def _formats(value: str) -> list[str]:
 @click.option("--backprop-to", type=int, metavar="K", help="Draw the backward pass from the loss down to layer K.")
 @click.option("--show", metavar="KINDS", help="Edge kinds to draw, e.g. forward,cache,backward.")
 @click.option("--shapes", is_flag=True, help="Show (n[l], m) shapes on tensor nodes.")
+@click.option("--values", is_flag=True,
+              help="Show numbers on tensor nodes (the spec's values:, else seed 0 and batch 4).")
 def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, formats: str,
-           backprop_to: int | None, show: str | None, shapes: bool) -> int:
+           backprop_to: int | None, show: str | None, shapes: bool, values: bool) -> int:
     """Render SPEC files and/or templates to DIR/<name>.<ext>.
 
     With neither SPEC nor -t, renders the default template (two-layer-binary).
@@ -101,6 +103,7 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
     Examples:
       bpdiagram render
       bpdiagram render -t three-layer-logistic --backprop-to 2 -f png
+      bpdiagram render -t two-layer-binary --values -f png
       bpdiagram render nets/*.yaml -o site/img -f svg,graphml
     """
     from bpdiagram.diagram import Diagram  # heavy: numpy, networkx, graphviz
@@ -113,7 +116,8 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
     failed = 0
     for name, path in sources:
         try:
-            diagram = Diagram.load(path, name=name, shapes=shapes).with_options(backprop_to=backprop_to, show=show)
+            diagram = Diagram.load(path, name=name, shapes=shapes, values=values or None)
+            diagram = diagram.with_options(backprop_to=backprop_to, show=show)
             for written in diagram.save(output, fmts):
                 click.echo(str(written))
         except BpdiagramError as exc:
