@@ -122,7 +122,7 @@ def test_table_lists_every_drawn_gradient_in_backward_order() -> None:
     assert code == 0
     rows = [m.group(1) for m in re.finditer(r"^(d\S+) +\(", stdout, re.MULTILINE)]
     assert rows == ["dA[2]", "dZ[2]", "dW[2]", "db[2]", "dA[1]", "dZ[1]", "dW[1]", "db[1]"]
-    assert "loss J = " in stdout and "seed 0, batch m = 4" in stdout
+    assert "loss J = " in stdout and "numbers: drawn from seed 0; batch m = 4" in stdout
     assert stdout.rstrip().endswith("ok: all 8 gradients agree with finite differences")
     code, stdout, _ = run("check", "-t", "relu-mlp")  # CS231n notation: the diagram's names
     assert [m.group(1) for m in re.finditer(r"^(d\S+) +\(", stdout, re.MULTILINE)] == \
@@ -132,11 +132,18 @@ def test_table_lists_every_drawn_gradient_in_backward_order() -> None:
 def test_check_uses_the_specs_values(tmp_path: Path) -> None:
     spec = {"input": 1, "layers": [{"size": 1, "activation": "sigmoid"}], "loss": "bce",
             "values": {"X": [[1, 2]], "W1": [[0.5]], "b1": [[-0.5]], "Y": [[1, 0]]}}
-    code, stdout, _ = run("check", str(write(tmp_path, spec)), "--json")
+    path = write(tmp_path, spec)
+    code, stdout, _ = run("check", str(path), "--json")
     assert code == 0
     report = json.loads(stdout)
     assert report["loss"] == pytest.approx(0.833612082370026, abs=1e-15)  # the hand derivation in test_numeric
     assert report["gradients"][0]["analytic"] == [[pytest.approx(0.3724593312018546, abs=1e-15)]]
+    _, table, _ = run("check", str(path))
+    assert "numbers: every array given; batch m = 2; loss J = 0.833612" in table
+    assert "dZ is per example: (1/m)·dZ is compared with ∂J/∂Z\n" in table  # no dA drawn, none mentioned
+    spec["values"] = {"seed": 3, "W1": [[0.5]], "Y": [[1, 0]]}
+    _, table, _ = run("check", str(write(tmp_path, spec)))
+    assert "numbers: W1, Y given, the rest drawn from seed 3; batch m = 2;" in table
 
 
 # --- a wrong formula must fail the check -------------------------------------------------------------

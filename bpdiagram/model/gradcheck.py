@@ -90,6 +90,10 @@ class CheckReport:
     batch: int
     scale: float
     gradients: tuple[GradientCheck, ...]
+    given: tuple[str, ...] = ()
+    """Arrays the spec wrote out (``X``, ``W2``, …); the others were drawn from ``seed``."""
+    drawn: int = 0
+    """How many arrays were drawn from ``seed``."""
 
     @property
     def ok(self) -> bool:
@@ -121,7 +125,16 @@ def check_gradients(spec: NetworkSpec) -> CheckReport:
         out.append(_compare(f"Z{k}", plain(sym.symbol("dZ", k)), p.scale * layer.dZ, probe.pre_activation(k), tol))
         out.append(_compare(f"W{k}", plain(sym.symbol("dW", k)), layer.dW, probe.weight(k), tol, param=True))
         out.append(_compare(f"b{k}", plain(sym.symbol("db", k)), layer.db, probe.bias(k), tol, param=True))
-    return CheckReport(p.J, p.seed, p.batch, p.scale, tuple(out))
+    given = tuple(sorted(values.arrays, key=_array_order))
+    drawn = 2 + 2 * len(spec.layers) - len(given)
+    return CheckReport(p.J, p.seed, p.batch, p.scale, tuple(out), given, drawn)
+
+
+def _array_order(name: str) -> tuple[int, str]:
+    """X, then W1, b1, W2, b2, …, then Y: the order arrays are drawn in."""
+    if name in ("X", "Y"):
+        return (0 if name == "X" else 10**6, name)
+    return (int(name[1:]), "a" if name[0] == "W" else "b")
 
 
 def _compare(name: str, label: str, analytic: Array, numeric: Array, tol: float, *,
@@ -233,12 +246,21 @@ def format_table(report: CheckReport, *, title: str) -> str:
         rows.append((g.label, f"({g.analytic.shape[0]}, {g.analytic.shape[1]})", f"{g.max_abs_error:.1e}",
                      "ok" if g.ok else "FAILED"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    if not report.drawn:
+        origin = "every array given"
+    elif report.given:
+        origin = f"{', '.join(report.given)} given, the rest drawn from seed {report.seed}"
+    else:
+        origin = f"drawn from seed {report.seed}"
     lines = [f"check: {title}",
-             f"numbers: seed {report.seed}, batch m = {report.batch}; loss J = {report.loss:.6g}",
+             f"numbers: {origin}; batch m = {report.batch}; loss J = {report.loss:.6g}",
              f"finite differences: central, h = {STEP:g}; an entry agrees when "
              f"|analytic − numeric| ≤ {ATOL:g}·max(1, |J|) + {RTOL:g}·|numeric|"]
     if report.scale != 1.0:
-        lines.append("dZ and dA are per example: (1/m)·dZ is compared with ∂J/∂Z, (1/m)·dA with ∂J/∂A")
+        if any(g.name.startswith("A") for g in report.gradients):
+            lines.append("dZ and dA are per example: (1/m)·dZ is compared with ∂J/∂Z, (1/m)·dA with ∂J/∂A")
+        else:
+            lines.append("dZ is per example: (1/m)·dZ is compared with ∂J/∂Z")
     lines.append("")
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     failed = [g.label for g in report.gradients if not g.ok]
