@@ -64,6 +64,7 @@ def test_soft_targets_are_accepted() -> None:
     ce = NET.replace("activation: sigmoid", "activation: softmax").replace("size: 1,", "size: 3,") \
         .replace("loss: bce", "loss: ce")
     assert load("  Y: [[0.5, 0], [0.5, 0], [0, 1]]\n", ce).batch == 2
+    assert load("  Y: [[0.1], [0.2], [0.7]]\n", ce).batch == 1  # sums to 1 only up to float rounding
 
 
 BAD = [
@@ -125,6 +126,7 @@ CE = NET.replace("activation: sigmoid", "activation: softmax").replace("size: 1,
 @pytest.mark.parametrize(("extra", "message"), [
     ("  Y: [[1, 0], [0, 0], [0, 0]]\n", "values.Y: column 2 sums to 0, not 1; cross-entropy targets are one-hot"),
     ("  Y: [[1, 0.5], [0, 0.6], [0, 0]]\n", "values.Y: column 2 sums to 1.1, not 1"),
+    ("  Y: [[1, 0.3333], [0, 0.3333], [0, 0.3333]]\n", "values.Y: column 2 sums to 0.9999, not 1"),
     ("  Y: [[1, 1.5], [0, -0.5], [0, 0]]\n", "values.Y[2][2]: is -0.5; cross-entropy targets are one-hot"),
 ])
 def test_cross_entropy_targets_must_be_distributions(extra: str, message: str) -> None:
