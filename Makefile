@@ -49,3 +49,4 @@ clean:
 docs: $(STAMP) system
 	$(BIN)/bpdiagram render -t two-layer-binary -t three-layer-logistic -t relu-mlp -t expression-add-mul -t expression-sigmoid-neuron -o docs/images -f png
 	$(BIN)/bpdiagram render docs/three-layer-backprop-to-2.yaml -o docs/images -f png
+	$(BIN)/bpdiagram render docs/worked-example-values.yaml -o docs/images -f png

@@ -33,12 +33,16 @@ class Diagram:
         spec: the validated spec.
         name: file stem for saved outputs.
         shapes: show (n[l], m) shapes on tensor nodes.
+        values: show numbers on tensor nodes (the spec's ``values:``, else seed 0 and batch 4);
+            None (the default) shows them exactly when the spec has a ``values:`` section.
     """
 
-    def __init__(self, spec: Spec, *, name: str = "diagram", shapes: bool = False) -> None:
+    def __init__(self, spec: Spec, *, name: str = "diagram", shapes: bool = False,
+                 values: bool | None = None) -> None:
         self.spec = spec
         self.name = name
         self.shapes = shapes
+        self.values = spec.values is not None if values is None else values
 
     @classmethod
     def load(cls, source: str | Path | dict[str, Any], *, name: str | None = None, **options: Any) -> Diagram:
@@ -51,8 +55,9 @@ class Diagram:
         """A diagram of the shipped template ``template``."""
         return cls(load_spec(template_path(template)), name=template, **options)
 
-    def with_options(self, *, backprop_to: int | None = None, show: Iterable[str] | str | None = None) -> Diagram:
-        """A copy with the spec's ``diagram:`` options overridden (the CLI's render options)."""
+    def with_options(self, *, backprop_to: int | None = None, show: Iterable[str] | str | None = None,
+                     shapes: bool | None = None, values: bool | None = None) -> Diagram:
+        """A copy with the spec's ``diagram:`` options (and ``shapes``, ``values``) overridden: the render options."""
         spec = self.spec
         kinds = None
         if show is not None:
@@ -60,13 +65,15 @@ class Diagram:
             if isinstance(parsed, str):
                 raise SpecError(parsed, file=spec.file, key="--show")
             kinds = parsed
+        shapes = self.shapes if shapes is None else shapes
+        values = self.values if values is None else values
         if isinstance(spec, ExpressionSpec):
             if backprop_to is not None:
                 raise SpecError("applies to networks; an expression graph is drawn whole", file=spec.file,
                                 key="--backprop-to")
             if kinds is not None:
                 spec = dataclasses.replace(spec, show=kinds)
-            return Diagram(spec, name=self.name, shapes=self.shapes)
+            return Diagram(spec, name=self.name, shapes=shapes, values=values)
         diagram = spec.diagram
         if backprop_to is not None:
             n = len(spec.layers)
@@ -76,12 +83,12 @@ class Diagram:
             diagram = dataclasses.replace(diagram, backprop_to=backprop_to)
         if kinds is not None:
             diagram = dataclasses.replace(diagram, show=kinds)
-        return Diagram(dataclasses.replace(spec, diagram=diagram), name=self.name, shapes=self.shapes)
+        return Diagram(dataclasses.replace(spec, diagram=diagram), name=self.name, shapes=shapes, values=values)
 
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
         """The model graph (built once)."""
-        return build_graph(self.spec, BuildOptions(shapes=self.shapes))
+        return build_graph(self.spec, BuildOptions(shapes=self.shapes, values=self.values))
 
     @cached_property
     def scene(self) -> Scene:

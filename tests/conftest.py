@@ -12,6 +12,7 @@ from bpdiagram.library import template_names
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
 TEMPLATES = template_names()
+NETWORK_TEMPLATES = [t for t in TEMPLATES if not t.startswith("expression")]
 HAVE_DOT = shutil.which("dot") is not None
 
 

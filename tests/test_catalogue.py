@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bpdiagram.model.catalogue import ACTIVATION_OPS, FUSED_OPS, LOSS_OPS, Array
+from bpdiagram.model.catalogue import ACTIVATION_OPS, FUSED_OPS, LINEAR, LOSS_OPS, Array, output_rule
 from bpdiagram.options import ACTIVATIONS, LOSSES
 
 EPS = 1e-6
@@ -78,3 +78,26 @@ def test_hand_derived_tanh_bce_example() -> None:
     assert a[0, 0] == pytest.approx(0.6224593312018546, abs=1e-15)
     assert LOSS_OPS["bce"].J(a, np.array([[1.0]])) == pytest.approx(0.47407698418010663, abs=1e-12)
     assert FUSED_OPS[("sigmoid", "bce")].dZ(a, np.array([[1.0]]))[0, 0] == pytest.approx(-0.3775406687981454)
+
+
+def test_linear_step_backward_matches_finite_differences() -> None:
+    """dW, db and dA[l−1] of Z = W A + b, for a loss whose dJ/dZ is G (so dZ = G / scale)."""
+    w, a, b = RNG.normal(size=(3, 2)), RNG.normal(size=(2, 4)), RNG.normal(size=(3, 1))
+    g = RNG.normal(size=(3, 4))
+    scale = 0.25
+
+    def j(ww: Array, aa: Array, bb: Array) -> float:
+        return float(np.sum(g * LINEAR.z(ww, aa, bb)))
+
+    dz = g / scale  # per-example dZ, as the diagram's convention has it
+    np.testing.assert_allclose(LINEAR.dW(dz, a, scale), numeric_grad(lambda x: j(x, a, b), w.copy()), rtol=1e-6)
+    np.testing.assert_allclose(LINEAR.db(dz, scale), numeric_grad(lambda x: j(w, a, x), b.copy()), rtol=1e-6)
+    np.testing.assert_allclose(scale * LINEAR.dA_prev(w, dz), numeric_grad(lambda x: j(w, x, b), a.copy()),
+                               rtol=1e-6)
+
+
+def test_output_rule_fuses_only_where_a_fused_form_exists() -> None:
+    assert output_rule("sigmoid", "bce", "auto") is FUSED_OPS[("sigmoid", "bce")]
+    assert output_rule("sigmoid", "bce", "true") is FUSED_OPS[("sigmoid", "bce")]
+    assert output_rule("sigmoid", "bce", "false") is None
+    assert output_rule("tanh", "mse", "auto") is None

@@ -90,6 +90,8 @@ def test_bad_spec_names_file_line_and_key(old: str, new: str, line: int, message
     ("expression: (x + y) * z\n", "missing value for x, y, z"),
     (GOOD + "expression: x\n", "either a network"),
     ("a: 1\na: 2\n", "key given twice"),
+    ("input: " + "9" * 5000 + "\n", "input: cannot read '99999999999999999999…': integer has too many digits"),
+    ("title: 2024-13-45\n", "title: cannot read '2024-13-45': month must be in 1..12"),
 ])
 def test_bad_spec_messages(text: str, message: str) -> None:
     with pytest.raises(SpecError) as info:

@@ -54,8 +54,12 @@ def _text_width(text: str, size: float) -> float:
 
 
 def test_every_label_stays_inside_its_node(template: str) -> None:
+    assert_labels_inside(Diagram.template(template).render("svg"))
+
+
+def assert_labels_inside(svg: bytes) -> None:
     """Measured on the SVG: each tspan's extent, at its font size, lies inside the node's shape box."""
-    root = ET.fromstring(Diagram.template(template).render("svg"))
+    root = ET.fromstring(svg)
     for g in root.iter(f"{SVG}g"):
         if "node" not in classes(g):
             continue

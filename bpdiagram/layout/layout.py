@@ -34,7 +34,10 @@ def node_size(kind: str, text: TextBlock) -> tuple[float, float]:
     w = text.width + 2 * PAD_X
     h = text.height + 2 * PAD_Y
     if NODE_STYLES[kind].shape == "ellipse":  # type: ignore[index]
-        w, h = w * ELLIPSE_STRETCH + 4, h * ELLIPSE_STRETCH
+        # the text must fit the rectangle inscribed in the ellipse (its half-axes over √2); the snug
+        # stretch already does for one short line, big blocks (a parameter's numbers) need the √2
+        w = max(w * ELLIPSE_STRETCH + 4, math.sqrt(2) * (text.width + PAD_X))
+        h = max(h * ELLIPSE_STRETCH, math.sqrt(2) * (text.height + PAD_Y))
     return (round(max(w, 40.0), 1), round(max(h, 30.0), 1))
 
 

@@ -5,6 +5,10 @@ The graph is a ``networkx.MultiDiGraph`` whose nodes carry ``kind``, ``band``,
 columns 2l−1 for its linear step and 2l for its activation), ``layer`` and a
 ``label`` in richtext markup. Edges carry ``kind`` and an optional ``label``.
 Layout reads rows and columns; writers never see the spec.
+
+With numbers on (``BuildOptions.values``), every tensor node also shows its
+array from ``model.numeric`` (the catalogue's own numpy rules) as text, so the
+numbers are part of the model's labels and every writer shows the same ones.
 """
 
 from __future__ import annotations
@@ -13,17 +17,20 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from bpdiagram.model import numbers
 from bpdiagram.model.catalogue import (
     ACTIVATION_OPS,
-    FUSED_OPS,
     LINEAR_FORWARD,
     LOSS_OPS,
     PREVIOUS_GRADIENT,
+    Array,
     FusedOp,
+    output_rule,
     param_gradients,
 )
 from bpdiagram.model.expression import build_expression_graph
 from bpdiagram.model.notation import Symbols
+from bpdiagram.model.numeric import Pass, run
 from bpdiagram.options import EdgeKind, NodeKind
 from bpdiagram.richtext import escape, plain
 from bpdiagram.spec.expression import ExpressionSpec
@@ -40,13 +47,14 @@ class BuildOptions:
     """Model-level switches that do not come from the spec's ``diagram:`` section."""
 
     shapes: bool = False
+    """Show symbolic shapes such as (n[1], m) = (4, m) on tensor nodes."""
+    values: bool = False
+    """Show numbers (the spec's ``values:``, else seed 0 and batch 4); they bring concrete shapes with them."""
 
 
 def output_fusion(spec: NetworkSpec) -> FusedOp | None:
     """The fused output rule in effect, or None for the general chain."""
-    if spec.diagram.simplify == "false":
-        return None
-    return FUSED_OPS.get((spec.layers[-1].activation, spec.loss))
+    return output_rule(spec.layers[-1].activation, spec.loss, spec.diagram.simplify)
 
 
 def default_title(spec: NetworkSpec) -> str:
@@ -75,6 +83,11 @@ class _Builder:
         self.k = spec.diagram.backprop_to
         self.fused = output_fusion(spec)
         self.loss = LOSS_OPS[spec.loss]
+        self.numbers: Pass | None = run(spec) if options.values else None
+        self.names: dict[str, str] = {}
+        """Each node's short name (``A^{[1]}``), the label of its cached copy."""
+        self.blocks: dict[str, str] = {}
+        """Each tensor node's array as text (numbers on), for its cached copy."""
 
     # -- helpers -----------------------------------------------------------------
     def shape(self, layer: int) -> str:
@@ -83,8 +96,13 @@ class _Builder:
         return f"({n}, m)"
 
     def node(self, node_id: str, kind: NodeKind, row: str, column: float, layer: int, label: str,
-             *, shape: str | None = None) -> None:
-        if self.options.shapes and shape:
+             *, shape: str | None = None, name: str | None = None, value: str | None = None) -> None:
+        """Add a node; ``value`` (numbers on) replaces the symbolic ``shape`` (``--shapes``)."""
+        self.names[node_id] = name if name is not None else label.split(" = ")[0].split("\n")[0]
+        if value is not None:
+            self.blocks[node_id] = value
+            label += f"\n{value}"
+        elif self.options.shapes and shape:
             label += f"\n{shape}"
         self.g.add_node(node_id, kind=kind, band=ROWS[row], row=row, column=column, layer=layer, label=label,
                         plain=plain(label))
@@ -100,9 +118,9 @@ class _Builder:
         cid = f"cache.{source}"
         if cid not in self.g:
             src = self.g.nodes[source]
-            label = src["label"].split(" = ")[0].split("\n")[0]
-            if src["kind"] == "param":
-                label = label.split(",")[0]
+            label = self.names[source]
+            if source in self.blocks:
+                label += "\n" + self.blocks[source]
             # params and pre-activations step aside so their column keeps a free lane
             # for update edges and derivative links
             column = src["column"] - 0.25 if src["kind"] == "param" else src["column"]
@@ -130,38 +148,54 @@ class _Builder:
             self.derivative_links()
         return self.g
 
+    def block(self, array: Array | None) -> str | None:
+        """The array as label text when numbers are on."""
+        return numbers.block(array) if self.numbers is not None and array is not None else None
+
     def forward_nodes(self) -> None:
-        spec, sym = self.spec, self.sym
-        self.node("input", "input", "ops", 0, 0, escape(spec.input.name), shape=self.shape(0))
+        spec, sym, p = self.spec, self.sym, self.numbers
+        self.node("input", "input", "ops", 0, 0, escape(spec.input.name), shape=self.shape(0),
+                  value=self.block(p.X if p else None))
         for layer, layer_spec in enumerate(spec.layers, start=1):
             act = ACTIVATION_OPS[layer_spec.activation]
+            values = p.layers[layer - 1] if p else None
             self.node(f"W{layer}", "param", "params", 2 * layer - 1, layer,
-                      f"{sym.symbol('W', layer)}, {sym.symbol('b', layer)}")
+                      f"{sym.symbol('W', layer)}, {sym.symbol('b', layer)}", name=sym.symbol("W", layer),
+                      value=numbers.side_by_side(values.W, values.b) if values else None)
+            if values:  # only W goes through the cache (for dA[l−1] = W[l]ᵀ dZ[l])
+                self.blocks[f"W{layer}"] = numbers.block(values.W)
             self.node(f"Z{layer}", "op", "ops", 2 * layer - 1, layer, sym.render(LINEAR_FORWARD, layer),
-                      shape=self.shape(layer))
+                      shape=self.shape(layer), value=self.block(values.Z if values else None))
             self.node(f"A{layer}", "op", "ops", 2 * layer, layer, sym.render(act.forward, layer),
-                      shape=self.shape(layer))
+                      shape=self.shape(layer), value=self.block(values.A if values else None))
         # the target shares the loss's column (2L+1), so dot keeps Y → J straight up, never leftwards
         self.node("target", "target", "params", 2 * self.L + 1, self.L, escape(spec.target),
-                  shape=self.shape(self.L))
-        self.node("loss", "loss", "ops", 2 * self.L + 1, self.L, sym.render(self.loss.forward, self.L))
+                  shape=self.shape(self.L), value=self.block(p.Y if p else None))
+        self.node("loss", "loss", "ops", 2 * self.L + 1, self.L, sym.render(self.loss.forward, self.L),
+                  value=f"{sym.loss} = {numbers.scalar(p.J)}" if p else None)
 
     def backward_nodes(self) -> None:
-        sym, L = self.sym, self.L
+        sym, L, p = self.sym, self.L, self.numbers
         dw, db = param_gradients(self.loss)
         for layer in range(self.k, L + 1):
             act = ACTIVATION_OPS[self.spec.layers[layer - 1].activation]
+            values = p.layers[layer - 1] if p else None
             rule = self.fused.derivative if layer == L and self.fused is not None else act.derivative
-            self.node(f"dZ{layer}", "grad", "chain", 2 * layer, layer, sym.render(rule, layer), shape=self.shape(layer))
-            # the backward of the linear step: dW, db and (below layer k: not drawn) dA[l−1]
-            rules = [sym.render(dw, layer), sym.render(db, layer)]
+            self.node(f"dZ{layer}", "grad", "chain", 2 * layer, layer, sym.render(rule, layer), shape=self.shape(layer),
+                      value=self.block(values.dZ if values else None))
+            # the backward of the linear step: dW, db and (below layer k: not drawn) dA[l−1],
+            # each followed by its numbers when they are on
+            rules = [(sym.render(dw, layer), values.dW if values else None),
+                     (sym.render(db, layer), values.db if values else None)]
             if layer > self.k:
-                rules.append(sym.render(PREVIOUS_GRADIENT, layer))
-            self.node(f"dW{layer}", "grad", "chain", 2 * layer - 1, layer, "\n".join(rules))
+                below = p.layers[layer - 2].dA if p else None
+                rules.append((sym.render(PREVIOUS_GRADIENT, layer), below))
+            label = "\n".join(rule if array is None else f"{rule}\n{numbers.block(array)}" for rule, array in rules)
+            self.node(f"dW{layer}", "grad", "chain", 2 * layer - 1, layer, label, name=sym.symbol("dW", layer))
         if self.fused is None:
             # left of the loss's column (where Y and its cache stand), so J → dA[L] never points right
             self.node(f"dA{L}", "grad", "chain", 2 * L + 0.5, L, sym.render(self.loss.derivative, L),
-                      shape=self.shape(L))
+                      shape=self.shape(L), value=self.block(p.layers[-1].dA if p else None))
 
     def forward_edges(self) -> None:
         prev = "input"

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from bpdiagram.options import Activation, Gate, Loss
+from bpdiagram.options import Activation, Gate, Loss, Simplify
 
 Array = NDArray[np.float64]
 
@@ -42,6 +42,8 @@ class ActivationOp:
     g: Callable[[Array], Array]
     backward: Callable[[Array, Array, Array], Array]
     """(dA, Z, A) → dZ."""
+    smooth: bool = True
+    """False for relu and leaky_relu: g′ jumps at Z = 0, where finite differences cannot check it."""
 
 
 @dataclass(frozen=True)
@@ -83,10 +85,10 @@ ACTIVATION_OPS: dict[Activation, ActivationOp] = {
     "tanh": ActivationOp("tanh", "$A = tanh($Z)", "$dZ = $dA ⊙ (1 − $A^{2})", ("A",), np.tanh,
                          lambda da, z, a: da * (1 - a**2)),
     "relu": ActivationOp("relu", "$A = max(0, $Z)", "$dZ = $dA ⊙ [$Z > 0]", ("Z",),
-                         lambda z: np.maximum(0.0, z), lambda da, z, a: da * (z > 0)),
+                         lambda z: np.maximum(0.0, z), lambda da, z, a: da * (z > 0), smooth=False),
     "leaky_relu": ActivationOp("leaky_relu", "$A = max(0.01 $Z, $Z)", "$dZ = $dA ⊙ ([$Z > 0] + 0.01 [$Z ≤ 0])",
                                ("Z",), lambda z: np.where(z > 0, z, LEAKY_SLOPE * z),
-                               lambda da, z, a: da * np.where(z > 0, 1.0, LEAKY_SLOPE)),
+                               lambda da, z, a: da * np.where(z > 0, 1.0, LEAKY_SLOPE), smooth=False),
     "softmax": ActivationOp("softmax", "$A = softmax($Z)", "$dZ = $A ⊙ ($dA − Σ_{k} $A ⊙ $dA)", ("A",), _softmax,
                             lambda da, z, a: a * (da - (a * da).sum(axis=0, keepdims=True))),
 }
@@ -114,16 +116,53 @@ FUSED_OPS: dict[tuple[Activation, Loss], FusedOp] = {
     ("linear", "sse"): FusedOp("$dZ = 2($A − $Y)", lambda a, y: 2 * (a - y)),
 }
 
-LINEAR_FORWARD = "$Z = $W$A- + $b"
+
+
+@dataclass(frozen=True)
+class LinearOp:
+    """The linear step Z[l] = W[l] A[l−1] + b[l] and its backward rules."""
+
+    forward: str
+    weight_gradient: str
+    """dW[l], after the loss's averaging factor (``{scale}``)."""
+    bias_gradient: str
+    previous_gradient: str
+    """dA[l−1] = W[l]ᵀ dZ[l]: the gradient handed to the layer below."""
+    z: Callable[[Array, Array, Array], Array]
+    """(W, A[l−1], b) → Z."""
+    dW: Callable[[Array, Array, float], Array]
+    """(dZ, A[l−1], scale) → dW."""
+    db: Callable[[Array, float], Array]
+    """(dZ, scale) → db."""
+    dA_prev: Callable[[Array, Array], Array]
+    """(W, dZ) → dA[l−1]."""
+
+
+LINEAR = LinearOp(
+    "$Z = $W$A- + $b", "$dW = {scale}$dZ $A-'", "$db = {scale}Σ $dZ", "$dA- = $W' $dZ",
+    lambda w, a_prev, b: w @ a_prev + b,
+    lambda dz, a_prev, scale: scale * (dz @ a_prev.T),
+    lambda dz, scale: scale * dz.sum(axis=1, keepdims=True),
+    lambda w, dz: w.T @ dz,
+)
+
+LINEAR_FORWARD = LINEAR.forward
 """The linear step of every layer, Z[l] = W[l] A[l−1] + b[l]."""
 
-PREVIOUS_GRADIENT = "$dA- = $W' $dZ"
+PREVIOUS_GRADIENT = LINEAR.previous_gradient
 """dA[l−1] = W[l]ᵀ dZ[l]: the gradient handed to the layer below."""
 
 
 def param_gradients(loss: LossOp) -> tuple[str, str]:
     """dW[l] and db[l] with the loss's averaging factor."""
-    return (f"$dW = {loss.scale_label}$dZ $A-'", f"$db = {loss.scale_label}Σ $dZ")
+    return (LINEAR.weight_gradient.format(scale=loss.scale_label), LINEAR.bias_gradient.format(scale=loss.scale_label))
+
+
+def output_rule(activation: Activation, loss: Loss, simplify: Simplify) -> FusedOp | None:
+    """The fused output rule in effect, or None for the general chain dA[L] then dZ[L]."""
+    if simplify == "false":
+        return None
+    return FUSED_OPS.get((activation, loss))
 
 
 # -- gates of expression graphs ----------------------------------------------------------

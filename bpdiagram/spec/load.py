@@ -187,4 +187,11 @@ def _convert(node: yaml.Node, path: PathKey, loader: yaml.SafeLoader, doc: Docum
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, (*path, i), loader, doc, budget) for i, item in enumerate(node.value)]
-    return loader.construct_object(node)
+    try:
+        return loader.construct_object(node)
+    except (ValueError, OverflowError) as exc:  # an integer of 5,000 digits, a date like 2024-13-45
+        shown = str(node.value)
+        shown = shown if len(shown) <= 24 else shown[:20] + "…"
+        reason = "integer has too many digits" if node.tag.endswith(":int") else str(exc)
+        raise SpecError(f"cannot read {shown!r}: {reason}", file=doc.file, line=line,
+                        key=dotted(path) or None) from None

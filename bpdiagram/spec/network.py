@@ -27,6 +27,7 @@ from bpdiagram.options import (
     View,
 )
 from bpdiagram.spec.load import Document, PathKey, type_name
+from bpdiagram.spec.values import ValuesSpec, default_values, validate_values
 
 MAX_LAYERS = 256
 """Deep enough for any lecture (and the 128-layer benchmark); beyond it the picture is unreadable."""
@@ -89,8 +90,18 @@ class NetworkSpec:
     loss: Loss
     target: str
     diagram: DiagramOptions
-    values: dict[str, Any] | None
+    values: ValuesSpec | None
+    """The spec's ``values:`` section, None when it has none (then diagrams show no numbers by default)."""
     file: str
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """n[0], n[1], …, n[L]."""
+        return (self.input.size, *(layer.size for layer in self.layers))
+
+    def numbers(self) -> ValuesSpec:
+        """The values to compute with: the spec's, else seed 0 and batch 4 (refused when too big)."""
+        return self.values if self.values is not None else default_values(self.sizes, file=self.file)
 
 
 def validate_network(doc: Document) -> NetworkSpec:
@@ -121,9 +132,11 @@ def validate_network(doc: Document) -> NetworkSpec:
         raise doc.error(("layers", len(layers) - 1, "activation"),
                         f"loss {loss!r} takes logs of the output, so the output activation must be one of: {allowed}")
     diagram = _diagram(doc, data.get("diagram"), len(layers))
-    values = data.get("values")
-    if values is not None and not isinstance(values, dict):
-        raise doc.error(("values",), f"must be a mapping (seed, batch, X, Y, W1, b1, ...), not a {type_name(values)}")
+    values = None
+    if "values" in data:
+        sizes = (inp.size, *(layer.size for layer in layers))
+        values = validate_values(doc, data["values"], sizes=sizes, loss=loss, input_name=inp.name,
+                                 target_name=target)
     return NetworkSpec(title, inp, layers, loss, target, diagram, values, doc.file)
 
 

@@ -1,0 +1,145 @@
+"""Arrays as label text: a shape line, then the entries (small arrays) or a summary (large ones).
+
+Labels are drawn in a proportional font, so columns are aligned with
+typographic spaces instead of ASCII ones: DejaVu Sans draws every digit one
+figure space (U+2007) wide, and a figure space plus a thin space (U+2009) is
+as wide as the minus sign (U+2212) to 0.002 em. Entries are right-aligned per
+column; renderers do not collapse these spaces as they do runs of ASCII ones.
+
+Entries have two decimals, or three significant digits of the largest entry
+when it is below 1 (gradients are often small), and none when they are whole
+numbers (0/1 targets). An array far from 1 in size gets a common factor
+(×10⁻⁵) on its shape line, so a vanishing gradient shows as such instead of
+as zeros.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from bpdiagram.model.catalogue import Array
+
+MAX_SHOWN = 4
+"""Arrays up to 4 × 4 show every entry; larger ones show their shape and a summary."""
+
+MINUS = "−"
+FIGURE_SPACE = "\u2007"
+SIGN_SPACE = "\u2007\u2009"
+"""As wide as ``MINUS``: stands in for the sign of a positive entry in a column that has negative ones."""
+COLUMN_GAP = "\u2007\u2007"
+BAR = " │ "
+"""Between W and b when a parameter node shows both side by side."""
+
+SMALL = 1e-3
+LARGE = 1e4
+NOISE = 1e-12
+"""Relative size below which a summary's mean is rounding noise."""
+
+
+def shape_text(array: Array) -> str:
+    """``(4, 2)``."""
+    return f"({array.shape[0]}, {array.shape[1]})"
+
+
+def is_small(array: Array) -> bool:
+    """Whether every entry of ``array`` is shown."""
+    rows, columns = array.shape
+    return bool(rows <= MAX_SHOWN and columns <= MAX_SHOWN)
+
+
+def block(array: Array) -> str:
+    """Markup for ``array``: its shape line, then rows of entries or a one-line summary."""
+    if not is_small(array):
+        return f"{shape_text(array)}\n{summary(array)}"
+    rows, factor = matrix_rows(array)
+    return "\n".join([shape_text(array) + factor, *rows])
+
+
+def side_by_side(left: Array, right: Array) -> str:
+    """Two arrays with the same rows as one block, ``[W │ b]``, when both are small; else one block each."""
+    if not (is_small(left) and is_small(right)):
+        return f"{block(left)}\n{block(right)}"
+    left_rows, left_factor = matrix_rows(left)
+    right_rows, right_factor = matrix_rows(right)
+    head = f"{shape_text(left)}{left_factor}{BAR}{shape_text(right)}{right_factor}"
+    return "\n".join([head, *(a + BAR + b for a, b in zip(left_rows, right_rows, strict=True))])
+
+
+def matrix_rows(array: Array) -> tuple[list[str], str]:
+    """The rows of ``array`` as aligned text, and the common factor (``" ×10^{−5}"`` or ``""``)."""
+    exponent = _exponent(array)
+    scaled = array / 10.0**exponent if exponent else array
+    decimals = _decimals(scaled)
+    cells = [[_fixed(float(v), decimals) for v in row] for row in scaled]
+    columns = list(zip(*cells, strict=True))
+    signed = [any(c.startswith(MINUS) for c in col) for col in columns]
+    digits = [max(_int_digits(c) for c in col) for col in columns]
+    rows = []
+    for row in cells:
+        parts = []
+        for j, cell in enumerate(row):
+            pad = SIGN_SPACE if signed[j] and not cell.startswith(MINUS) else ""
+            parts.append(pad + FIGURE_SPACE * (digits[j] - _int_digits(cell)) + cell)
+        rows.append(COLUMN_GAP.join(parts))
+    factor = f" ×10^{{{_minus(str(exponent))}}}" if exponent else ""
+    return rows, factor
+
+
+def summary(array: Array) -> str:
+    """``min −1.23, mean 0.0512, max 2.34``: what a large array holds, in one line."""
+    top = float(np.max(np.abs(array)))
+    # a mean that is zero in exact arithmetic (softmax gradients) comes out as ±1e-18: say 0
+    mean = float(array.mean()) if abs(float(array.mean())) > NOISE * top else 0.0
+    return f"min {short(float(array.min()))}, mean {short(mean)}, max {short(float(array.max()))}"
+
+
+def short(value: float, digits: int = 3) -> str:
+    """``value`` with ``digits`` significant digits, a real minus sign and ×10ⁿ instead of e-notation."""
+    if value == 0.0:
+        return "0"
+    text = f"{value:#.{digits}g}".rstrip(".")
+    if "e" in text:
+        mantissa, exp = text.split("e")
+        text = f"{mantissa}×10^{{{int(exp)}}}"
+    return _minus(text)
+
+
+def scalar(value: float) -> str:
+    """A loss value: four decimals, or four significant digits when far from 1."""
+    if value == 0 or SMALL <= abs(value) < LARGE:
+        return _minus(f"{value:.4f}")
+    return short(value, 4)
+
+
+def _exponent(array: Array) -> int:
+    top = float(np.max(np.abs(array))) if array.size else 0.0
+    if top == 0.0 or SMALL <= top < LARGE:
+        return 0
+    return math.floor(math.log10(top))
+
+
+def _decimals(array: Array) -> int:
+    """None for whole numbers (0/1 targets); else two, or up to four so the largest entry keeps three digits."""
+    if np.all(array == np.round(array)):
+        return 0
+    top = float(np.max(np.abs(array)))
+    if top >= 1.0:
+        return 2
+    return min(4, 2 - math.floor(math.log10(top)))
+
+
+def _fixed(value: float, decimals: int) -> str:
+    text = f"{value:.{decimals}f}"
+    if float(text) == 0.0:
+        text = text.lstrip("-")  # −0.00 says nothing the reader can use
+    return _minus(text)
+
+
+def _int_digits(cell: str) -> int:
+    return len(cell.lstrip(MINUS).split(".")[0])
+
+
+def _minus(text: str) -> str:
+    return text.replace("-", MINUS)

@@ -1,0 +1,165 @@
+"""An independent oracle: scalar reverse-mode automatic differentiation, micrograd style.
+
+Nothing here comes from bpdiagram. Only the primitives know a derivative
+(+, ×, ÷, exp, log, max(0, ·), and a fixed-slope leak); every activation and
+loss is built from them as written in INTERFACE's tables, so the chain rule,
+not a hand-written derivative, gives each gradient. The network is run
+entry by entry with Python floats: slow, obvious and separate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+Matrix = list[list["Value"]]
+
+
+class Value:
+    """A scalar that remembers how it was computed, and d(it)/d(each input) once ``backward`` ran."""
+
+    __slots__ = ("data", "grad", "parents")
+
+    def __init__(self, data: float, parents: tuple[tuple[Value, float], ...] = ()) -> None:
+        self.data = float(data)
+        self.grad = 0.0
+        self.parents = parents
+        """Each input with the local derivative ∂self/∂input."""
+
+    @staticmethod
+    def of(x: Value | float) -> Value:
+        return x if isinstance(x, Value) else Value(x)
+
+    def __add__(self, other: Value | float) -> Value:
+        o = Value.of(other)
+        return Value(self.data + o.data, ((self, 1.0), (o, 1.0)))
+
+    __radd__ = __add__
+
+    def __mul__(self, other: Value | float) -> Value:
+        o = Value.of(other)
+        return Value(self.data * o.data, ((self, o.data), (o, self.data)))
+
+    __rmul__ = __mul__
+
+    def __neg__(self) -> Value:
+        return self * -1.0
+
+    def __sub__(self, other: Value | float) -> Value:
+        return self + (-Value.of(other))
+
+    def __rsub__(self, other: Value | float) -> Value:
+        return Value.of(other) + (-self)
+
+    def __truediv__(self, other: Value | float) -> Value:
+        o = Value.of(other)
+        return Value(self.data / o.data, ((self, 1.0 / o.data), (o, -self.data / o.data**2)))
+
+    def __rtruediv__(self, other: Value | float) -> Value:
+        return Value.of(other) / self
+
+    def exp(self) -> Value:
+        e = math.exp(self.data)
+        return Value(e, ((self, e),))
+
+    def log(self) -> Value:
+        return Value(math.log(self.data), ((self, 1.0 / self.data),))
+
+    def relu(self) -> Value:
+        return Value(max(0.0, self.data), ((self, 1.0 if self.data > 0 else 0.0),))
+
+    def leak(self, slope: float) -> Value:
+        """max(slope·x, x) for 0 < slope < 1."""
+        return Value(self.data if self.data > 0 else slope * self.data, ((self, 1.0 if self.data > 0 else slope),))
+
+    def backward(self) -> None:
+        """Fill ``grad`` of every value this one depends on with ∂self/∂value."""
+        order: list[Value] = []
+        seen: set[int] = set()
+        stack: list[tuple[Value, bool]] = [(self, False)]
+        while stack:  # iterative post-order: deep graphs must not hit the recursion limit
+            node, done = stack.pop()
+            if done:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((p, False) for p, _ in node.parents)
+        self.grad = 1.0
+        for node in reversed(order):
+            for parent, local in node.parents:
+                parent.grad += local * node.grad
+
+
+def sigmoid(z: Value) -> Value:
+    return 1.0 / (1.0 + (-z).exp())
+
+
+def tanh(z: Value) -> Value:
+    e = (2.0 * z).exp()
+    return (e - 1.0) / (e + 1.0)
+
+
+ELEMENTWISE: dict[str, Callable[[Value], Value]] = {
+    "linear": lambda z: z,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "relu": Value.relu,
+    "leaky_relu": lambda z: z.leak(0.01),
+}
+
+
+def softmax_columns(z: Matrix) -> Matrix:
+    rows, cols = len(z), len(z[0])
+    out: Matrix = [[Value(0.0)] * cols for _ in range(rows)]
+    for j in range(cols):
+        exps = [z[i][j].exp() for i in range(rows)]
+        total = sum(exps, Value(0.0))
+        for i in range(rows):
+            out[i][j] = exps[i] / total
+    return out
+
+
+def loss(name: str, a: Matrix, y: Sequence[Sequence[float]]) -> Value:
+    """J as INTERFACE §2 writes it, m examples."""
+    m = len(a[0])
+    pairs = [(a[i][j], y[i][j]) for i in range(len(a)) for j in range(m)]
+    if name == "bce":
+        return -(1.0 / m) * sum((yy * aa.log() + (1.0 - yy) * (1.0 - aa).log() for aa, yy in pairs), Value(0.0))
+    if name == "ce":
+        return -(1.0 / m) * sum((yy * aa.log() for aa, yy in pairs), Value(0.0))
+    if name == "mse":
+        return (1.0 / (2 * m)) * sum(((aa - yy) * (aa - yy) for aa, yy in pairs), Value(0.0))
+    if name == "sse":
+        return sum(((aa - yy) * (aa - yy) for aa, yy in pairs), Value(0.0))
+    raise ValueError(name)
+
+
+def network_gradients(x: list[list[float]], y: list[list[float]], weights: list[list[list[float]]],
+                      biases: list[list[list[float]]], activations: list[str], loss_name: str
+                      ) -> tuple[float, list[list[list[float]]], list[list[list[float]]]]:
+    """J, dJ/dW[l] and dJ/db[l] of the network, by reverse-mode autodiff."""
+    w_vals = [[[Value(v) for v in row] for row in w] for w in weights]
+    b_vals = [[[Value(v) for v in row] for row in b] for b in biases]
+    a: Matrix = [[Value(v) for v in row] for row in x]
+    m = len(x[0])
+    for w, b, act in zip(w_vals, b_vals, activations, strict=True):
+        z = [[sum((w[i][k] * a[k][j] for k in range(len(a))), b[i][0]) for j in range(m)] for i in range(len(w))]
+        a = softmax_columns(z) if act == "softmax" else [[ELEMENTWISE[act](v) for v in row] for row in z]
+    j = loss(loss_name, a, y)
+    j.backward()
+    dw = [[[v.grad for v in row] for row in w] for w in w_vals]
+    db = [[[v.grad for v in row] for row in b] for b in b_vals]
+    return j.data, dw, db
+
+
+def vmax(a: Value, b: Value) -> Value:
+    """max(a, b) built from the primitives: relu(a − b) + b."""
+    return (a - b).relu() + b
+
+
+def vmin(a: Value, b: Value) -> Value:
+    """min(a, b) built from the primitives: a − relu(a − b)."""
+    return a - (a - b).relu()
