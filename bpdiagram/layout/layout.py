@@ -7,16 +7,17 @@ all written from it, so they show the same picture.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import networkx as nx
 
+from bpdiagram.layout.crossings import find_crossings, plan_jumps
 from bpdiagram.layout.dot import ARROW_LENGTH, dot_edges, edge_order, node_order, to_dot
 from bpdiagram.layout.engine import run_dot
+from bpdiagram.layout.route import Request, Router, straight
 from bpdiagram.layout.scene import BandRect, EdgeRoute, LegendEntry, NodeBox, Point, Scene
 from bpdiagram.layout.text import TextBlock, layout_text
-from bpdiagram.options import BANDS, EDGE_KINDS, Band, EdgeKind
+from bpdiagram.options import BANDS, EDGE_KINDS, Band, EdgeKind, JumpStyle
 from bpdiagram.richtext import escape, plain
 from bpdiagram.style import EDGE_STYLES, FONT_SIZE, NODE_STYLES, PAD_X, PAD_Y, SMALL_SIZE, TITLE_SIZE
 
@@ -38,8 +39,12 @@ def node_size(kind: str, text: TextBlock) -> tuple[float, float]:
     return (round(max(w, 40.0), 1), round(max(h, 30.0), 1))
 
 
-def layout_graph(g: nx.MultiDiGraph) -> Scene:
-    """Lay out ``g`` (from ``model.build_graph``) into a ``Scene``."""
+def layout_graph(g: nx.MultiDiGraph, *, jumps: JumpStyle = "arc") -> Scene:
+    """Lay out ``g`` (from ``model.build_graph``) into a ``Scene``.
+
+    Every crossing and the jump that bridges it are computed here, whatever
+    ``jumps`` says; ``jumps`` only tells the writers how to draw them.
+    """
     texts = {n: layout_text(g.nodes[n]["label"], FONT_SIZE) for n in g.nodes}
     sizes = {n: node_size(g.nodes[n]["kind"], texts[n]) for n in g.nodes}
     edges = dot_edges(g)
@@ -50,7 +55,7 @@ def layout_graph(g: nx.MultiDiGraph) -> Scene:
             edge_texts[e.id] = layout_text(label, SMALL_SIZE)
     label_boxes = {i: (t.width + 6, t.height + 2) for i, t in edge_texts.items()}
     result = run_dot(to_dot(g, sizes, label_boxes))
-    return _scene(g, result, sizes, texts, edge_texts)
+    return _scene(g, result, sizes, texts, edge_texts, jumps)
 
 
 def _xy(text: str) -> Point:
@@ -59,7 +64,7 @@ def _xy(text: str) -> Point:
 
 
 def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[float, float]],
-           texts: dict[str, TextBlock], edge_texts: dict[str, TextBlock]) -> Scene:
+           texts: dict[str, TextBlock], edge_texts: dict[str, TextBlock], jump_style: JumpStyle) -> Scene:
     bb = [float(v) for v in result["bb"].split(",")]
     title = g.graph.get("title", "")
     title_markup = escape(title)
@@ -84,27 +89,45 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
                              round(cx - w / 2, 2), round(cy - h / 2, 2), w, h, texts[n]))
     by_id = {e.get("id"): e for e in result.get("edges", []) if e.get("id")}
     boxes = {n.id: n for n in nodes}
-    routes = []
+    fixed: list[EdgeRoute] = []
+    requests: list[Request] = []
     for e, (u, v, key) in zip(dot_edges(g), edge_order(g), strict=True):
         label = g.edges[u, v, key]["label"]
-        label_at = None
+        text = edge_texts.get(e.id)
         if key == "derivative":
-            pts, tip = _derivative_route(boxes[u], boxes[v], nodes), None
-        elif g.nodes[u]["row"] == g.nodes[v]["row"]:
-            pts, tip = _flat_route(boxes[u], boxes[v])
-        elif key == "backward" and g.nodes[u]["kind"] == "loss" and \
-                (drop := _link_route(boxes[u], boxes[v], nodes, from_right=False, vertical_only=True)) is not None:
-            pts, tip = _with_head(drop)  # the loss turns straight down into the first gradient when it can
+            a, b = _facing(boxes[u], boxes[v])
+            fallback = EdgeRoute(e.id, u, v, key, label, plain(label), straight(a, b), None, None, text)
+            requests.append(Request(e.id, u, v, key, head=False, direction="any", faces=False, fallback=fallback))
+            continue
+        if g.nodes[u]["row"] == g.nodes[v]["row"]:
+            flat, head = _flat_route(boxes[u], boxes[v])
+            fixed.append(EdgeRoute(e.id, u, v, key, label, plain(label), flat, head, None, text))
+            continue
+        raw = by_id[e.id]
+        points, start_tip, end_tip = _spline(raw["pos"])
+        pts = tuple(tr(p) for p in points)
+        tip: Point | None = tr(end_tip) if end_tip else None
+        if e.reversed:
+            pts = pts[::-1]
+            tip = tr(start_tip) if start_tip else None
+        label_at = tr(_xy(raw["lp"])) if "lp" in raw else None
+        spline = EdgeRoute(e.id, u, v, key, label, plain(label), pts, tip, label_at, text)
+        if key == "cache":
+            # cache edges: short straight lines down; a cached value may come into its user from the side
+            requests.append(Request(e.id, u, v, key, head=True, direction="down",
+                                    faces=g.nodes[u]["kind"] == "cached", fallback=spline))
+        elif key == "backward" and g.nodes[u]["kind"] == "loss":
+            # the loss turns down into the first gradient, never pointing right
+            requests.append(Request(e.id, u, v, key, head=True, direction="left", faces=True, fallback=spline))
         else:
-            raw = by_id[e.id]
-            points, start_tip, end_tip = _spline(raw["pos"])
-            pts = tuple(tr(p) for p in points)
-            tip = tr(end_tip) if end_tip else None
-            if e.reversed:
-                pts = pts[::-1]
-                tip = tr(start_tip) if start_tip else None
-            label_at = tr(_xy(raw["lp"])) if "lp" in raw else None
-        routes.append(EdgeRoute(e.id, u, v, key, label, plain(label), pts, tip, label_at, edge_texts.get(e.id)))
+            fixed.append(spline)
+    ellipses = {n.id for n in nodes if NODE_STYLES[n.kind].shape == "ellipse"}
+    router = Router(nodes, fixed, ellipses=ellipses, arrow=ARROW_LENGTH)
+    routed = router.route_all(sorted(requests, key=_routing_order))
+    by_edge = {r.id: r for r in fixed} | routed
+    routes = [by_edge[e.id] for e in dot_edges(g)]
+    crossings = find_crossings(routes, nodes)
+    jumps = plan_jumps(routes, crossings)
     bands = _bands(nodes, left)
     content_bottom = max(b.y + b.h for b in bands) if bands else top + height_bb
     width = max(left + (bb[2] - bb[0]) + BAND_PAD + MARGIN, left + title_text.width, 560.0)
@@ -112,7 +135,7 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
     legend, box = _legend(kinds, left - BAND_PAD, content_bottom + 14, width - MARGIN)
     height = box[1] + box[3] + MARGIN
     return Scene(title, title_text, round(width, 2), round(height, 2), bands, tuple(nodes), tuple(routes),
-                 legend, box)
+                 legend, box, crossings, jumps, jump_style)
 
 
 def _legend(kinds: list[EdgeKind], x0: float, y0: float, right: float) -> tuple[tuple[LegendEntry, ...],
@@ -136,13 +159,6 @@ def _legend(kinds: list[EdgeKind], x0: float, y0: float, right: float) -> tuple[
     return tuple(entries), (x0, y0, round(widest + pad - x0, 2), round(h, 2))
 
 
-def _straight(a: Point, b: Point) -> tuple[Point, ...]:
-    """A straight segment as one cubic Bézier."""
-    (ax, ay), (bx, by) = a, b
-    return (a, (round(ax + (bx - ax) / 3, 2), round(ay + (by - ay) / 3, 2)),
-            (round(ax + 2 * (bx - ax) / 3, 2), round(ay + 2 * (by - ay) / 3, 2)), b)
-
-
 def _flat_route(u: NodeBox, v: NodeBox) -> tuple[tuple[Point, ...], Point]:
     """Neighbours in one row: a straight horizontal arrow between facing sides."""
     lo = max(u.y, v.y)
@@ -151,97 +167,28 @@ def _flat_route(u: NodeBox, v: NodeBox) -> tuple[tuple[Point, ...], Point]:
     sx = u.x + u.w if v.x > u.x else u.x
     tx = v.x if v.x > u.x else v.x + v.w
     step = ARROW_LENGTH if tx > sx else -ARROW_LENGTH
-    return _straight((round(sx, 2), y), (round(tx - step, 2), y)), (round(tx, 2), y)
+    return straight((round(sx, 2), y), (round(tx - step, 2), y)), (round(tx, 2), y)
 
 
-LANE_STEP = 6.0
-CLEARANCE = 6.0
+def _facing(u: NodeBox, v: NodeBox) -> tuple[Point, Point]:
+    """Centres of the two boxes' facing sides: a derivative link's last resort when no lane is free."""
+    down = u.y < v.y
+    return ((u.center[0], u.y + u.h if down else u.y), (v.center[0], v.y if down else v.y + v.h))
 
 
-def _segment_hits(a: Point, b: Point, box: NodeBox, pad: float) -> bool:
-    """Whether segment a–b passes through ``box`` grown by ``pad`` (Liang–Barsky clipping)."""
-    x0, y0 = a
-    dx, dy = b[0] - x0, b[1] - y0
-    lo, hi = 0.0, 1.0
-    for p, q in ((-dx, x0 - (box.x - pad)), (dx, box.x + box.w + pad - x0),
-                 (-dy, y0 - (box.y - pad)), (dy, box.y + box.h + pad - y0)):
-        if p == 0:
-            if q < 0:
-                return False
-            continue
-        t = q / p
-        if p < 0:
-            lo = max(lo, t)
-        else:
-            hi = min(hi, t)
-        if lo > hi:
-            return False
-    return True
+def _routing_order(req: Request) -> tuple[int, str]:
+    """Values into the cache first, then derivative links, the loss's gradient, cached values into their users.
 
-
-def _link_route(u: NodeBox, v: NodeBox, nodes: list[NodeBox], *, from_right: bool,
-                vertical_only: bool = False) -> tuple[Point, ...] | None:
-    """The most vertical straight line from ``u``'s facing side to ``v``'s that crosses no other node.
-
-    Used for derivative links and for the loss's first gradient. End points
-    are tried across both boxes' facing sides, from the right (derivative
-    links) or from the left (the loss's gradient, clear of the target that
-    stands under the loss); lines keep clear of other nodes and of the
-    column centres where cache and update edges run. None when nothing fits.
+    Later edges see the earlier ones and route around them; the rerounds
+    after the first pass repair what this order gets wrong.
     """
-    down = u.y < v.y
-    ya = u.y + u.h if down else u.y
-    yb = v.y if down else v.y + v.h
-    top, bottom = min(ya, yb), max(ya, yb)
-    others = [n for n in nodes if n.id not in (u.id, v.id) and n.y < bottom and n.y + n.h > top]
-
-    def xs(box: NodeBox) -> list[float]:
-        count = int((box.w - 20) // LANE_STEP) + 1
-        pts = [box.x + 10 + LANE_STEP * i for i in range(max(count, 1))]
-        return pts[::-1] if from_right else pts
-
-    best: tuple[float, int, tuple[Point, Point]] | None = None
-    order = 0
-    for xa in xs(u):
-        if abs(xa - u.center[0]) <= 8:
-            continue
-        straight_down = [xa] if v.x + 10 <= xa <= v.x + v.w - 10 else []
-        for xb in straight_down + xs(v):
-            order += 1
-            slope = abs(xb - xa)
-            if (best is not None and slope >= best[0]) or (vertical_only and slope > 0):
-                continue
-            if abs(xb - v.center[0]) <= 8:
-                continue
-            a, b = (xa, ya), (xb, yb)
-            if any(_segment_hits(a, b, n, CLEARANCE) for n in others):
-                continue
-            if any(abs(xa + (xb - xa) * (n.center[1] - ya) / ((yb - ya) or 1.0) - n.center[0]) <= 8
-                   for n in others):
-                continue
-            best = (slope, order, ((round(xa, 2), round(ya, 2)), (round(xb, 2), round(yb, 2))))
-            if slope == 0:
-                break
-        if best is not None and best[0] == 0:
-            break
-    return _straight(*best[2]) if best is not None else None
-
-
-def _derivative_route(u: NodeBox, v: NodeBox, nodes: list[NodeBox]) -> tuple[Point, ...]:
-    """A derivative link: the most vertical free straight line, else centre to centre between the boxes."""
-    route = _link_route(u, v, nodes, from_right=True)
-    if route is not None:
-        return route
-    down = u.y < v.y
-    return _straight((u.center[0], u.y + u.h if down else u.y), (v.center[0], v.y if down else v.y + v.h))
-
-
-def _with_head(points: tuple[Point, ...]) -> tuple[tuple[Point, ...], Point]:
-    """Shorten a straight route by the arrowhead's length; the removed end becomes the tip."""
-    (ax, ay), (bx, by) = points[0], points[-1]
-    length = math.hypot(bx - ax, by - ay) or 1.0
-    base = (round(bx - (bx - ax) * ARROW_LENGTH / length, 2), round(by - (by - ay) * ARROW_LENGTH / length, 2))
-    return _straight(points[0], base), points[-1]
+    if req.kind == "cache":
+        rank = 3 if req.faces else 0
+    elif req.kind == "derivative":
+        rank = 1
+    else:
+        rank = 2
+    return (rank, req.id)
 
 
 def _spline(pos: str) -> tuple[list[Point], Point | None, Point | None]:
