@@ -17,10 +17,12 @@ from typing import Any
 
 import networkx as nx
 
-from bpdiagram.errors import OutputError, SpecError
+from bpdiagram.errors import BpdiagramError, OutputError, SpecError
 from bpdiagram.layout import Scene, layout_graph
+from bpdiagram.layout.quality import Quality, measure
 from bpdiagram.library import template_path
 from bpdiagram.model.build import BuildOptions, build_graph
+from bpdiagram.options import JUMP_STYLES, JumpStyle
 from bpdiagram.spec import NetworkSpec, load_spec
 from bpdiagram.spec.network import parse_show
 from bpdiagram.writers import get_writer
@@ -33,12 +35,17 @@ class Diagram:
         spec: the validated spec.
         name: file stem for saved outputs.
         shapes: show (n[l], m) shapes on tensor nodes.
+        jumps: how SVG and PNG draw crossings: ``arc`` (a line jump), ``gap`` or ``none``.
     """
 
-    def __init__(self, spec: NetworkSpec, *, name: str = "diagram", shapes: bool = False) -> None:
+    def __init__(self, spec: NetworkSpec, *, name: str = "diagram", shapes: bool = False,
+                 jumps: JumpStyle = "arc") -> None:
+        if jumps not in JUMP_STYLES:
+            raise BpdiagramError(f"unknown jump style {jumps!r}; valid choices: {', '.join(JUMP_STYLES)}")
         self.spec = spec
         self.name = name
         self.shapes = shapes
+        self.jumps: JumpStyle = jumps
 
     @classmethod
     def load(cls, source: str | Path | dict[str, Any], *, name: str | None = None, **options: Any) -> Diagram:
@@ -65,7 +72,8 @@ class Diagram:
             if isinstance(kinds, str):
                 raise SpecError(kinds, file=self.spec.file, key="--show")
             diagram = dataclasses.replace(diagram, show=kinds)
-        return Diagram(dataclasses.replace(self.spec, diagram=diagram), name=self.name, shapes=self.shapes)
+        return Diagram(dataclasses.replace(self.spec, diagram=diagram), name=self.name, shapes=self.shapes,
+                       jumps=self.jumps)
 
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
@@ -75,7 +83,11 @@ class Diagram:
     @cached_property
     def scene(self) -> Scene:
         """The laid-out scene (graphviz runs once per diagram)."""
-        return layout_graph(self.graph)
+        return layout_graph(self.graph, jumps=self.jumps)
+
+    def stats(self) -> Quality:
+        """The picture's measured quality: counts by kind, crossings, jumps, overlaps, spills, grammar."""
+        return measure(self.scene)
 
     def render(self, fmt: str) -> bytes:
         """The diagram in format ``fmt`` (``svg``, ``png``, ``graphml``)."""
