@@ -64,14 +64,10 @@ class Request:
     fallback: EdgeRoute
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    a: Point
-    b: Point
-    cost: float
-    """How far from ideal: the angle from the vertical; into a side face, ``FACE_COST`` plus the distance
-    from its middle."""
-    order: int
+_Candidate = tuple[float, int, Point, Point]
+"""cost, order of generation, start, end. The cost says how far from ideal a line is: its angle from the
+vertical; into a side face, ``FACE_COST`` plus its distance from the face's middle. (A tuple: there are
+thousands per diagram, and they sort by cost, then order.)"""
 
 
 def _on_ellipse_bottom(box: NodeBox, x: float, top: bool) -> float:
@@ -156,6 +152,7 @@ class Router:
         self.arrow = arrow
         self.routes: dict[str, EdgeRoute] = {}
         self._cache: dict[str, list[_Candidate]] = {}
+        self._between: dict[str, list[NodeBox]] = {}
         self.lines: dict[str, DrawnLine] = {}
         for route in fixed:
             self._add(route)
@@ -183,9 +180,11 @@ class Router:
     def crossings_of(self, route: EdgeRoute, *, limit: int | None = None) -> int:
         """How many times ``route`` crosses the routes in place (itself excluded), counting up to ``limit``."""
         line = drawn_line(route)
+        x0, y0, x1, y1 = line.bbox
         total = 0
         for other_id, other in self.lines.items():
-            if other_id == route.id:
+            ox0, oy0, ox1, oy1 = other.bbox
+            if other_id == route.id or ox1 < x0 or ox0 > x1 or oy1 < y0 or oy0 > y1:
                 continue
             total += len(crossing_points(line, other, self.boxes))
             if limit is not None and total >= limit:
@@ -232,18 +231,22 @@ class Router:
                     angle = math.atan2(abs(b[0] - a[0]), abs(b[1] - a[1]))
                     # through the facing side: the most vertical; into a side face: nearest its middle
                     cost = FACE_COST + abs(b[1] - v.center[1]) / LANE_STEP * 0.1 + angle * 0.01 if face else angle
-                    out.append(_Candidate(a, b, cost, len(out)))
-            out.sort(key=lambda c: (c.cost, c.order))
+                    out.append((cost, len(out), a, b))
+            out.sort()
         self._cache[req.id] = out
         return out
 
     def _clear(self, req: Request, a: Point, b: Point, pad: float) -> bool:
         """Whether the line a–b keeps ``pad`` from every node but its own two."""
-        x0, x1 = sorted((a[0], b[0]))
-        y0, y1 = sorted((a[1], b[1]))
-        for n in self.nodes:
-            if n.id in (req.source, req.target):
-                continue
+        x0, x1 = (a[0], b[0]) if a[0] <= b[0] else (b[0], a[0])
+        y0, y1 = (a[1], b[1]) if a[1] <= b[1] else (b[1], a[1])
+        if req.id not in self._between:
+            # every candidate of a request spans the same rows: only nodes there can be in the way
+            u, v = self.boxes[req.source], self.boxes[req.target]
+            top, bottom = min(u.y, v.y), max(u.y + u.h, v.y + v.h)
+            self._between[req.id] = [n for n in self.nodes if n.id not in (req.source, req.target)
+                                     and n.y - CLEARANCE <= bottom and n.y + n.h + CLEARANCE >= top]
+        for n in self._between[req.id]:
             if n.x - pad > x1 or n.x + n.w + pad < x0 or n.y - pad > y1 or n.y + n.h + pad < y0:
                 continue
             if segment_hits(a, b, n, pad):
@@ -270,15 +273,16 @@ class Router:
         best: tuple[EdgeRoute, int, float] | None = None
         for pad, penalty in ((CLEARANCE, 0.0), (TIGHT_CLEARANCE, TIGHT_COST)):
             for cand in self._candidates(req):
-                cost = cand.cost + penalty
+                base, _, a, b = cand
+                cost = base + penalty
                 if best is not None and best[1] == 0:
                     break  # sorted by cost: nothing later beats a crossing-free route
                 if beat is not None and beat[0] == 0 and cost >= beat[1] - 1e-9:
                     break  # the route to beat crosses nothing, and no cheaper candidate is left
-                if not (is_free(cand.a, True) and is_free(cand.b, False) and self._clear(req, cand.a, cand.b, pad)):
+                if not (is_free(a, True) and is_free(b, False) and self._clear(req, a, b, pad)):
                     continue
                 limit = best[1] if best is not None else (beat[0] + 1 if beat is not None else None)
-                route = self._route(req, cand.a, cand.b)
+                route = self._route(req, a, b)
                 n = self.crossings_of(route, limit=limit)
                 if best is None or n < best[1]:
                     if beat is not None and (n, cost) >= (beat[0], beat[1] - 1e-9):
