@@ -76,6 +76,8 @@ class DrawnLine:
     path_length: float
     bbox: tuple[float, float, float, float]
     """min x, min y, max x, max y of the line."""
+    pieces: int
+    """Cubic pieces in the path; a segment with ``curve == pieces`` is the arrowhead's."""
 
     @property
     def points(self) -> list[Point]:
@@ -126,7 +128,7 @@ def drawn_line(edge: EdgeRoute) -> DrawnLine:
         segments.append(Segment(edge.points[-1], edge.tip, len(pieces), 0.0, 1.0, s))
     xs = [p[0] for seg in segments for p in (seg.a, seg.b)] or [0.0]
     ys = [p[1] for seg in segments for p in (seg.a, seg.b)] or [0.0]
-    return DrawnLine(edge, tuple(segments), path_length, (min(xs), min(ys), max(xs), max(ys)))
+    return DrawnLine(edge, tuple(segments), path_length, (min(xs), min(ys), max(xs), max(ys)), len(pieces))
 
 
 def _intersect(a: Segment, b: Segment) -> tuple[float, float] | None:
@@ -203,7 +205,7 @@ def _slope(seg: Segment) -> float:
 
 def _fits(line: DrawnLine, seg: Segment, u: float) -> bool:
     """Whether a jump's arc around this point of ``line`` stays on its stroked path, clear of its ends."""
-    if seg.curve >= len(curves(line.edge.points)):
+    if seg.curve >= line.pieces:
         return False  # on the arrowhead
     s = seg.s0 + seg.length * u
     room = JUMP_RADIUS + END_CLEARANCE
@@ -240,12 +242,13 @@ def find_crossings(edges: Sequence[EdgeRoute], nodes: Sequence[NodeBox]) -> tupl
 def _position(line: DrawnLine, s: float) -> tuple[PathPos, Point, Point]:
     """Where arc length ``s`` lies on the Bézier chain, that point, and the line's direction there."""
     s = min(max(s, 0.0), line.path_length)
-    stroked = [seg for seg in line.segments if seg.curve < len(curves(line.edge.points))]
+    pieces = curves(line.edge.points)
+    stroked = [seg for seg in line.segments if seg.curve < line.pieces]
     for seg in stroked:
         if s <= seg.s0 + seg.length or seg is stroked[-1]:
             f = 0.0 if seg.length == 0 else min(max((s - seg.s0) / seg.length, 0.0), 1.0)
             t = seg.t0 + (seg.t1 - seg.t0) * f
-            p0, p1, p2, p3 = curves(line.edge.points)[seg.curve]
+            p0, p1, p2, p3 = pieces[seg.curve]
             point = bezier_point(p0, p1, p2, p3, t)
             d = (seg.b[0] - seg.a[0], seg.b[1] - seg.a[1])
             return PathPos(seg.curve, round(t, 6)), point, d

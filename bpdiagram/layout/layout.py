@@ -176,19 +176,18 @@ def _facing(u: NodeBox, v: NodeBox) -> tuple[Point, Point]:
     return ((u.center[0], u.y + u.h if down else u.y), (v.center[0], v.y if down else v.y + v.h))
 
 
-def _routing_order(req: Request) -> tuple[int, str]:
+def _routing_order(req: Request) -> int:
     """Values into the cache first, then derivative links, the loss's gradient, cached values into their users.
 
-    Later edges see the earlier ones and route around them; the rerounds
-    after the first pass repair what this order gets wrong.
+    Later edges see the earlier ones and route around them; the rip-up and
+    reroute rounds after the first pass repair what this order gets wrong.
+    Within a rank, edges keep the model's edge order (the sort is stable).
     """
     if req.kind == "cache":
-        rank = 3 if req.faces else 0
-    elif req.kind == "derivative":
-        rank = 1
-    else:
-        rank = 2
-    return (rank, req.id)
+        return 3 if req.faces else 0
+    if req.kind == "derivative":
+        return 1
+    return 2
 
 
 def _spline(pos: str) -> tuple[list[Point], Point | None, Point | None]:
