@@ -177,12 +177,18 @@ class Router:
                 out.append(r.tip if r.tip is not None else r.points[-1])
         return out
 
-    def crossings_of(self, route: EdgeRoute, *, limit: int | None = None) -> int:
-        """How many times ``route`` crosses the routes in place (itself excluded), counting up to ``limit``."""
+    def crossings_of(self, route: EdgeRoute, *, limit: int | None = None,
+                     among: Sequence[DrawnLine] | None = None) -> int:
+        """How many times ``route`` crosses the routes in place (itself excluded), counting up to ``limit``.
+
+        ``among`` narrows the routes looked at to those that can be reached (a
+        request's candidates all lie between its two nodes).
+        """
         line = drawn_line(route)
         x0, y0, x1, y1 = line.bbox
         total = 0
-        for other_id, other in self.lines.items():
+        for other in self.lines.values() if among is None else among:
+            other_id = other.edge.id
             ox0, oy0, ox1, oy1 = other.bbox
             if other_id == route.id or ox1 < x0 or ox0 > x1 or oy1 < y0 or oy0 > y1:
                 continue
@@ -270,6 +276,11 @@ class Router:
                 free[at_source, p] = all(math.dist(p, q) >= PORT_GAP for q in used)
             return free[at_source, p]
 
+        u, v = self.boxes[req.source], self.boxes[req.target]
+        x0, y0 = min(u.x, v.x), min(u.y, v.y)
+        x1, y1 = max(u.x + u.w, v.x + v.w), max(u.y + u.h, v.y + v.h)
+        near = [line for line in self.lines.values()
+                if not (line.bbox[2] < x0 or line.bbox[0] > x1 or line.bbox[3] < y0 or line.bbox[1] > y1)]
         best: tuple[EdgeRoute, int, float] | None = None
         for pad, penalty in ((CLEARANCE, 0.0), (TIGHT_CLEARANCE, TIGHT_COST)):
             for cand in self._candidates(req):
@@ -283,7 +294,7 @@ class Router:
                     continue
                 limit = best[1] if best is not None else (beat[0] + 1 if beat is not None else None)
                 route = self._route(req, a, b)
-                n = self.crossings_of(route, limit=limit)
+                n = self.crossings_of(route, limit=limit, among=near)
                 if best is None or n < best[1]:
                     if beat is not None and (n, cost) >= (beat[0], beat[1] - 1e-9):
                         continue
