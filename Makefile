@@ -50,3 +50,6 @@ docs: $(STAMP) system
 	$(BIN)/bpdiagram render -t two-layer-binary -t three-layer-logistic -t relu-mlp -t expression-add-mul -t expression-sigmoid-neuron -o docs/images -f png
 	$(BIN)/bpdiagram render docs/three-layer-backprop-to-2.yaml -o docs/images -f png
 	$(BIN)/bpdiagram render docs/worked-example-values.yaml -o docs/images -f png
+	$(BIN)/bpdiagram render docs/line-jumps.yaml -o docs/images -f png
+	$(BIN)/python tools/closeup.py docs/line-jumps.yaml --jumps none -o docs/images/line-jumps-none.png
+	$(BIN)/python tools/closeup.py docs/line-jumps.yaml --jumps arc -o docs/images/line-jumps-arc.png

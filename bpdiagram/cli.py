@@ -8,15 +8,20 @@ that need them, so ``--help`` and ``templates`` start fast.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bpdiagram import __version__
 from bpdiagram.errors import BpdiagramError, one_line
 from bpdiagram.library import DEFAULT_TEMPLATE, template_description, template_names, template_path
+from bpdiagram.options import JUMP_STYLES, JumpStyle
+
+if TYPE_CHECKING:
+    from bpdiagram.layout.quality import Quality
 
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -66,6 +71,7 @@ def cli() -> None:
       bpdiagram templates                   # list the shipped templates
       bpdiagram templates relu-mlp > my-net.yaml
       bpdiagram check -t two-layer-binary   # gradients vs finite differences
+      bpdiagram stats -t relu-mlp           # crossings, jumps and layout problems
     """
 
 
@@ -93,8 +99,10 @@ def _formats(value: str) -> list[str]:
 @click.option("--shapes", is_flag=True, help="Show (n[l], m) shapes on tensor nodes.")
 @click.option("--values", is_flag=True,
               help="Show numbers on tensor nodes (the spec's values:, else seed 0 and batch 4).")
+@click.option("--jumps", type=click.Choice(JUMP_STYLES), default="arc", show_default=True,
+              help="How SVG and PNG draw a crossing: a line jump (arc), a gap in one line, or none.")
 def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, formats: str,
-           backprop_to: int | None, show: str | None, shapes: bool, values: bool) -> int:
+           backprop_to: int | None, show: str | None, shapes: bool, values: bool, jumps: JumpStyle) -> int:
     """Render SPEC files and/or templates to DIR/<name>.<ext>.
 
     With neither SPEC nor -t, renders the default template (two-layer-binary).
@@ -105,6 +113,7 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
       bpdiagram render -t three-layer-logistic --backprop-to 2 -f png
       bpdiagram render -t two-layer-binary --values -f png
       bpdiagram render nets/*.yaml -o site/img -f svg,graphml
+      bpdiagram render -t relu-mlp --jumps gap
     """
     from bpdiagram.diagram import Diagram  # heavy: numpy, networkx, graphviz
 
@@ -116,7 +125,7 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
     failed = 0
     for name, path in sources:
         try:
-            diagram = Diagram.load(path, name=name, shapes=shapes, values=values or None)
+            diagram = Diagram.load(path, name=name, shapes=shapes, values=values or None, jumps=jumps)
             diagram = diagram.with_options(backprop_to=backprop_to, show=show)
             for written in diagram.save(output, fmts):
                 click.echo(str(written))
@@ -197,6 +206,71 @@ def templates(name: str | None) -> int:
         return 0
     click.echo(template_path(name).read_text(encoding="utf-8"), nl=False)
     return 0
+
+
+@cli.command()
+@click.argument("spec", required=False, type=click.Path(path_type=Path))
+@click.option("-t", "--template", "template", metavar="NAME", help="Measure a shipped template instead of a SPEC.")
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON (keys in the README).")
+@click.option("--backprop-to", type=int, metavar="K", help="As for render: backward pass down to layer K.")
+@click.option("--show", metavar="KINDS", help="As for render: edge kinds to draw.")
+@click.option("--shapes", is_flag=True, help="As for render: (n[l], m) shapes on tensor nodes.")
+@click.option("--jumps", type=click.Choice(JUMP_STYLES), default="arc", show_default=True,
+              help="As for render: the jump style whose jumps are counted.")
+def stats(spec: Path | None, template: str | None, as_json: bool, backprop_to: int | None, show: str | None,
+          shapes: bool, jumps: JumpStyle) -> int:
+    """Measure the picture of SPEC (or template NAME): counts, crossings, jumps, layout problems.
+
+    Reports nodes and edges by kind, crossings and the line jumps drawn on
+    them, overlapping nodes, labels spilling out of their node, edges against
+    the visual grammar, edges through other nodes, and the picture's size.
+    Render's picture options apply, so it measures what render draws.
+
+    \b
+    Examples:
+      bpdiagram stats -t two-layer-binary
+      bpdiagram stats my-net.yaml --json
+      bpdiagram stats -t three-layer-logistic --backprop-to 2
+    """
+    if (spec is None) == (template is None):
+        raise click.UsageError("give either a SPEC file or -t NAME")
+    from bpdiagram.diagram import Diagram  # heavy: numpy, networkx, graphviz
+
+    path = spec if spec is not None else template_path(str(template))
+    name = spec.stem if spec is not None else str(template)
+    diagram = Diagram.load(path, name=name, shapes=shapes, jumps=jumps).with_options(backprop_to=backprop_to,
+                                                                                    show=show)
+    quality = diagram.stats()
+    if as_json:
+        click.echo(json.dumps({"name": diagram.name, **quality.to_dict()}, ensure_ascii=False, indent=2))
+        return 0
+    click.echo(format_stats(diagram.name, quality))
+    return 0
+
+
+def format_stats(name: str, quality: Quality) -> str:
+    """The ``stats`` report as aligned text lines, problems listed under their count."""
+
+    def by_kind(counts: dict[str, int]) -> str:
+        return f"{sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in counts.items())})"
+
+    rows: list[tuple[str, str, tuple[str, ...]]] = [
+        ("size", f"{quality.width:g} × {quality.height:g} px", ()),
+        ("nodes", by_kind(quality.nodes), ()),
+        ("edges", by_kind(quality.edges), ()),
+        ("crossings", str(quality.crossings), ()),
+        ("jumps", str(quality.jumps), ()),
+        ("overlapping nodes", str(len(quality.overlapping_nodes)), quality.overlapping_nodes),
+        ("spilling labels", str(len(quality.spilling_labels)), quality.spilling_labels),
+        ("grammar violations", str(len(quality.grammar_violations)), quality.grammar_violations),
+        ("edges through nodes", str(len(quality.edges_through_nodes)), quality.edges_through_nodes),
+    ]
+    width = max(len(label) for label, _, _ in rows)
+    lines = [name]
+    for label, value, details in rows:
+        lines.append(f"  {label.ljust(width)}  {value}")
+        lines += [f"  {'':{width}}  - {d}" for d in details]
+    return "\n".join(lines)
 
 
 def main() -> None:

@@ -17,10 +17,12 @@ from typing import Any
 
 import networkx as nx
 
-from bpdiagram.errors import OutputError, SpecError
+from bpdiagram.errors import BpdiagramError, OutputError, SpecError
 from bpdiagram.layout import Scene, layout_graph
+from bpdiagram.layout.quality import Quality, measure
 from bpdiagram.library import template_path
 from bpdiagram.model.build import BuildOptions, build_graph
+from bpdiagram.options import JUMP_STYLES, JumpStyle
 from bpdiagram.spec import ExpressionSpec, Spec, load_spec
 from bpdiagram.spec.network import parse_show
 from bpdiagram.writers import get_writer
@@ -35,14 +37,18 @@ class Diagram:
         shapes: show (n[l], m) shapes on tensor nodes.
         values: show numbers on tensor nodes (the spec's ``values:``, else seed 0 and batch 4);
             None (the default) shows them exactly when the spec has a ``values:`` section.
+        jumps: how SVG and PNG draw crossings: ``arc`` (a line jump), ``gap`` or ``none``.
     """
 
     def __init__(self, spec: Spec, *, name: str = "diagram", shapes: bool = False,
-                 values: bool | None = None) -> None:
+                 values: bool | None = None, jumps: JumpStyle = "arc") -> None:
+        if jumps not in JUMP_STYLES:
+            raise BpdiagramError(f"unknown jump style {jumps!r}; valid choices: {', '.join(JUMP_STYLES)}")
         self.spec = spec
         self.name = name
         self.shapes = shapes
         self.values = spec.values is not None if values is None else values
+        self.jumps: JumpStyle = jumps
 
     @classmethod
     def load(cls, source: str | Path | dict[str, Any], *, name: str | None = None, **options: Any) -> Diagram:
@@ -73,7 +79,7 @@ class Diagram:
                                 key="--backprop-to")
             if kinds is not None:
                 spec = dataclasses.replace(spec, show=kinds)
-            return Diagram(spec, name=self.name, shapes=shapes, values=values)
+            return Diagram(spec, name=self.name, shapes=shapes, values=values, jumps=self.jumps)
         diagram = spec.diagram
         if backprop_to is not None:
             n = len(spec.layers)
@@ -83,7 +89,8 @@ class Diagram:
             diagram = dataclasses.replace(diagram, backprop_to=backprop_to)
         if kinds is not None:
             diagram = dataclasses.replace(diagram, show=kinds)
-        return Diagram(dataclasses.replace(spec, diagram=diagram), name=self.name, shapes=shapes, values=values)
+        return Diagram(dataclasses.replace(spec, diagram=diagram), name=self.name, shapes=shapes, values=values,
+                       jumps=self.jumps)
 
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
@@ -93,7 +100,11 @@ class Diagram:
     @cached_property
     def scene(self) -> Scene:
         """The laid-out scene (graphviz runs once per diagram)."""
-        return layout_graph(self.graph)
+        return layout_graph(self.graph, jumps=self.jumps)
+
+    def stats(self) -> Quality:
+        """The picture's measured quality: counts by kind, crossings, jumps, overlaps, spills, grammar."""
+        return measure(self.scene)
 
     def render(self, fmt: str) -> bytes:
         """The diagram in format ``fmt`` (``svg``, ``png``, ``graphml``)."""

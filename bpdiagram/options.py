@@ -17,6 +17,7 @@ View = Literal["vectorized", "elementwise"]
 Notation = Literal["dls", "cs231n"]
 Simplify = Literal["auto", "true", "false"]
 Format = Literal["svg", "png", "graphml"]
+JumpStyle = Literal["arc", "gap", "none"]
 
 EDGE_KINDS: tuple[EdgeKind, ...] = get_args(EdgeKind)
 NODE_KINDS: tuple[NodeKind, ...] = get_args(NodeKind)
@@ -26,6 +27,7 @@ LOSSES: tuple[Loss, ...] = get_args(Loss)
 VIEWS: tuple[View, ...] = get_args(View)
 NOTATIONS: tuple[Notation, ...] = get_args(Notation)
 FORMATS: tuple[Format, ...] = get_args(Format)
+JUMP_STYLES: tuple[JumpStyle, ...] = get_args(JumpStyle)
 
 Gate = Literal["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sigmoid", "tanh", "relu", "max", "min"]
 GATES: tuple[Gate, ...] = get_args(Gate)

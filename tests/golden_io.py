@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 
 from bpdiagram.diagram import Diagram
@@ -33,8 +34,19 @@ def svg_structure(name: str) -> str:
         tag = el.tag.split("}")[1]
         if tag in ("g", "title"):
             text = (el.text or "").strip() if tag == "title" else ""
-            lines.append(" ".join(x for x in (tag, el.get("id", ""), el.get("class", ""), text) if x))
+            jumps = f"jumps={el.get('data-jumps')}" if el.get("data-jumps") is not None else ""
+            lines.append(" ".join(x for x in (tag, el.get("id", ""), el.get("class", ""), jumps, text) if x))
     return "\n".join(lines) + "\n"
+
+
+def crossing_counts(names: list[str]) -> dict[str, int]:
+    """Each template's crossings, as ``stats`` measures them: the numbers no change may raise."""
+    return {name: Diagram.template(name).stats().crossings for name in names}
+
+
+def crossings_text(names: list[str]) -> str:
+    """``crossings.json``: template name → crossing count, sorted, one per line."""
+    return json.dumps(crossing_counts(names), indent=2, sort_keys=True) + "\n"
 
 
 def graphml_text(name: str) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bpdiagram.library import template_names
-from tests.golden_io import dot_text, graphml_text, svg_structure
+from tests.golden_io import crossings_text, dot_text, graphml_text, svg_structure
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
@@ -23,6 +23,8 @@ def main() -> None:
         (GOLDEN / f"{name}.graphml").write_text(graphml_text(name), encoding="utf-8")
         (GOLDEN / f"{name}.svg.txt").write_text(svg_structure(name), encoding="utf-8")
         print(f"wrote golden files for {name}")
+    (GOLDEN / "crossings.json").write_text(crossings_text(template_names()), encoding="utf-8")
+    print("wrote crossings.json")
 
 
 if __name__ == "__main__":

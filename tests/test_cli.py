@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -79,6 +80,11 @@ def test_render_spec_file_and_options(tmp_path: Path) -> None:
     (["render", "--show", "forward,sideways"], "--show: unknown edge kind 'sideways'"),
     (["render", "--frobnicate"], "No such option '--frobnicate'. (see 'bpdiagram render --help')"),
     (["templates", "nope"], "unknown template 'nope'"),
+    (["render", "--jumps", "hop"], "Invalid value for '--jumps': 'hop' is not one of 'arc', 'gap', 'none'."),
+    (["stats"], "give either a SPEC file or -t NAME"),
+    (["stats", "x.yaml", "-t", "relu-mlp"], "give either a SPEC file or -t NAME"),
+    (["stats", "-t", "relu-mpl"], "unknown template 'relu-mpl'; did you mean 'relu-mlp'?"),
+    (["stats", "missing.yaml"], "missing.yaml: no such file"),
     (["render", "missing.yaml"], "missing.yaml: no such file"),
 ])
 def test_bad_usage_is_one_error_line_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
@@ -108,3 +114,41 @@ def test_python_dash_m_runs_the_cli() -> None:
                           cwd=ROOT, check=False)
     assert proc.returncode == 0
     assert "two-layer-binary" in proc.stdout
+
+
+@pytest.mark.graphviz
+def test_render_jumps_option_writes_what_the_library_writes(tmp_path: Path) -> None:
+    code, _, err = run("render", "-t", "relu-mlp", "-o", str(tmp_path), "-f", "svg", "--jumps", "gap")
+    assert code == 0, err
+    assert (tmp_path / "relu-mlp.svg").read_bytes() == Diagram.template("relu-mlp", jumps="gap").render("svg")
+
+
+@pytest.mark.graphviz
+def test_stats_prints_what_the_library_measures(tmp_path: Path) -> None:
+    code, out, err = run("stats", "-t", "three-layer-logistic", "--backprop-to", "2")
+    assert code == 0, err
+    q = Diagram.template("three-layer-logistic").with_options(backprop_to=2).stats()
+    lines = out.splitlines()
+    assert lines[0] == "three-layer-logistic"
+    fields = {line[2:22].strip(): line[22:].strip() for line in lines[1:]}
+    assert fields["size"] == f"{q.width:g} × {q.height:g} px"
+    assert fields["nodes"].startswith(f"{sum(q.nodes.values())} (") and "cached 5" in fields["nodes"]
+    assert fields["edges"].startswith(f"{sum(q.edges.values())} (forward ")
+    assert (fields["crossings"], fields["jumps"]) == (str(q.crossings), str(q.jumps))
+    for problem in ("overlapping nodes", "spilling labels", "grammar violations", "edges through nodes"):
+        assert fields[problem] == "0"
+
+
+@pytest.mark.graphviz
+def test_stats_json_for_a_spec_file(tmp_path: Path) -> None:
+    spec = tmp_path / "net.yaml"
+    spec.write_text("input: 3\nlayers:\n  - {size: 3, activation: leaky_relu}\n  - {size: 2, activation: linear}\n"
+                    "loss: mse\ndiagram: {simplify: 'false', notation: cs231n}\n", encoding="utf-8")
+    code, out, err = run("stats", str(spec), "--json", "--jumps", "none")
+    assert code == 0, err
+    data = json.loads(out)
+    expected = Diagram.load(spec, jumps="none").stats().to_dict()
+    assert data == {"name": "net", **expected}
+    assert list(data) == ["name", "size", "nodes", "edges", "crossings", "jumps", "overlapping_nodes",
+                          "spilling_labels", "grammar_violations", "edges_through_nodes", "details"]
+    assert data["jumps"] == 0 and data["edges"]["total"] == sum(v for k, v in data["edges"].items() if k != "total")

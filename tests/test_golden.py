@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import json
 
 import pytest
 
 from tests.conftest import GOLDEN
-from tests.golden_io import dot_text, graphml_text, svg_structure
+from tests.golden_io import crossing_counts, dot_text, graphml_text, svg_structure
 
 HINT = "output changed; if intended, run 'make golden' and review the diff of tests/golden/"
 
@@ -37,3 +38,13 @@ def test_golden_svg_structure(template: str) -> None:
 def test_every_template_has_golden_files(template: str) -> None:
     for suffix in (".dot", ".graphml", ".svg.txt"):
         assert (GOLDEN / f"{template}{suffix}").is_file(), "missing golden file; run 'make golden'"
+
+
+@pytest.mark.graphviz
+def test_crossings_never_rise_above_the_golden_counts(template: str) -> None:
+    """``crossings.json`` records each template's crossings; more is a regression, fewer must be recorded."""
+    golden = json.loads((GOLDEN / "crossings.json").read_text(encoding="utf-8"))
+    assert template in golden, "template missing from crossings.json; run 'make golden'"
+    actual = crossing_counts([template])[template]
+    assert actual <= golden[template], f"{template}: {actual} crossings, golden allows {golden[template]}"
+    assert actual == golden[template], f"{template}: crossings fell to {actual}; run 'make golden' to record it"

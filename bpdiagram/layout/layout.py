@@ -12,11 +12,13 @@ from typing import Any
 
 import networkx as nx
 
+from bpdiagram.layout.crossings import find_crossings, plan_jumps
 from bpdiagram.layout.dot import ARROW_LENGTH, dot_edges, edge_order, node_order, to_dot
 from bpdiagram.layout.engine import run_dot
+from bpdiagram.layout.route import Request, Router, straight
 from bpdiagram.layout.scene import BandRect, EdgeRoute, LegendEntry, NodeBox, Point, Scene
 from bpdiagram.layout.text import TextBlock, layout_text
-from bpdiagram.options import BANDS, EDGE_KINDS, Band, EdgeKind
+from bpdiagram.options import BANDS, EDGE_KINDS, Band, EdgeKind, JumpStyle
 from bpdiagram.richtext import escape, plain
 from bpdiagram.style import EDGE_STYLES, FONT_SIZE, NODE_STYLES, PAD_X, PAD_Y, SMALL_SIZE, TITLE_SIZE
 
@@ -41,8 +43,12 @@ def node_size(kind: str, text: TextBlock) -> tuple[float, float]:
     return (round(max(w, 40.0), 1), round(max(h, 30.0), 1))
 
 
-def layout_graph(g: nx.MultiDiGraph) -> Scene:
-    """Lay out ``g`` (from ``model.build_graph``) into a ``Scene``."""
+def layout_graph(g: nx.MultiDiGraph, *, jumps: JumpStyle = "arc") -> Scene:
+    """Lay out ``g`` (from ``model.build_graph``) into a ``Scene``.
+
+    Every crossing and the jump that bridges it are computed here, whatever
+    ``jumps`` says; ``jumps`` only tells the writers how to draw them.
+    """
     texts = {n: layout_text(g.nodes[n]["label"], FONT_SIZE) for n in g.nodes}
     sizes = {n: node_size(g.nodes[n]["kind"], texts[n]) for n in g.nodes}
     edges = dot_edges(g)
@@ -53,7 +59,7 @@ def layout_graph(g: nx.MultiDiGraph) -> Scene:
             edge_texts[e.id] = layout_text(label, SMALL_SIZE)
     label_boxes = {i: (t.width + 6, t.height + 2) for i, t in edge_texts.items()}
     result = run_dot(to_dot(g, sizes, label_boxes))
-    return _scene(g, result, sizes, texts, edge_texts)
+    return _scene(g, result, sizes, texts, edge_texts, jumps)
 
 
 def _xy(text: str) -> Point:
@@ -62,7 +68,7 @@ def _xy(text: str) -> Point:
 
 
 def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[float, float]],
-           texts: dict[str, TextBlock], edge_texts: dict[str, TextBlock]) -> Scene:
+           texts: dict[str, TextBlock], edge_texts: dict[str, TextBlock], jump_style: JumpStyle) -> Scene:
     bb = [float(v) for v in result["bb"].split(",")]
     title = g.graph.get("title", "")
     title_markup = escape(title)
@@ -87,31 +93,48 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
                              round(cx - w / 2, 2), round(cy - h / 2, 2), w, h, texts[n]))
     by_id = {e.get("id"): e for e in result.get("edges", []) if e.get("id")}
     boxes = {n.id: n for n in nodes}
-    routes = []
+    fixed: list[EdgeRoute] = []
+    requests: list[Request] = []
     for e, (u, v, key) in zip(dot_edges(g), edge_order(g), strict=True):
         label = g.edges[u, v, key]["label"]
-        kind = e.kind
-        label_at = None
-        if kind == "derivative" and (link := _link_route(boxes[u], boxes[v], nodes, from_right=True)) is not None:
-            pts, tip = link, None
-        elif g.nodes[u]["row"] == g.nodes[v]["row"] and _neighbours(boxes[u], boxes[v], nodes, g):
-            pts, tip = _flat_route(boxes[u], boxes[v])
-        elif kind == "backward" and g.nodes[u]["band"] == "forward" and \
-                (drop := _link_route(boxes[u], boxes[v], nodes, from_right=False, vertical_only=True)) is not None:
-            pts, tip = _with_head(drop)  # the output turns straight down into the first gradient when it can
-        else:
-            raw = by_id[e.id]
-            points, start_tip, end_tip = _spline(raw["pos"])
-            pts = tuple(tr(p) for p in points)
-            tip = tr(end_tip) if end_tip else None
-            if e.reversed:
-                pts = pts[::-1]
-                tip = tr(start_tip) if start_tip else None
-            label_at = tr(_xy(raw["lp"])) if "lp" in raw else None
         text = edge_texts.get(e.id)
+        kind = e.kind
+        raw = by_id[e.id]
+        points, start_tip, end_tip = _spline(raw["pos"])
+        pts = tuple(tr(p) for p in points)
+        tip: Point | None = tr(end_tip) if end_tip else None
+        if e.reversed:
+            pts = pts[::-1]
+            tip = tr(start_tip) if start_tip else None
+        label_at = tr(_xy(raw["lp"])) if "lp" in raw else None
         if text is not None and label_at is None:
             label_at = _label_spot(pts, text)
-        routes.append(EdgeRoute(e.id, u, v, kind, label, plain(label), pts, tip, label_at, text))
+        spline = EdgeRoute(e.id, u, v, kind, label, plain(label), pts, tip, label_at, text)
+        if kind == "derivative":
+            # a straight link when one fits; dot's spline (it routes derivative links too) otherwise
+            requests.append(Request(e.id, u, v, kind, head=False, direction="any", faces=False, fallback=spline))
+            continue
+        if g.nodes[u]["row"] == g.nodes[v]["row"] and _neighbours(boxes[u], boxes[v], nodes, g):
+            flat, head = _flat_route(boxes[u], boxes[v])
+            spot = _label_spot(flat, text) if text is not None else None
+            fixed.append(EdgeRoute(e.id, u, v, kind, label, plain(label), flat, head, spot, text))
+            continue
+        if kind == "cache":
+            # cache edges: short straight lines down; a cached value may come into its user from the side
+            requests.append(Request(e.id, u, v, kind, head=True, direction="down",
+                                    faces=g.nodes[u]["kind"] == "cached", fallback=spline))
+        elif kind == "backward" and g.nodes[u]["band"] == "forward":
+            # the loss (or an expression's output) turns down into the first gradient, never pointing right
+            requests.append(Request(e.id, u, v, kind, head=True, direction="left", faces=True, fallback=spline))
+        else:
+            fixed.append(spline)
+    ellipses = {n.id for n in nodes if NODE_STYLES[n.kind].shape == "ellipse"}
+    router = Router(nodes, fixed, ellipses=ellipses, arrow=ARROW_LENGTH)
+    routed = router.route_all(sorted(requests, key=_routing_order))
+    by_edge = {r.id: r for r in fixed} | routed
+    routes = [by_edge[e.id] for e in dot_edges(g)]
+    crossings = find_crossings(routes, nodes)
+    jumps = plan_jumps(routes, crossings)
     bands = _bands(nodes, left)
     content_bottom = max(b.y + b.h for b in bands) if bands else top + height_bb
     width = max(left + (bb[2] - bb[0]) + BAND_PAD + MARGIN, left + title_text.width, 560.0)
@@ -119,7 +142,7 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
     legend, box = _legend(kinds, left - BAND_PAD, content_bottom + 14, width - MARGIN)
     height = box[1] + box[3] + MARGIN
     return Scene(title, title_text, round(width, 2), round(height, 2), bands, tuple(nodes), tuple(routes),
-                 legend, box)
+                 legend, box, crossings, jumps, jump_style)
 
 
 def _legend(kinds: list[EdgeKind], x0: float, y0: float, right: float) -> tuple[tuple[LegendEntry, ...],
@@ -143,13 +166,6 @@ def _legend(kinds: list[EdgeKind], x0: float, y0: float, right: float) -> tuple[
     return tuple(entries), (x0, y0, round(widest + pad - x0, 2), round(h, 2))
 
 
-def _straight(a: Point, b: Point) -> tuple[Point, ...]:
-    """A straight segment as one cubic Bézier."""
-    (ax, ay), (bx, by) = a, b
-    return (a, (round(ax + (bx - ax) / 3, 2), round(ay + (by - ay) / 3, 2)),
-            (round(ax + 2 * (bx - ax) / 3, 2), round(ay + 2 * (by - ay) / 3, 2)), b)
-
-
 def _neighbours(u: NodeBox, v: NodeBox, nodes: list[NodeBox], g: nx.MultiDiGraph) -> bool:
     """Whether no other node of the same row stands between ``u`` and ``v``."""
     lo, hi = sorted((u.center[0], v.center[0]))
@@ -166,88 +182,21 @@ def _flat_route(u: NodeBox, v: NodeBox) -> tuple[tuple[Point, ...], Point]:
     sx = u.x + u.w if v.x > u.x else u.x
     tx = v.x if v.x > u.x else v.x + v.w
     step = ARROW_LENGTH if tx > sx else -ARROW_LENGTH
-    return _straight((round(sx, 2), y), (round(tx - step, 2), y)), (round(tx, 2), y)
+    return straight((round(sx, 2), y), (round(tx - step, 2), y)), (round(tx, 2), y)
 
 
-LANE_STEP = 6.0
-CLEARANCE = 6.0
+def _routing_order(req: Request) -> int:
+    """Values into the cache first, then derivative links, the loss's gradient, cached values into their users.
 
-
-def _segment_hits(a: Point, b: Point, box: NodeBox, pad: float) -> bool:
-    """Whether segment a–b passes through ``box`` grown by ``pad`` (Liang–Barsky clipping)."""
-    x0, y0 = a
-    dx, dy = b[0] - x0, b[1] - y0
-    lo, hi = 0.0, 1.0
-    for p, q in ((-dx, x0 - (box.x - pad)), (dx, box.x + box.w + pad - x0),
-                 (-dy, y0 - (box.y - pad)), (dy, box.y + box.h + pad - y0)):
-        if p == 0:
-            if q < 0:
-                return False
-            continue
-        t = q / p
-        if p < 0:
-            lo = max(lo, t)
-        else:
-            hi = min(hi, t)
-        if lo > hi:
-            return False
-    return True
-
-
-def _link_route(u: NodeBox, v: NodeBox, nodes: list[NodeBox], *, from_right: bool,
-                vertical_only: bool = False) -> tuple[Point, ...] | None:
-    """The most vertical straight line from ``u``'s facing side to ``v``'s that crosses no other node.
-
-    Used for derivative links and for the loss's first gradient. End points
-    are tried across both boxes' facing sides, from the right (derivative
-    links) or from the left (the loss's gradient, clear of the target that
-    stands under the loss); lines keep clear of other nodes and of the
-    column centres where cache and update edges run. None when nothing fits.
+    Later edges see the earlier ones and route around them; the rip-up and
+    reroute rounds after the first pass repair what this order gets wrong.
+    Within a rank, edges keep the model's edge order (the sort is stable).
     """
-    down = u.y < v.y
-    ya = u.y + u.h if down else u.y
-    yb = v.y if down else v.y + v.h
-    top, bottom = min(ya, yb), max(ya, yb)
-    others = [n for n in nodes if n.id not in (u.id, v.id) and n.y < bottom and n.y + n.h > top]
-
-    def xs(box: NodeBox) -> list[float]:
-        count = int((box.w - 20) // LANE_STEP) + 1
-        pts = [box.x + 10 + LANE_STEP * i for i in range(max(count, 1))]
-        return pts[::-1] if from_right else pts
-
-    best: tuple[float, int, tuple[Point, Point]] | None = None
-    order = 0
-    for xa in xs(u):
-        if abs(xa - u.center[0]) <= 8:
-            continue
-        straight_down = [xa] if v.x + 10 <= xa <= v.x + v.w - 10 else []
-        for xb in straight_down + xs(v):
-            order += 1
-            slope = abs(xb - xa)
-            if (best is not None and slope >= best[0]) or (vertical_only and slope > 0):
-                continue
-            if abs(xb - v.center[0]) <= 8:
-                continue
-            a, b = (xa, ya), (xb, yb)
-            if any(_segment_hits(a, b, n, CLEARANCE) for n in others):
-                continue
-            if any(abs(xa + (xb - xa) * (n.center[1] - ya) / ((yb - ya) or 1.0) - n.center[0]) <= 8
-                   for n in others):
-                continue
-            best = (slope, order, ((round(xa, 2), round(ya, 2)), (round(xb, 2), round(yb, 2))))
-            if slope == 0:
-                break
-        if best is not None and best[0] == 0:
-            break
-    return _straight(*best[2]) if best is not None else None
-
-
-def _with_head(points: tuple[Point, ...]) -> tuple[tuple[Point, ...], Point]:
-    """Shorten a straight route by the arrowhead's length; the removed end becomes the tip."""
-    (ax, ay), (bx, by) = points[0], points[-1]
-    length = math.hypot(bx - ax, by - ay) or 1.0
-    base = (round(bx - (bx - ax) * ARROW_LENGTH / length, 2), round(by - (by - ay) * ARROW_LENGTH / length, 2))
-    return _straight(points[0], base), points[-1]
+    if req.kind == "cache":
+        return 3 if req.faces else 0
+    if req.kind == "derivative":
+        return 1
+    return 2
 
 
 def _label_spot(points: tuple[Point, ...], text: TextBlock) -> Point:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bpdiagram.layout.text import TextBlock
-from bpdiagram.options import Band, EdgeKind, NodeKind
+from bpdiagram.options import Band, EdgeKind, JumpStyle, NodeKind
 
 Point = tuple[float, float]
 
@@ -37,6 +37,11 @@ class NodeBox:
         """Centre of the box."""
         return (self.x + self.w / 2, self.y + self.h / 2)
 
+    @property
+    def text_top(self) -> float:
+        """Top of the label block: centred vertically in the box (each line is centred horizontally)."""
+        return self.y + (self.h - self.text.height) / 2
+
 
 @dataclass(frozen=True)
 class EdgeRoute:
@@ -52,6 +57,45 @@ class EdgeRoute:
     tip: Point | None
     label_at: Point | None
     text: TextBlock | None
+
+
+@dataclass(frozen=True)
+class PathPos:
+    """A place on a Bézier chain: the index of its cubic piece and the parameter on it."""
+
+    curve: int
+    t: float
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """Two edges crossing at ``at``: ``over`` jumps, ``under`` runs straight on.
+
+    ``at_length`` is the distance along ``over``'s path to the crossing.
+    """
+
+    over: str
+    under: str
+    at: Point
+    at_length: float
+
+
+@dataclass(frozen=True)
+class Jump:
+    """A line jump on edge ``edge``: its path is cut from ``start`` to ``end`` and bridged there.
+
+    ``p_in`` and ``p_out`` are the cut points, ``bulge`` the unit vector
+    the arc bulges towards, ``crossings`` how many crossings it hops (one,
+    unless two crossings lie too close for separate arcs).
+    """
+
+    edge: str
+    start: PathPos
+    end: PathPos
+    p_in: Point
+    p_out: Point
+    bulge: Point
+    crossings: int
 
 
 @dataclass(frozen=True)
@@ -88,3 +132,7 @@ class Scene:
     legend: tuple[LegendEntry, ...]
     legend_box: tuple[float, float, float, float]
     """x, y, width, height of the legend frame."""
+    crossings: tuple[Crossing, ...] = ()
+    jumps: tuple[Jump, ...] = ()
+    jump_style: JumpStyle = "arc"
+    """How writers that can draw jumps draw them: ``arc``, ``gap`` or ``none`` (plain crossings)."""

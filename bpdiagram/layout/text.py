@@ -17,6 +17,8 @@ from bpdiagram.style import LINE_HEIGHT, SCRIPT_SCALE, SUB_SHIFT, SUP_SHIFT
 UNKNOWN_WIDTH = 1.0
 """Characters outside the table (emoji, CJK) are taken as one em: wide enough for all of them."""
 
+TOP_GAP = 0.15
+"""Room above the first line's ascent, in em: superscripts reach a little above the ascent."""
 MAX_LINE_EM = 34.0
 """Longest label line, in em of the base size; longer lines are cut with an ellipsis."""
 
@@ -49,6 +51,11 @@ class TextBlock:
     width: float
     height: float
     size: float
+
+    @property
+    def first_baseline(self) -> float:
+        """Distance from the block's top to its first baseline (every writer and the quality check use it)."""
+        return TOP_GAP * self.size + ASCENT * self.size
 
 
 def text_width(text: str, size: float) -> float:
@@ -84,7 +91,7 @@ def layout_text(markup: str, size: float) -> TextBlock:
         lines.append(TextLine(tuple(placed), end))
     pitch = LINE_HEIGHT * size
     width = max((line.width for line in lines), default=0.0)
-    height = pitch * (len(lines) - 1) + (ASCENT + DESCENT) * size + 0.3 * size
+    height = pitch * (len(lines) - 1) + (ASCENT + DESCENT) * size + 2 * TOP_GAP * size
     return TextBlock(tuple(lines), pitch, width, height, size)
 
 

@@ -8,6 +8,7 @@ are sampled into polyline bends, since yEd's polylines are what it edits best.
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 
 from bpdiagram import richtext
@@ -145,10 +146,16 @@ def sample(points: tuple[Point, ...], per_curve: int = SAMPLES_PER_CURVE) -> lis
     return out
 
 
+STRAIGHT_TOL = 0.05
+"""px: control points this close to the chord make a straight piece (coordinates are rounded to 0.01)."""
+
+
 def _collinear(*pts: Point) -> bool:
     (x0, y0), (x3, y3) = pts[0], pts[-1]
-    return all(abs((x3 - x0) * (y - y0) - (y3 - y0) * (x - x0)) < 1e-6 * max(1.0, abs(x3 - x0) + abs(y3 - y0))
-               for x, y in pts[1:-1])
+    span = math.hypot(x3 - x0, y3 - y0)
+    if span == 0:
+        return all(p == pts[0] for p in pts)
+    return all(abs((x3 - x0) * (y - y0) - (y3 - y0) * (x - x0)) / span < STRAIGHT_TOL for x, y in pts[1:-1])
 
 
 def _edge(graph: ET.Element, edge: EdgeRoute, centers: dict[str, Point]) -> None:

@@ -2,7 +2,9 @@
 
 Every run of label text is placed at an absolute position computed by the
 layout (no ``text-anchor``, no ``baseline-shift``), so browsers and the PNG
-rasteriser draw the same picture.
+rasteriser draw the same picture. Line jumps are drawn where the layout put
+them (``scene.jumps``), in the scene's ``jump_style``; each edge's
+``data-jumps`` counts the crossings it hops.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 
-from bpdiagram.layout.metrics import ASCENT
-from bpdiagram.layout.scene import EdgeRoute, NodeBox, Point, Scene
+from bpdiagram.layout.crossings import bezier_point, curves
+from bpdiagram.layout.scene import EdgeRoute, Jump, NodeBox, PathPos, Point, Scene
 from bpdiagram.layout.text import TextBlock
+from bpdiagram.options import JumpStyle
 from bpdiagram.style import (
     BACKGROUND,
     BAND_FILLS,
@@ -49,8 +52,11 @@ def render(scene: Scene) -> bytes:
         _text(title, scene.title_text, scene.width / 2 - scene.title_text.width / 2, 16.0)
     edges = ET.SubElement(root, "g", {"id": "edges"})
     names = {n.id: n.plain.split(" / ")[0].split(" = ")[0] for n in scene.nodes}
+    jumps: dict[str, list[Jump]] = {}
+    for jump in scene.jumps:
+        jumps.setdefault(jump.edge, []).append(jump)
     for edge in scene.edges:
-        _edge(edges, edge, names)
+        _edge(edges, edge, names, tuple(jumps.get(edge.id, ())), scene.jump_style)
     nodes = ET.SubElement(root, "g", {"id": "nodes"})
     for node in scene.nodes:
         _node(nodes, node)
@@ -78,7 +84,7 @@ def _text(parent: ET.Element, block: TextBlock, x: float, top: float, *, width: 
           color: str = TEXT_COLOR) -> None:
     """Lines of ``block`` from ``top``; each line centred in ``width`` when given."""
     text = ET.SubElement(parent, "text", {"font-size": num(block.size), "fill": color})
-    first_baseline = top + 0.15 * block.size + ASCENT * block.size
+    first_baseline = top + block.first_baseline
     for i, line in enumerate(block.lines):
         x0 = x + ((width - line.width) / 2 if width is not None else 0.0)
         base = first_baseline + i * block.line_height
@@ -106,29 +112,90 @@ def _node(parent: ET.Element, node: NodeBox) -> None:
         if style.shape == "roundrectangle":
             rect.update(rx=num(CORNER), ry=num(CORNER))
         ET.SubElement(g, "rect", {**rect, **attrs})
-    block = node.text
-    top = node.y + (node.h - block.height) / 2
-    _text(g, block, node.x, top, width=node.w)
+    _text(g, node.text, node.x, node.text_top, width=node.w)
 
 
-def path_data(points: tuple[Point, ...]) -> str:
-    """``M p0 C c1 c2 p1 …`` for a Bézier chain."""
+def _pt(p: Point) -> str:
+    return f"{num(p[0])},{num(p[1])}"
+
+
+def _curve(c1: Point, c2: Point, p: Point) -> str:
+    return f"C{_pt(c1)} {_pt(c2)} {_pt(p)}"
+
+
+def path_data(points: tuple[Point, ...], jumps: tuple[Jump, ...] = (), style: JumpStyle = "none") -> str:
+    """``M p0 C c1 c2 p1 …`` for a Bézier chain, with its ``jumps`` drawn in ``style``.
+
+    A jump cuts the chain from ``jump.start`` to ``jump.end`` (split exactly
+    at those parameters) and bridges the cut with a half-circle on the side of
+    ``jump.bulge`` (``arc``) or leaves it open (``gap``).
+    """
     if not points:
         return ""
-    out = [f"M{num(points[0][0])},{num(points[0][1])}"]
-    for i in range(1, len(points) - 2, 3):
-        c1, c2, p = points[i], points[i + 1], points[i + 2]
-        out.append(f"C{num(c1[0])},{num(c1[1])} {num(c2[0])},{num(c2[1])} {num(p[0])},{num(p[1])}")
+    pieces = curves(points)
+    out = [f"M{_pt(points[0])}"]
+    at = PathPos(0, 0.0)
+    for jump in sorted(jumps, key=lambda j: (j.start.curve, j.start.t)) if style != "none" else ():
+        out += _pieces(pieces, at, jump.start)
+        p_in = bezier_point(*pieces[jump.start.curve], jump.start.t)
+        p_out = bezier_point(*pieces[jump.end.curve], jump.end.t)
+        if style == "arc":
+            cx, cy = p_out[0] - p_in[0], p_out[1] - p_in[1]
+            radius = math.hypot(cx, cy) / 2
+            sweep = 1 if jump.bulge[0] * cy - jump.bulge[1] * cx > 0 else 0
+            out.append(f"A{num(radius)},{num(radius)} 0 0 {sweep} {_pt(p_out)}")
+        else:
+            out.append(f"M{_pt(p_out)}")
+        at = jump.end
+    out += _pieces(pieces, at, PathPos(len(pieces) - 1, 1.0))
     return " ".join(out)
 
 
-def _edge(parent: ET.Element, edge: EdgeRoute, names: dict[str, str]) -> None:
+def _pieces(pieces: list[tuple[Point, Point, Point, Point]], start: PathPos, end: PathPos) -> list[str]:
+    """``C`` commands drawing the chain from ``start`` to ``end`` (partial pieces split exactly)."""
+    out = []
+    for i in range(start.curve, end.curve + 1):
+        t0 = start.t if i == start.curve else 0.0
+        t1 = end.t if i == end.curve else 1.0
+        if t1 <= t0:
+            continue
+        _, c1, c2, p = sub_bezier(*pieces[i], t0, t1)
+        out.append(_curve(c1, c2, p))
+    return out
+
+
+def sub_bezier(p0: Point, p1: Point, p2: Point, p3: Point, t0: float, t1: float) -> tuple[Point, Point, Point, Point]:
+    """The part of one cubic Bézier from parameter ``t0`` to ``t1``, itself a cubic Bézier (de Casteljau)."""
+    if (t0, t1) == (0.0, 1.0):
+        return (p0, p1, p2, p3)
+
+    def split(a: Point, b: Point, c: Point, d: Point, t: float) -> tuple[tuple[Point, Point, Point, Point],
+                                                                          tuple[Point, Point, Point, Point]]:
+        def lerp(u: Point, v: Point) -> Point:
+            return (u[0] + (v[0] - u[0]) * t, u[1] + (v[1] - u[1]) * t)
+
+        ab, bc, cd = lerp(a, b), lerp(b, c), lerp(c, d)
+        abc, bcd = lerp(ab, bc), lerp(bc, cd)
+        m = lerp(abc, bcd)
+        return (a, ab, abc, m), (m, bcd, cd, d)
+
+    _, right = split(p0, p1, p2, p3, t0)
+    if t1 >= 1.0:
+        return right
+    left, _ = split(*right, (t1 - t0) / (1.0 - t0))
+    return left
+
+
+def _edge(parent: ET.Element, edge: EdgeRoute, names: dict[str, str], jumps: tuple[Jump, ...],
+          jump_style: JumpStyle) -> None:
     style = EDGE_STYLES[edge.kind]
+    hops = sum(j.crossings for j in jumps) if jump_style != "none" else 0
     g = ET.SubElement(parent, "g", {"class": f"edge kind-{edge.kind}", "id": f"edge-{edge.id}",
-                                    "data-source": edge.source, "data-target": edge.target, "data-jumps": "0"})
+                                    "data-source": edge.source, "data-target": edge.target,
+                                    "data-jumps": str(hops)})
     title = f"{names[edge.source]} → {names[edge.target]} ({edge.kind})"
     ET.SubElement(g, "title").text = clean(title + (f": {edge.plain}" if edge.plain else ""))
-    _stroke(g, path_data(edge.points), style)
+    _stroke(g, path_data(edge.points, jumps, jump_style), style)
     if edge.tip is not None and edge.points:
         _head(g, edge.points[-1], edge.tip, style)
     if edge.text is not None and edge.label_at is not None:

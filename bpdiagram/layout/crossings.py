@@ -1,0 +1,303 @@
+"""Where edges cross, and which of the two jumps: geometry on the laid-out routes.
+
+Diagram editors (yEd, graphviz) cannot draw line jumps, and a reader loses an
+arrow where two cross; so the layout finds every crossing on the real curves
+and decides, once, which edge hops over the other. Writers that can draw jumps
+(SVG, and PNG through it) read the result; the ``stats`` command counts it.
+
+Definitions, shared by every consumer:
+
+* An edge's *drawn line* is its Bézier chain, flattened into a polyline fine
+  enough to follow the curve (``FLAT_STEP``), plus the arrowhead's segment up
+  to its tip.
+* A *crossing* is a point where the drawn lines of two edges properly
+  intersect, except where both edges touch the same node and the point lies
+  within ``SHARED_NODE_PAD`` of that node's box: edges meeting at a node are
+  not crossing. Touching or overlapping without passing through is not a
+  crossing either.
+* The *jump rule*: at each crossing the edge that is more horizontal there
+  hops over the more vertical one (the CAD convention, "horizontal lines
+  jump"); when both are equally steep, the one drawn later hops. An edge only
+  hops where the arc fits on its path (not on its arrowhead, not over its
+  ends); otherwise the other edge hops.
+* The arc bulges upwards on lines flatter than 45° and to the left on steeper
+  ones, so every jump in a picture faces the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bpdiagram.layout.scene import Crossing, EdgeRoute, Jump, NodeBox, PathPos, Point
+
+FLAT_STEP = 3.0
+"""Longest chord, in px, of the polyline that stands for a curve (control-polygon length / pieces)."""
+MAX_PIECES = 96
+SHARED_NODE_PAD = 10.0
+"""Crossings this close to a node both edges touch are edges meeting there, not crossing."""
+JUMP_RADIUS = 5.5
+"""Radius of a jump's arc (half the gap in ``gap`` style), in px."""
+END_CLEARANCE = 2.0
+"""Room a jump keeps from the ends of its path, so the arc never eats an arrowhead or a node side."""
+SAME_POINT = 1.0
+"""Two crossings of the same pair closer than this are one (a crossing at a polyline vertex)."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One chord of a drawn line: ends, and where it lies on the Bézier chain.
+
+    ``curve`` is the index of the cubic piece (``len(curves)`` for the
+    arrowhead's segment, which has no curve), ``t0``/``t1`` the parameter
+    range it spans, ``s0`` the arc length along the drawn line at its start.
+    """
+
+    a: Point
+    b: Point
+    curve: int
+    t0: float
+    t1: float
+    s0: float
+
+    @property
+    def length(self) -> float:
+        """Chord length."""
+        return math.hypot(self.b[0] - self.a[0], self.b[1] - self.a[1])
+
+
+@dataclass(frozen=True)
+class DrawnLine:
+    """An edge's drawn line as chords, with the length of the stroked path (the head excluded)."""
+
+    edge: EdgeRoute
+    segments: tuple[Segment, ...]
+    path_length: float
+    bbox: tuple[float, float, float, float]
+    """min x, min y, max x, max y of the line."""
+    pieces: int
+    """Cubic pieces in the path; a segment with ``curve == pieces`` is the arrowhead's."""
+
+    @property
+    def points(self) -> list[Point]:
+        """The polyline's vertices, first to last."""
+        if not self.segments:
+            return []
+        return [self.segments[0].a] + [s.b for s in self.segments]
+
+
+def bezier_point(p0: Point, p1: Point, p2: Point, p3: Point, t: float) -> Point:
+    """The point at parameter ``t`` of one cubic Bézier."""
+    u = 1.0 - t
+    a, b, c, d = u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t
+    return (a * p0[0] + b * p1[0] + c * p2[0] + d * p3[0], a * p0[1] + b * p1[1] + c * p2[1] + d * p3[1])
+
+
+def curves(points: Sequence[Point]) -> list[tuple[Point, Point, Point, Point]]:
+    """The cubic pieces of a Bézier chain p0, c1, c2, p1, c1, c2, p2, …"""
+    return [(points[i], points[i + 1], points[i + 2], points[i + 3]) for i in range(0, len(points) - 3, 3)]
+
+
+def _is_straight(p0: Point, p1: Point, p2: Point, p3: Point) -> bool:
+    span = math.hypot(p3[0] - p0[0], p3[1] - p0[1])
+    if span == 0:
+        return False
+    return all(abs((p3[0] - p0[0]) * (y - p0[1]) - (p3[1] - p0[1]) * (x - p0[0])) / span < 0.01
+               for x, y in (p1, p2))
+
+
+def drawn_line(edge: EdgeRoute) -> DrawnLine:
+    """The drawn line of ``edge``: its flattened Bézier chain, then the arrowhead's segment."""
+    segments: list[Segment] = []
+    s = 0.0
+    pieces = curves(edge.points)
+    for index, (p0, p1, p2, p3) in enumerate(pieces):
+        polygon = math.dist(p0, p1) + math.dist(p1, p2) + math.dist(p2, p3)
+        steps = 1 if _is_straight(p0, p1, p2, p3) else min(MAX_PIECES, max(2, math.ceil(polygon / FLAT_STEP)))
+        prev = p0
+        for k in range(1, steps + 1):
+            t = k / steps
+            point = p3 if k == steps else bezier_point(p0, p1, p2, p3, t)
+            seg = Segment(prev, point, index, (k - 1) / steps, t, s)
+            segments.append(seg)
+            s += seg.length
+            prev = point
+    path_length = s
+    if edge.tip is not None and edge.points:
+        segments.append(Segment(edge.points[-1], edge.tip, len(pieces), 0.0, 1.0, s))
+    xs = [p[0] for seg in segments for p in (seg.a, seg.b)] or [0.0]
+    ys = [p[1] for seg in segments for p in (seg.a, seg.b)] or [0.0]
+    return DrawnLine(edge, tuple(segments), path_length, (min(xs), min(ys), max(xs), max(ys)), len(pieces))
+
+
+def _intersect(a: Segment, b: Segment) -> tuple[float, float] | None:
+    """Parameters (along ``a``, along ``b``) of a proper intersection, half-open at each chord's end.
+
+    Half-open ranges make a crossing through a shared polyline vertex count
+    once; parallel and collinear chords never cross.
+    """
+    (x1, y1), (x2, y2) = a.a, a.b
+    (x3, y3), (x4, y4) = b.a, b.b
+    dx1, dy1, dx2, dy2 = x2 - x1, y2 - y1, x4 - x3, y4 - y3
+    den = dx1 * dy2 - dy1 * dx2
+    if abs(den) < 1e-12:
+        return None
+    ex, ey = x3 - x1, y3 - y1
+    u = (ex * dy2 - ey * dx2) / den
+    v = (ex * dy1 - ey * dx1) / den
+    if 0.0 <= u < 1.0 and 0.0 <= v < 1.0:
+        return (u, v)
+    return None
+
+
+def _near(box: NodeBox, p: Point, pad: float) -> bool:
+    return box.x - pad <= p[0] <= box.x + box.w + pad and box.y - pad <= p[1] <= box.y + box.h + pad
+
+
+@dataclass(frozen=True)
+class _Hit:
+    point: Point
+    seg_a: Segment
+    u: float
+    seg_b: Segment
+    v: float
+
+
+def _pair_hits(a: DrawnLine, b: DrawnLine, shared: list[NodeBox]) -> list[_Hit]:
+    hits: list[_Hit] = []
+    for sa in a.segments:
+        ax0, ax1 = sorted((sa.a[0], sa.b[0]))
+        ay0, ay1 = sorted((sa.a[1], sa.b[1]))
+        for sb in b.segments:
+            if max(sb.a[0], sb.b[0]) < ax0 or min(sb.a[0], sb.b[0]) > ax1 or \
+                    max(sb.a[1], sb.b[1]) < ay0 or min(sb.a[1], sb.b[1]) > ay1:
+                continue
+            found = _intersect(sa, sb)
+            if found is None:
+                continue
+            u, v = found
+            p = (sa.a[0] + (sa.b[0] - sa.a[0]) * u, sa.a[1] + (sa.b[1] - sa.a[1]) * u)
+            if any(_near(box, p, SHARED_NODE_PAD) for box in shared):
+                continue
+            if any(math.dist(p, h.point) < SAME_POINT for h in hits):
+                continue
+            hits.append(_Hit(p, sa, u, sb, v))
+    return hits
+
+
+def crossing_points(a: DrawnLine, b: DrawnLine, nodes: dict[str, NodeBox]) -> list[Point]:
+    """Where the drawn lines ``a`` and ``b`` cross (see the module's definition)."""
+    ba, bb = a.bbox, b.bbox
+    if bb[2] < ba[0] or bb[0] > ba[2] or bb[3] < ba[1] or bb[1] > ba[3]:
+        return []
+    return [h.point for h in _pair_hits(a, b, _shared(a.edge, b.edge, nodes))]
+
+
+def _shared(a: EdgeRoute, b: EdgeRoute, nodes: dict[str, NodeBox]) -> list[NodeBox]:
+    return [nodes[n] for n in sorted({a.source, a.target} & {b.source, b.target}) if n in nodes]
+
+
+def _slope(seg: Segment) -> float:
+    """Angle to the horizontal in [0, π/2]: 0 for a horizontal chord."""
+    return math.atan2(abs(seg.b[1] - seg.a[1]), abs(seg.b[0] - seg.a[0]))
+
+
+def _fits(line: DrawnLine, seg: Segment, u: float) -> bool:
+    """Whether a jump's arc around this point of ``line`` stays on its stroked path, clear of its ends."""
+    if seg.curve >= line.pieces:
+        return False  # on the arrowhead
+    s = seg.s0 + seg.length * u
+    room = JUMP_RADIUS + END_CLEARANCE
+    return room <= s <= line.path_length - room
+
+
+def find_crossings(edges: Sequence[EdgeRoute], nodes: Sequence[NodeBox]) -> tuple[Crossing, ...]:
+    """Every crossing between ``edges``, each with the edge that jumps (``over``) chosen by the jump rule."""
+    boxes = {n.id: n for n in nodes}
+    lines = [drawn_line(e) for e in edges]
+    out: list[Crossing] = []
+    for i, a in enumerate(lines):
+        for j in range(i + 1, len(lines)):
+            b = lines[j]
+            ba, bb = a.bbox, b.bbox
+            if bb[2] < ba[0] or bb[0] > ba[2] or bb[3] < ba[1] or bb[1] > ba[3]:
+                continue
+            for hit in _pair_hits(a, b, _shared(a.edge, b.edge, boxes)):
+                slope_a, slope_b = _slope(hit.seg_a), _slope(hit.seg_b)
+                # the flatter one jumps; equally steep: the later-drawn one (b)
+                a_first = slope_a < slope_b - 1e-9
+                fit_a, fit_b = _fits(a, hit.seg_a, hit.u), _fits(b, hit.seg_b, hit.v)
+                if a_first and not fit_a and fit_b:
+                    a_first = False
+                elif not a_first and not fit_b and fit_a:
+                    a_first = True
+                over, under = (a, b) if a_first else (b, a)
+                seg, t = (hit.seg_a, hit.u) if a_first else (hit.seg_b, hit.v)
+                out.append(Crossing(over.edge.id, under.edge.id, (round(hit.point[0], 2), round(hit.point[1], 2)),
+                                    round(seg.s0 + seg.length * t, 3)))
+    return tuple(sorted(out, key=lambda c: (c.over, c.at_length, c.under)))
+
+
+def _position(line: DrawnLine, s: float) -> tuple[PathPos, Point, Point]:
+    """Where arc length ``s`` lies on the Bézier chain, that point, and the line's direction there."""
+    s = min(max(s, 0.0), line.path_length)
+    pieces = curves(line.edge.points)
+    stroked = [seg for seg in line.segments if seg.curve < line.pieces]
+    for seg in stroked:
+        if s <= seg.s0 + seg.length or seg is stroked[-1]:
+            f = 0.0 if seg.length == 0 else min(max((s - seg.s0) / seg.length, 0.0), 1.0)
+            t = seg.t0 + (seg.t1 - seg.t0) * f
+            p0, p1, p2, p3 = pieces[seg.curve]
+            point = bezier_point(p0, p1, p2, p3, t)
+            d = (seg.b[0] - seg.a[0], seg.b[1] - seg.a[1])
+            return PathPos(seg.curve, round(t, 6)), point, d
+    raise ValueError("an edge without a path has no positions")  # pragma: no cover - callers check
+
+
+def _bulge(direction: Point) -> Point:
+    """The side a jump bulges to: up on lines flatter than 45°, left on steeper ones."""
+    dx, dy = direction
+    length = math.hypot(dx, dy) or 1.0
+    nx, ny = dy / length, -dx / length  # one normal; flip it to face up (or left)
+    if abs(dx) >= abs(dy):
+        return (nx, ny) if ny < 0 else (-nx, -ny)
+    return (nx, ny) if nx < 0 else (-nx, -ny)
+
+
+def plan_jumps(edges: Sequence[EdgeRoute], crossings: Sequence[Crossing]) -> tuple[Jump, ...]:
+    """The jumps to draw: one per crossing, on its ``over`` edge, merged where two would overlap.
+
+    Each jump is the stretch of the path cut out around the crossing (from
+    ``JUMP_RADIUS`` before to ``JUMP_RADIUS`` after it, measured along the
+    path), to be bridged by an arc or left as a gap.
+    """
+    by_edge: dict[str, list[Crossing]] = {}
+    for c in crossings:
+        by_edge.setdefault(c.over, []).append(c)
+    jumps: list[Jump] = []
+    for edge in edges:
+        mine = sorted(by_edge.get(edge.id, []), key=lambda c: c.at_length)
+        if not mine:
+            continue
+        line = drawn_line(edge)
+        groups: list[list[Crossing]] = []
+        for c in mine:
+            if groups and c.at_length - groups[-1][-1].at_length < 2 * JUMP_RADIUS + 2:
+                groups[-1].append(c)
+            else:
+                groups.append([c])
+        lo_limit, hi_limit = END_CLEARANCE, line.path_length - END_CLEARANCE
+        for group in groups:
+            lo = max(group[0].at_length - JUMP_RADIUS, lo_limit)
+            hi = min(group[-1].at_length + JUMP_RADIUS, hi_limit)
+            if hi <= lo:
+                lo, hi = max(group[0].at_length - 0.5, 0.0), min(group[0].at_length + 0.5, line.path_length)
+            start, p_in, _ = _position(line, lo)
+            end, p_out, _ = _position(line, hi)
+            _, _, direction = _position(line, (group[0].at_length + group[-1].at_length) / 2)
+            bulge = _bulge(direction)
+            jumps.append(Jump(edge.id, start, end, (round(p_in[0], 2), round(p_in[1], 2)),
+                              (round(p_out[0], 2), round(p_out[1], 2)),
+                              (round(bulge[0], 4), round(bulge[1], 4)), len(group)))
+    return tuple(jumps)

@@ -1,0 +1,180 @@
+"""How good a laid-out picture is, measured on the scene every writer draws.
+
+DESIGN asks the layout to keep the bands apart, point every edge the way the
+grammar says, never overlap two nodes, keep every label inside its node,
+cross few edges and jump every crossing. ``measure`` counts each of these, so
+``bpdiagram stats`` can report them, tests can demand zeros, and a change of
+layout can be judged by numbers rather than by eye alone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from bpdiagram.layout.crossings import drawn_line
+from bpdiagram.layout.route import segment_hits
+from bpdiagram.layout.scene import NodeBox, Point, Scene
+from bpdiagram.layout.text import text_width
+from bpdiagram.options import BANDS, EDGE_KINDS, NODE_KINDS
+from bpdiagram.style import NODE_STYLES
+
+TOLERANCE = 1.0
+"""px of slack for "points left", "bands interleave" and "nodes overlap": rounding, not design."""
+CAP_HEIGHT = 0.73
+DESCENDER = 0.24
+"""The ink of a run of text, in em above and below its baseline (DejaVu Sans)."""
+INSIDE = 1.0
+"""An edge passes through a node when it enters the box shrunk by this much (touching is not passing)."""
+
+
+@dataclass(frozen=True)
+class Quality:
+    """The measured quality of one picture; the problem lists are readable sentences, sorted."""
+
+    width: float
+    height: float
+    nodes: dict[str, int]
+    edges: dict[str, int]
+    crossings: int
+    jumps: int
+    overlapping_nodes: tuple[str, ...]
+    spilling_labels: tuple[str, ...]
+    grammar_violations: tuple[str, ...]
+    edges_through_nodes: tuple[str, ...]
+
+    @property
+    def problems(self) -> int:
+        """Overlaps, spills, grammar violations and edges through nodes: what should always be zero."""
+        return (len(self.overlapping_nodes) + len(self.spilling_labels) + len(self.grammar_violations)
+                + len(self.edges_through_nodes))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for ``stats --json`` (key order fixed, documented in the README)."""
+        return {
+            "size": {"width": self.width, "height": self.height},
+            "nodes": {"total": sum(self.nodes.values()), **self.nodes},
+            "edges": {"total": sum(self.edges.values()), **self.edges},
+            "crossings": self.crossings,
+            "jumps": self.jumps,
+            "overlapping_nodes": len(self.overlapping_nodes),
+            "spilling_labels": len(self.spilling_labels),
+            "grammar_violations": len(self.grammar_violations),
+            "edges_through_nodes": len(self.edges_through_nodes),
+            "details": {
+                "overlapping_nodes": list(self.overlapping_nodes),
+                "spilling_labels": list(self.spilling_labels),
+                "grammar_violations": list(self.grammar_violations),
+                "edges_through_nodes": list(self.edges_through_nodes),
+            },
+        }
+
+
+def measure(scene: Scene) -> Quality:
+    """Measure ``scene``: counts by kind, crossings, jumps drawn, and every breach of the grammar."""
+    nodes: dict[str, int] = {k: sum(1 for n in scene.nodes if n.kind == k) for k in NODE_KINDS}
+    edges: dict[str, int] = {k: sum(1 for e in scene.edges if e.kind == k) for k in EDGE_KINDS}
+    jumps = 0 if scene.jump_style == "none" else sum(j.crossings for j in scene.jumps)
+    return Quality(scene.width, scene.height, {k: v for k, v in nodes.items() if v}, edges,
+                   len(scene.crossings), jumps, _overlaps(scene), _spills(scene), _grammar(scene),
+                   _through_nodes(scene))
+
+
+def _overlaps(scene: Scene) -> tuple[str, ...]:
+    out = []
+    nodes = scene.nodes
+    for i, a in enumerate(nodes):
+        for b in nodes[i + 1:]:
+            if a.x + TOLERANCE < b.x + b.w and b.x + TOLERANCE < a.x + a.w and \
+                    a.y + TOLERANCE < b.y + b.h and b.y + TOLERANCE < a.y + a.h:
+                out.append(f"nodes {a.id} and {b.id} overlap")
+    return tuple(sorted(out))
+
+
+def _inside(node: NodeBox, x: float, y: float) -> bool:
+    if NODE_STYLES[node.kind].shape == "ellipse":
+        cx, cy = node.center
+        return ((x - cx) / (node.w / 2)) ** 2 + ((y - cy) / (node.h / 2)) ** 2 <= 1.0 + 1e-9
+    return node.x - 0.01 <= x <= node.x + node.w + 0.01 and node.y - 0.01 <= y <= node.y + node.h + 0.01
+
+
+def _spills(scene: Scene) -> tuple[str, ...]:
+    """Labels whose ink (every run's box, placed as the writers place it) leaves the node's shape."""
+    out = []
+    for node in scene.nodes:
+        block = node.text
+        for i, line in enumerate(block.lines):
+            x0 = node.x + (node.w - line.width) / 2
+            base = node.text_top + block.first_baseline + i * block.line_height
+            for run in line.runs:
+                left, right = x0 + run.dx, x0 + run.dx + text_width(run.text, run.size)
+                top, bottom = base + run.dy - CAP_HEIGHT * run.size, base + run.dy + DESCENDER * run.size
+                if not all(_inside(node, x, y) for x in (left, right) for y in (top, bottom)):
+                    out.append(f"label of {node.id} spills out of its node ({run.text!r})")
+                    break
+            else:
+                continue
+            break
+    return tuple(sorted(out))
+
+
+def _grammar(scene: Scene) -> tuple[str, ...]:
+    """DESIGN's visual grammar: bands in order without interleaving, and each edge kind's direction."""
+    out = []
+    for i, upper in enumerate(BANDS):
+        for lower in BANDS[i + 1:]:
+            ups = [n for n in scene.nodes if n.band == upper]
+            lows = [n for n in scene.nodes if n.band == lower]
+            if ups and lows and max(n.y + n.h for n in ups) > min(n.y for n in lows) + TOLERANCE:
+                out.append(f"bands {upper} and {lower} interleave")
+    for e in scene.edges:
+        if not e.points:
+            continue
+        (x0, y0), (x1, y1) = e.points[0], e.tip if e.tip is not None else e.points[-1]
+        where = f"{e.kind} edge {e.source} -> {e.target}"
+        if e.kind == "forward" and x1 < x0 - TOLERANCE:
+            out.append(f"{where} points left")
+        if e.kind == "backward" and x1 > x0 + TOLERANCE:
+            out.append(f"{where} points right")
+        if e.kind == "cache" and not y1 > y0:
+            out.append(f"{where} does not point down")
+        if e.kind == "update" and not y1 < y0:
+            out.append(f"{where} does not point up")
+    return tuple(sorted(out))
+
+
+def _through_nodes(scene: Scene) -> tuple[str, ...]:
+    """Edges whose drawn line passes through a node other than their own two."""
+    out = []
+    for e in scene.edges:
+        line = drawn_line(e)
+        for node in scene.nodes:
+            if node.id in (e.source, e.target):
+                continue
+            bx0, by0, bx1, by1 = line.bbox
+            if bx1 < node.x or bx0 > node.x + node.w or by1 < node.y or by0 > node.y + node.h:
+                continue
+            ellipse = NODE_STYLES[node.kind].shape == "ellipse"
+            hit = _in_ellipse if ellipse else _in_box
+            if any(hit(s.a, s.b, node) for s in line.segments):
+                out.append(f"{e.kind} edge {e.source} -> {e.target} passes through {node.id}")
+    return tuple(sorted(out))
+
+
+def _in_box(a: Point, b: Point, node: NodeBox) -> bool:
+    return segment_hits(a, b, node, -INSIDE)
+
+
+def _in_ellipse(a: Point, b: Point, node: NodeBox) -> bool:
+    """Whether segment a–b enters the ellipse inscribed in ``node``'s box, shrunk by ``INSIDE``."""
+    cx, cy = node.center
+    rx, ry = node.w / 2 - INSIDE, node.h / 2 - INSIDE
+    if rx <= 0 or ry <= 0:
+        return False
+    # in the ellipse's unit-circle coordinates: the segment's nearest point to the centre
+    ax, ay = (a[0] - cx) / rx, (a[1] - cy) / ry
+    dx, dy = (b[0] - a[0]) / rx, (b[1] - a[1]) / ry
+    length2 = dx * dx + dy * dy
+    t = 0.0 if length2 == 0 else min(max(-(ax * dx + ay * dy) / length2, 0.0), 1.0)
+    return math.hypot(ax + dx * t, ay + dy * t) < 1.0

@@ -1,0 +1,332 @@
+"""Straight routes between bands, chosen by the crossings they would make.
+
+Graphviz places the nodes and routes what it routes well (parameters into
+their linear step, updates up into their parameter). The edges that cross
+between bands and are best drawn as straight lines are routed here: cache
+edges, the loss's first gradient and derivative links. For each, every
+straight line from a port on one node's facing side to a port on the other's
+is a candidate; a candidate must keep clear of every other node and of the
+ports other edges already use, and must point the way the grammar says. The
+candidate crossing the fewest routed edges wins, then the most vertical one.
+A few rounds of rip-up and reroute then let an early choice make way for a
+later edge, so the order of routing matters less.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from bpdiagram.layout.crossings import DrawnLine, crossing_points, drawn_line
+from bpdiagram.layout.scene import EdgeRoute, NodeBox, Point
+from bpdiagram.options import EdgeKind
+
+LANE_STEP = 6.0
+"""Distance between neighbouring ports on a side."""
+CORNER_MARGIN = 10.0
+"""Ports keep this far from a box's corners (rounded corners have radius 7)."""
+CLEARANCE = 6.0
+"""A route keeps this far from every node it does not join."""
+TIGHT_CLEARANCE = 1.0
+"""The clearance of the last resort, when no line keeps ``CLEARANCE``."""
+TIGHT_COST = 4.0
+"""Added to a line's cost when it only keeps ``TIGHT_CLEARANCE``: above every roomy line."""
+PORT_GAP = 5.0
+"""Two edges' ends on one node keep at least this far apart."""
+ROUNDS = 3
+"""Rip-up-and-reroute rounds after the first pass (it stops earlier once nothing improves)."""
+ARROW_TOL = 0.5
+FACE_COST = 2.0
+"""A side entry ranks after every entry through the facing top or bottom (cost ≤ π/2) that crosses no more edges."""
+
+Side = Literal["top", "bottom", "left", "right"]
+Direction = Literal["down", "left", "any"]
+
+
+@dataclass(frozen=True)
+class Request:
+    """An edge to route straight: which sides it may end on and which way it must point.
+
+    ``faces`` lets the line end on the target's left or right side when the
+    source lies wholly beside it (a line coming in from the side), besides
+    the target's facing top or bottom.
+    """
+
+    id: str
+    source: str
+    target: str
+    kind: EdgeKind
+    head: bool
+    direction: Direction
+    faces: bool
+    fallback: EdgeRoute
+
+
+_Candidate = tuple[float, int, Point, Point]
+"""cost, order of generation, start, end. The cost says how far from ideal a line is: its angle from the
+vertical; into a side face, ``FACE_COST`` plus its distance from the face's middle. (A tuple: there are
+thousands per diagram, and they sort by cost, then order.)"""
+
+
+def _on_ellipse_bottom(box: NodeBox, x: float, top: bool) -> float:
+    rx, ry = box.w / 2, box.h / 2
+    cx, cy = box.center
+    f = max(0.0, 1.0 - ((x - cx) / rx) ** 2)
+    dy = ry * math.sqrt(f)
+    return cy - dy if top else cy + dy
+
+
+def side_ports(box: NodeBox, side: Side, ellipse: bool) -> list[Point]:
+    """Port positions on one side of ``box``: the centre, then outwards in ``LANE_STEP``s, right/left (down/up)
+    alternating, then the outermost positions."""
+    cx, cy = box.center
+    horizontal = side in ("top", "bottom")
+    half = (box.w if horizontal else box.h) / 2 - CORNER_MARGIN
+    if not horizontal and ellipse:
+        return []
+    steps = [0.0]
+    k = 1
+    while k * LANE_STEP <= half:
+        steps += [k * LANE_STEP, -k * LANE_STEP]
+        k += 1
+    if half > 0 and half - (k - 1) * LANE_STEP > 1.0:
+        steps += [half, -half]  # the outermost ports too: a narrow gap beside a box may only fit there
+    out: list[Point] = []
+    for d in steps:
+        if horizontal:
+            x = cx + d
+            flat_y = box.y if side == "top" else box.y + box.h
+            y = _on_ellipse_bottom(box, x, side == "top") if ellipse else flat_y
+            out.append((round(x, 2), round(y, 2)))
+        else:
+            x = box.x if side == "left" else box.x + box.w
+            out.append((round(x, 2), round(cy + d, 2)))
+    return out
+
+
+def segment_hits(a: Point, b: Point, box: NodeBox, pad: float) -> bool:
+    """Whether segment a–b passes through ``box`` grown by ``pad`` (Liang–Barsky clipping)."""
+    x0, y0 = a
+    dx, dy = b[0] - x0, b[1] - y0
+    lo, hi = 0.0, 1.0
+    for p, q in ((-dx, x0 - (box.x - pad)), (dx, box.x + box.w + pad - x0),
+                 (-dy, y0 - (box.y - pad)), (dy, box.y + box.h + pad - y0)):
+        if p == 0:
+            if q < 0:
+                return False
+            continue
+        t = q / p
+        if p < 0:
+            lo = max(lo, t)
+        else:
+            hi = min(hi, t)
+        if lo > hi:
+            return False
+    return True
+
+
+def straight(a: Point, b: Point) -> tuple[Point, ...]:
+    """A straight segment as one cubic Bézier."""
+    (ax, ay), (bx, by) = a, b
+    return (a, (round(ax + (bx - ax) / 3, 2), round(ay + (by - ay) / 3, 2)),
+            (round(ax + 2 * (bx - ax) / 3, 2), round(ay + 2 * (by - ay) / 3, 2)), b)
+
+
+def with_head(a: Point, b: Point, arrow: float) -> tuple[tuple[Point, ...], Point]:
+    """A straight route from ``a`` whose arrowhead ends at ``b``: the path stops ``arrow`` short of it."""
+    length = math.hypot(b[0] - a[0], b[1] - a[1]) or 1.0
+    base = (round(b[0] - (b[0] - a[0]) * arrow / length, 2), round(b[1] - (b[1] - a[1]) * arrow / length, 2))
+    return straight(a, base), b
+
+
+class Router:
+    """Routes requests one by one against everything routed so far, then improves them by rerouting."""
+
+    def __init__(self, nodes: Sequence[NodeBox], fixed: Iterable[EdgeRoute], *, ellipses: set[str],
+                 arrow: float) -> None:
+        self.nodes = list(nodes)
+        self.boxes = {n.id: n for n in self.nodes}
+        self.ellipses = ellipses
+        self.arrow = arrow
+        self.routes: dict[str, EdgeRoute] = {}
+        self._cache: dict[str, list[_Candidate]] = {}
+        self._between: dict[str, list[NodeBox]] = {}
+        self.lines: dict[str, DrawnLine] = {}
+        for route in fixed:
+            self._add(route)
+
+    # -- bookkeeping ----------------------------------------------------------------
+    def _add(self, route: EdgeRoute) -> None:
+        self.routes[route.id] = route
+        self.lines[route.id] = drawn_line(route)
+
+    def _remove(self, edge_id: str) -> None:
+        del self.routes[edge_id]
+        del self.lines[edge_id]
+
+    def _ports_in_use(self, node: str, skip: str) -> list[Point]:
+        out = []
+        for r in self.routes.values():
+            if r.id == skip or not r.points:
+                continue
+            if r.source == node:
+                out.append(r.points[0])
+            if r.target == node:
+                out.append(r.tip if r.tip is not None else r.points[-1])
+        return out
+
+    def crossings_of(self, route: EdgeRoute, *, limit: int | None = None,
+                     among: Sequence[DrawnLine] | None = None) -> int:
+        """How many times ``route`` crosses the routes in place (itself excluded), counting up to ``limit``.
+
+        ``among`` narrows the routes looked at to those that can be reached (a
+        request's candidates all lie between its two nodes).
+        """
+        line = drawn_line(route)
+        x0, y0, x1, y1 = line.bbox
+        total = 0
+        for other in self.lines.values() if among is None else among:
+            other_id = other.edge.id
+            ox0, oy0, ox1, oy1 = other.bbox
+            if other_id == route.id or ox1 < x0 or ox0 > x1 or oy1 < y0 or oy0 > y1:
+                continue
+            total += len(crossing_points(line, other, self.boxes))
+            if limit is not None and total >= limit:
+                return total
+        return total
+
+    # -- routing ----------------------------------------------------------------------
+    def _route(self, req: Request, a: Point, b: Point) -> EdgeRoute:
+        f = req.fallback
+        if req.head:
+            pts, tip = with_head(a, b, self.arrow)
+            return EdgeRoute(f.id, f.source, f.target, f.kind, f.label, f.plain, pts, tip, None, f.text)
+        return EdgeRoute(f.id, f.source, f.target, f.kind, f.label, f.plain, straight(a, b), None, None, f.text)
+
+    def _candidates(self, req: Request) -> list[_Candidate]:
+        """Every line from a port of the source to a port of the target that points the right way, by cost.
+
+        Computed once per request; whether a port is free and a line clear
+        is checked when a candidate is tried.
+        """
+        if req.id in self._cache:
+            return self._cache[req.id]
+        u, v = self.boxes[req.source], self.boxes[req.target]
+        down = u.y + u.h <= v.y
+        up = v.y + v.h <= u.y
+        out: list[_Candidate] = []
+        if down or up:
+            starts = side_ports(u, "bottom" if down else "top", u.id in self.ellipses)
+            ends = [(p, False) for p in side_ports(v, "top" if down else "bottom", v.id in self.ellipses)]
+            if req.faces and v.id not in self.ellipses:
+                if u.x >= v.x + v.w + CORNER_MARGIN:
+                    ends += [(p, True) for p in side_ports(v, "right", False)]
+                elif u.x + u.w <= v.x - CORNER_MARGIN:
+                    ends += [(p, True) for p in side_ports(v, "left", False)]
+            sign = 1 if down else -1
+            for a in starts:
+                for b, face in ends:
+                    if req.direction == "left" and b[0] > a[0] + ARROW_TOL:
+                        continue
+                    if req.direction == "down" and not b[1] > a[1]:
+                        continue
+                    if (b[1] - a[1]) * sign <= 0:
+                        continue  # a side entry must still come from the source's band
+                    angle = math.atan2(abs(b[0] - a[0]), abs(b[1] - a[1]))
+                    # through the facing side: the most vertical; into a side face: nearest its middle
+                    cost = FACE_COST + abs(b[1] - v.center[1]) / LANE_STEP * 0.1 + angle * 0.01 if face else angle
+                    out.append((cost, len(out), a, b))
+            out.sort()
+        self._cache[req.id] = out
+        return out
+
+    def _clear(self, req: Request, a: Point, b: Point, pad: float) -> bool:
+        """Whether the line a–b keeps ``pad`` from every node but its own two."""
+        x0, x1 = (a[0], b[0]) if a[0] <= b[0] else (b[0], a[0])
+        y0, y1 = (a[1], b[1]) if a[1] <= b[1] else (b[1], a[1])
+        if req.id not in self._between:
+            # every candidate of a request spans the same rows: only nodes there can be in the way
+            u, v = self.boxes[req.source], self.boxes[req.target]
+            top, bottom = min(u.y, v.y), max(u.y + u.h, v.y + v.h)
+            self._between[req.id] = [n for n in self.nodes if n.id not in (req.source, req.target)
+                                     and n.y - CLEARANCE <= bottom and n.y + n.h + CLEARANCE >= top]
+        for n in self._between[req.id]:
+            if n.x - pad > x1 or n.x + n.w + pad < x0 or n.y - pad > y1 or n.y + n.h + pad < y0:
+                continue
+            if segment_hits(a, b, n, pad):
+                return False
+        return True
+
+    def best(self, req: Request, *, beat: tuple[int, float] | None = None) -> tuple[EdgeRoute, int, float] | None:
+        """The best straight route for ``req`` (fewest crossings, then lowest cost), if any beats ``beat``.
+
+        Lines keeping ``CLEARANCE`` from other nodes come first; only when
+        none fits are lines that pass closer (``TIGHT_CLEARANCE``) tried, at
+        a cost above every roomy one.
+        """
+        used_u = self._ports_in_use(req.source, req.id)
+        used_v = self._ports_in_use(req.target, req.id)
+        free: dict[tuple[bool, Point], bool] = {}
+
+        def is_free(p: Point, at_source: bool) -> bool:
+            if (at_source, p) not in free:
+                used = used_u if at_source else used_v
+                free[at_source, p] = all(math.dist(p, q) >= PORT_GAP for q in used)
+            return free[at_source, p]
+
+        u, v = self.boxes[req.source], self.boxes[req.target]
+        x0, y0 = min(u.x, v.x), min(u.y, v.y)
+        x1, y1 = max(u.x + u.w, v.x + v.w), max(u.y + u.h, v.y + v.h)
+        near = [line for line in self.lines.values()
+                if not (line.bbox[2] < x0 or line.bbox[0] > x1 or line.bbox[3] < y0 or line.bbox[1] > y1)]
+        best: tuple[EdgeRoute, int, float] | None = None
+        for pad, penalty in ((CLEARANCE, 0.0), (TIGHT_CLEARANCE, TIGHT_COST)):
+            for cand in self._candidates(req):
+                base, _, a, b = cand
+                cost = base + penalty
+                if best is not None and best[1] == 0:
+                    break  # sorted by cost: nothing later beats a crossing-free route
+                if beat is not None and beat[0] == 0 and cost >= beat[1] - 1e-9:
+                    break  # the route to beat crosses nothing, and no cheaper candidate is left
+                if not (is_free(a, True) and is_free(b, False) and self._clear(req, a, b, pad)):
+                    continue
+                limit = best[1] if best is not None else (beat[0] + 1 if beat is not None else None)
+                route = self._route(req, a, b)
+                n = self.crossings_of(route, limit=limit, among=near)
+                if best is None or n < best[1]:
+                    if beat is not None and (n, cost) >= (beat[0], beat[1] - 1e-9):
+                        continue
+                    best = (route, n, cost)
+            if best is not None:
+                break
+        return best
+
+    def route_all(self, requests: Sequence[Request]) -> dict[str, EdgeRoute]:
+        """Route every request (in order), then reroute each while that removes crossings or straightens it."""
+        chosen: dict[str, tuple[int, float]] = {}
+        for req in requests:
+            found = self.best(req)
+            if found is None:
+                self._add(req.fallback)
+                chosen[req.id] = (self.crossings_of(req.fallback), math.inf)
+            else:
+                self._add(found[0])
+                chosen[req.id] = (found[1], found[2])
+        for _ in range(ROUNDS):
+            changed = False
+            for req in requests:
+                current = self.routes[req.id]
+                score = (self.crossings_of(current), chosen[req.id][1])
+                self._remove(req.id)
+                found = self.best(req, beat=score)
+                if found is None:
+                    self._add(current)
+                    continue
+                self._add(found[0])
+                chosen[req.id] = (found[1], found[2])
+                changed = True
+            if not changed:
+                break
+        return {req.id: self.routes[req.id] for req in requests}
