@@ -1,8 +1,9 @@
 """A diagram: a validated spec, its model and its one layout, rendered to any format.
 
 This is the library's front door: the CLI is a thin shell around it, and
-notebooks use it directly. The model and the layout are computed once, on
-first use, and shared by every format.
+notebooks use it directly (``bpdiagram.load`` returns one; Jupyter shows it
+interactively through ``_repr_html_``). The model and the layout are computed
+once, on first use, and shared by every format, theme and slide step.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from typing import Any
 
 import networkx as nx
 
-from bpdiagram.errors import OutputError, SpecError
+from bpdiagram.errors import BpdiagramError, OutputError, SpecError
 from bpdiagram.layout import Scene, layout_graph
+from bpdiagram.layout.steps import STEPS, step_scene
 from bpdiagram.library import template_path
 from bpdiagram.model.build import BuildOptions, build_graph
+from bpdiagram.options import FORMATS, THEMES, Theme
 from bpdiagram.spec import NetworkSpec, load_spec
 from bpdiagram.spec.network import parse_show
 from bpdiagram.writers import get_writer
@@ -33,12 +36,23 @@ class Diagram:
         spec: the validated spec.
         name: file stem for saved outputs.
         shapes: show (n[l], m) shapes on tensor nodes.
+        theme: ``default`` (colour) or ``print`` (grayscale-safe; see ``style.THEMES``).
+
+    Example:
+        >>> import bpdiagram
+        >>> d = bpdiagram.template("two-layer-binary")
+        >>> d.name, d.theme
+        ('two-layer-binary', 'default')
     """
 
-    def __init__(self, spec: NetworkSpec, *, name: str = "diagram", shapes: bool = False) -> None:
+    def __init__(self, spec: NetworkSpec, *, name: str = "diagram", shapes: bool = False,
+                 theme: Theme = "default") -> None:
+        if theme not in THEMES:
+            raise BpdiagramError(f"unknown theme {theme!r}; valid themes: {', '.join(THEMES)}")
         self.spec = spec
         self.name = name
         self.shapes = shapes
+        self.theme: Theme = theme
 
     @classmethod
     def load(cls, source: str | Path | dict[str, Any], *, name: str | None = None, **options: Any) -> Diagram:
@@ -51,8 +65,15 @@ class Diagram:
         """A diagram of the shipped template ``template``."""
         return cls(load_spec(template_path(template)), name=template, **options)
 
-    def with_options(self, *, backprop_to: int | None = None, show: Iterable[str] | str | None = None) -> Diagram:
-        """A copy with the spec's ``diagram:`` options overridden (the CLI's render options)."""
+    def __repr__(self) -> str:
+        return f"<Diagram {self.name!r} ({len(self.spec.layers)} layers, theme {self.theme!r})>"
+
+    def with_options(self, *, backprop_to: int | None = None, show: Iterable[str] | str | None = None,
+                     theme: Theme | None = None) -> Diagram:
+        """A copy with the spec's ``diagram:`` options and the theme overridden (the CLI's render options).
+
+        A copy that only changes the theme shares this diagram's layout: graphviz does not run again.
+        """
         diagram = self.spec.diagram
         if backprop_to is not None:
             n = len(self.spec.layers)
@@ -65,7 +86,13 @@ class Diagram:
             if isinstance(kinds, str):
                 raise SpecError(kinds, file=self.spec.file, key="--show")
             diagram = dataclasses.replace(diagram, show=kinds)
-        return Diagram(dataclasses.replace(self.spec, diagram=diagram), name=self.name, shapes=self.shapes)
+        copy = Diagram(dataclasses.replace(self.spec, diagram=diagram), name=self.name, shapes=self.shapes,
+                       theme=self.theme if theme is None else theme)
+        if diagram == self.spec.diagram:
+            for shared in ("graph", "layout"):
+                if shared in self.__dict__:
+                    copy.__dict__[shared] = self.__dict__[shared]
+        return copy
 
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
@@ -73,24 +100,77 @@ class Diagram:
         return build_graph(self.spec, BuildOptions(shapes=self.shapes))
 
     @cached_property
-    def scene(self) -> Scene:
-        """The laid-out scene (graphviz runs once per diagram)."""
+    def layout(self) -> Scene:
+        """The laid-out scene in the default theme (graphviz runs once per diagram)."""
         return layout_graph(self.graph)
 
-    def render(self, fmt: str) -> bytes:
-        """The diagram in format ``fmt`` (``svg``, ``png``, ``graphml``)."""
-        return get_writer(fmt).render(self.scene)
+    @property
+    def scene(self) -> Scene:
+        """The laid-out scene every writer reads, in this diagram's theme."""
+        return dataclasses.replace(self.layout, theme=self.theme)
 
-    def save(self, directory: str | Path, formats: Iterable[str]) -> list[Path]:
-        """Write ``directory/<name>.<ext>`` for each format; all are rendered before any is written."""
-        writers = [get_writer(f) for f in formats]
-        payloads = [(w.extension, w.render(self.scene)) for w in writers]
-        folder = Path(directory)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"{folder}: cannot create output folder: {exc.strerror or exc}") from None
-        return [write_atomic(folder / f"{self.name}.{ext}", data) for ext, data in payloads]
+    def render(self, fmt: str = "svg", *, step: int | None = None) -> bytes:
+        """The diagram in format ``fmt`` (``svg``, ``png``, ``graphml``, ``pdf``, ``html``).
+
+        With ``step`` (1 … 4), only that slide of the build-up: 1 the forward
+        pass, 2 + the cache, 3 + the backward pass, 4 + update edges and
+        derivative links — each with the full diagram's layout.
+        """
+        scene = self.scene if step is None else step_scene(self.scene, step)
+        return get_writer(fmt).render(scene)
+
+    def outputs(self, path: str | Path, formats: Iterable[str] | None = None, *,
+                steps: bool = False) -> list[Path]:
+        """The files ``save`` with the same arguments writes, in order (nothing is rendered)."""
+        return [target for target, _, _ in self._targets(path, formats, steps)]
+
+    def save(self, path: str | Path, formats: Iterable[str] | None = None, *, steps: bool = False) -> list[Path]:
+        """Write the diagram; return the paths written.
+
+        ``save("figs/net.pdf")`` writes that one file, the format taken from
+        its suffix. ``save("figs", ["svg", "png"])`` writes
+        ``figs/<name>.<ext>`` for each format. With ``steps=True`` each file
+        becomes the four slides ``<stem>-1.<ext>`` … ``<stem>-4.<ext>``.
+        Folders are created when missing; everything is rendered before
+        anything is written, and each file is written atomically.
+        """
+        targets = self._targets(path, formats, steps)
+        payloads = [(target, self.render(fmt, step=step)) for target, fmt, step in targets]
+        for folder in dict.fromkeys(target.parent for target, _ in payloads):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OutputError(f"{folder}: cannot create output folder: {exc.strerror or exc}") from None
+        return [write_atomic(target, data) for target, data in payloads]
+
+    def _targets(self, path: str | Path, formats: Iterable[str] | None,
+                 steps: bool) -> list[tuple[Path, str, int | None]]:
+        """(file, format, step) for each file to write."""
+        path = Path(path)
+        files: list[tuple[Path, str, str]]  # (file for the whole diagram, its format, its suffix)
+        if formats is None:
+            fmt = path.suffix.lower().lstrip(".")
+            if fmt not in FORMATS:
+                raise OutputError(f"{path}: cannot tell the format from the file name; use a suffix "
+                                  f"({', '.join('.' + f for f in FORMATS)}) or give formats and a folder")
+            files = [(path, fmt, path.suffix)]
+        else:
+            fmts = list(dict.fromkeys(formats))
+            suffixes = ["." + get_writer(fmt).extension for fmt in fmts]  # an unknown format fails here, early
+            files = [(path / f"{self.name}{suffix}", fmt, suffix) for fmt, suffix in zip(fmts, suffixes, strict=True)]
+        if not steps:
+            return [(file, fmt, None) for file, fmt, _ in files]
+        return [(file.with_name(f"{file.stem}-{step}{suffix}"), fmt, step)
+                for file, fmt, suffix in files for step in range(1, len(STEPS) + 1)]
+
+    # Jupyter rich display: the interactive HTML where scripts run, the SVG elsewhere (e.g. nbconvert to PDF)
+    def _repr_html_(self) -> str:
+        from bpdiagram.writers.html import fragment
+
+        return fragment(self.scene)
+
+    def _repr_svg_(self) -> str:
+        return self.render("svg").decode("utf-8")
 
 
 def write_atomic(path: Path, data: bytes) -> Path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bpdiagram.layout.text import TextBlock
-from bpdiagram.options import Band, EdgeKind, NodeKind
+from bpdiagram.options import Band, EdgeKind, NodeKind, Theme
 
 Point = tuple[float, float]
 
@@ -76,7 +76,10 @@ class LegendEntry:
 
 @dataclass(frozen=True)
 class Scene:
-    """Everything a writer needs: size, title, bands, nodes, edges, legend origin."""
+    """Everything a writer needs: size, title, bands, nodes, edges, legend, and the theme to paint in.
+
+    The theme changes paint only, never geometry, so one layout serves every theme.
+    """
 
     title: str
     title_text: TextBlock
@@ -88,3 +91,4 @@ class Scene:
     legend: tuple[LegendEntry, ...]
     legend_box: tuple[float, float, float, float]
     """x, y, width, height of the legend frame."""
+    theme: Theme = "default"
