@@ -6,12 +6,12 @@ STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: render test lint golden system clean docs
+.PHONY: render test lint golden system browser clean docs
 
 render: $(STAMP) system
 	$(BIN)/bpdiagram render -o output
 
-test: $(TSTAMP) system
+test: $(TSTAMP) system browser
 	$(BIN)/ruff check bpdiagram tests tools
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
@@ -30,6 +30,13 @@ system:
 	  { $(SUDO) apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq graphviz fonts-dejavu-core; }
 
+# Debian's chromium and its chromedriver, for the tests that drive the HTML page in a real browser
+# (the tests use these system binaries only; nothing downloads a browser of its own)
+browser:
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; }
+
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
@@ -43,7 +50,7 @@ $(TSTAMP): $(STAMP) pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) output/*.svg output/*.png output/*.graphml .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) output/*.svg output/*.png output/*.graphml output/*.pdf output/*.html .pytest_cache .mypy_cache .ruff_cache
 
 # the pictures the README shows (committed, unlike output/)
 docs: $(STAMP) system
