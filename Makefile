@@ -53,6 +53,8 @@ clean:
 	rm -rf $(VENV) output/*.svg output/*.png output/*.graphml output/*.pdf output/*.html .pytest_cache .mypy_cache .ruff_cache
 
 # the pictures the README shows (committed, unlike output/)
-docs: $(STAMP) system
-	$(BIN)/bpdiagram render -t two-layer-binary -t three-layer-logistic -t relu-mlp -o docs/images -f png
-	$(BIN)/bpdiagram render docs/three-layer-backprop-to-2.yaml -o docs/images -f png
+docs: $(TSTAMP) system browser
+	$(BIN)/bpdiagram render -t two-layer-binary -t three-layer-logistic -t relu-mlp -o docs/images -f png --force
+	$(BIN)/bpdiagram render docs/three-layer-backprop-to-2.yaml -o docs/images -f png --force
+	$(BIN)/python -c "import bpdiagram; bpdiagram.template('two-layer-binary', theme='print').save('docs/images/two-layer-binary-print.png')"
+	$(BIN)/python tools/html_screenshot.py two-layer-binary A1 docs/images/html-hover.png
