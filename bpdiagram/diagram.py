@@ -128,7 +128,7 @@ class Diagram:
         """Write the diagram; return the paths written.
 
         ``save("figs/net.pdf")`` writes that one file, the format taken from
-        its suffix. ``save("figs", ["svg", "png"])`` writes
+        its suffix. ``save("figs", ["svg", "png"])`` (or ``"svg,png"``) writes
         ``figs/<name>.<ext>`` for each format. With ``steps=True`` each file
         becomes the four slides ``<stem>-1.<ext>`` … ``<stem>-4.<ext>``.
         Folders are created when missing; everything is rendered before
@@ -155,7 +155,7 @@ class Diagram:
                                   f"({', '.join('.' + f for f in FORMATS)}) or give formats and a folder")
             files = [(path, fmt, path.suffix)]
         else:
-            fmts = list(dict.fromkeys(formats))
+            fmts = list(dict.fromkeys(formats.split(",") if isinstance(formats, str) else formats))
             suffixes = ["." + get_writer(fmt).extension for fmt in fmts]  # an unknown format fails here, early
             files = [(path / f"{self.name}{suffix}", fmt, suffix) for fmt, suffix in zip(fmts, suffixes, strict=True)]
         if not steps:

@@ -67,6 +67,7 @@ def test_save_to_a_folder_with_formats(tmp_path: Path) -> None:
     d = bpdiagram.template("relu-mlp")
     written = d.save(tmp_path / "figs", ["svg", "pdf", "svg"])
     assert written == [tmp_path / "figs" / "relu-mlp.svg", tmp_path / "figs" / "relu-mlp.pdf"]
+    assert d.save(tmp_path / "figs", "svg,pdf") == written
 
 
 @pytest.mark.parametrize("name", ["picture", "picture.jpeg", "picture.svg.bak"])
