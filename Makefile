@@ -6,12 +6,12 @@ STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: render test lint golden system clean docs
+.PHONY: render test lint golden system browser clean docs
 
 render: $(STAMP) system
 	$(BIN)/bpdiagram render -o output
 
-test: $(TSTAMP) system
+test: $(TSTAMP) system browser
 	$(BIN)/ruff check bpdiagram tests tools
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
@@ -30,6 +30,13 @@ system:
 	  { $(SUDO) apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq graphviz fonts-dejavu-core; }
 
+# Debian's chromium and its chromedriver, for the tests that drive the HTML page in a real browser
+# (the tests use these system binaries only; nothing downloads a browser of its own)
+browser:
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; }
+
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
@@ -43,13 +50,15 @@ $(TSTAMP): $(STAMP) pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) output/*.svg output/*.png output/*.graphml .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) output/*.svg output/*.png output/*.graphml output/*.pdf output/*.html .pytest_cache .mypy_cache .ruff_cache
 
 # the pictures the README shows (committed, unlike output/)
-docs: $(STAMP) system
-	$(BIN)/bpdiagram render -t two-layer-binary -t three-layer-logistic -t relu-mlp -t expression-add-mul -t expression-sigmoid-neuron -o docs/images -f png
-	$(BIN)/bpdiagram render docs/three-layer-backprop-to-2.yaml -o docs/images -f png
-	$(BIN)/bpdiagram render docs/worked-example-values.yaml -o docs/images -f png
-	$(BIN)/bpdiagram render docs/line-jumps.yaml -o docs/images -f png
+docs: $(TSTAMP) system browser
+	$(BIN)/bpdiagram render -t two-layer-binary -t three-layer-logistic -t relu-mlp -t expression-add-mul -t expression-sigmoid-neuron -o docs/images -f png --force
+	$(BIN)/bpdiagram render docs/three-layer-backprop-to-2.yaml -o docs/images -f png --force
+	$(BIN)/bpdiagram render docs/worked-example-values.yaml -o docs/images -f png --force
+	$(BIN)/bpdiagram render docs/line-jumps.yaml -o docs/images -f png --force
 	$(BIN)/python tools/closeup.py docs/line-jumps.yaml --jumps none -o docs/images/line-jumps-none.png
 	$(BIN)/python tools/closeup.py docs/line-jumps.yaml --jumps arc -o docs/images/line-jumps-arc.png
+	$(BIN)/python -c "import bpdiagram; bpdiagram.template('two-layer-binary', theme='print').save('docs/images/two-layer-binary-print.png')"
+	$(BIN)/python tools/html_screenshot.py two-layer-binary A1 docs/images/html-hover.png

@@ -2,13 +2,71 @@
 
 The pipeline is visible in the sub-packages: ``spec`` (read and validate) →
 ``model`` (the graph and the op catalogue) → ``layout`` (graphviz, once) →
-``writers`` (svg, png, graphml) → ``cli``. ``Diagram`` ties them together::
+``writers`` (svg, png, graphml, pdf, html) → ``cli``. The small public API::
 
-    from bpdiagram.diagram import Diagram
-    Diagram.template("two-layer-binary").save("output", ["svg"])
+    import bpdiagram
+    bpdiagram.templates()                      # {'two-layer-binary': '2 → 4 tanh → …', …}
+    d = bpdiagram.load("my-net.yaml")          # or a dict, or bpdiagram.template("relu-mlp")
+    d.render("svg")                            # bytes; in Jupyter, ``d`` alone shows it
+    d.save("figs/my-net.pdf")                  # the format from the suffix
+
+Importing ``bpdiagram`` is light: numpy, networkx and graphviz load on the
+first ``load``/``template``, so the CLI's help and scripts that only list
+templates start fast.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bpdiagram.diagram import Diagram
+    from bpdiagram.options import JumpStyle, Theme
+
 __version__ = "0.1.0"
-__all__ = ["__version__"]
+__all__ = ["Diagram", "__version__", "load", "template", "templates"]
+
+
+def load(source: str | Path | dict[str, Any], *, name: str | None = None, theme: Theme = "default",
+         shapes: bool = False, values: bool | None = None, jumps: JumpStyle = "arc") -> Diagram:
+    """A diagram of the spec at path ``source`` (YAML or JSON), or of a spec given as a dict.
+
+    Args:
+        source: a spec file's path, or the spec itself as a mapping.
+        name: file stem for ``save`` into a folder (default: the file's stem, or ``diagram``).
+        theme: ``default`` (colour) or ``print`` (grayscale-safe).
+        shapes: show (n[l], m) shapes on tensor nodes.
+        values: show numbers (None: exactly when the spec has ``values:``).
+        jumps: how SVG and PNG draw crossings: ``arc``, ``gap`` or ``none``.
+
+    Raises:
+        bpdiagram.errors.SpecError: the spec cannot be read or is not valid (the message names file, line, key).
+    """
+    from bpdiagram.diagram import Diagram
+
+    return Diagram.load(source, name=name, theme=theme, shapes=shapes, values=values, jumps=jumps)
+
+
+def template(name: str, *, theme: Theme = "default", shapes: bool = False, values: bool | None = None,
+             jumps: JumpStyle = "arc") -> Diagram:
+    """A diagram of the shipped template ``name`` (see ``templates()``); options as for ``load``."""
+    from bpdiagram.diagram import Diagram
+
+    return Diagram.template(name, theme=theme, shapes=shapes, values=values, jumps=jumps)
+
+
+def templates() -> dict[str, str]:
+    """Every shipped template: name → one-line description, sorted by name."""
+    from bpdiagram.library import template_description, template_names
+
+    return {n: template_description(n) for n in template_names()}
+
+
+def __getattr__(name: str) -> Any:
+    """``bpdiagram.Diagram`` without importing numpy and networkx at ``import bpdiagram``."""
+    if name == "Diagram":
+        from bpdiagram.diagram import Diagram
+
+        return Diagram
+    raise AttributeError(f"module 'bpdiagram' has no attribute {name!r}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -18,7 +19,7 @@ import click
 from bpdiagram import __version__
 from bpdiagram.errors import BpdiagramError, one_line
 from bpdiagram.library import DEFAULT_TEMPLATE, template_description, template_names, template_path
-from bpdiagram.options import JUMP_STYLES, JumpStyle
+from bpdiagram.options import FORMATS, JUMP_STYLES, THEMES, JumpStyle, Theme
 
 if TYPE_CHECKING:
     from bpdiagram.layout.quality import Quality
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
 DEFAULT_FORMATS = "svg,png,graphml"
-KNOWN_FORMATS = ("svg", "png", "graphml")
+KNOWN_FORMATS: tuple[str, ...] = FORMATS
 
 
 def _fail(message: str) -> None:
@@ -68,6 +69,8 @@ def cli() -> None:
     Examples:
       bpdiagram render                      # the default template into output/
       bpdiagram render my-net.yaml -f svg   # your spec, SVG only
+      bpdiagram render my-net.yaml -f html  # an interactive page for web course notes
+      bpdiagram render specs/*.yaml -o site/img -f svg,pdf
       bpdiagram templates                   # list the shipped templates
       bpdiagram templates relu-mlp > my-net.yaml
       bpdiagram check -t two-layer-binary   # gradients vs finite differences
@@ -93,7 +96,7 @@ def _formats(value: str) -> list[str]:
 @click.option("-o", "--output", "output", default="output", show_default=True, type=click.Path(path_type=Path),
               help="Folder for the diagrams (created if missing).")
 @click.option("-f", "--formats", "formats", default=DEFAULT_FORMATS, show_default=True,
-              help="Comma-separated formats: svg, png, graphml.")
+              help=f"Comma-separated formats: {', '.join(KNOWN_FORMATS)}.")
 @click.option("--backprop-to", type=int, metavar="K", help="Draw the backward pass from the loss down to layer K.")
 @click.option("--show", metavar="KINDS", help="Edge kinds to draw, e.g. forward,cache,backward.")
 @click.option("--shapes", is_flag=True, help="Show (n[l], m) shapes on tensor nodes.")
@@ -101,11 +104,21 @@ def _formats(value: str) -> list[str]:
               help="Show numbers on tensor nodes (the spec's values:, else seed 0 and batch 4).")
 @click.option("--jumps", type=click.Choice(JUMP_STYLES), default="arc", show_default=True,
               help="How SVG and PNG draw a crossing: a line jump (arc), a gap in one line, or none.")
+@click.option("--theme", type=click.Choice(THEMES), default="default", show_default=True,
+              help="default (colour) or print (grayscale-safe: kinds told apart by line style and arrowhead).")
+@click.option("--steps", is_flag=True,
+              help="Write the slide build-up DIR/<name>-1 … -4 (forward; + cache; + backward; "
+                   "+ update and derivative links), same layout in every step.")
+@click.option("--force", is_flag=True, help="Render even specs whose outputs are newer than the spec.")
 def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, formats: str,
-           backprop_to: int | None, show: str | None, shapes: bool, values: bool, jumps: JumpStyle) -> int:
+           backprop_to: int | None, show: str | None, shapes: bool, values: bool, jumps: JumpStyle, theme: Theme,
+           steps: bool, force: bool) -> int:
     """Render SPEC files and/or templates to DIR/<name>.<ext>.
 
     With neither SPEC nor -t, renders the default template (two-layer-binary).
+    Specs whose outputs are all newer than the spec are skipped (rebuild them
+    with --force, e.g. after changing options). Written files are listed on
+    stdout; on a terminal, a progress bar and the skipped specs go to stderr.
 
     \b
     Examples:
@@ -114,6 +127,8 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
       bpdiagram render -t two-layer-binary --values -f png
       bpdiagram render nets/*.yaml -o site/img -f svg,graphml
       bpdiagram render -t relu-mlp --jumps gap
+      bpdiagram render nets/*.yaml -o site/img -f svg,html
+      bpdiagram render my-net.yaml -f pdf --theme print --steps
     """
     from bpdiagram.diagram import Diagram  # heavy: numpy, networkx, graphviz
 
@@ -122,17 +137,103 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
     sources += [(name, template_path(name)) for name in templates]
     if not sources:
         sources = [(DEFAULT_TEMPLATE, template_path(DEFAULT_TEMPLATE))]
-    failed = 0
-    for name, path in sources:
-        try:
-            diagram = Diagram.load(path, name=name, shapes=shapes, values=values or None, jumps=jumps)
-            diagram = diagram.with_options(backprop_to=backprop_to, show=show)
-            for written in diagram.save(output, fmts):
-                click.echo(str(written))
-        except BpdiagramError as exc:
-            _fail(str(exc))
-            failed += 1
+    failed = skipped = written = 0
+    seen: dict[str, Path] = {}
+    progress = _Progress(len(sources))
+    with progress:
+        for name, path in sources:
+            progress.start(name)
+            try:
+                if name in seen:
+                    raise BpdiagramError(f"{path}: writes the same files as {seen[name]} ('{name}.*' in {output});"
+                                         " rename one of them")
+                seen[name] = path
+                diagram = Diagram.load(path, name=name, shapes=shapes, values=values or None, jumps=jumps,
+                                       theme=theme)
+                if not force and up_to_date(path, diagram.outputs(output, fmts, steps=steps)):
+                    skipped += 1
+                    progress.note(f"skipped {path}: its outputs are newer than the spec (--force renders it)")
+                    continue
+                diagram = diagram.with_options(backprop_to=backprop_to, show=show)
+                for file in diagram.save(output, fmts, steps=steps):
+                    progress.echo(str(file))
+                written += 1
+            except BpdiagramError as exc:
+                progress.clear()
+                _fail(str(exc))
+                failed += 1
+            finally:
+                progress.done()
+    if len(sources) > 1:
+        progress.note(f"{written} rendered, {skipped} skipped (up to date), {failed} failed")
     return EXIT_BAD_INPUT if failed else 0
+
+
+def up_to_date(spec: Path, outputs: list[Path]) -> bool:
+    """Whether every output exists and was modified after ``spec`` (make's rule, so a rebuild is never missed)."""
+    try:
+        since = spec.stat().st_mtime_ns
+        return all(out.stat().st_mtime_ns > since for out in outputs)
+    except OSError:
+        return False
+
+
+class _Progress:
+    """A progress bar on stderr while several specs render — only when stderr is a terminal.
+
+    Notes (skipped specs, the closing count) are shown on a terminal only, so
+    build logs stay quiet; written files always go to stdout. The bar's line is
+    cleared before anything else is printed, so lines never mix.
+    """
+
+    def __init__(self, total: int) -> None:
+        self.tty = _stderr_is_tty()
+        self.bar: Any = None
+        if self.tty and total > 1:
+            self.bar = click.progressbar(length=total, label="rendering", file=sys.stderr, show_pos=True,
+                                         item_show_func=lambda name: name)
+
+    def __enter__(self) -> _Progress:
+        if self.bar is not None:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(kind, exc, tb)  # leaves the finished bar on its own line
+            self.bar = None
+
+    def start(self, name: str) -> None:
+        """Show that ``name`` is being rendered."""
+        if self.bar is not None:
+            self.bar.current_item = name
+            self.bar.render_progress()
+
+    def done(self) -> None:
+        """Count one spec as finished (rendered, skipped or failed)."""
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def clear(self) -> None:
+        """Erase the bar's line, so the next line printed starts clean."""
+        if self.bar is not None:
+            click.echo("\r\x1b[K", nl=False, err=True)
+
+    def echo(self, text: str) -> None:
+        """A line on stdout (a written file)."""
+        self.clear()
+        click.echo(text)
+
+    def note(self, text: str) -> None:
+        """A line on stderr, shown on a terminal only."""
+        if self.tty:
+            self.clear()
+            click.echo(text, err=True)
+
+
+def _stderr_is_tty() -> bool:
+    return sys.stderr.isatty()
 
 
 @cli.command()

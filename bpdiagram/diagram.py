@@ -1,8 +1,9 @@
 """A diagram: a validated spec, its model and its one layout, rendered to any format.
 
 This is the library's front door: the CLI is a thin shell around it, and
-notebooks use it directly. The model and the layout are computed once, on
-first use, and shared by every format.
+notebooks use it directly (``bpdiagram.load`` returns one; Jupyter shows it
+interactively through ``_repr_html_``). The model and the layout are computed
+once, on first use, and shared by every format, theme and slide step.
 """
 
 from __future__ import annotations
@@ -20,16 +21,17 @@ import networkx as nx
 from bpdiagram.errors import BpdiagramError, OutputError, SpecError
 from bpdiagram.layout import Scene, layout_graph
 from bpdiagram.layout.quality import Quality, measure
+from bpdiagram.layout.steps import STEPS, step_scene
 from bpdiagram.library import template_path
 from bpdiagram.model.build import BuildOptions, build_graph
-from bpdiagram.options import JUMP_STYLES, JumpStyle
+from bpdiagram.options import FORMATS, JUMP_STYLES, THEMES, JumpStyle, Theme
 from bpdiagram.spec import ExpressionSpec, Spec, load_spec
 from bpdiagram.spec.network import parse_show
 from bpdiagram.writers import get_writer
 
 
 class Diagram:
-    """A network diagram ready to render.
+    """A network or expression diagram ready to render.
 
     Args:
         spec: the validated spec.
@@ -38,10 +40,19 @@ class Diagram:
         values: show numbers on tensor nodes (the spec's ``values:``, else seed 0 and batch 4);
             None (the default) shows them exactly when the spec has a ``values:`` section.
         jumps: how SVG and PNG draw crossings: ``arc`` (a line jump), ``gap`` or ``none``.
+        theme: ``default`` (colour) or ``print`` (grayscale-safe; see ``style.THEMES``).
+
+    Example:
+        >>> import bpdiagram
+        >>> d = bpdiagram.template("two-layer-binary")
+        >>> d.name, d.theme
+        ('two-layer-binary', 'default')
     """
 
-    def __init__(self, spec: Spec, *, name: str = "diagram", shapes: bool = False,
-                 values: bool | None = None, jumps: JumpStyle = "arc") -> None:
+    def __init__(self, spec: Spec, *, name: str = "diagram", shapes: bool = False, values: bool | None = None,
+                 jumps: JumpStyle = "arc", theme: Theme = "default") -> None:
+        if theme not in THEMES:
+            raise BpdiagramError(f"unknown theme {theme!r}; valid themes: {', '.join(THEMES)}")
         if jumps not in JUMP_STYLES:
             raise BpdiagramError(f"unknown jump style {jumps!r}; valid choices: {', '.join(JUMP_STYLES)}")
         self.spec = spec
@@ -49,6 +60,7 @@ class Diagram:
         self.shapes = shapes
         self.values = spec.values is not None if values is None else values
         self.jumps: JumpStyle = jumps
+        self.theme: Theme = theme
 
     @classmethod
     def load(cls, source: str | Path | dict[str, Any], *, name: str | None = None, **options: Any) -> Diagram:
@@ -61,36 +73,43 @@ class Diagram:
         """A diagram of the shipped template ``template``."""
         return cls(load_spec(template_path(template)), name=template, **options)
 
+    def __repr__(self) -> str:
+        size = f"expression {self.spec.source}" if isinstance(self.spec, ExpressionSpec) else \
+            f"{len(self.spec.layers)} layers"
+        return f"<Diagram {self.name!r} ({size}, theme {self.theme!r})>"
+
     def with_options(self, *, backprop_to: int | None = None, show: Iterable[str] | str | None = None,
-                     shapes: bool | None = None, values: bool | None = None) -> Diagram:
-        """A copy with the spec's ``diagram:`` options (and ``shapes``, ``values``) overridden: the render options."""
+                     shapes: bool | None = None, values: bool | None = None, jumps: JumpStyle | None = None,
+                     theme: Theme | None = None) -> Diagram:
+        """A copy with the spec's ``diagram:`` options and the drawing options overridden (the CLI's).
+
+        A copy that only changes how the picture is drawn (theme, jumps)
+        shares this diagram's layout: graphviz does not run again.
+        """
         spec = self.spec
-        kinds = None
         if show is not None:
-            parsed = parse_show(show if isinstance(show, str) else list(show))
-            if isinstance(parsed, str):
-                raise SpecError(parsed, file=spec.file, key="--show")
-            kinds = parsed
-        shapes = self.shapes if shapes is None else shapes
-        values = self.values if values is None else values
-        if isinstance(spec, ExpressionSpec):
-            if backprop_to is not None:
+            kinds = parse_show(show if isinstance(show, str) else list(show))
+            if isinstance(kinds, str):
+                raise SpecError(kinds, file=spec.file, key="--show")
+            spec = dataclasses.replace(spec, show=kinds) if isinstance(spec, ExpressionSpec) else \
+                dataclasses.replace(spec, diagram=dataclasses.replace(spec.diagram, show=kinds))
+        if backprop_to is not None:
+            if isinstance(spec, ExpressionSpec):
                 raise SpecError("applies to networks; an expression graph is drawn whole", file=spec.file,
                                 key="--backprop-to")
-            if kinds is not None:
-                spec = dataclasses.replace(spec, show=kinds)
-            return Diagram(spec, name=self.name, shapes=shapes, values=values, jumps=self.jumps)
-        diagram = spec.diagram
-        if backprop_to is not None:
             n = len(spec.layers)
             if not 1 <= backprop_to <= n:
                 raise SpecError(f"must be a layer number from 1 to {n} (got {backprop_to})", file=spec.file,
                                 key="--backprop-to")
-            diagram = dataclasses.replace(diagram, backprop_to=backprop_to)
-        if kinds is not None:
-            diagram = dataclasses.replace(diagram, show=kinds)
-        return Diagram(dataclasses.replace(spec, diagram=diagram), name=self.name, shapes=shapes, values=values,
-                       jumps=self.jumps)
+            spec = dataclasses.replace(spec, diagram=dataclasses.replace(spec.diagram, backprop_to=backprop_to))
+        copy = Diagram(spec, name=self.name, shapes=self.shapes if shapes is None else shapes,
+                       values=self.values if values is None else values,
+                       jumps=self.jumps if jumps is None else jumps, theme=self.theme if theme is None else theme)
+        if spec == self.spec and (copy.shapes, copy.values) == (self.shapes, self.values):
+            for shared in ("graph", "layout"):
+                if shared in self.__dict__:
+                    copy.__dict__[shared] = self.__dict__[shared]
+        return copy
 
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
@@ -98,28 +117,81 @@ class Diagram:
         return build_graph(self.spec, BuildOptions(shapes=self.shapes, values=self.values))
 
     @cached_property
+    def layout(self) -> Scene:
+        """The laid-out scene in the default theme and jump style (graphviz runs once per diagram)."""
+        return layout_graph(self.graph)
+
+    @property
     def scene(self) -> Scene:
-        """The laid-out scene (graphviz runs once per diagram)."""
-        return layout_graph(self.graph, jumps=self.jumps)
+        """The laid-out scene every writer reads, in this diagram's theme and jump style."""
+        return dataclasses.replace(self.layout, theme=self.theme, jump_style=self.jumps)
 
     def stats(self) -> Quality:
         """The picture's measured quality: counts by kind, crossings, jumps, overlaps, spills, grammar."""
         return measure(self.scene)
 
-    def render(self, fmt: str) -> bytes:
-        """The diagram in format ``fmt`` (``svg``, ``png``, ``graphml``)."""
-        return get_writer(fmt).render(self.scene)
+    def render(self, fmt: str = "svg", *, step: int | None = None) -> bytes:
+        """The diagram in format ``fmt`` (``svg``, ``png``, ``graphml``, ``pdf``, ``html``).
 
-    def save(self, directory: str | Path, formats: Iterable[str]) -> list[Path]:
-        """Write ``directory/<name>.<ext>`` for each format; all are rendered before any is written."""
-        writers = [get_writer(f) for f in formats]
-        payloads = [(w.extension, w.render(self.scene)) for w in writers]
-        folder = Path(directory)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"{folder}: cannot create output folder: {exc.strerror or exc}") from None
-        return [write_atomic(folder / f"{self.name}.{ext}", data) for ext, data in payloads]
+        With ``step`` (1 … 4), only that slide of the build-up: 1 the forward
+        pass, 2 + the cache, 3 + the backward pass, 4 + update edges and
+        derivative links — each with the full diagram's layout.
+        """
+        scene = self.scene if step is None else step_scene(self.scene, step)
+        return get_writer(fmt).render(scene)
+
+    def outputs(self, path: str | Path, formats: Iterable[str] | None = None, *,
+                steps: bool = False) -> list[Path]:
+        """The files ``save`` with the same arguments writes, in order (nothing is rendered)."""
+        return [target for target, _, _ in self._targets(path, formats, steps)]
+
+    def save(self, path: str | Path, formats: Iterable[str] | None = None, *, steps: bool = False) -> list[Path]:
+        """Write the diagram; return the paths written.
+
+        ``save("figs/net.pdf")`` writes that one file, the format taken from
+        its suffix. ``save("figs", ["svg", "png"])`` (or ``"svg,png"``) writes
+        ``figs/<name>.<ext>`` for each format. With ``steps=True`` each file
+        becomes the four slides ``<stem>-1.<ext>`` … ``<stem>-4.<ext>``.
+        Folders are created when missing; everything is rendered before
+        anything is written, and each file is written atomically.
+        """
+        targets = self._targets(path, formats, steps)
+        payloads = [(target, self.render(fmt, step=step)) for target, fmt, step in targets]
+        for folder in dict.fromkeys(target.parent for target, _ in payloads):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OutputError(f"{folder}: cannot create output folder: {exc.strerror or exc}") from None
+        return [write_atomic(target, data) for target, data in payloads]
+
+    def _targets(self, path: str | Path, formats: Iterable[str] | None,
+                 steps: bool) -> list[tuple[Path, str, int | None]]:
+        """(file, format, step) for each file to write."""
+        path = Path(path)
+        files: list[tuple[Path, str, str]]  # (file for the whole diagram, its format, its suffix)
+        if formats is None:
+            fmt = path.suffix.lower().lstrip(".")
+            if fmt not in FORMATS:
+                raise OutputError(f"{path}: cannot tell the format from the file name; use a suffix "
+                                  f"({', '.join('.' + f for f in FORMATS)}) or give formats and a folder")
+            files = [(path, fmt, path.suffix)]
+        else:
+            fmts = list(dict.fromkeys(formats.split(",") if isinstance(formats, str) else formats))
+            suffixes = ["." + get_writer(fmt).extension for fmt in fmts]  # an unknown format fails here, early
+            files = [(path / f"{self.name}{suffix}", fmt, suffix) for fmt, suffix in zip(fmts, suffixes, strict=True)]
+        if not steps:
+            return [(file, fmt, None) for file, fmt, _ in files]
+        return [(file.with_name(f"{file.stem}-{step}{suffix}"), fmt, step)
+                for file, fmt, suffix in files for step in range(1, len(STEPS) + 1)]
+
+    # Jupyter rich display: the interactive HTML where scripts run, the SVG elsewhere (e.g. nbconvert to PDF)
+    def _repr_html_(self) -> str:
+        from bpdiagram.writers.html import fragment
+
+        return fragment(self.scene)
+
+    def _repr_svg_(self) -> str:
+        return self.render("svg").decode("utf-8")
 
 
 def write_atomic(path: Path, data: bytes) -> Path:

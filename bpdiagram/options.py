@@ -16,8 +16,9 @@ Loss = Literal["bce", "ce", "mse", "sse"]
 View = Literal["vectorized", "elementwise"]
 Notation = Literal["dls", "cs231n"]
 Simplify = Literal["auto", "true", "false"]
-Format = Literal["svg", "png", "graphml"]
+Format = Literal["svg", "png", "graphml", "pdf", "html"]
 JumpStyle = Literal["arc", "gap", "none"]
+Theme = Literal["default", "print"]
 
 EDGE_KINDS: tuple[EdgeKind, ...] = get_args(EdgeKind)
 NODE_KINDS: tuple[NodeKind, ...] = get_args(NodeKind)
@@ -27,6 +28,7 @@ LOSSES: tuple[Loss, ...] = get_args(Loss)
 VIEWS: tuple[View, ...] = get_args(View)
 NOTATIONS: tuple[Notation, ...] = get_args(Notation)
 FORMATS: tuple[Format, ...] = get_args(Format)
+THEMES: tuple[Theme, ...] = get_args(Theme)
 JUMP_STYLES: tuple[JumpStyle, ...] = get_args(JumpStyle)
 
 Gate = Literal["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sigmoid", "tanh", "relu", "max", "min"]

@@ -1,16 +1,23 @@
-"""The one style table: how each node kind and edge kind looks, in every writer.
+"""The one style table: how each node kind and edge kind looks, in every writer, per theme.
 
 Edge kinds differ in colour (Okabe–Ito, safe for colour-blind readers) AND in
 dash pattern, width and arrowhead, so they stay apart in grayscale print.
 Arrowhead names are yEd's (``standard``, ``white_delta``, ``delta``, ``plain``,
 ``none``); the SVG writer draws the same shapes.
+
+A theme (``--theme``) maps to one ``StyleTable``. Themes change paint only
+(colours, widths, dashes); shapes, arrowheads and the legend's wording are
+the same in every theme, so the layout — which sizes nodes by shape — is
+shared and a diagram looks the same shape in colour and in print.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bpdiagram.options import Band, EdgeKind, NodeKind
+from bpdiagram.options import Band, EdgeKind, NodeKind, Theme
 
 FONT_FAMILY = "DejaVu Sans"
 FONT_STACK = "'DejaVu Sans', Verdana, 'Bitstream Vera Sans', sans-serif"
@@ -73,3 +80,61 @@ NODE_STYLES: dict[NodeKind, NodeStyle] = {
 BAND_FILLS: dict[Band, str] = {"forward": "#F4F8FC", "cache": "#FFFAF0", "backward": "#FDF5F1"}
 BAND_TITLES: dict[Band, str] = {"forward": "FORWARD", "cache": "CACHE", "backward": "BACKWARD"}
 BAND_TITLE_COLOR = "#6E6E6E"
+LEGEND_STROKE = "#BBBBBB"
+
+
+@dataclass(frozen=True)
+class StyleTable:
+    """Everything a writer paints with, for one theme."""
+
+    edges: Mapping[EdgeKind, EdgeStyle]
+    nodes: Mapping[NodeKind, NodeStyle]
+    band_fills: Mapping[Band, str]
+    band_title_color: str
+    text_color: str
+    background: str
+    legend_stroke: str
+
+
+DEFAULT = StyleTable(EDGE_STYLES, NODE_STYLES, BAND_FILLS, BAND_TITLE_COLOR, TEXT_COLOR, BACKGROUND, LEGEND_STROKE)
+
+# The print theme: grayscale-safe. Kinds are told apart by dash pattern, width and
+# arrowhead alone (every kind has its own dash pattern); black and grey strokes on white.
+_PRINT_EDGES: dict[EdgeKind, tuple[str, float, str, str]] = {
+    # kind: (colour, width, SVG dasharray, yEd line type)
+    "forward": ("#000000", 1.5, "", "line"),
+    "cache": ("#555555", 1.5, "6 4", "dashed"),
+    "backward": ("#000000", 2.6, "14 4", "dashed"),
+    "update": ("#000000", 1.6, "10 3 2 3", "dashed_dotted"),
+    "derivative": ("#555555", 1.4, "1.5 3.5", "dotted"),
+}
+_PRINT_NODES: dict[NodeKind, tuple[str, str, float, str]] = {
+    # kind: (fill, stroke, stroke width, border dasharray)
+    "input": ("#FFFFFF", "#000000", 1.3, ""),
+    "target": ("#FFFFFF", "#000000", 1.3, ""),
+    "param": ("#FFFFFF", "#000000", 1.3, ""),
+    "op": ("#FFFFFF", "#000000", 1.5, ""),
+    "loss": ("#FFFFFF", "#000000", 2.6, ""),
+    "cached": ("#FFFFFF", "#555555", 1.3, "4 3"),
+    "grad": ("#FFFFFF", "#000000", 1.5, ""),
+    "sum": ("#FFFFFF", "#000000", 1.3, ""),
+}
+
+PRINT = StyleTable(
+    edges={k: dataclasses.replace(EDGE_STYLES[k], color=c, width=w, dash=d, yed_line=y)
+           for k, (c, w, d, y) in _PRINT_EDGES.items()},
+    nodes={k: dataclasses.replace(NODE_STYLES[k], fill=f, stroke=s, stroke_width=w, dash=d)
+           for k, (f, s, w, d) in _PRINT_NODES.items()},
+    band_fills={"forward": "#F4F4F4", "cache": "#FFFFFF", "backward": "#F4F4F4"},
+    band_title_color="#555555",
+    text_color="#000000",
+    background="#FFFFFF",
+    legend_stroke="#888888",
+)
+
+THEMES: dict[Theme, StyleTable] = {"default": DEFAULT, "print": PRINT}
+
+
+def style_table(theme: Theme) -> StyleTable:
+    """The style table of ``theme`` (one of ``options.THEMES``)."""
+    return THEMES[theme]

@@ -1,7 +1,8 @@
-"""Shared fixtures: template names, a ``graphviz`` marker that skips with a reason."""
+"""Shared fixtures: template names, ``graphviz`` and ``browser`` markers that skip with a reason."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
 
@@ -14,15 +15,26 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 TEMPLATES = template_names()
 NETWORK_TEMPLATES = [t for t in TEMPLATES if not t.startswith("expression")]
 HAVE_DOT = shutil.which("dot") is not None
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+def _browser_missing() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        return "Debian's chromium and chromium-driver are not installed (make test installs them)"
+    if importlib.util.find_spec("selenium") is None:
+        return "the Python package selenium is not installed (pip install -e '.[test]')"
+    return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if HAVE_DOT:
-        return
-    skip = pytest.mark.skip(reason="graphviz 'dot' is not installed (make test installs it)")
+    browser_missing = _browser_missing()
     for item in items:
-        if "graphviz" in item.keywords:
-            item.add_marker(skip)
+        if "graphviz" in item.keywords and not HAVE_DOT:
+            item.add_marker(pytest.mark.skip(reason="graphviz 'dot' is not installed (make test installs it)"))
+        if "browser" in item.keywords and browser_missing:
+            item.add_marker(pytest.mark.skip(reason=browser_missing))
 
 
 @pytest.fixture(params=TEMPLATES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -78,7 +79,8 @@ def test_render_spec_file_and_options(tmp_path: Path) -> None:
     (["render", "-f", "svg,jpeg"], "unknown format 'jpeg'"),
     (["render", "--backprop-to", "9"], "--backprop-to: must be a layer number from 1 to 2"),
     (["render", "--show", "forward,sideways"], "--show: unknown edge kind 'sideways'"),
-    (["render", "--frobnicate"], "No such option '--frobnicate'. (see 'bpdiagram render --help')"),
+    (["render", "--frobnicate"],
+     "No such option '--frobnicate'. Did you mean '--force'? (see 'bpdiagram render --help')"),
     (["templates", "nope"], "unknown template 'nope'"),
     (["render", "--jumps", "hop"], "Invalid value for '--jumps': 'hop' is not one of 'arc', 'gap', 'none'."),
     (["stats"], "give either a SPEC file or -t NAME"),
@@ -152,3 +154,124 @@ def test_stats_json_for_a_spec_file(tmp_path: Path) -> None:
     assert list(data) == ["name", "size", "nodes", "edges", "crossings", "jumps", "overlapping_nodes",
                           "spilling_labels", "grammar_violations", "edges_through_nodes", "details"]
     assert data["jumps"] == 0 and data["edges"]["total"] == sum(v for k, v in data["edges"].items() if k != "total")
+
+
+def test_render_new_formats_theme_and_steps_like_the_library(tmp_path: Path) -> None:
+    code, out, err = run("render", "-t", "relu-mlp", "-o", str(tmp_path), "-f", "pdf,html", "--theme", "print",
+                         "--steps")
+    assert code == 0, err
+    names = [f"relu-mlp-{k}.{ext}" for ext in ("pdf", "html") for k in range(1, 5)]
+    assert out.splitlines() == [str(tmp_path / n) for n in names]
+    d = Diagram.template("relu-mlp", theme="print")
+    assert (tmp_path / "relu-mlp-2.html").read_bytes() == d.render("html", step=2)
+    assert (tmp_path / "relu-mlp-4.pdf").read_bytes() == d.render("pdf", step=4)
+    code, _, err = run("render", "--theme", "sepia")
+    assert code == 2 and "'sepia' is not one of 'default', 'print'" in err
+
+
+def _specs(folder: Path, *names: str) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, name in enumerate(names):
+        path = folder / f"{name}.yaml"
+        path.write_text(f"input: {i + 2}\nlayers:\n  - {{size: 1, activation: sigmoid}}\nloss: bce\n",
+                        encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def _age(path: Path, seconds: float) -> None:
+    """Set ``path``'s modification time ``seconds`` into the past."""
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - int(seconds * 1e9)))
+
+
+@pytest.mark.graphviz
+def test_batch_skips_specs_whose_outputs_are_newer_unless_forced(tmp_path: Path) -> None:
+    a, b, c = _specs(tmp_path / "specs", "a", "b", "c")
+    out = tmp_path / "site"
+    code, stdout, err = run("render", str(a), str(b), str(c), "-o", str(out), "-f", "svg,pdf")
+    assert code == 0 and err == ""  # not a terminal: no progress bar, no notes
+    assert len(stdout.splitlines()) == 6
+    for path in (a, b, c):
+        _age(path, 10)
+    b.write_text(b.read_text(encoding="utf-8").replace("size: 1,", "size: 2,"), encoding="utf-8")  # b edited now
+    (out / "c.pdf").unlink()  # one of c's outputs is missing
+    code, stdout, err = run("render", str(a), str(b), str(c), "-o", str(out), "-f", "svg,pdf")
+    assert code == 0 and err == ""
+    assert stdout.splitlines() == [str(out / f) for f in ("b.svg", "b.pdf", "c.svg", "c.pdf")]
+    code, stdout, _ = run("render", str(a), str(b), str(c), "-o", str(out), "-f", "svg,pdf")
+    assert code == 0 and stdout == ""
+    code, stdout, _ = run("render", str(a), "-o", str(out), "-f", "svg", "--steps")  # other files: not up to date
+    assert len(stdout.splitlines()) == 4
+    code, stdout, _ = run("render", str(a), str(b), str(c), "-o", str(out), "-f", "svg,pdf", "--force")
+    assert code == 0 and len(stdout.splitlines()) == 6
+
+
+@pytest.mark.graphviz
+def test_batch_with_a_bad_spec_and_a_name_clash(tmp_path: Path) -> None:
+    a, b = _specs(tmp_path / "one", "a", "b")
+    (clash,) = _specs(tmp_path / "two", "a")
+    bad = tmp_path / "one" / "bad.yaml"
+    bad.write_text("input: 2\nlayers: []\nloss: bce\n", encoding="utf-8")
+    out = tmp_path / "site"
+    code, stdout, err = run("render", str(a), str(bad), str(clash), str(b), "-o", str(out), "-f", "svg")
+    assert code == 2
+    assert stdout.splitlines() == [str(out / "a.svg"), str(out / "b.svg")]
+    lines = err.splitlines()
+    assert len(lines) == 2 and all(line.startswith("error: ") for line in lines)
+    assert lines[0].startswith(f"error: {bad}:2: layers:")
+    assert lines[1] == (f"error: {clash}: writes the same files as {a} ('a.*' in {out}); rename one of them")
+
+
+def _render_on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str, str]:
+    """Run the CLI with stderr on a pseudo-terminal (as in an interactive shell) and stdout on a pipe."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "bpdiagram", "render", *args], stdout=subprocess.PIPE,
+                            stderr=slave, cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "100"})
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    stdout = proc.stdout.read().decode() if proc.stdout else ""
+    code = proc.wait()
+    os.close(master)
+    return code, stdout, b"".join(chunks).decode()
+
+
+@pytest.mark.graphviz
+def test_progress_bar_and_notes_on_a_terminal(tmp_path: Path) -> None:
+    specs = _specs(tmp_path / "specs", "a", "b", "c")
+    out = tmp_path / "site"
+    code, stdout, tty = _render_on_a_terminal([*map(str, specs), "-o", str(out), "-f", "svg"], tmp_path)
+    assert code == 0
+    assert stdout.splitlines() == [str(out / f"{n}.svg") for n in "abc"]  # stdout stays a clean list
+    assert "rendering" in tty and "0/3" in tty and "3/3" in tty
+    assert "3 rendered, 0 skipped (up to date), 0 failed" in tty
+    _age(specs[0], 10)
+    code, stdout, tty = _render_on_a_terminal([*map(str, specs), "-o", str(out), "-f", "svg"], tmp_path)
+    assert code == 0 and stdout == ""
+    assert f"skipped {specs[0]}: its outputs are newer than the spec (--force renders it)" in tty
+    assert "0 rendered, 3 skipped (up to date), 0 failed" in tty
+
+
+def test_up_to_date_rule(tmp_path: Path) -> None:
+    from bpdiagram.cli import up_to_date
+
+    spec, out1, out2 = tmp_path / "s.yaml", tmp_path / "o1", tmp_path / "o2"
+    for p in (spec, out1, out2):
+        p.write_text("x", encoding="utf-8")
+    _age(spec, 5)
+    assert up_to_date(spec, [out1, out2])
+    _age(out2, 10)
+    assert not up_to_date(spec, [out1, out2])
+    assert not up_to_date(spec, [out1, tmp_path / "missing"])
+    assert not up_to_date(tmp_path / "no-spec.yaml", [out1])

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bpdiagram.layout.text import TextBlock
-from bpdiagram.options import Band, EdgeKind, JumpStyle, NodeKind
+from bpdiagram.options import Band, EdgeKind, JumpStyle, NodeKind, Theme
 
 Point = tuple[float, float]
 
@@ -120,7 +120,10 @@ class LegendEntry:
 
 @dataclass(frozen=True)
 class Scene:
-    """Everything a writer needs: size, title, bands, nodes, edges, legend origin."""
+    """Everything a writer needs: size, title, bands, nodes, edges, legend, and the theme to paint in.
+
+    The theme changes paint only, never geometry, so one layout serves every theme.
+    """
 
     title: str
     title_text: TextBlock
@@ -136,3 +139,4 @@ class Scene:
     jumps: tuple[Jump, ...] = ()
     jump_style: JumpStyle = "arc"
     """How writers that can draw jumps draw them: ``arc``, ``gap`` or ``none`` (plain crossings)."""
+    theme: Theme = "default"

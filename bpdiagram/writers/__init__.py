@@ -18,6 +18,8 @@ _MODULES: dict[str, str] = {
     "svg": "bpdiagram.writers.svg",
     "png": "bpdiagram.writers.png",
     "graphml": "bpdiagram.writers.graphml",
+    "pdf": "bpdiagram.writers.pdf",
+    "html": "bpdiagram.writers.html",
 }
 
 

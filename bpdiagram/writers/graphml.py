@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 
 from bpdiagram import richtext
 from bpdiagram.layout.scene import EdgeRoute, NodeBox, Point, Scene
-from bpdiagram.style import EDGE_STYLES, FONT_FAMILY, FONT_SIZE, NODE_STYLES, SMALL_SIZE, TEXT_COLOR
+from bpdiagram.style import FONT_FAMILY, FONT_SIZE, SMALL_SIZE, StyleTable, style_table
 from bpdiagram.writers import Writer
 from bpdiagram.writers.xmltext import clean, num
 
@@ -54,12 +54,13 @@ def render(scene: Scene) -> bytes:
     ET.SubElement(root, f"{{{GRAPHML_NS}}}key", {"id": EDGE_GRAPHICS, "for": "edge", "yfiles.type": "edgegraphics"})
     graph = ET.SubElement(root, f"{{{GRAPHML_NS}}}graph", {"id": "G", "edgedefault": "directed"})
     _data(graph, "d0", scene.title)
+    st = style_table(scene.theme)
     centers = {n.id: n.center for n in scene.nodes}
     for node in scene.nodes:
-        _node(graph, node)
-    _legend(graph, scene)
+        _node(graph, node, st)
+    _legend(graph, scene, st)
     for edge in scene.edges:
-        _edge(graph, edge, centers)
+        _edge(graph, edge, centers, st)
     ET.indent(root, space=" ")
     body: bytes = ET.tostring(root, encoding="utf-8")
     return b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n' + body + b"\n"
@@ -83,8 +84,8 @@ def html_label(markup: str) -> str:
     return "<html><div style='text-align:center'>" + "<br>".join(lines) + "</div></html>"
 
 
-def _node(graph: ET.Element, node: NodeBox) -> None:
-    style = NODE_STYLES[node.kind]
+def _node(graph: ET.Element, node: NodeBox, st: StyleTable) -> None:
+    style = st.nodes[node.kind]
     el = ET.SubElement(graph, f"{{{GRAPHML_NS}}}node", {"id": node.id})
     # graphics first: networkx reads yEd's label into "label", and the plain key must win
     gfx = ET.SubElement(ET.SubElement(el, f"{{{GRAPHML_NS}}}data", {"key": NODE_GRAPHICS}), _y("ShapeNode"))
@@ -95,7 +96,7 @@ def _node(graph: ET.Element, node: NodeBox) -> None:
                                            "width": num(style.stroke_width)})
     label = ET.SubElement(gfx, _y("NodeLabel"), {
         "alignment": "center", "autoSizePolicy": "content", "fontFamily": FONT_FAMILY,
-        "fontSize": str(int(FONT_SIZE)), "fontStyle": "plain", "textColor": TEXT_COLOR,
+        "fontSize": str(int(FONT_SIZE)), "fontStyle": "plain", "textColor": st.text_color,
         "modelName": "internal", "modelPosition": "c", "visible": "true"})
     label.text = html_label(node.label)
     ET.SubElement(gfx, _y("Shape"), {"type": style.shape})
@@ -105,7 +106,7 @@ def _node(graph: ET.Element, node: NodeBox) -> None:
     _data(el, "d4", node.plain)
 
 
-def _legend(graph: ET.Element, scene: Scene) -> None:
+def _legend(graph: ET.Element, scene: Scene, st: StyleTable) -> None:
     """The legend as one unconnected node (kind ``legend``) with a coloured HTML key."""
     if not scene.legend:
         return
@@ -113,20 +114,20 @@ def _legend(graph: ET.Element, scene: Scene) -> None:
     el = ET.SubElement(graph, f"{{{GRAPHML_NS}}}node", {"id": LEGEND_ID})
     gfx = ET.SubElement(ET.SubElement(el, f"{{{GRAPHML_NS}}}data", {"key": NODE_GRAPHICS}), _y("ShapeNode"))
     ET.SubElement(gfx, _y("Geometry"), {"x": num(x), "y": num(y), "width": num(w), "height": num(h)})
-    ET.SubElement(gfx, _y("Fill"), {"color": "#FFFFFF", "transparent": "false"})
-    ET.SubElement(gfx, _y("BorderStyle"), {"color": "#BBBBBB", "type": "line", "width": "1"})
+    ET.SubElement(gfx, _y("Fill"), {"color": st.background, "transparent": "false"})
+    ET.SubElement(gfx, _y("BorderStyle"), {"color": st.legend_stroke, "type": "line", "width": "1"})
     samples = {"line": "━━━━", "dashed": "╍╍╍╍", "dashed_dotted": "━ · ━", "dotted": "┈┈┈┈"}
     cells = "".join(
-        f"<td><font color='{EDGE_STYLES[e.kind].color}'>{samples[EDGE_STYLES[e.kind].yed_line]}▶</font> "
+        f"<td><font color='{st.edges[e.kind].color}'>{samples[st.edges[e.kind].yed_line]}▶</font> "
         f"{e.kind}&nbsp;&nbsp;</td>" for e in scene.legend)
     label = ET.SubElement(gfx, _y("NodeLabel"), {
         "alignment": "left", "autoSizePolicy": "content", "fontFamily": FONT_FAMILY,
-        "fontSize": str(int(SMALL_SIZE)), "fontStyle": "plain", "textColor": TEXT_COLOR,
+        "fontSize": str(int(SMALL_SIZE)), "fontStyle": "plain", "textColor": st.text_color,
         "modelName": "internal", "modelPosition": "c", "visible": "true"})
     label.text = f"<html><table><tr>{cells}</tr></table></html>"
     ET.SubElement(gfx, _y("Shape"), {"type": "roundrectangle"})
     _data(el, "d1", "legend")
-    _data(el, "d4", "; ".join(f"{e.kind}: {EDGE_STYLES[e.kind].meaning}" for e in scene.legend))
+    _data(el, "d4", "; ".join(f"{e.kind}: {st.edges[e.kind].meaning}" for e in scene.legend))
 
 
 def sample(points: tuple[Point, ...], per_curve: int = SAMPLES_PER_CURVE) -> list[Point]:
@@ -158,8 +159,8 @@ def _collinear(*pts: Point) -> bool:
     return all(abs((x3 - x0) * (y - y0) - (y3 - y0) * (x - x0)) / span < STRAIGHT_TOL for x, y in pts[1:-1])
 
 
-def _edge(graph: ET.Element, edge: EdgeRoute, centers: dict[str, Point]) -> None:
-    style = EDGE_STYLES[edge.kind]
+def _edge(graph: ET.Element, edge: EdgeRoute, centers: dict[str, Point], st: StyleTable) -> None:
+    style = st.edges[edge.kind]
     el = ET.SubElement(graph, f"{{{GRAPHML_NS}}}edge", {"id": edge.id, "source": edge.source,
                                                          "target": edge.target})
     gfx = ET.SubElement(ET.SubElement(el, f"{{{GRAPHML_NS}}}data", {"key": EDGE_GRAPHICS}), _y("PolyLineEdge"))

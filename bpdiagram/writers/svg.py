@@ -16,17 +16,7 @@ from bpdiagram.layout.crossings import bezier_point, curves
 from bpdiagram.layout.scene import EdgeRoute, Jump, NodeBox, PathPos, Point, Scene
 from bpdiagram.layout.text import TextBlock
 from bpdiagram.options import JumpStyle
-from bpdiagram.style import (
-    BACKGROUND,
-    BAND_FILLS,
-    BAND_TITLE_COLOR,
-    BAND_TITLES,
-    EDGE_STYLES,
-    FONT_STACK,
-    NODE_STYLES,
-    TEXT_COLOR,
-    EdgeStyle,
-)
+from bpdiagram.style import BAND_TITLES, FONT_STACK, EdgeStyle, StyleTable, style_table
 from bpdiagram.writers import Writer
 from bpdiagram.writers.xmltext import clean, num
 
@@ -36,7 +26,16 @@ CORNER = 7.0
 
 def render(scene: Scene) -> bytes:
     """The scene as SVG bytes (UTF-8, with XML declaration)."""
+    root = build(scene)
+    ET.indent(root, space=" ")
+    body: bytes = ET.tostring(root, encoding="utf-8")
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body + b"\n"
+
+
+def build(scene: Scene) -> ET.Element:
+    """The scene as an SVG element tree, for writers that embed the SVG (HTML) or rasterise it."""
     ET.register_namespace("", SVG_NS)
+    st = style_table(scene.theme)
     root = ET.Element("svg", {
         "xmlns": SVG_NS, "version": "1.1",
         "width": num(scene.width), "height": num(scene.height),
@@ -45,43 +44,46 @@ def render(scene: Scene) -> bytes:
     })
     ET.SubElement(root, "title").text = clean(scene.title or "backpropagation diagram")
     ET.SubElement(root, "desc").text = "Backpropagation diagram drawn by bpdiagram"
-    ET.SubElement(root, "rect", {"width": "100%", "height": "100%", "fill": BACKGROUND})
-    _bands(root, scene)
+    ET.SubElement(root, "rect", {"width": "100%", "height": "100%", "fill": st.background})
+    _bands(root, scene, st)
     if scene.title:
         title = ET.SubElement(root, "g", {"id": "title", "font-weight": "bold"})
-        _text(title, scene.title_text, scene.width / 2 - scene.title_text.width / 2, 16.0)
+        _text(title, scene.title_text, scene.width / 2 - scene.title_text.width / 2, 16.0, color=st.text_color)
     edges = ET.SubElement(root, "g", {"id": "edges"})
-    names = {n.id: n.plain.split(" / ")[0].split(" = ")[0] for n in scene.nodes}
+    names = short_names(scene)
     jumps: dict[str, list[Jump]] = {}
     for jump in scene.jumps:
         jumps.setdefault(jump.edge, []).append(jump)
     for edge in scene.edges:
-        _edge(edges, edge, names, tuple(jumps.get(edge.id, ())), scene.jump_style)
+        _edge(edges, edge, names, tuple(jumps.get(edge.id, ())), scene.jump_style, st)
     nodes = ET.SubElement(root, "g", {"id": "nodes"})
     for node in scene.nodes:
-        _node(nodes, node)
-    _legend(root, scene)
-    ET.indent(root, space=" ")
-    body: bytes = ET.tostring(root, encoding="utf-8")
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body + b"\n"
+        _node(nodes, node, st)
+    _legend(root, scene, st)
+    return root
 
 
-def _bands(root: ET.Element, scene: Scene) -> None:
+def short_names(scene: Scene) -> dict[str, str]:
+    """Each node's name without its formula (``Z[1]`` for ``Z[1] = W[1]X + b[1]``), for titles and summaries."""
+    return {n.id: n.plain.split(" / ")[0].split(" = ")[0] for n in scene.nodes}
+
+
+def _bands(root: ET.Element, scene: Scene, st: StyleTable) -> None:
     group = ET.SubElement(root, "g", {"id": "bands"})
     for band in scene.bands:
         g = ET.SubElement(group, "g", {"class": f"band band-{band.band}"})
         ET.SubElement(g, "rect", {"x": num(8), "y": num(band.y), "width": num(scene.width - 16),
-                                  "height": num(band.h), "fill": BAND_FILLS[band.band]})
+                                  "height": num(band.h), "fill": st.band_fills[band.band]})
         cx, cy = 8 + 17.0, band.y + band.h / 2
         label = ET.SubElement(g, "text", {
             "x": num(cx), "y": num(cy), "transform": f"rotate(-90 {num(cx)} {num(cy)})",
-            "font-size": "11", "letter-spacing": "1.5", "fill": BAND_TITLE_COLOR, "text-anchor": "middle",
+            "font-size": "11", "letter-spacing": "1.5", "fill": st.band_title_color, "text-anchor": "middle",
             "dominant-baseline": "middle"})
         label.text = BAND_TITLES[band.band]
 
 
-def _text(parent: ET.Element, block: TextBlock, x: float, top: float, *, width: float | None = None,
-          color: str = TEXT_COLOR) -> None:
+def _text(parent: ET.Element, block: TextBlock, x: float, top: float, *, color: str,
+          width: float | None = None) -> None:
     """Lines of ``block`` from ``top``; each line centred in ``width`` when given."""
     text = ET.SubElement(parent, "text", {"font-size": num(block.size), "fill": color})
     first_baseline = top + block.first_baseline
@@ -95,8 +97,8 @@ def _text(parent: ET.Element, block: TextBlock, x: float, top: float, *, width: 
             ET.SubElement(text, "tspan", attrs).text = clean(run.text)
 
 
-def _node(parent: ET.Element, node: NodeBox) -> None:
-    style = NODE_STYLES[node.kind]
+def _node(parent: ET.Element, node: NodeBox, st: StyleTable) -> None:
+    style = st.nodes[node.kind]
     g = ET.SubElement(parent, "g", {"class": f"node kind-{node.kind} band-{node.band}", "id": f"node-{node.id}",
                                     "data-layer": str(node.layer)})
     ET.SubElement(g, "title").text = clean(f"{node.plain} ({node.kind}, {node.band} band)")
@@ -112,7 +114,7 @@ def _node(parent: ET.Element, node: NodeBox) -> None:
         if style.shape == "roundrectangle":
             rect.update(rx=num(CORNER), ry=num(CORNER))
         ET.SubElement(g, "rect", {**rect, **attrs})
-    _text(g, node.text, node.x, node.text_top, width=node.w)
+    _text(g, node.text, node.x, node.text_top, width=node.w, color=st.text_color)
 
 
 def _pt(p: Point) -> str:
@@ -187,8 +189,8 @@ def sub_bezier(p0: Point, p1: Point, p2: Point, p3: Point, t0: float, t1: float)
 
 
 def _edge(parent: ET.Element, edge: EdgeRoute, names: dict[str, str], jumps: tuple[Jump, ...],
-          jump_style: JumpStyle) -> None:
-    style = EDGE_STYLES[edge.kind]
+          jump_style: JumpStyle, st: StyleTable) -> None:
+    style = st.edges[edge.kind]
     hops = sum(j.crossings for j in jumps) if jump_style != "none" else 0
     g = ET.SubElement(parent, "g", {"class": f"edge kind-{edge.kind}", "id": f"edge-{edge.id}",
                                     "data-source": edge.source, "data-target": edge.target,
@@ -197,13 +199,13 @@ def _edge(parent: ET.Element, edge: EdgeRoute, names: dict[str, str], jumps: tup
     ET.SubElement(g, "title").text = clean(title + (f": {edge.plain}" if edge.plain else ""))
     _stroke(g, path_data(edge.points, jumps, jump_style), style)
     if edge.tip is not None and edge.points:
-        _head(g, edge.points[-1], edge.tip, style)
+        _head(g, edge.points[-1], edge.tip, style, st.background)
     if edge.text is not None and edge.label_at is not None:
         block = edge.text
         x, y = edge.label_at
         ET.SubElement(g, "rect", {"x": num(x - block.width / 2 - 3), "y": num(y - block.height / 2),
                                   "width": num(block.width + 6), "height": num(block.height), "rx": "3",
-                                  "fill": BACKGROUND, "fill-opacity": "0.85"})
+                                  "fill": st.background, "fill-opacity": "0.85"})
         _text(g, block, x - block.width / 2, y - block.height / 2, width=block.width, color=style.color)
 
 
@@ -216,7 +218,7 @@ def _stroke(parent: ET.Element, d: str, style: EdgeStyle) -> None:
     ET.SubElement(parent, "path", attrs)
 
 
-def _head(parent: ET.Element, base: Point, tip: Point, style: EdgeStyle) -> None:
+def _head(parent: ET.Element, base: Point, tip: Point, style: EdgeStyle, background: str) -> None:
     """The arrowhead of ``style`` from ``base`` to ``tip`` (yEd's shapes, drawn by hand)."""
     dx, dy = tip[0] - base[0], tip[1] - base[1]
     length = math.hypot(dx, dy) or 1.0
@@ -230,27 +232,27 @@ def _head(parent: ET.Element, base: Point, tip: Point, style: EdgeStyle) -> None
         ET.SubElement(parent, "polyline", {"points": pts, "fill": "none", "stroke": style.color,
                                            "stroke-width": num(style.width), "stroke-linejoin": "miter"})
     else:
-        fill = BACKGROUND if style.head == "white_delta" else style.color
+        fill = background if style.head == "white_delta" else style.color
         ET.SubElement(parent, "polygon", {"points": pts, "fill": fill, "stroke": style.color,
                                           "stroke-width": num(min(style.width, 1.4)), "stroke-linejoin": "miter"})
 
 
-def _legend(root: ET.Element, scene: Scene) -> None:
+def _legend(root: ET.Element, scene: Scene, st: StyleTable) -> None:
     x, y, w, h = scene.legend_box
     g = ET.SubElement(root, "g", {"id": "legend"})
     ET.SubElement(g, "title").text = "Legend: edge kinds"
     ET.SubElement(g, "rect", {"x": num(x), "y": num(y), "width": num(w), "height": num(h), "rx": "4",
-                              "fill": BACKGROUND, "stroke": "#BBBBBB", "stroke-width": "1"})
+                              "fill": st.background, "stroke": st.legend_stroke, "stroke-width": "1"})
     for entry in scene.legend:
-        style = EDGE_STYLES[entry.kind]
+        style = st.edges[entry.kind]
         item = ET.SubElement(g, "g", {"class": f"legend-entry kind-{entry.kind}"})
         (x0, y0), (x1, y1) = entry.start, entry.end
         head = 8.0 if style.head != "none" else 0.0
         _stroke(item, f"M{num(x0)},{num(y0)} L{num(x1 - head)},{num(y1)}", style)
         if head:
-            _head(item, (x1 - head, y1), (x1, y1), style)
+            _head(item, (x1 - head, y1), (x1, y1), style, st.background)
         tx, ty = entry.text_at
-        _text(item, entry.text, tx, ty - entry.text.height / 2)
+        _text(item, entry.text, tx, ty - entry.text.height / 2, color=st.text_color)
 
 
 WRITER = Writer("svg", "svg", render)

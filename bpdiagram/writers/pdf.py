@@ -1,0 +1,36 @@
+"""PDF writer: the SVG converted to vector PDF by CairoSVG, for LaTeX and print.
+
+The page is the SVG's size (1 px = 0.75 pt), so ``\\includegraphics`` shows the
+same picture as the SVG and the PNG. Cairo stamps the current time into the
+PDF's info dictionary; that stamp is blanked out so the same spec gives the
+same bytes (DESIGN: deterministic output).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bpdiagram.layout.scene import Scene
+from bpdiagram.writers import Writer, svg
+
+_DATES = re.compile(rb"/(?:CreationDate|ModDate)\s*\((?:[^()\\]|\\.)*\)")
+
+
+def render(scene: Scene) -> bytes:
+    """The scene as PDF bytes, without a creation date."""
+    import cairosvg  # heavy (loads libcairo): imported only when a PDF is asked for
+
+    data: bytes = cairosvg.svg2pdf(bytestring=svg.render(scene))
+    return without_dates(data)
+
+
+def without_dates(pdf: bytes) -> bytes:
+    """``pdf`` with its info dictionary's dates replaced by spaces.
+
+    Spaces of the same length keep every byte offset, so the cross-reference
+    table stays valid and no re-writing of the file is needed.
+    """
+    return _DATES.sub(lambda m: b" " * len(m.group()), pdf)
+
+
+WRITER = Writer("pdf", "pdf", render)

@@ -1,0 +1,96 @@
+"""The small public API: bpdiagram.load / template / templates, Diagram.render and save."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import bpdiagram
+from bpdiagram.errors import OutputError, SpecError
+from bpdiagram.library import template_description, template_names
+from tests.conftest import ROOT
+
+SPEC = {"input": 2, "layers": [{"size": 3, "activation": "tanh"}, {"size": 1, "activation": "sigmoid"}],
+        "loss": "bce"}
+
+
+def test_import_is_light() -> None:
+    """``import bpdiagram`` (and listing templates) loads none of the heavy dependencies."""
+    code = ("import sys, bpdiagram; bpdiagram.templates(); "
+            "print(sorted(m for m in ('numpy', 'networkx', 'graphviz', 'cairosvg', 'yaml') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out.strip() == "[]"
+
+
+def test_templates_maps_names_to_descriptions() -> None:
+    found = bpdiagram.templates()
+    assert list(found) == template_names()
+    assert found["two-layer-binary"] == template_description("two-layer-binary") != ""
+
+
+def test_diagram_is_reachable_lazily() -> None:
+    from bpdiagram.diagram import Diagram
+
+    assert bpdiagram.Diagram is Diagram
+    with pytest.raises(AttributeError, match="no attribute 'Diagramm'"):
+        bpdiagram.Diagramm  # noqa: B018
+
+
+def test_load_from_dict_and_path(tmp_path: Path) -> None:
+    from_dict = bpdiagram.load(SPEC)
+    assert from_dict.name == "diagram" and len(from_dict.spec.layers) == 2
+    path = tmp_path / "net.yaml"
+    path.write_text("input: 2\nlayers:\n  - {size: 3, activation: tanh}\nloss: mse\n", encoding="utf-8")
+    d = bpdiagram.load(path, theme="print")
+    assert (d.name, d.theme) == ("net", "print")
+    assert repr(d) == "<Diagram 'net' (1 layers, theme 'print')>"
+    with pytest.raises(SpecError, match="layers"):
+        bpdiagram.load({"input": 2, "loss": "bce"})
+
+
+@pytest.mark.graphviz
+def test_save_takes_the_format_from_the_suffix(tmp_path: Path) -> None:
+    d = bpdiagram.template("relu-mlp")
+    for ext in ("svg", "png", "graphml", "pdf", "html"):
+        target = tmp_path / "deep" / "er" / f"picture.{ext}"
+        assert d.save(target) == [target]
+        assert target.read_bytes() == d.render(ext)
+    upper = tmp_path / "PICTURE.SVG"
+    assert d.save(str(upper)) == [upper] and upper.read_bytes() == d.render("svg")
+
+
+@pytest.mark.graphviz
+def test_save_to_a_folder_with_formats(tmp_path: Path) -> None:
+    d = bpdiagram.template("relu-mlp")
+    written = d.save(tmp_path / "figs", ["svg", "pdf", "svg"])
+    assert written == [tmp_path / "figs" / "relu-mlp.svg", tmp_path / "figs" / "relu-mlp.pdf"]
+    assert d.save(tmp_path / "figs", "svg,pdf") == written
+
+
+@pytest.mark.parametrize("name", ["picture", "picture.jpeg", "picture.svg.bak"])
+def test_save_without_a_known_suffix_is_a_clear_error_and_writes_nothing(tmp_path: Path, name: str) -> None:
+    d = bpdiagram.load(SPEC)
+    with pytest.raises(OutputError, match="cannot tell the format from the file name; use a suffix "
+                                          r"\(\.svg, \.png, \.graphml, \.pdf, \.html\)"):
+        d.save(tmp_path / name)
+    with pytest.raises(Exception, match="unknown format 'jpeg'"):
+        d.save(tmp_path, ["svg", "jpeg"])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_format_is_registered_and_offered_by_the_cli() -> None:
+    from click.testing import CliRunner
+
+    from bpdiagram.cli import KNOWN_FORMATS, cli
+    from bpdiagram.options import FORMATS
+    from bpdiagram.writers import formats, get_writer
+
+    assert formats() == FORMATS == KNOWN_FORMATS
+    assert [get_writer(f).extension for f in FORMATS] == list(FORMATS)
+    help_text = " ".join(CliRunner().invoke(cli, ["render", "--help"]).stdout.split())
+    assert "Comma-separated formats: svg, png, graphml, pdf, html." in help_text
+    for option in ("--theme [default|print]", "--steps", "--force"):
+        assert option in help_text
