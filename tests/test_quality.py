@@ -15,6 +15,7 @@ import pytest
 
 from bpdiagram.diagram import Diagram
 from bpdiagram.layout.quality import measure
+from bpdiagram.library import template_path
 from bpdiagram.spec import load_spec
 from tests.geometry import crossings, read
 from tests.scenes import box, line, plus, scene
@@ -136,11 +137,8 @@ def test_unseen_specs_are_clean_and_their_jumps_equal_their_crossings(case: int)
 
 @pytest.mark.graphviz
 def test_jump_styles_change_the_drawing_not_the_layout() -> None:
-    # a crossing the layout cannot avoid: A[2] = Z[2] is too narrow for its derivative link to pass
-    # left of its cached value, whose edge runs right into dA[2]
-    spec = load_spec({"input": {"name": "Xin_long_name", "size": 3},
-                      "layers": [{"size": 3, "activation": "leaky_relu"}, {"size": 2, "activation": "linear"}],
-                      "loss": "mse", "diagram": {"simplify": "false", "notation": "cs231n"}})
+    # the sigmoid neuron's fan-in of gates leaves crossings the layout cannot avoid
+    spec = load_spec(template_path("expression-sigmoid-neuron"))
     arc, gap, none = (Diagram(spec, jumps=style) for style in ("arc", "gap", "none"))
     assert arc.scene.edges == gap.scene.edges == none.scene.edges
     assert arc.stats().crossings == gap.stats().crossings == none.stats().crossings > 0

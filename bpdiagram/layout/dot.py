@@ -159,7 +159,12 @@ def to_dot(g: nx.MultiDiGraph, sizes: dict[str, tuple[float, float]],
         if kind == "forward":
             attrs["weight"] = "3"
         flat = g.nodes[e.source]["row"] == g.nodes[e.target]["row"]
-        if e.id in edge_labels and not flat:  # dot loses labelled flat edges; the layout places those labels
+        source = e.target if e.reversed else e.source
+        # the output's first gradient is drawn straight by the layout: a label node would push it aside
+        seed = kind == "backward" and g.nodes[source]["band"] == "forward"
+        if seed:
+            attrs["weight"] = "8"
+        if e.id in edge_labels and not flat and not seed:  # dot loses labelled flat edges; the layout labels them
             w, h = edge_labels[e.id]
             # a blank label of the right size: dot reserves the room, we draw the text
             attrs["label"] = "<<table border='0' cellpadding='0' cellspacing='0'><tr><td fixedsize='true' " \

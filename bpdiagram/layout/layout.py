@@ -7,6 +7,7 @@ all written from it, so they show the same picture.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -131,6 +132,11 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
     ellipses = {n.id for n in nodes if NODE_STYLES[n.kind].shape == "ellipse"}
     router = Router(nodes, fixed, ellipses=ellipses, arrow=ARROW_LENGTH)
     routed = router.route_all(sorted(requests, key=_routing_order))
+    by_request = {q.id: q.fallback for q in requests}
+    # labels of straight routes sit on their middle (dot placed only the labels of its own splines)
+    routed = {i: (r if r.text is None or r is by_request.get(i) else
+                  dataclasses.replace(r, label_at=_label_spot(r.points, r.text)))
+              for i, r in routed.items()}
     by_edge = {r.id: r for r in fixed} | routed
     routes = [by_edge[e.id] for e in dot_edges(g)]
     crossings = find_crossings(routes, nodes)
