@@ -159,9 +159,9 @@ def to_dot(g: nx.MultiDiGraph, sizes: dict[str, tuple[float, float]],
         if kind == "forward":
             attrs["weight"] = "3"
         flat = g.nodes[e.source]["row"] == g.nodes[e.target]["row"]
-        source = e.target if e.reversed else e.source
+        tail = e.target if e.reversed else e.source
         # the output's first gradient is drawn straight by the layout: a label node would push it aside
-        seed = kind == "backward" and g.nodes[source]["band"] == "forward"
+        seed = kind == "backward" and g.nodes[tail]["band"] == "forward"
         if seed:
             attrs["weight"] = "8"
         if e.id in edge_labels and not flat and not seed:  # dot loses labelled flat edges; the layout labels them
