@@ -14,6 +14,7 @@ import networkx as nx
 
 from bpdiagram.layout.dot import ARROW_LENGTH, dot_edges, edge_order, node_order, to_dot
 from bpdiagram.layout.engine import run_dot
+from bpdiagram.layout.lanes import route_lanes
 from bpdiagram.layout.scene import BandRect, EdgeRoute, LegendEntry, NodeBox, Point, Scene
 from bpdiagram.layout.text import TextBlock, layout_text
 from bpdiagram.options import BANDS, EDGE_KINDS, Band, EdgeKind
@@ -84,11 +85,17 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
                              round(cx - w / 2, 2), round(cy - h / 2, 2), w, h, texts[n]))
     by_id = {e.get("id"): e for e in result.get("edges", []) if e.get("id")}
     boxes = {n.id: n for n in nodes}
+    named = route_lanes(g, boxes, arrow=ARROW_LENGTH)
     routes = []
     for e, (u, v, key) in zip(dot_edges(g), edge_order(g), strict=True):
         label = g.edges[u, v, key]["label"]
         label_at = None
-        if key == "derivative":
+        if (u, v, key) in named:
+            pts, tip, run = named[(u, v, key)]
+            if run is not None and label:
+                x, y0, y1 = run
+                label_at = (round(x + 4 + edge_texts[e.id].width / 2, 2), round((y0 + y1) / 2, 2))
+        elif key == "derivative":
             pts, tip = _derivative_route(boxes[u], boxes[v], nodes), None
         elif g.nodes[u]["row"] == g.nodes[v]["row"] and _neighbours(boxes[u], boxes[v], nodes, g):
             pts, tip = _flat_route(boxes[u], boxes[v])
