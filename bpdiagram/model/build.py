@@ -22,6 +22,7 @@ from bpdiagram.model.catalogue import (
     FusedOp,
     param_gradients,
 )
+from bpdiagram.model.elementwise import build_elementwise
 from bpdiagram.model.notation import Symbols
 from bpdiagram.options import EdgeKind, NodeKind
 from bpdiagram.richtext import escape, plain
@@ -48,14 +49,19 @@ def output_fusion(spec: NetworkSpec) -> FusedOp | None:
 
 
 def default_title(spec: NetworkSpec) -> str:
-    """``2 → 4 tanh → 1 sigmoid, bce``: the network in one line."""
+    """``2 → 4 tanh → 1 sigmoid, bce``: the network in one line (``, element-wise`` in that view)."""
     parts = [str(spec.input.size)] + [f"{layer.size} {layer.activation}" for layer in spec.layers]
-    return " → ".join(parts) + f", {spec.loss}"
+    view = ", element-wise" if spec.diagram.view == "elementwise" else ""
+    return " → ".join(parts) + f", {spec.loss}{view}"
 
 
 def build_graph(spec: NetworkSpec, options: BuildOptions | None = None) -> nx.MultiDiGraph:
-    """The model of ``spec``: nodes and edges of every shown kind."""
-    return _Builder(spec, options or BuildOptions()).build()
+    """The model of ``spec``: nodes and edges of every shown kind, in the view the spec asks for."""
+    options = options or BuildOptions()
+    if spec.diagram.view == "elementwise":
+        title = spec.title if spec.title is not None else default_title(spec)
+        return build_elementwise(spec, shapes=options.shapes, fused=output_fusion(spec), title=title)
+    return _Builder(spec, options).build()
 
 
 class _Builder:
