@@ -48,4 +48,5 @@ clean:
 # the pictures the README shows (committed, unlike output/)
 docs: $(STAMP) system
 	$(BIN)/bpdiagram render -t two-layer-binary -t three-layer-logistic -t relu-mlp -o docs/images -f png
+	$(BIN)/bpdiagram render -t three-layer-elementwise -t single-neuron -o docs/images -f png
 	$(BIN)/bpdiagram render docs/three-layer-backprop-to-2.yaml -o docs/images -f png
