@@ -37,8 +37,8 @@ LANE_PITCH = 7.0
 """Distance between neighbouring lanes, px."""
 LANE_PAD = 12.0
 """Room between a corridor's outer lanes and the boxes beside it."""
-TAP_MARGIN = 5.0
-"""Taps keep this far from a box's corners."""
+TAP_MARGIN = 7.0
+"""Taps keep this far from a box's corners (as far as the SVG rounds them)."""
 CENTRE_GAP = 7.0
 """Taps keep this far from the middle of a side that straight edges use."""
 CORNER = 4.0
@@ -109,13 +109,22 @@ def route_lanes(g: nx.MultiDiGraph, boxes: dict[str, NodeBox], *, arrow: float) 
     corridors: dict[float, tuple[int, float]] = g.graph.get("corridors", {})
     extents = {c: _corridor_extent(g, boxes, c, corridor_width(*spec)) for c, spec in corridors.items()}
 
+    # lanes beside a box that end in another box's top or bottom must stay under that box: closer if need be
+    pitch: dict[tuple[str, str], float] = {}
+    for _, v, route in g.edges(data="route"):
+        if isinstance(route, Lane) and isinstance(route.lane, BesideLane) and route.enter in ("top", "bottom"):
+            beside, anchor, into = route.lane, boxes[route.lane.node], boxes[v]
+            room = into.x + into.w - anchor.x - anchor.w if beside.side == "right" else anchor.x - into.x
+            fit = (room - LANE_PAD - TAP_MARGIN) / max(beside.slot, 1)
+            pitch[(beside.node, beside.side)] = min(pitch.get((beside.node, beside.side), LANE_PITCH), max(fit, 1.0))
+
     def lane_x(lane: CorridorLane | BesideLane) -> float:
         if isinstance(lane, CorridorLane):
             lo, hi = extents[lane.column]
             count = corridors[lane.column][0]
             return round((lo + hi) / 2 + (lane.slot - (count - 1) / 2) * LANE_PITCH, 2)
         box = boxes[lane.node]
-        step = LANE_PAD + lane.slot * LANE_PITCH
+        step = LANE_PAD + lane.slot * pitch.get((lane.node, lane.side), LANE_PITCH)
         return round(box.x + box.w + step if lane.side == "right" else box.x - step, 2)
 
     lanes: dict[EdgeKey, tuple[float, Side, Side]] = {}
