@@ -322,3 +322,21 @@ def test_cli_renders_the_templates(name: str, tmp_path: Path) -> None:
     assert (width, height) == (round(2 * d.scene.width), round(2 * d.scene.height))
     g = nx.read_graphml(tmp_path / f"{name}.graphml")
     assert set(g.nodes) == set(d.graph.nodes) | {"legend"}
+
+
+@pytest.mark.graphviz
+def test_a_bus_stays_dashed_where_its_edges_overlap() -> None:
+    """Edges gathering into one cache node along one lane have their dash patterns in phase at the end."""
+    from bpdiagram.layout.lanes import path_length
+    from bpdiagram.style import EDGE_STYLES
+
+    scene = Diagram.template("three-layer-elementwise").scene
+    period = sum(float(v) for v in EDGE_STYLES["cache"].dash.split())
+    for cache in ("cache.input", "cache.a1", "cache.z1", "cache.w2"):
+        gathering = [e for e in scene.edges if e.target == cache]
+        assert len(gathering) >= 3, cache
+        for edge in gathering:
+            phase = path_length(edge.points) % period
+            assert min(phase, period - phase) < 0.1, (edge.source, cache, phase)
+        # and they do share their last stretch: the same end, the same lane
+        assert len({e.points[-1] for e in gathering}) == 1

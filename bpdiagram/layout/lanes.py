@@ -273,14 +273,14 @@ def _lead_in(curve: tuple[Point, ...], kind: EdgeKind, *, into: float) -> tuple[
     period = sum(dashes)
     if not period:
         return curve
-    need = (-_length(curve)) % period
+    need = (-path_length(curve)) % period
     if need < 0.05 or period - need < 0.05:
         return curve
     x, y = curve[0]
     return (*_line((round(x + into * need, 2), y), curve[0]), *curve[1:])
 
 
-def _length(curve: tuple[Point, ...]) -> float:
+def path_length(curve: tuple[Point, ...]) -> float:
     """Length of a Bézier chain, each cubic measured along 12 chords."""
     total = 0.0
     for i in range(0, len(curve) - 3, 3):
