@@ -43,6 +43,8 @@ CENTRE_GAP = 7.0
 """Taps keep this far from the middle of a side that straight edges use."""
 CORNER = 4.0
 """Radius of the rounded corners of lane routes."""
+TAP_GAP = 9.0
+"""Least distance between two taps on one side: a box with many grows taller to keep it."""
 
 EdgeKey = tuple[str, str, EdgeKind]
 LaneRoute = tuple[tuple[Point, ...], Point | None, tuple[float, float, float] | None]
@@ -57,6 +59,29 @@ def corridor_width(lanes: int, room: float) -> float:
 def routed(g: nx.MultiDiGraph, u: str, v: str, key: str) -> bool:
     """Whether the model routes this edge by name (so dot must not)."""
     return isinstance(g.edges[u, v, key].get("route"), (Straight, Lane))
+
+
+def tap_heights(g: nx.MultiDiGraph) -> dict[str, float]:
+    """Height each box needs so the lanes tapping one of its sides stand ``TAP_GAP`` apart.
+
+    Known before layout: a side's taps are its distinct lanes, and straight
+    edges use the middle of a side when they join different columns.
+    """
+    lanes: dict[tuple[str, str], set[object]] = {}
+    busy: set[tuple[str, str]] = set()
+    for u, v, route in g.edges(data="route"):
+        if isinstance(route, Lane):
+            for node, side in ((u, route.exit), (v, route.enter)):
+                if side in ("left", "right"):
+                    lanes.setdefault((node, side), set()).add(route.lane)
+        elif isinstance(route, Straight) and g.nodes[u]["column"] != g.nodes[v]["column"]:
+            forward = g.nodes[u]["column"] < g.nodes[v]["column"]
+            busy.update({(u, "right" if forward else "left"), (v, "left" if forward else "right")})
+    out: dict[str, float] = {}
+    for (node, facing), taps in lanes.items():
+        need = 2 * TAP_MARGIN + (len(taps) - 1) * TAP_GAP + (2 * CENTRE_GAP if (node, facing) in busy else 0.0)
+        out[node] = max(out.get(node, 0.0), need)
+    return out
 
 
 def _has_head(kind: EdgeKind) -> bool:

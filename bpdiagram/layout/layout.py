@@ -14,7 +14,7 @@ import networkx as nx
 
 from bpdiagram.layout.dot import ARROW_LENGTH, dot_edges, edge_order, node_order, to_dot
 from bpdiagram.layout.engine import run_dot
-from bpdiagram.layout.lanes import route_lanes
+from bpdiagram.layout.lanes import route_lanes, tap_heights
 from bpdiagram.layout.scene import BandRect, EdgeRoute, LegendEntry, NodeBox, Point, Scene
 from bpdiagram.layout.text import TextBlock, layout_text
 from bpdiagram.options import BANDS, EDGE_KINDS, Band, EdgeKind
@@ -39,10 +39,19 @@ def node_size(kind: str, text: TextBlock) -> tuple[float, float]:
     return (round(max(w, 40.0), 1), round(max(h, 30.0), 1))
 
 
+def node_sizes(g: nx.MultiDiGraph, texts: dict[str, TextBlock]) -> dict[str, tuple[float, float]]:
+    """Every node's box: around its text, and tall enough for the lanes that tap its sides."""
+    sizes = {n: node_size(g.nodes[n]["kind"], texts[n]) for n in g.nodes}
+    for n, height in tap_heights(g).items():
+        w, h = sizes[n]
+        sizes[n] = (w, max(h, height))
+    return sizes
+
+
 def layout_graph(g: nx.MultiDiGraph) -> Scene:
     """Lay out ``g`` (from ``model.build_graph``) into a ``Scene``."""
     texts = {n: layout_text(g.nodes[n]["label"], FONT_SIZE) for n in g.nodes}
-    sizes = {n: node_size(g.nodes[n]["kind"], texts[n]) for n in g.nodes}
+    sizes = node_sizes(g, texts)
     edges = dot_edges(g)
     edge_texts: dict[str, TextBlock] = {}
     for e, (u, v, key) in zip(edges, edge_order(g), strict=True):
