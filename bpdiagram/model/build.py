@@ -4,7 +4,8 @@ The graph is a ``networkx.MultiDiGraph`` whose nodes carry ``kind``, ``band``,
 ``row`` (a sub-row of the band), ``column`` (an ordering hint: layer l owns
 columns 2l−1 for its linear step and 2l for its activation), ``layer`` and a
 ``label`` in richtext markup. Edges carry ``kind`` and an optional ``label``.
-Layout reads rows and columns; writers never see the spec.
+Layout reads rows and columns; writers never see the spec. This module builds
+the vectorized view; ``model.elementwise`` builds the element-wise one.
 """
 
 from __future__ import annotations
