@@ -126,6 +126,14 @@ def test_cs231n_and_names() -> None:
     assert lab["loss"] == "L = Σ Σj (a1,j − Targetsj)²"
 
 
+def test_input_and_target_never_look_the_same() -> None:
+    """Lower case would write both input x and target X as x_i: then both keep their names."""
+    spec = load_spec({"input": {"name": "x", "size": 2}, "layers": [{"size": 2, "activation": "linear"}],
+                      "loss": "mse", "target": "X", "diagram": {"view": "elementwise"}})
+    lab = labels(build_graph(spec))
+    assert (lab["input_1"], lab["target_1"]) == ("x1", "X1")
+
+
 # -- counts: one node per unit, one edge per weight ----------------------------------------
 
 @pytest.mark.parametrize("sizes", [[3, 4, 3, 1], [1, 1], [5, 2, 6], [2, 7, 1, 3]])

@@ -69,7 +69,8 @@ class UnitSymbols:
     single unit drops its index (``z^{[1]} = Σ_i w_i^{[1]} x_i + b^{[1]}``,
     as course notes write a single neuron), and sums over it vanish. The
     input and target are ``x_i`` and ``y_j``: a one-letter name is written in
-    lower case, a longer one as given.
+    lower case (unless input and target would then look the same), a longer
+    one as given.
 
     Args:
         notation: ``dls`` or ``cs231n``.
@@ -106,7 +107,7 @@ class UnitSymbols:
     def unit(self, name: str, layer: int, index: Index | None) -> str:
         """Markup for ``name`` (``z``, ``a``, ``b``, ``dz``, …) of one unit of ``layer``; a of layer 0 is the input."""
         if name in ("a", "da") and layer == 0:
-            base = ("d" if name == "da" else "") + escape(scalar_name(self.input_name))
+            base = ("d" if name == "da" else "") + escape(self._scalar(self.input_name))
             return self._compose(base, None, [self._index(0, index)])
         return self._compose(name, layer, [self._index(layer, index)])
 
@@ -116,7 +117,13 @@ class UnitSymbols:
 
     def target(self, index: Index | None) -> str:
         """``y_j``: the target of output unit ``index``."""
-        return self._compose(escape(scalar_name(self.target_name)), None, [self._index(len(self.sizes) - 1, index)])
+        return self._compose(escape(self._scalar(self.target_name)), None, [self._index(len(self.sizes) - 1, index)])
+
+    def _scalar(self, name: str) -> str:
+        """One entry of the input or target: lower case, unless that would make the two look the same."""
+        if scalar_name(self.input_name) == scalar_name(self.target_name):
+            return name
+        return scalar_name(name)
 
     def sum_over(self, layer: int, letter: Index) -> str:
         """``Σ_{i} `` over the units of ``layer``, or nothing when it has one unit."""
