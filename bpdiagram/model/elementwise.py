@@ -303,7 +303,7 @@ class _Builder:
                                  tuple((f"dz{layer}_{j}", "left") for j in self.units(layer))))
             if layer > self.k and self.drawn(layer):
                 # da_i[l−1] = Σ_j w_ji[l] dz_j[l] reads the weights
-                out.append(_Kept(f"cache.w{layer}", self.sym.render("$w", layer, "j", "i"), layer,
+                out.append(_Kept(f"cache.w{layer}", self.sym.weight("w", layer, "j", "i"), layer,
                                  z_column(layer) - 0.25, corridor_after(layer - 1), "w-in", "w-out", "left",
                                  tuple(f"w{layer}_{j}" for j in self.units(layer)), "left",
                                  tuple((f"dz{layer - 1}_{i}", "right") for i in self.units(layer - 1))))
