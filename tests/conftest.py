@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
 TEMPLATES = template_names()
 NETWORK_TEMPLATES = [t for t in TEMPLATES if not t.startswith("expression")]
+VECTORIZED_TEMPLATES = [t for t in NETWORK_TEMPLATES if t not in ("single-neuron", "three-layer-elementwise")]
 HAVE_DOT = shutil.which("dot") is not None
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 from bpdiagram.diagram import Diagram
 from bpdiagram.layout.dot import to_dot
-from bpdiagram.layout.layout import node_size
+from bpdiagram.layout.layout import node_sizes
 from bpdiagram.layout.text import layout_text
 from bpdiagram.style import FONT_SIZE, SMALL_SIZE
 
@@ -17,7 +17,7 @@ def dot_text(name: str) -> str:
     from bpdiagram.layout.dot import dot_edges, edge_order
 
     g = Diagram.template(name).graph
-    sizes = {n: node_size(g.nodes[n]["kind"], layout_text(g.nodes[n]["label"], FONT_SIZE)) for n in g.nodes}
+    sizes = node_sizes(g, {n: layout_text(g.nodes[n]["label"], FONT_SIZE) for n in g.nodes})
     labels = {}
     for e, (u, v, k) in zip(dot_edges(g), edge_order(g), strict=True):
         if g.edges[u, v, k]["label"]:

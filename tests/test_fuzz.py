@@ -35,6 +35,7 @@ def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 OUTPUT = {"bce": ["sigmoid"], "ce": ["softmax", "sigmoid"], "mse": ACTS, "sse": ACTS}
 hidden = st.fixed_dictionaries({"size": maybe(st.integers(1, 6)), "activation": maybe(st.sampled_from(ACTS[:5]))})
 diagram = st.fixed_dictionaries({}, optional={
+    "view": maybe(st.sampled_from(["vectorized", "elementwise"])),
     "notation": maybe(st.sampled_from(["dls", "cs231n"])),
     "simplify": maybe(st.sampled_from(["auto", True, False])),
     "backprop_to": maybe(st.integers(1, 4)),

@@ -83,7 +83,7 @@ def test_bad_spec_names_file_line_and_key(old: str, new: str, line: int, message
     ("input: 2\nlayers: [\n", "invalid YAML"),
     ("input: !!python/object/apply:os.system ['echo hi']\n", "YAML tag"),
     (GOOD.replace("loss: bce\n", ""), "missing required key 'loss'"),
-    (GOOD + "diagram: {view: elementwise}\n", "elementwise view is not supported yet"),
+    (GOOD + "diagram: {view: elementwize}\n", "did you mean 'elementwise'?"),
     (GOOD + "diagram: {backprop_to: 3}\n", "must be a layer number from 1 to 2"),
     (GOOD + "diagram: {show: [forward, sideways]}\n", "unknown edge kind 'sideways'"),
     (GOOD + "diagram: {simplify: maybe}\n", "must be one of: auto, true, false"),

@@ -19,7 +19,7 @@ from bpdiagram.model.numeric import run
 from bpdiagram.richtext import plain_lines
 from bpdiagram.spec import load_spec
 from bpdiagram.spec.network import NetworkSpec
-from tests.conftest import NETWORK_TEMPLATES
+from tests.conftest import VECTORIZED_TEMPLATES
 from tests.geometry import grammar_violations, read
 from tests.test_writers import assert_labels_inside
 
@@ -86,7 +86,7 @@ def test_labels_show_the_numeric_pass() -> None:
     assert lab["cache.target"] == ["Y", "(1, 2)", f"1{numbers.COLUMN_GAP}0"]
 
 
-@pytest.mark.parametrize("template", NETWORK_TEMPLATES)
+@pytest.mark.parametrize("template", VECTORIZED_TEMPLATES)  # the element-wise view draws no numbers
 def test_every_tensor_node_shows_its_array(template: str) -> None:
     spec = load_spec(template_path(template))
     p = run(spec)

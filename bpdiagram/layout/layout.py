@@ -16,6 +16,7 @@ import networkx as nx
 from bpdiagram.layout.crossings import find_crossings, plan_jumps
 from bpdiagram.layout.dot import ARROW_LENGTH, dot_edges, edge_order, node_order, to_dot
 from bpdiagram.layout.engine import run_dot
+from bpdiagram.layout.lanes import route_lanes, tap_heights
 from bpdiagram.layout.route import Request, Router, straight
 from bpdiagram.layout.scene import BandRect, EdgeRoute, LegendEntry, NodeBox, Point, Scene
 from bpdiagram.layout.text import TextBlock, layout_text
@@ -44,6 +45,15 @@ def node_size(kind: str, text: TextBlock) -> tuple[float, float]:
     return (round(max(w, 40.0), 1), round(max(h, 30.0), 1))
 
 
+def node_sizes(g: nx.MultiDiGraph, texts: dict[str, TextBlock]) -> dict[str, tuple[float, float]]:
+    """Every node's box: around its text, and tall enough for the lanes that tap its sides."""
+    sizes = {n: node_size(g.nodes[n]["kind"], texts[n]) for n in g.nodes}
+    for n, height in tap_heights(g).items():
+        w, h = sizes[n]
+        sizes[n] = (w, max(h, height))
+    return sizes
+
+
 def layout_graph(g: nx.MultiDiGraph, *, jumps: JumpStyle = "arc") -> Scene:
     """Lay out ``g`` (from ``model.build_graph``) into a ``Scene``.
 
@@ -51,7 +61,7 @@ def layout_graph(g: nx.MultiDiGraph, *, jumps: JumpStyle = "arc") -> Scene:
     ``jumps`` says; ``jumps`` only tells the writers how to draw them.
     """
     texts = {n: layout_text(g.nodes[n]["label"], FONT_SIZE) for n in g.nodes}
-    sizes = {n: node_size(g.nodes[n]["kind"], texts[n]) for n in g.nodes}
+    sizes = node_sizes(g, texts)
     edges = dot_edges(g)
     edge_texts: dict[str, TextBlock] = {}
     for e, (u, v, key) in zip(edges, edge_order(g), strict=True):
@@ -94,12 +104,21 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
                              round(cx - w / 2, 2), round(cy - h / 2, 2), w, h, texts[n]))
     by_id = {e.get("id"): e for e in result.get("edges", []) if e.get("id")}
     boxes = {n.id: n for n in nodes}
+    named = route_lanes(g, boxes, arrow=ARROW_LENGTH)
     fixed: list[EdgeRoute] = []
     requests: list[Request] = []
     for e, (u, v, key) in zip(dot_edges(g), edge_order(g), strict=True):
         label = g.edges[u, v, key]["label"]
         text = edge_texts.get(e.id)
         kind = e.kind
+        if (u, v, key) in named:  # the model named this edge's route (element-wise lanes)
+            lane, lane_tip, run = named[(u, v, key)]
+            lane_label = None
+            if run is not None and text is not None:
+                x, y0, y1 = run
+                lane_label = (round(x + 4 + text.width / 2, 2), round((y0 + y1) / 2, 2))
+            fixed.append(EdgeRoute(e.id, u, v, kind, label, plain(label), lane, lane_tip, lane_label, text))
+            continue
         raw = by_id[e.id]
         points, start_tip, end_tip = _spline(raw["pos"])
         pts = tuple(tr(p) for p in points)

@@ -4,11 +4,14 @@ The graph is a ``networkx.MultiDiGraph`` whose nodes carry ``kind``, ``band``,
 ``row`` (a sub-row of the band), ``column`` (an ordering hint: layer l owns
 columns 2l−1 for its linear step and 2l for its activation), ``layer`` and a
 ``label`` in richtext markup. Edges carry ``kind`` and an optional ``label``.
-Layout reads rows and columns; writers never see the spec.
+Layout reads rows and columns; writers never see the spec. This module builds
+the vectorized view; ``model.elementwise`` builds the element-wise one and
+``model.expression`` the computational graph of an expression.
 
-With numbers on (``BuildOptions.values``), every tensor node also shows its
-array from ``model.numeric`` (the catalogue's own numpy rules) as text, so the
-numbers are part of the model's labels and every writer shows the same ones.
+With numbers on (``BuildOptions.values``), every tensor node of the vectorized
+view also shows its array from ``model.numeric`` (the catalogue's own numpy
+rules) as text, so the numbers are part of the model's labels and every writer
+shows the same ones.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from bpdiagram.model.catalogue import (
     output_rule,
     param_gradients,
 )
+from bpdiagram.model.elementwise import build_elementwise
 from bpdiagram.model.expression import build_expression_graph
 from bpdiagram.model.notation import Symbols
 from bpdiagram.model.numeric import Pass, run
@@ -58,16 +62,21 @@ def output_fusion(spec: NetworkSpec) -> FusedOp | None:
 
 
 def default_title(spec: NetworkSpec) -> str:
-    """``2 → 4 tanh → 1 sigmoid, bce``: the network in one line."""
+    """``2 → 4 tanh → 1 sigmoid, bce``: the network in one line (``, element-wise`` in that view)."""
     parts = [str(spec.input.size)] + [f"{layer.size} {layer.activation}" for layer in spec.layers]
-    return " → ".join(parts) + f", {spec.loss}"
+    view = ", element-wise" if spec.diagram.view == "elementwise" else ""
+    return " → ".join(parts) + f", {spec.loss}{view}"
 
 
 def build_graph(spec: NetworkSpec | ExpressionSpec, options: BuildOptions | None = None) -> nx.MultiDiGraph:
-    """The model of ``spec``: nodes and edges of every shown kind."""
+    """The model of ``spec``: nodes and edges of every shown kind, in the view the spec asks for."""
     if isinstance(spec, ExpressionSpec):
         return build_expression_graph(spec)
-    return _Builder(spec, options or BuildOptions()).build()
+    options = options or BuildOptions()
+    if spec.diagram.view == "elementwise":
+        title = spec.title if spec.title is not None else default_title(spec)
+        return build_elementwise(spec, shapes=options.shapes, fused=output_fusion(spec), title=title)
+    return _Builder(spec, options).build()
 
 
 class _Builder:

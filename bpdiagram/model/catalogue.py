@@ -9,6 +9,14 @@ Symbol templates: ``$Z`` is Z of the current layer l, ``$A-`` is A of layer
 l−1 (the input X when l = 1), ``$W+'`` is the transpose of W of layer l+1,
 ``$X``, ``$Y`` and ``$J`` are the input, the target and the loss.
 
+Element-wise templates (``unit_forward``, ``unit_derivative``) write the same
+rule for one unit, in lower case: ``$z`` and ``$a`` are z and a of one unit of
+layer l (its index given when rendered), ``$a-`` a unit of layer l−1,
+``$w`` the weight w_ji joining unit i of layer l−1 to unit j of layer l,
+``$y`` one target; ``@k`` names a unit by letter (``$a@k``) and ``$Σ``,
+``$Σ-``, ``$Σ@k`` sum over a layer's units (nothing when it has one unit).
+See ``notation.UnitSymbols``.
+
 Gradient convention (DLS): ``dZ``/``dA`` are per-example derivatives of the
 loss; the averaging factor of the loss (``scale``, 1/m or 1) appears once, in
 dW and db.
@@ -42,6 +50,9 @@ class ActivationOp:
     g: Callable[[Array], Array]
     backward: Callable[[Array, Array, Array], Array]
     """(dA, Z, A) → dZ."""
+    unit_forward: str
+    unit_derivative: str
+    """The same rules for one unit j: a_j = g(z_j) and dz_j from da_j (element-wise view)."""
     smooth: bool = True
     """False for relu and leaky_relu: g′ jumps at Z = 0, where finite differences cannot check it."""
 
@@ -58,6 +69,10 @@ class LossOp:
     J: Callable[[Array, Array], float]
     dA: Callable[[Array, Array], Array]
     scale: Callable[[int], float]
+    unit_forward: str
+    """J summed over the output units j (and the m examples)."""
+    unit_derivative: str
+    """da_j of one output unit."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,8 @@ class FusedOp:
 
     derivative: str
     dZ: Callable[[Array, Array], Array]
+    unit_derivative: str
+    """dz_j of one output unit."""
 
 
 def _softmax(z: Array) -> Array:
@@ -79,41 +96,54 @@ def _sigmoid(z: Array) -> Array:
 
 
 ACTIVATION_OPS: dict[Activation, ActivationOp] = {
-    "linear": ActivationOp("linear", "$A = $Z", "$dZ = $dA", (), lambda z: z.copy(), lambda da, z, a: da.copy()),
+    "linear": ActivationOp("linear", "$A = $Z", "$dZ = $dA", (), lambda z: z.copy(), lambda da, z, a: da.copy(),
+                           unit_forward="$a = $z", unit_derivative="$dz = $da"),
     "sigmoid": ActivationOp("sigmoid", "$A = σ($Z)", "$dZ = $dA ⊙ $A ⊙ (1 − $A)", ("A",), _sigmoid,
-                            lambda da, z, a: da * a * (1 - a)),
+                            lambda da, z, a: da * a * (1 - a),
+                            unit_forward="$a = σ($z)", unit_derivative="$dz = $da · $a (1 − $a)"),
     "tanh": ActivationOp("tanh", "$A = tanh($Z)", "$dZ = $dA ⊙ (1 − $A^{2})", ("A",), np.tanh,
-                         lambda da, z, a: da * (1 - a**2)),
+                         lambda da, z, a: da * (1 - a**2),
+                         unit_forward="$a = tanh($z)", unit_derivative="$dz = $da · (1 − $a^{2})"),
     "relu": ActivationOp("relu", "$A = max(0, $Z)", "$dZ = $dA ⊙ [$Z > 0]", ("Z",),
-                         lambda z: np.maximum(0.0, z), lambda da, z, a: da * (z > 0), smooth=False),
+                         lambda z: np.maximum(0.0, z), lambda da, z, a: da * (z > 0),
+                         unit_forward="$a = max(0, $z)", unit_derivative="$dz = $da · [$z > 0]", smooth=False),
     "leaky_relu": ActivationOp("leaky_relu", "$A = max(0.01 $Z, $Z)", "$dZ = $dA ⊙ ([$Z > 0] + 0.01 [$Z ≤ 0])",
                                ("Z",), lambda z: np.where(z > 0, z, LEAKY_SLOPE * z),
-                               lambda da, z, a: da * np.where(z > 0, 1.0, LEAKY_SLOPE), smooth=False),
+                               lambda da, z, a: da * np.where(z > 0, 1.0, LEAKY_SLOPE),
+                               unit_forward="$a = max(0.01 $z, $z)",
+                               unit_derivative="$dz = $da · ([$z > 0] + 0.01 [$z ≤ 0])", smooth=False),
     "softmax": ActivationOp("softmax", "$A = softmax($Z)", "$dZ = $A ⊙ ($dA − Σ_{k} $A ⊙ $dA)", ("A",), _softmax,
-                            lambda da, z, a: a * (da - (a * da).sum(axis=0, keepdims=True))),
+                            lambda da, z, a: a * (da - (a * da).sum(axis=0, keepdims=True)),
+                            unit_forward="$a = exp($z) / $Σ@kexp($z@k)",
+                            unit_derivative="$dz = $a ($da − $Σ@k$a@k $da@k)"),
 }
 
 LOSS_OPS: dict[Loss, LossOp] = {
     "bce": LossOp("bce", "$J = −(1/m) Σ [$Y log $A\n+ (1 − $Y) log(1 − $A)]", "$dA = −$Y / $A + (1 − $Y) / (1 − $A)",
                   "(1/m) ",
                   lambda a, y: float(-np.mean(np.sum(y * np.log(a) + (1 - y) * np.log(1 - a), axis=0))),
-                  lambda a, y: -y / a + (1 - y) / (1 - a), lambda m: 1.0 / m),
+                  lambda a, y: -y / a + (1 - y) / (1 - a), lambda m: 1.0 / m,
+                  unit_forward="$J = −(1/m) Σ $Σ[$y log $a\n+ (1 − $y) log(1 − $a)]",
+                  unit_derivative="$da = −$y / $a + (1 − $y) / (1 − $a)"),
     "ce": LossOp("ce", "$J = −(1/m) Σ $Y ⊙ log $A", "$dA = −$Y / $A", "(1/m) ",
                  lambda a, y: float(-np.mean(np.sum(y * np.log(a), axis=0))),
-                 lambda a, y: -y / a, lambda m: 1.0 / m),
+                 lambda a, y: -y / a, lambda m: 1.0 / m,
+                 unit_forward="$J = −(1/m) Σ $Σ$y log $a", unit_derivative="$da = −$y / $a"),
     "mse": LossOp("mse", "$J = (1/2m) Σ ($A − $Y)^{2}", "$dA = $A − $Y", "(1/m) ",
                   lambda a, y: float(np.sum((a - y) ** 2) / (2 * a.shape[1])),
-                  lambda a, y: a - y, lambda m: 1.0 / m),
+                  lambda a, y: a - y, lambda m: 1.0 / m,
+                  unit_forward="$J = (1/2m) Σ $Σ($a − $y)^{2}", unit_derivative="$da = $a − $y"),
     "sse": LossOp("sse", "$J = Σ ($A − $Y)^{2}", "$dA = 2($A − $Y)", "",
                   lambda a, y: float(np.sum((a - y) ** 2)),
-                  lambda a, y: 2 * (a - y), lambda m: 1.0),
+                  lambda a, y: 2 * (a - y), lambda m: 1.0,
+                  unit_forward="$J = Σ $Σ($a − $y)^{2}", unit_derivative="$da = 2($a − $y)"),
 }
 
 FUSED_OPS: dict[tuple[Activation, Loss], FusedOp] = {
-    ("sigmoid", "bce"): FusedOp("$dZ = $A − $Y", lambda a, y: a - y),
-    ("softmax", "ce"): FusedOp("$dZ = $A − $Y", lambda a, y: a - y),
-    ("linear", "mse"): FusedOp("$dZ = $A − $Y", lambda a, y: a - y),
-    ("linear", "sse"): FusedOp("$dZ = 2($A − $Y)", lambda a, y: 2 * (a - y)),
+    ("sigmoid", "bce"): FusedOp("$dZ = $A − $Y", lambda a, y: a - y, unit_derivative="$dz = $a − $y"),
+    ("softmax", "ce"): FusedOp("$dZ = $A − $Y", lambda a, y: a - y, unit_derivative="$dz = $a − $y"),
+    ("linear", "mse"): FusedOp("$dZ = $A − $Y", lambda a, y: a - y, unit_derivative="$dz = $a − $y"),
+    ("linear", "sse"): FusedOp("$dZ = 2($A − $Y)", lambda a, y: 2 * (a - y), unit_derivative="$dz = 2($a − $y)"),
 }
 
 
@@ -153,9 +183,24 @@ PREVIOUS_GRADIENT = LINEAR.previous_gradient
 """dA[l−1] = W[l]ᵀ dZ[l]: the gradient handed to the layer below."""
 
 
+UNIT_LINEAR_FORWARD = "$z = $Σ-$w $a- + $b"
+"""One unit's linear step, z_j[l] = Σ_i w_ji[l] a_i[l−1] + b_j[l]."""
+
+UNIT_PREVIOUS_GRADIENT = "$da- = $Σ$w $dz"
+"""da_i[l−1] = Σ_j w_ji[l] dz_j[l]: what unit i of the layer below receives, one term per weight."""
+
+UNIT_PARAMS = "$w, $b"
+"""The parameters of one unit j: its weights w_ji (every i) and its bias b_j."""
+
+
 def param_gradients(loss: LossOp) -> tuple[str, str]:
     """dW[l] and db[l] with the loss's averaging factor."""
     return (LINEAR.weight_gradient.format(scale=loss.scale_label), LINEAR.bias_gradient.format(scale=loss.scale_label))
+
+
+def unit_param_gradients(loss: LossOp) -> tuple[str, str]:
+    """dw_ji[l] (every i) and db_j[l] of one unit j, with the loss's averaging factor."""
+    return (f"$dw = {loss.scale_label}Σ $dz $a-", f"$db = {loss.scale_label}Σ $dz")
 
 
 def output_rule(activation: Activation, loss: Loss, simplify: Simplify) -> FusedOp | None:

@@ -11,6 +11,7 @@ import difflib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, cast
 
 from bpdiagram.options import (
@@ -34,6 +35,15 @@ MAX_LAYERS = 256
 
 MAX_UNITS = 1_000_000
 """Units per layer; the vectorized view draws shapes, not units, so this only guards arithmetic."""
+
+ELEMENTWISE_MAX_UNITS = 32
+"""Units per layer (the input included) the element-wise view draws; 16 stay readable, 32 are a poster."""
+
+ELEMENTWISE_MAX_WEIGHTS = 2048
+"""Weights (Σ n[l−1] n[l]) the element-wise view draws (32 → 32 → 32 at most): each is two edges."""
+
+ELEMENTWISE_MAX_LAYERS = 16
+"""Layers the element-wise view draws; each is four columns wide, and dot slows with the width."""
 
 MAX_TEXT = 500
 """Longest title, name or learning-rate symbol accepted."""
@@ -132,6 +142,8 @@ def validate_network(doc: Document) -> NetworkSpec:
         raise doc.error(("layers", len(layers) - 1, "activation"),
                         f"loss {loss!r} takes logs of the output, so the output activation must be one of: {allowed}")
     diagram = _diagram(doc, data.get("diagram"), len(layers))
+    if diagram.view == "elementwise":
+        _check_elementwise(doc, data["input"], inp, layers)
     values = None
     if "values" in data:
         sizes = (inp.size, *(layer.size for layer in layers))
@@ -192,9 +204,6 @@ def _diagram(doc: Document, value: Any, n_layers: int) -> DiagramOptions:
     check_keys(doc, ("diagram",), value, DIAGRAM_KEYS)
     base = DiagramOptions()
     view = cast(View, _choice(doc, ("diagram", "view"), value.get("view", base.view), VIEWS))
-    if view == "elementwise":
-        raise doc.error(("diagram", "view"),
-                        "the elementwise view is not supported yet in this version; use 'vectorized'")
     notation = cast(Notation, _choice(doc, ("diagram", "notation"), value.get("notation", base.notation), NOTATIONS))
     simplify = parse_simplify(value.get("simplify", base.simplify))
     if simplify is None:
@@ -213,6 +222,25 @@ def _diagram(doc: Document, value: Any, n_layers: int) -> DiagramOptions:
                         f"must be a symbol such as α or a number, not {rate!r}")
     rate_text = _text(doc, ("diagram", "learning_rate"), str(rate))
     return DiagramOptions(view, notation, simplify, backprop_to, show, rate_text)
+
+
+def _check_elementwise(doc: Document, raw_input: Any, inp: InputSpec, layers: tuple[LayerSpec, ...]) -> None:
+    """Refuse networks too big to draw unit by unit, before anything is built (arithmetic on sizes only)."""
+    input_path: PathKey = ("input", "size") if isinstance(raw_input, dict) else ("input",)
+    sized: list[tuple[PathKey, int]] = [(input_path, inp.size)]
+    sized += [(("layers", i, "size"), layer.size) for i, layer in enumerate(layers)]
+    hint = "use diagram.view: vectorized for a network this size"
+    if len(layers) > ELEMENTWISE_MAX_LAYERS:
+        raise doc.error(("layers",), f"{len(layers)} layers; the element-wise view draws at most "
+                                     f"{ELEMENTWISE_MAX_LAYERS}; {hint}")
+    for path, size in sized:
+        if size > ELEMENTWISE_MAX_UNITS:
+            raise doc.error(path, f"{size} units; the element-wise view draws at most {ELEMENTWISE_MAX_UNITS} "
+                                  f"units a layer; {hint}")
+    weights = sum(a * b for (_, a), (_, b) in pairwise(sized))
+    if weights > ELEMENTWISE_MAX_WEIGHTS:
+        raise doc.error(("diagram", "view"), f"the network has {weights} weights; the element-wise view draws at "
+                                             f"most {ELEMENTWISE_MAX_WEIGHTS}; {hint}")
 
 
 def parse_simplify(value: Any) -> Simplify | None:
