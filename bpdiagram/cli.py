@@ -41,6 +41,9 @@ class _Cli(click.Group):
              standalone_mode: bool = True, **extra: Any) -> Any:
         try:
             code = super().main(args, prog_name or "bpdiagram", complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:  # plain ``bpdiagram``: the help, as --help shows it
+            click.echo(exc.ctx.get_help() if exc.ctx else "")
+            code = 0
         except click.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
             _fail(exc.format_message() + hint)
@@ -54,6 +57,12 @@ class _Cli(click.Group):
         except click.Abort:
             _fail("aborted")
             code = 130
+        except BrokenPipeError:  # the reader went away (``bpdiagram templates | head -1``): stop quietly
+            sys.stderr.close()
+            code = 0
+        except OSError as exc:  # stdout cannot be written (a full disk, /dev/full)
+            _fail(f"cannot write the output: {exc.strerror or exc}")
+            code = EXIT_BAD_INPUT
         code = code if isinstance(code, int) else 0
         if standalone_mode:
             sys.exit(code)

@@ -188,3 +188,27 @@ def test_failure_mid_way_leaves_earlier_files_intact(tmp_path: Path, monkeypatch
     assert "rasteriser exploded" in result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["two-layer-binary.svg"]
     assert (out / "two-layer-binary.svg").read_bytes() == b"old good file"
+
+
+def test_numbers_in_scientific_notation_are_numbers(tmp_path: Path) -> None:
+    """YAML 1.2 and JSON write 1e-3; PyYAML's YAML 1.1 rules alone would read it as a string."""
+    spec = tmp_path / "sci.yaml"
+    spec.write_text("expression: x * y\nvalues: {x: 1e-3, y: -2E2}\n", encoding="utf-8")
+    loaded = load_spec(spec)
+    assert loaded.values == {"x": 0.001, "y": -200.0}  # type: ignore[union-attr]
+    nan = tmp_path / "nan.json"
+    nan.write_text('{"expression": "x * 2", "values": {"x": NaN}}', encoding="utf-8")
+    with pytest.raises(SpecError, match="must be a finite number, not nan"):
+        load_spec(nan)
+
+
+def test_bare_command_prints_the_help_and_a_closed_stdout_is_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, [])
+    assert result.exit_code == 0 and result.stdout.startswith("Usage: bpdiagram")
+    import subprocess
+    import sys
+
+    proc = subprocess.run(f"{sys.executable} -m bpdiagram templates relu-mlp > /dev/full", shell=True,
+                          capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: cannot write the output: No space left on device"

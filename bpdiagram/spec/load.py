@@ -9,6 +9,7 @@ are constructed: a tag that would build a Python object is an error.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,34 @@ _STANDARD_TAGS = {
     "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:map",
     "tag:yaml.org,2002:seq", "tag:yaml.org,2002:merge", "tag:yaml.org,2002:timestamp",
 }
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading floats the YAML 1.2 (and JSON) way.
+
+    PyYAML follows YAML 1.1, where ``1e-3`` and ``2E5`` (no dot) are strings;
+    every JSON writer produces them, and people write them for learning rates
+    and small weights. JSON's ``NaN`` and ``Infinity`` become floats too, so
+    validation can say they are not finite instead of calling them strings.
+    """
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+|NaN|[-+]?Infinity)$"),
+    list("-+0123456789NI"),
+)
+
+
+def _construct_float(loader: yaml.SafeLoader, node: yaml.Node) -> float:
+    text = str(node.value)
+    if text in ("NaN", "Infinity", "+Infinity", "-Infinity"):
+        return float(text.replace("Infinity", "inf"))
+    value: float = loader.construct_yaml_float(node)  # type: ignore[no-untyped-call]
+    return value
+
+
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 
 
 @dataclass
@@ -136,7 +165,7 @@ def type_name(value: object) -> str:
 
 def _compose(text: str, file: str) -> Document:
     try:
-        loader = yaml.SafeLoader(text)  # the reader already rejects control characters here
+        loader = _Loader(text)  # the reader already rejects control characters here
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1
         raise SpecError(f"invalid YAML: character {exc.character!r} is not allowed", file=file, line=line) from None
@@ -160,7 +189,7 @@ def _compose(text: str, file: str) -> Document:
         loader.dispose()
 
 
-def _convert(node: yaml.Node, path: PathKey, loader: yaml.SafeLoader, doc: Document,
+def _convert(node: yaml.Node, path: PathKey, loader: _Loader, doc: Document,
              budget: list[int]) -> Any:
     budget[0] -= 1
     if budget[0] < 0:
