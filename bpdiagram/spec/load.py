@@ -51,11 +51,11 @@ _Loader.add_implicit_resolver(
 )
 
 
-def _construct_float(loader: yaml.SafeLoader, node: yaml.Node) -> float:
+def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
     text = str(node.value)
     if text in ("NaN", "Infinity", "+Infinity", "-Infinity"):
         return float(text.replace("Infinity", "inf"))
-    value: float = loader.construct_yaml_float(node)  # type: ignore[no-untyped-call]
+    value: float = loader.construct_yaml_float(node)
     return value
 
 
