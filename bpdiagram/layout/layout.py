@@ -8,6 +8,7 @@ all written from it, so they show the same picture.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -43,12 +44,17 @@ def node_size(kind: str, text: TextBlock) -> tuple[float, float]:
     return (round(max(w, 40.0), 1), round(max(h, 30.0), 1))
 
 
-def layout_graph(g: nx.MultiDiGraph, *, jumps: JumpStyle = "arc") -> Scene:
-    """Lay out ``g`` (from ``model.build_graph``) into a ``Scene``.
+@dataclass(frozen=True)
+class _Measured:
+    """Every label measured, and the DOT text that hands graphviz the resulting boxes."""
 
-    Every crossing and the jump that bridges it are computed here, whatever
-    ``jumps`` says; ``jumps`` only tells the writers how to draw them.
-    """
+    texts: dict[str, TextBlock]
+    sizes: dict[str, tuple[float, float]]
+    edge_texts: dict[str, TextBlock]
+    dot: str
+
+
+def _measure(g: nx.MultiDiGraph) -> _Measured:
     texts = {n: layout_text(g.nodes[n]["label"], FONT_SIZE) for n in g.nodes}
     sizes = {n: node_size(g.nodes[n]["kind"], texts[n]) for n in g.nodes}
     edges = dot_edges(g)
@@ -58,8 +64,23 @@ def layout_graph(g: nx.MultiDiGraph, *, jumps: JumpStyle = "arc") -> Scene:
         if label:
             edge_texts[e.id] = layout_text(label, SMALL_SIZE)
     label_boxes = {i: (t.width + 6, t.height + 2) for i, t in edge_texts.items()}
-    result = run_dot(to_dot(g, sizes, label_boxes))
-    return _scene(g, result, sizes, texts, edge_texts, jumps)
+    return _Measured(texts, sizes, edge_texts, to_dot(g, sizes, label_boxes))
+
+
+def dot_source(g: nx.MultiDiGraph) -> str:
+    """The DOT text ``layout_graph`` hands graphviz for ``g`` (for golden files and the benchmark's floor)."""
+    return _measure(g).dot
+
+
+def layout_graph(g: nx.MultiDiGraph, *, jumps: JumpStyle = "arc") -> Scene:
+    """Lay out ``g`` (from ``model.build_graph``) into a ``Scene``.
+
+    Every crossing and the jump that bridges it are computed here, whatever
+    ``jumps`` says; ``jumps`` only tells the writers how to draw them.
+    """
+    m = _measure(g)
+    result = run_dot(m.dot)
+    return _scene(g, result, m.sizes, m.texts, m.edge_texts, jumps)
 
 
 def _xy(text: str) -> Point:
