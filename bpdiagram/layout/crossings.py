@@ -212,30 +212,49 @@ def _fits(line: DrawnLine, seg: Segment, u: float) -> bool:
     return room <= s <= line.path_length - room
 
 
+def _overlapping_pairs(lines: Sequence[DrawnLine]) -> list[tuple[int, int]]:
+    """Index pairs (i < j) of lines whose bounding boxes overlap or touch, in the order (i, j) sorts.
+
+    Sweeping the boxes from left to right only pairs lines whose x ranges
+    meet, instead of trying every pair: a wide diagram's edges meet few
+    others. The pairs are sorted so crossings are found in the same order
+    as by trying every pair.
+    """
+    order = sorted(range(len(lines)), key=lambda k: lines[k].bbox[0])
+    pairs: list[tuple[int, int]] = []
+    for pos, i in enumerate(order):
+        a = lines[i].bbox
+        for q in range(pos + 1, len(order)):
+            j = order[q]
+            b = lines[j].bbox
+            if b[0] > a[2]:
+                break
+            if not (b[3] < a[1] or b[1] > a[3]):
+                pairs.append((i, j) if i < j else (j, i))
+    pairs.sort()
+    return pairs
+
+
 def find_crossings(edges: Sequence[EdgeRoute], nodes: Sequence[NodeBox]) -> tuple[Crossing, ...]:
     """Every crossing between ``edges``, each with the edge that jumps (``over``) chosen by the jump rule."""
     boxes = {n.id: n for n in nodes}
     lines = [drawn_line(e) for e in edges]
     out: list[Crossing] = []
-    for i, a in enumerate(lines):
-        for j in range(i + 1, len(lines)):
-            b = lines[j]
-            ba, bb = a.bbox, b.bbox
-            if bb[2] < ba[0] or bb[0] > ba[2] or bb[3] < ba[1] or bb[1] > ba[3]:
-                continue
-            for hit in _pair_hits(a, b, _shared(a.edge, b.edge, boxes)):
-                slope_a, slope_b = _slope(hit.seg_a), _slope(hit.seg_b)
-                # the flatter one jumps; equally steep: the later-drawn one (b)
-                a_first = slope_a < slope_b - 1e-9
-                fit_a, fit_b = _fits(a, hit.seg_a, hit.u), _fits(b, hit.seg_b, hit.v)
-                if a_first and not fit_a and fit_b:
-                    a_first = False
-                elif not a_first and not fit_b and fit_a:
-                    a_first = True
-                over, under = (a, b) if a_first else (b, a)
-                seg, t = (hit.seg_a, hit.u) if a_first else (hit.seg_b, hit.v)
-                out.append(Crossing(over.edge.id, under.edge.id, (round(hit.point[0], 2), round(hit.point[1], 2)),
-                                    round(seg.s0 + seg.length * t, 3)))
+    for i, j in _overlapping_pairs(lines):
+        a, b = lines[i], lines[j]
+        for hit in _pair_hits(a, b, _shared(a.edge, b.edge, boxes)):
+            slope_a, slope_b = _slope(hit.seg_a), _slope(hit.seg_b)
+            # the flatter one jumps; equally steep: the later-drawn one (b)
+            a_first = slope_a < slope_b - 1e-9
+            fit_a, fit_b = _fits(a, hit.seg_a, hit.u), _fits(b, hit.seg_b, hit.v)
+            if a_first and not fit_a and fit_b:
+                a_first = False
+            elif not a_first and not fit_b and fit_a:
+                a_first = True
+            over, under = (a, b) if a_first else (b, a)
+            seg, t = (hit.seg_a, hit.u) if a_first else (hit.seg_b, hit.v)
+            out.append(Crossing(over.edge.id, under.edge.id, (round(hit.point[0], 2), round(hit.point[1], 2)),
+                                round(seg.s0 + seg.length * t, 3)))
     return tuple(sorted(out, key=lambda c: (c.over, c.at_length, c.under)))
 
 

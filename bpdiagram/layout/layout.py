@@ -7,6 +7,7 @@ all written from it, so they show the same picture.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -114,6 +115,11 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
                              round(cx - w / 2, 2), round(cy - h / 2, 2), w, h, texts[n]))
     by_id = {e.get("id"): e for e in result.get("edges", []) if e.get("id")}
     boxes = {n.id: n for n in nodes}
+    row_centres: dict[str, list[float]] = {}
+    for nb in nodes:
+        row_centres.setdefault(g.nodes[nb.id]["row"], []).append(nb.center[0])
+    for centres in row_centres.values():
+        centres.sort()
     fixed: list[EdgeRoute] = []
     requests: list[Request] = []
     for e, (u, v, key) in zip(dot_edges(g), edge_order(g), strict=True):
@@ -135,7 +141,8 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
             # a straight link when one fits; dot's spline (it routes derivative links too) otherwise
             requests.append(Request(e.id, u, v, kind, head=False, direction="any", faces=False, fallback=spline))
             continue
-        if g.nodes[u]["row"] == g.nodes[v]["row"] and _neighbours(boxes[u], boxes[v], nodes, g):
+        row = g.nodes[u]["row"]
+        if row == g.nodes[v]["row"] and _neighbours(boxes[u], boxes[v], row_centres[row]):
             flat, head = _flat_route(boxes[u], boxes[v])
             spot = _label_spot(flat, text) if text is not None else None
             fixed.append(EdgeRoute(e.id, u, v, kind, label, plain(label), flat, head, spot, text))
@@ -187,12 +194,14 @@ def _legend(kinds: list[EdgeKind], x0: float, y0: float, right: float) -> tuple[
     return tuple(entries), (x0, y0, round(widest + pad - x0, 2), round(h, 2))
 
 
-def _neighbours(u: NodeBox, v: NodeBox, nodes: list[NodeBox], g: nx.MultiDiGraph) -> bool:
-    """Whether no other node of the same row stands between ``u`` and ``v``."""
+def _neighbours(u: NodeBox, v: NodeBox, centres: list[float]) -> bool:
+    """Whether no other node of the same row stands between ``u`` and ``v``.
+
+    ``centres`` are the x centres of the row's nodes, sorted; ``u`` and ``v``
+    themselves are at the ends of the open interval looked into, never inside.
+    """
     lo, hi = sorted((u.center[0], v.center[0]))
-    row = g.nodes[u.id]["row"]
-    return not any(n.id not in (u.id, v.id) and g.nodes[n.id]["row"] == row and lo < n.center[0] < hi
-                   for n in nodes)
+    return bisect.bisect_right(centres, lo) >= bisect.bisect_left(centres, hi)
 
 
 def _flat_route(u: NodeBox, v: NodeBox) -> tuple[tuple[Point, ...], Point]:
