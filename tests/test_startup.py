@@ -55,3 +55,16 @@ def test_the_check_sees_a_heavy_import() -> None:
     code, _, modules = loaded_by("stats", "-t", "two-layer-binary", "--json")
     assert code == 0
     assert {"networkx", "graphviz", "bpdiagram.diagram"} <= modules
+
+
+@pytest.mark.graphviz
+def test_a_diagram_without_numbers_never_loads_numpy() -> None:
+    """numpy is only loaded by diagrams that show numbers (the catalogue holds it as a lazy module)."""
+    code = ("import sys, bpdiagram\n"
+            "d = bpdiagram.template('two-layer-binary')\n"
+            "d.render('svg'); d.render('graphml'); d.stats()\n"
+            "print(sorted(m for m in sys.modules if m.startswith('numpy.')))\n"
+            "d.with_options(values=True).render('svg')\n"
+            "print('numpy.linalg' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.split("\n")[:2] == ["[]", "True"]
