@@ -20,7 +20,7 @@ edges, not with its square.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -159,6 +159,8 @@ class Router:
         self.routes: dict[str, EdgeRoute] = {}
         self._cache: dict[str, list[_Candidate]] = {}
         self._between: dict[str, list[NodeBox]] = {}
+        self._answers: dict[str, tuple[object, tuple[EdgeRoute, int, float] | None]] = {}
+        """request → the last question ``best`` answered for it (see there), and its answer"""
         self.lines: dict[str, DrawnLine] = {}
         # routed lines by bounding box (in step with ``lines``), and nodes by box (keyed by index in ``nodes``)
         self._near_lines: Grid[str] = Grid()
@@ -244,18 +246,22 @@ class Router:
                 elif u.x + u.w <= v.x - CORNER_MARGIN:
                     ends += [(p, True) for p in side_ports(v, "left", False)]
             sign = 1 if down else -1
+            direction, cy, atan2 = req.direction, v.center[1], math.atan2
+            # through the facing side the cost is the angle (the most vertical wins); into a side face it
+            # is FACE_COST, then the distance from the face's middle, then a hundredth of the angle
+            targets = [(b, b[0], b[1], FACE_COST + abs(b[1] - cy) / LANE_STEP * 0.1 if face else None)
+                       for b, face in ends]
             for a in starts:
-                for b, face in ends:
-                    if req.direction == "left" and b[0] > a[0] + ARROW_TOL:
+                ax, ay = a
+                for b, bx, by, face_cost in targets:
+                    if direction == "left" and bx > ax + ARROW_TOL:
                         continue
-                    if req.direction == "down" and not b[1] > a[1]:
+                    if direction == "down" and not by > ay:
                         continue
-                    if (b[1] - a[1]) * sign <= 0:
+                    if (by - ay) * sign <= 0:
                         continue  # a side entry must still come from the source's band
-                    angle = math.atan2(abs(b[0] - a[0]), abs(b[1] - a[1]))
-                    # through the facing side: the most vertical; into a side face: nearest its middle
-                    cost = FACE_COST + abs(b[1] - v.center[1]) / LANE_STEP * 0.1 + angle * 0.01 if face else angle
-                    out.append((cost, len(out), a, b))
+                    angle = atan2(abs(bx - ax), abs(by - ay))
+                    out.append((angle if face_cost is None else face_cost + angle * 0.01, len(out), a, b))
             out.sort()
         self._cache[req.id] = out
         return out
@@ -300,6 +306,19 @@ class Router:
         x0, y0 = min(u.x, v.x), min(u.y, v.y)
         x1, y1 = max(u.x + u.w, v.x + v.w), max(u.y + u.h, v.y + v.h)
         near = self._lines_near((x0, y0, x1, y1))
+        # The answer depends only on the lines near, the ports in use and ``beat`` (the rest is fixed): a
+        # reroute round that finds them as they were last time gets the same answer without the search.
+        key = (beat, tuple(sorted((line.edge.id, line.edge.points, line.edge.tip) for line in near)),
+               tuple(sorted(used_u)), tuple(sorted(used_v)))
+        if self._answers.get(req.id, (None, None))[0] == key:
+            return self._answers[req.id][1]
+        found = self._search(req, beat, near, is_free)
+        self._answers[req.id] = (key, found)
+        return found
+
+    def _search(self, req: Request, beat: tuple[int, float] | None, near: Sequence[DrawnLine],
+                is_free: Callable[[Point, bool], bool]) -> tuple[EdgeRoute, int, float] | None:
+        """``best``'s search through the candidates, cheapest first."""
         best: tuple[EdgeRoute, int, float] | None = None
         for pad, penalty in ((CLEARANCE, 0.0), (TIGHT_CLEARANCE, TIGHT_COST)):
             for cand in self._candidates(req):
