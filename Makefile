@@ -6,23 +6,28 @@ STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: render test lint golden system browser clean docs
+.PHONY: render test lint golden system browser clean docs bench
 
 render: $(STAMP) system
 	$(BIN)/bpdiagram render -o output
 
 test: $(TSTAMP) system browser
-	$(BIN)/ruff check bpdiagram tests tools
+	$(BIN)/ruff check bpdiagram tests tools benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: $(TSTAMP)
-	$(BIN)/ruff check bpdiagram tests tools
+	$(BIN)/ruff check bpdiagram tests tools benchmarks
 	$(BIN)/mypy
 
 # regenerate the golden files in tests/golden after an intended change of output
 golden: $(TSTAMP) system
 	$(BIN)/python tests/regen_golden.py
+
+# the benchmark of issue 8 (README "Performance"): prints a table, writes benchmarks/results.{txt,json};
+# BENCH_ARGS=--quick for a short run
+bench: $(STAMP) system
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 # graphviz (the dot binary) and the DejaVu fonts the diagrams are measured with
 system:

@@ -3,12 +3,13 @@
 It parses arguments, calls the library and turns every ``BpdiagramError`` (and
 click's usage errors) into one ``error:`` line on stderr with exit status 2.
 Heavy modules (numpy, networkx, graphviz) are imported inside the commands
-that need them, so ``--help`` and ``templates`` start fast.
+that need them, so ``--help`` and ``templates`` start fast; so are the light
+ones only some commands use (json), since start-up is paid on every call
+(``tests/test_startup.py`` keeps it so).
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -352,6 +353,8 @@ def stats(spec: Path | None, template: str | None, as_json: bool, backprop_to: i
                                                                                     show=show)
     quality = diagram.stats()
     if as_json:
+        import json
+
         click.echo(json.dumps({"name": diagram.name, **quality.to_dict()}, ensure_ascii=False, indent=2))
         return 0
     click.echo(format_stats(diagram.name, quality))

@@ -61,6 +61,7 @@ class Diagram:
         self.values = spec.values is not None if values is None else values
         self.jumps: JumpStyle = jumps
         self.theme: Theme = theme
+        self._svgs: dict[tuple[int | None, str, str], bytes] = {}
 
     @classmethod
     def load(cls, source: str | Path | dict[str, Any], *, name: str | None = None, **options: Any) -> Diagram:
@@ -137,8 +138,22 @@ class Diagram:
         pass, 2 + the cache, 3 + the backward pass, 4 + update edges and
         derivative links — each with the full diagram's layout.
         """
-        scene = self.scene if step is None else step_scene(self.scene, step)
-        return get_writer(fmt).render(scene)
+        if fmt == "svg":
+            return self._svg(step)
+        writer = get_writer(fmt)
+        if writer.from_svg is not None:
+            return writer.from_svg(self._svg(step), self._scene(step))
+        return writer.render(self._scene(step))
+
+    def _scene(self, step: int | None) -> Scene:
+        return self.scene if step is None else step_scene(self.scene, step)
+
+    def _svg(self, step: int | None) -> bytes:
+        """The SVG of the whole diagram or of one step, built once and shared by the formats made from it."""
+        key = (step, self.theme, self.jumps)
+        if key not in self._svgs:
+            self._svgs[key] = get_writer("svg").render(self._scene(step))
+        return self._svgs[key]
 
     def outputs(self, path: str | Path, formats: Iterable[str] | None = None, *,
                 steps: bool = False) -> list[Path]:
@@ -191,7 +206,7 @@ class Diagram:
         return fragment(self.scene)
 
     def _repr_svg_(self) -> str:
-        return self.render("svg").decode("utf-8")
+        return self._svg(None).decode("utf-8")
 
 
 def write_atomic(path: Path, data: bytes) -> Path:

@@ -7,7 +7,6 @@ a source checkout reads the repository's ``templates/`` folder.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 from bpdiagram.errors import BpdiagramError
@@ -31,6 +30,8 @@ def template_path(name: str) -> Path:
     """The spec file of template ``name``; an unknown name lists the valid ones."""
     names = template_names()
     if name not in names:
+        import difflib  # only for this message: ``bpdiagram templates`` starts without it
+
         close = difflib.get_close_matches(name, names, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
         raise BpdiagramError(f"unknown template {name!r}; {hint}run 'bpdiagram templates' to list them")

@@ -6,24 +6,12 @@ import json
 import xml.etree.ElementTree as ET
 
 from bpdiagram.diagram import Diagram
-from bpdiagram.layout.dot import to_dot
-from bpdiagram.layout.layout import node_sizes
-from bpdiagram.layout.text import layout_text
-from bpdiagram.style import FONT_SIZE, SMALL_SIZE
+from bpdiagram.layout.layout import dot_source
 
 
 def dot_text(name: str) -> str:
     """The DOT source bpdiagram hands to graphviz (needs no graphviz)."""
-    from bpdiagram.layout.dot import dot_edges, edge_order
-
-    g = Diagram.template(name).graph
-    sizes = node_sizes(g, {n: layout_text(g.nodes[n]["label"], FONT_SIZE) for n in g.nodes})
-    labels = {}
-    for e, (u, v, k) in zip(dot_edges(g), edge_order(g), strict=True):
-        if g.edges[u, v, k]["label"]:
-            t = layout_text(g.edges[u, v, k]["label"], SMALL_SIZE)
-            labels[e.id] = (t.width + 6, t.height + 2)
-    return to_dot(g, sizes, labels)
+    return dot_source(Diagram.template(name).graph)
 
 
 def svg_structure(name: str) -> str:

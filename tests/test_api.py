@@ -94,3 +94,43 @@ def test_every_format_is_registered_and_offered_by_the_cli() -> None:
     assert "Comma-separated formats: svg, png, graphml, pdf, html, dot." in help_text
     for option in ("--theme [default|print]", "--steps", "--force"):
         assert option in help_text
+
+
+@pytest.mark.graphviz
+def test_svg_is_built_once_for_the_formats_made_from_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Saving SVG, PNG and PDF builds the SVG once (per step), and each file is what its writer alone makes."""
+    from bpdiagram.writers import get_writer, svg
+
+    d = bpdiagram.template("two-layer-binary")
+    built = []
+    real = svg.render
+
+    def counting(scene: object) -> bytes:
+        built.append(scene)
+        return real(scene)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(svg, "WRITER", svg.Writer("svg", "svg", counting))
+    files = d.save(tmp_path, ["svg", "png", "pdf"])
+    assert len(built) == 1
+    d.save(tmp_path / "slides", ["svg", "png"], steps=True)
+    assert len(built) == 1 + 4
+    monkeypatch.undo()
+    for file in files:
+        assert file.read_bytes() == get_writer(file.suffix[1:]).render(d.scene)
+    print_copy = d.with_options(theme="print")
+    assert print_copy.render("svg") != d.render("svg")  # a copy in another theme has its own SVG
+
+
+def test_png_scale_fits_cairos_largest_image() -> None:
+    """2× while the picture allows; a picture wider (or taller) than 16383 px gets 32767 px, cairo's limit."""
+    import dataclasses
+
+    from bpdiagram.writers.png import MAX_PIXELS, SCALE, scale_for
+    from tests.scenes import box, scene
+
+    small = scene([box("a", 10, 10)], [])
+    assert scale_for(small) == SCALE
+    wide = dataclasses.replace(small, width=67498.0)  # the 128-layer vectorized network
+    assert round(wide.width * scale_for(wide)) == MAX_PIXELS
+    tall = dataclasses.replace(small, height=20000.0)
+    assert round(tall.height * scale_for(tall)) == MAX_PIXELS

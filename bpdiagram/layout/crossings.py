@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from bpdiagram.layout.scene import Crossing, EdgeRoute, Jump, NodeBox, PathPos, Point
 
@@ -43,6 +44,10 @@ END_CLEARANCE = 2.0
 """Room a jump keeps from the ends of its path, so the arc never eats an arrowhead or a node side."""
 SAME_POINT = 1.0
 """Two crossings of the same pair closer than this are one (a crossing at a polyline vertex)."""
+
+
+CHUNK = 16
+"""Chords per run in ``DrawnLine.chunks``."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,22 @@ class DrawnLine:
     """min x, min y, max x, max y of the line."""
     pieces: int
     """Cubic pieces in the path; a segment with ``curve == pieces`` is the arrowhead's."""
+
+    @cached_property
+    def chunks(self) -> tuple[tuple[float, float, float, float, tuple[tuple[Segment, float, float, float, float],
+                                                                       ...]], ...]:
+        """Runs of ``CHUNK`` consecutive chords, each with its bounding box and its chords' boxes.
+
+        A long curve is hundreds of 3 px chords; testing a box per run first
+        lets a pair of lines skip the runs that cannot meet.
+        """
+        out = []
+        for i in range(0, len(self.segments), CHUNK):
+            boxed = tuple((seg, min(seg.a[0], seg.b[0]), min(seg.a[1], seg.b[1]), max(seg.a[0], seg.b[0]),
+                           max(seg.a[1], seg.b[1])) for seg in self.segments[i:i + CHUNK])
+            out.append((min(b[1] for b in boxed), min(b[2] for b in boxed), max(b[3] for b in boxed),
+                        max(b[4] for b in boxed), boxed))
+        return tuple(out)
 
     @property
     def points(self) -> list[Point]:
@@ -166,23 +187,28 @@ class _Hit:
 
 def _pair_hits(a: DrawnLine, b: DrawnLine, shared: list[NodeBox]) -> list[_Hit]:
     hits: list[_Hit] = []
-    for sa in a.segments:
-        ax0, ax1 = sorted((sa.a[0], sa.b[0]))
-        ay0, ay1 = sorted((sa.a[1], sa.b[1]))
-        for sb in b.segments:
-            if max(sb.a[0], sb.b[0]) < ax0 or min(sb.a[0], sb.b[0]) > ax1 or \
-                    max(sb.a[1], sb.b[1]) < ay0 or min(sb.a[1], sb.b[1]) > ay1:
-                continue
-            found = _intersect(sa, sb)
-            if found is None:
-                continue
-            u, v = found
-            p = (sa.a[0] + (sa.b[0] - sa.a[0]) * u, sa.a[1] + (sa.b[1] - sa.a[1]) * u)
-            if any(_near(box, p, SHARED_NODE_PAD) for box in shared):
-                continue
-            if any(math.dist(p, h.point) < SAME_POINT for h in hits):
-                continue
-            hits.append(_Hit(p, sa, u, sb, v))
+    b_chunks = b.chunks
+    bx_lo, by_lo, bx_hi, by_hi = b.bbox
+    for ax0, ay0, ax1, ay1, a_boxed in a.chunks:
+        if bx_hi < ax0 or bx_lo > ax1 or by_hi < ay0 or by_lo > ay1:
+            continue
+        for sa, sx0, sy0, sx1, sy1 in a_boxed:  # chord by chord, in order, as the hits are kept
+            for bx0, by0, bx1, by1, b_boxed in b_chunks:
+                if bx1 < sx0 or bx0 > sx1 or by1 < sy0 or by0 > sy1:
+                    continue
+                for sb, tx0, ty0, tx1, ty1 in b_boxed:
+                    if tx1 < sx0 or tx0 > sx1 or ty1 < sy0 or ty0 > sy1:
+                        continue
+                    found = _intersect(sa, sb)
+                    if found is None:
+                        continue
+                    u, v = found
+                    p = (sa.a[0] + (sa.b[0] - sa.a[0]) * u, sa.a[1] + (sa.b[1] - sa.a[1]) * u)
+                    if any(_near(box, p, SHARED_NODE_PAD) for box in shared):
+                        continue
+                    if any(math.dist(p, h.point) < SAME_POINT for h in hits):
+                        continue
+                    hits.append(_Hit(p, sa, u, sb, v))
     return hits
 
 
@@ -212,30 +238,49 @@ def _fits(line: DrawnLine, seg: Segment, u: float) -> bool:
     return room <= s <= line.path_length - room
 
 
+def _overlapping_pairs(lines: Sequence[DrawnLine]) -> list[tuple[int, int]]:
+    """Index pairs (i < j) of lines whose bounding boxes overlap or touch, in the order (i, j) sorts.
+
+    Sweeping the boxes from left to right only pairs lines whose x ranges
+    meet, instead of trying every pair: a wide diagram's edges meet few
+    others. The pairs are sorted so crossings are found in the same order
+    as by trying every pair.
+    """
+    order = sorted(range(len(lines)), key=lambda k: lines[k].bbox[0])
+    pairs: list[tuple[int, int]] = []
+    for pos, i in enumerate(order):
+        a = lines[i].bbox
+        for q in range(pos + 1, len(order)):
+            j = order[q]
+            b = lines[j].bbox
+            if b[0] > a[2]:
+                break
+            if not (b[3] < a[1] or b[1] > a[3]):
+                pairs.append((i, j) if i < j else (j, i))
+    pairs.sort()
+    return pairs
+
+
 def find_crossings(edges: Sequence[EdgeRoute], nodes: Sequence[NodeBox]) -> tuple[Crossing, ...]:
     """Every crossing between ``edges``, each with the edge that jumps (``over``) chosen by the jump rule."""
     boxes = {n.id: n for n in nodes}
     lines = [drawn_line(e) for e in edges]
     out: list[Crossing] = []
-    for i, a in enumerate(lines):
-        for j in range(i + 1, len(lines)):
-            b = lines[j]
-            ba, bb = a.bbox, b.bbox
-            if bb[2] < ba[0] or bb[0] > ba[2] or bb[3] < ba[1] or bb[1] > ba[3]:
-                continue
-            for hit in _pair_hits(a, b, _shared(a.edge, b.edge, boxes)):
-                slope_a, slope_b = _slope(hit.seg_a), _slope(hit.seg_b)
-                # the flatter one jumps; equally steep: the later-drawn one (b)
-                a_first = slope_a < slope_b - 1e-9
-                fit_a, fit_b = _fits(a, hit.seg_a, hit.u), _fits(b, hit.seg_b, hit.v)
-                if a_first and not fit_a and fit_b:
-                    a_first = False
-                elif not a_first and not fit_b and fit_a:
-                    a_first = True
-                over, under = (a, b) if a_first else (b, a)
-                seg, t = (hit.seg_a, hit.u) if a_first else (hit.seg_b, hit.v)
-                out.append(Crossing(over.edge.id, under.edge.id, (round(hit.point[0], 2), round(hit.point[1], 2)),
-                                    round(seg.s0 + seg.length * t, 3)))
+    for i, j in _overlapping_pairs(lines):
+        a, b = lines[i], lines[j]
+        for hit in _pair_hits(a, b, _shared(a.edge, b.edge, boxes)):
+            slope_a, slope_b = _slope(hit.seg_a), _slope(hit.seg_b)
+            # the flatter one jumps; equally steep: the later-drawn one (b)
+            a_first = slope_a < slope_b - 1e-9
+            fit_a, fit_b = _fits(a, hit.seg_a, hit.u), _fits(b, hit.seg_b, hit.v)
+            if a_first and not fit_a and fit_b:
+                a_first = False
+            elif not a_first and not fit_b and fit_a:
+                a_first = True
+            over, under = (a, b) if a_first else (b, a)
+            seg, t = (hit.seg_a, hit.u) if a_first else (hit.seg_b, hit.v)
+            out.append(Crossing(over.edge.id, under.edge.id, (round(hit.point[0], 2), round(hit.point[1], 2)),
+                                round(seg.s0 + seg.length * t, 3)))
     return tuple(sorted(out, key=lambda c: (c.over, c.at_length, c.under)))
 
 

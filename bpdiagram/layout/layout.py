@@ -7,8 +7,10 @@ all written from it, so they show the same picture.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -54,12 +56,17 @@ def node_sizes(g: nx.MultiDiGraph, texts: dict[str, TextBlock]) -> dict[str, tup
     return sizes
 
 
-def layout_graph(g: nx.MultiDiGraph, *, jumps: JumpStyle = "arc") -> Scene:
-    """Lay out ``g`` (from ``model.build_graph``) into a ``Scene``.
+@dataclass(frozen=True)
+class _Measured:
+    """Every label measured, and the DOT text that hands graphviz the resulting boxes."""
 
-    Every crossing and the jump that bridges it are computed here, whatever
-    ``jumps`` says; ``jumps`` only tells the writers how to draw them.
-    """
+    texts: dict[str, TextBlock]
+    sizes: dict[str, tuple[float, float]]
+    edge_texts: dict[str, TextBlock]
+    dot: str
+
+
+def _measure(g: nx.MultiDiGraph) -> _Measured:
     texts = {n: layout_text(g.nodes[n]["label"], FONT_SIZE) for n in g.nodes}
     sizes = node_sizes(g, texts)
     edges = dot_edges(g)
@@ -69,8 +76,23 @@ def layout_graph(g: nx.MultiDiGraph, *, jumps: JumpStyle = "arc") -> Scene:
         if label:
             edge_texts[e.id] = layout_text(label, SMALL_SIZE)
     label_boxes = {i: (t.width + 6, t.height + 2) for i, t in edge_texts.items()}
-    result = run_dot(to_dot(g, sizes, label_boxes))
-    return _scene(g, result, sizes, texts, edge_texts, jumps)
+    return _Measured(texts, sizes, edge_texts, to_dot(g, sizes, label_boxes))
+
+
+def dot_source(g: nx.MultiDiGraph) -> str:
+    """The DOT text ``layout_graph`` hands graphviz for ``g`` (for golden files and the benchmark's floor)."""
+    return _measure(g).dot
+
+
+def layout_graph(g: nx.MultiDiGraph, *, jumps: JumpStyle = "arc") -> Scene:
+    """Lay out ``g`` (from ``model.build_graph``) into a ``Scene``.
+
+    Every crossing and the jump that bridges it are computed here, whatever
+    ``jumps`` says; ``jumps`` only tells the writers how to draw them.
+    """
+    m = _measure(g)
+    result = run_dot(m.dot)
+    return _scene(g, result, m.sizes, m.texts, m.edge_texts, jumps)
 
 
 def _xy(text: str) -> Point:
@@ -105,6 +127,11 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
     by_id = {e.get("id"): e for e in result.get("edges", []) if e.get("id")}
     boxes = {n.id: n for n in nodes}
     named = route_lanes(g, boxes, arrow=ARROW_LENGTH)
+    row_centres: dict[str, list[float]] = {}
+    for nb in nodes:
+        row_centres.setdefault(g.nodes[nb.id]["row"], []).append(nb.center[0])
+    for centres in row_centres.values():
+        centres.sort()
     fixed: list[EdgeRoute] = []
     requests: list[Request] = []
     for e, (u, v, key) in zip(dot_edges(g), edge_order(g), strict=True):
@@ -134,7 +161,8 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
             # a straight link when one fits; dot's spline (it routes derivative links too) otherwise
             requests.append(Request(e.id, u, v, kind, head=False, direction="any", faces=False, fallback=spline))
             continue
-        if g.nodes[u]["row"] == g.nodes[v]["row"] and _neighbours(boxes[u], boxes[v], nodes, g):
+        row = g.nodes[u]["row"]
+        if row == g.nodes[v]["row"] and _neighbours(boxes[u], boxes[v], row_centres[row]):
             flat, head = _flat_route(boxes[u], boxes[v])
             spot = _label_spot(flat, text) if text is not None else None
             fixed.append(EdgeRoute(e.id, u, v, kind, label, plain(label), flat, head, spot, text))
@@ -191,12 +219,14 @@ def _legend(kinds: list[EdgeKind], x0: float, y0: float, right: float) -> tuple[
     return tuple(entries), (x0, y0, round(widest + pad - x0, 2), round(h, 2))
 
 
-def _neighbours(u: NodeBox, v: NodeBox, nodes: list[NodeBox], g: nx.MultiDiGraph) -> bool:
-    """Whether no other node of the same row stands between ``u`` and ``v``."""
+def _neighbours(u: NodeBox, v: NodeBox, centres: list[float]) -> bool:
+    """Whether no other node of the same row stands between ``u`` and ``v``.
+
+    ``centres`` are the x centres of the row's nodes, sorted; ``u`` and ``v``
+    themselves are at the ends of the open interval looked into, never inside.
+    """
     lo, hi = sorted((u.center[0], v.center[0]))
-    row = g.nodes[u.id]["row"]
-    return not any(n.id not in (u.id, v.id) and g.nodes[n.id]["row"] == row and lo < n.center[0] < hi
-                   for n in nodes)
+    return bisect.bisect_right(centres, lo) >= bisect.bisect_left(centres, hi)
 
 
 def _flat_route(u: NodeBox, v: NodeBox) -> tuple[tuple[Point, ...], Point]:

@@ -10,17 +10,23 @@ ports other edges already use, and must point the way the grammar says. The
 candidate crossing the fewest routed edges wins, then the most vertical one.
 A few rounds of rip-up and reroute then let an early choice make way for a
 later edge, so the order of routing matters less.
+
+Every question about nodes in the way, ports in use and edges crossed looks
+only near the line asked about (a ``spatial.Grid`` of nodes and one of routed
+lines; the ports in use kept by node), so routing grows with the number of
+edges, not with its square.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from bpdiagram.layout.crossings import DrawnLine, crossing_points, drawn_line
 from bpdiagram.layout.scene import EdgeRoute, NodeBox, Point
+from bpdiagram.layout.spatial import Grid
 from bpdiagram.options import EdgeKind
 
 LANE_STEP = 6.0
@@ -36,6 +42,9 @@ TIGHT_COST = 4.0
 PORT_GAP = 5.0
 """Two edges' ends on one node keep at least this far apart."""
 ROUNDS = 3
+MAX_TRIES = 120
+"""Candidate lines measured for crossings per request once one fits: bounds the work (deterministically)
+on dense graphs such as long expressions, where every line crosses something."""
 """Rip-up-and-reroute rounds after the first pass (it stops earlier once nothing improves)."""
 ARROW_TOL = 0.5
 FACE_COST = 2.0
@@ -153,29 +162,43 @@ class Router:
         self.routes: dict[str, EdgeRoute] = {}
         self._cache: dict[str, list[_Candidate]] = {}
         self._between: dict[str, list[NodeBox]] = {}
+        self._answers: dict[str, tuple[object, tuple[EdgeRoute, int, float] | None]] = {}
+        """request → the last question ``best`` answered for it (see there), and its answer"""
         self.lines: dict[str, DrawnLine] = {}
+        # routed lines by bounding box (in step with ``lines``), and nodes by box (keyed by index in ``nodes``)
+        self._near_lines: Grid[str] = Grid()
+        self._near_nodes: Grid[int] = Grid()
+        for i, n in enumerate(self.nodes):
+            self._near_nodes.add(i, (n.x, n.y, n.x + n.w, n.y + n.h))
+        # node → routed edge → where that edge ends on the node
+        self._ends: dict[str, dict[str, list[Point]]] = {}
         for route in fixed:
             self._add(route)
 
     # -- bookkeeping ----------------------------------------------------------------
     def _add(self, route: EdgeRoute) -> None:
         self.routes[route.id] = route
-        self.lines[route.id] = drawn_line(route)
+        line = drawn_line(route)
+        self.lines[route.id] = line
+        self._near_lines.add(route.id, line.bbox)
+        if route.points:
+            self._ends.setdefault(route.source, {}).setdefault(route.id, []).append(route.points[0])
+            end = route.tip if route.tip is not None else route.points[-1]
+            self._ends.setdefault(route.target, {}).setdefault(route.id, []).append(end)
 
     def _remove(self, edge_id: str) -> None:
-        del self.routes[edge_id]
+        route = self.routes.pop(edge_id)
         del self.lines[edge_id]
+        self._near_lines.remove(edge_id)
+        for node in (route.source, route.target):
+            self._ends.get(node, {}).pop(edge_id, None)
 
     def _ports_in_use(self, node: str, skip: str) -> list[Point]:
-        out = []
-        for r in self.routes.values():
-            if r.id == skip or not r.points:
-                continue
-            if r.source == node:
-                out.append(r.points[0])
-            if r.target == node:
-                out.append(r.tip if r.tip is not None else r.points[-1])
-        return out
+        return [p for edge, ends in self._ends.get(node, {}).items() if edge != skip for p in ends]
+
+    def _lines_near(self, box: tuple[float, float, float, float]) -> list[DrawnLine]:
+        """The routed lines whose bounding boxes overlap ``box``, in the order they were routed."""
+        return [self.lines[k] for k in self._near_lines.query(box)]
 
     def crossings_of(self, route: EdgeRoute, *, limit: int | None = None,
                      among: Sequence[DrawnLine] | None = None) -> int:
@@ -187,7 +210,7 @@ class Router:
         line = drawn_line(route)
         x0, y0, x1, y1 = line.bbox
         total = 0
-        for other in self.lines.values() if among is None else among:
+        for other in self._lines_near(line.bbox) if among is None else among:
             other_id = other.edge.id
             ox0, oy0, ox1, oy1 = other.bbox
             if other_id == route.id or ox1 < x0 or ox0 > x1 or oy1 < y0 or oy0 > y1:
@@ -226,18 +249,22 @@ class Router:
                 elif u.x + u.w <= v.x - CORNER_MARGIN:
                     ends += [(p, True) for p in side_ports(v, "left", False)]
             sign = 1 if down else -1
+            direction, cy, atan2 = req.direction, v.center[1], math.atan2
+            # through the facing side the cost is the angle (the most vertical wins); into a side face it
+            # is FACE_COST, then the distance from the face's middle, then a hundredth of the angle
+            targets = [(b, b[0], b[1], FACE_COST + abs(b[1] - cy) / LANE_STEP * 0.1 if face else None)
+                       for b, face in ends]
             for a in starts:
-                for b, face in ends:
-                    if req.direction == "left" and b[0] > a[0] + ARROW_TOL:
+                ax, ay = a
+                for b, bx, by, face_cost in targets:
+                    if direction == "left" and bx > ax + ARROW_TOL:
                         continue
-                    if req.direction == "down" and not b[1] > a[1]:
+                    if direction == "down" and not by > ay:
                         continue
-                    if (b[1] - a[1]) * sign <= 0:
+                    if (by - ay) * sign <= 0:
                         continue  # a side entry must still come from the source's band
-                    angle = math.atan2(abs(b[0] - a[0]), abs(b[1] - a[1]))
-                    # through the facing side: the most vertical; into a side face: nearest its middle
-                    cost = FACE_COST + abs(b[1] - v.center[1]) / LANE_STEP * 0.1 + angle * 0.01 if face else angle
-                    out.append((cost, len(out), a, b))
+                    angle = atan2(abs(bx - ax), abs(by - ay))
+                    out.append((angle if face_cost is None else face_cost + angle * 0.01, len(out), a, b))
             out.sort()
         self._cache[req.id] = out
         return out
@@ -247,11 +274,13 @@ class Router:
         x0, x1 = (a[0], b[0]) if a[0] <= b[0] else (b[0], a[0])
         y0, y1 = (a[1], b[1]) if a[1] <= b[1] else (b[1], a[1])
         if req.id not in self._between:
-            # every candidate of a request spans the same rows: only nodes there can be in the way
+            # every candidate of a request lies within the joint box of its two nodes (ports are on
+            # their sides): only nodes within CLEARANCE of that box can be in the way
             u, v = self.boxes[req.source], self.boxes[req.target]
             top, bottom = min(u.y, v.y), max(u.y + u.h, v.y + v.h)
-            self._between[req.id] = [n for n in self.nodes if n.id not in (req.source, req.target)
-                                     and n.y - CLEARANCE <= bottom and n.y + n.h + CLEARANCE >= top]
+            left, right = min(u.x, v.x), max(u.x + u.w, v.x + v.w)
+            near = self._near_nodes.query((left - CLEARANCE, top - CLEARANCE, right + CLEARANCE, bottom + CLEARANCE))
+            self._between[req.id] = [self.nodes[i] for i in near if self.nodes[i].id not in (req.source, req.target)]
         for n in self._between[req.id]:
             if n.x - pad > x1 or n.x + n.w + pad < x0 or n.y - pad > y1 or n.y + n.h + pad < y0:
                 continue
@@ -279,19 +308,35 @@ class Router:
         u, v = self.boxes[req.source], self.boxes[req.target]
         x0, y0 = min(u.x, v.x), min(u.y, v.y)
         x1, y1 = max(u.x + u.w, v.x + v.w), max(u.y + u.h, v.y + v.h)
-        near = [line for line in self.lines.values()
-                if not (line.bbox[2] < x0 or line.bbox[0] > x1 or line.bbox[3] < y0 or line.bbox[1] > y1)]
+        near = self._lines_near((x0, y0, x1, y1))
+        # The answer depends only on the lines near, the ports in use and ``beat`` (the rest is fixed): a
+        # reroute round that finds them as they were last time gets the same answer without the search.
+        key = (beat, tuple(sorted((line.edge.id, line.edge.points, line.edge.tip) for line in near)),
+               tuple(sorted(used_u)), tuple(sorted(used_v)))
+        if self._answers.get(req.id, (None, None))[0] == key:
+            return self._answers[req.id][1]
+        found = self._search(req, beat, near, is_free)
+        self._answers[req.id] = (key, found)
+        return found
+
+    def _search(self, req: Request, beat: tuple[int, float] | None, near: Sequence[DrawnLine],
+                is_free: Callable[[Point, bool], bool]) -> tuple[EdgeRoute, int, float] | None:
+        """``best``'s search through the candidates, cheapest first."""
         best: tuple[EdgeRoute, int, float] | None = None
         for pad, penalty in ((CLEARANCE, 0.0), (TIGHT_CLEARANCE, TIGHT_COST)):
+            tried = 0
             for cand in self._candidates(req):
                 base, _, a, b = cand
                 cost = base + penalty
                 if best is not None and best[1] == 0:
                     break  # sorted by cost: nothing later beats a crossing-free route
+                if best is not None and tried >= MAX_TRIES:
+                    break  # the cheapest lines are the likely ones; a dense graph must not search forever
                 if beat is not None and beat[0] == 0 and cost >= beat[1] - 1e-9:
                     break  # the route to beat crosses nothing, and no cheaper candidate is left
                 if not (is_free(a, True) and is_free(b, False) and self._clear(req, a, b, pad)):
                     continue
+                tried += 1
                 limit = best[1] if best is not None else (beat[0] + 1 if beat is not None else None)
                 route = self._route(req, a, b)
                 n = self.crossings_of(route, limit=limit, among=near)

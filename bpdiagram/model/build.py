@@ -17,6 +17,7 @@ shows the same ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
@@ -26,7 +27,6 @@ from bpdiagram.model.catalogue import (
     LINEAR_FORWARD,
     LOSS_OPS,
     PREVIOUS_GRADIENT,
-    Array,
     FusedOp,
     output_rule,
     param_gradients,
@@ -39,6 +39,9 @@ from bpdiagram.options import EdgeKind, NodeKind
 from bpdiagram.richtext import escape, plain
 from bpdiagram.spec.expression import ExpressionSpec
 from bpdiagram.spec.network import NetworkSpec
+
+if TYPE_CHECKING:
+    from bpdiagram.model.catalogue import Array
 
 ROWS: dict[str, str] = {"ops": "forward", "params": "forward", "cache": "cache", "chain": "backward"}
 """Sub-rows top to bottom, each with its band. Params sit under the ops they feed, so

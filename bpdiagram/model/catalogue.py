@@ -27,13 +27,28 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import TYPE_CHECKING, Any
 
 from bpdiagram.options import Activation, Gate, Loss, Simplify
 
-Array = NDArray[np.float64]
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    Array = NDArray[np.float64]
+else:
+    from bpdiagram.lazy import lazy_module
+
+    np = lazy_module("numpy")  # imported when a rule first computes: diagrams without numbers never do
+
+
+def __getattr__(name: str) -> Any:
+    """``Array``, the float64 array type of every rule, for modules that import it at run time."""
+    if name == "Array":
+        from numpy.typing import NDArray
+
+        return NDArray[np.float64]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 LEAKY_SLOPE = 0.01
 
@@ -101,7 +116,7 @@ ACTIVATION_OPS: dict[Activation, ActivationOp] = {
     "sigmoid": ActivationOp("sigmoid", "$A = σ($Z)", "$dZ = $dA ⊙ $A ⊙ (1 − $A)", ("A",), _sigmoid,
                             lambda da, z, a: da * a * (1 - a),
                             unit_forward="$a = σ($z)", unit_derivative="$dz = $da · $a (1 − $a)"),
-    "tanh": ActivationOp("tanh", "$A = tanh($Z)", "$dZ = $dA ⊙ (1 − $A^{2})", ("A",), np.tanh,
+    "tanh": ActivationOp("tanh", "$A = tanh($Z)", "$dZ = $dA ⊙ (1 − $A^{2})", ("A",), lambda z: np.tanh(z),
                          lambda da, z, a: da * (1 - a**2),
                          unit_forward="$a = tanh($z)", unit_derivative="$dz = $da · (1 − $a^{2})"),
     "relu": ActivationOp("relu", "$A = max(0, $Z)", "$dZ = $dA ⊙ [$Z > 0]", ("Z",),

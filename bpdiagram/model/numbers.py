@@ -16,10 +16,16 @@ as zeros.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-from bpdiagram.model.catalogue import Array
+    from bpdiagram.model.catalogue import Array
+else:
+    from bpdiagram.lazy import lazy_module
+
+    np = lazy_module("numpy")  # only diagrams with numbers call into this module
 
 MAX_SHOWN = 4
 """Arrays up to 4 × 4 show every entry; larger ones show their shape and a summary."""

@@ -17,14 +17,22 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from bpdiagram.errors import SpecError
-from bpdiagram.model.catalogue import ACTIVATION_OPS, LINEAR, LOSS_OPS, Array, output_rule
+from bpdiagram.model.catalogue import ACTIVATION_OPS, LINEAR, LOSS_OPS, output_rule
 from bpdiagram.options import Loss
 from bpdiagram.spec.network import NetworkSpec
 from bpdiagram.spec.values import ValuesSpec
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from bpdiagram.model.catalogue import Array
+else:
+    from bpdiagram.lazy import lazy_module
+
+    np = lazy_module("numpy")  # the model imports this module; only diagrams with numbers run it
 
 BIAS_SCALE = 0.1
 """Drawn biases are small (N(0, 0.1²)) but not zero, so the pictures show b at work and db is checked with b ≠ 0."""

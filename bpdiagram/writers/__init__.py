@@ -26,11 +26,17 @@ _MODULES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Writer:
-    """A named output format: file extension and the function producing its bytes."""
+    """A named output format: file extension and the function producing its bytes.
+
+    Formats made from the SVG (PNG and PDF, through CairoSVG) also offer
+    ``from_svg``: the same bytes from SVG already rendered for the scene, so a
+    diagram saved as SVG, PNG and PDF builds its SVG once.
+    """
 
     name: str
     extension: str
     render: Callable[[Scene], bytes]
+    from_svg: Callable[[bytes, Scene], bytes] | None = None
 
 
 def formats() -> tuple[str, ...]:

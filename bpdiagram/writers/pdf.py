@@ -16,12 +16,17 @@ from bpdiagram.writers import Writer, svg
 _DATES = re.compile(rb"/(?:CreationDate|ModDate)\s*\((?:[^()\\]|\\.)*\)")
 
 
-def render(scene: Scene) -> bytes:
-    """The scene as PDF bytes, without a creation date."""
+def from_svg(data: bytes, scene: Scene) -> bytes:
+    """The scene's SVG ``data`` as PDF bytes, without a creation date."""
     import cairosvg  # heavy (loads libcairo): imported only when a PDF is asked for
 
-    data: bytes = cairosvg.svg2pdf(bytestring=svg.render(scene))
-    return without_dates(data)
+    pdf: bytes = cairosvg.svg2pdf(bytestring=data)
+    return without_dates(pdf)
+
+
+def render(scene: Scene) -> bytes:
+    """The scene as PDF bytes, without a creation date."""
+    return from_svg(svg.render(scene), scene)
 
 
 def without_dates(pdf: bytes) -> bytes:
@@ -33,4 +38,4 @@ def without_dates(pdf: bytes) -> bytes:
     return _DATES.sub(lambda m: b" " * len(m.group()), pdf)
 
 
-WRITER = Writer("pdf", "pdf", render)
+WRITER = Writer("pdf", "pdf", render, from_svg)

@@ -1,0 +1,680 @@
+"""How fast bpdiagram is, next to its floor and the tools people use instead: ``make bench``.
+
+One run measures, on the same networks, the median of several repeats of:
+
+* bpdiagram in-process: build (spec → model), layout (graphviz included) and
+  each writer (svg, png, graphml) on its own, and the CLI end to end for the
+  default template (``bpdiagram render -f svg,png,graphml --force``);
+* the floor: ``dot -Tjson`` alone on bpdiagram's own DOT for that network, and
+  a bare ``python -c pass``;
+* the alternatives: a micrograd-style scalar graph (the small ``Value`` class
+  below, data and grad per node) drawn the way micrograd's ``draw_dot`` draws
+  it (one record node per value, one node per operation, ``dot -Tsvg``), and
+  torchviz's ``make_dot`` + SVG when torch and torchviz are importable.
+
+It prints a table (ratios bpdiagram / alternative and bpdiagram / floor, the
+log-log growth exponent of time against node count for each sweep, and which
+aims of issue 8 are met) and writes it, with every raw number, to
+``benchmarks/results.{txt,json}`` (``results-quick.*`` with ``--quick``).
+
+    .venv/bin/python benchmarks/run.py            # the full run (under ~10 min on 2 cores)
+    .venv/bin/python benchmarks/run.py --quick    # a short run: smaller sweeps, fewer repeats
+
+Timings are wall-clock (``time.perf_counter``); subprocess timings include
+process start-up, which is the point for the CLI. bpdiagram's modules are
+byte-compiled first, as an installed package's are, so the CLI's start-up is
+not charged for compiling them (this machine sets PYTHONDONTWRITEBYTECODE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import datetime
+import functools
+import importlib.util
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import graphviz
+
+import bpdiagram
+from bpdiagram.diagram import Diagram
+from bpdiagram.errors import SpecError
+from bpdiagram.layout.layout import dot_source
+from bpdiagram.writers import get_writer
+
+HERE = Path(__file__).resolve().parent
+WRITERS = ("svg", "png", "graphml")
+DEFAULT_TEMPLATE = "two-layer-binary"
+ALTERNATIVE_BUDGET = 20.0
+"""Seconds: once one run of an alternative takes longer, the larger networks of that sweep are skipped."""
+DOT_TIMEOUT = 90.0
+"""Seconds before one ``dot -Tsvg`` run of an alternative is given up (reported as timed out); 30 with --quick."""
+NOT_AVAILABLE = "skipped: element-wise view not available in this build"
+
+Stage = dict[str, float]
+"""One repeat's timings in seconds, by stage name."""
+
+
+# -- the networks --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Network:
+    """A network to draw: layer sizes n[0], …, n[L], tanh hidden layers, a sigmoid output, bce.
+
+    ``sweep`` names the series whose growth exponent it belongs to.
+    """
+
+    name: str
+    sizes: tuple[int, ...]
+    sweep: str | None = None
+    elementwise: bool = False
+    template: str | None = None
+
+    def spec(self) -> dict[str, Any]:
+        """The bpdiagram spec (a mapping, as ``bpdiagram.load`` takes it)."""
+        layers = [{"size": n, "activation": "tanh"} for n in self.sizes[1:-1]]
+        layers.append({"size": self.sizes[-1], "activation": "sigmoid"})
+        spec: dict[str, Any] = {"title": self.name, "input": self.sizes[0], "layers": layers, "loss": "bce"}
+        if self.elementwise:
+            spec["diagram"] = {"view": "elementwise"}
+        return spec
+
+    def diagram(self) -> Diagram:
+        """A fresh diagram (nothing computed yet)."""
+        if self.template is not None:
+            return Diagram.template(self.template)
+        return Diagram.load(self.spec(), name=self.name.replace(" ", "-"))
+
+
+def networks(quick: bool) -> list[Network]:
+    """The default template, the vectorized depth sweep and the element-wise sweep (smaller with ``quick``)."""
+    depths = (8, 32) if quick else (8, 32, 64, 128)
+    wide = ((2, 4, 1), (4, 8, 8, 1)) if quick else \
+        ((2, 4, 1), (4, 8, 8, 1), (16, 16, 16, 1), (24, 24, 24, 1), (32, 32, 32, 1))
+    out = [Network("default template", (2, 4, 1), template=DEFAULT_TEMPLATE)]
+    out += [Network(f"vectorized depth {d}", (8,) * (d + 1), sweep="vectorized depth") for d in depths]
+    out += [Network("element-wise " + "-".join(map(str, s)), s, sweep="element-wise", elementwise=True)
+            for s in wide]
+    return out
+
+
+# -- timing --------------------------------------------------------------------------------------------------
+
+
+def medians(samples: Sequence[Stage]) -> Stage:
+    """The median of each stage over the repeats (stages missing from a repeat are left out)."""
+    keys = dict.fromkeys(k for s in samples for k in s)
+    return {k: statistics.median(s[k] for s in samples if k in s) for k in keys}
+
+
+def repeated(once: Callable[[], Stage], repeats: int) -> tuple[Stage, int]:
+    """Median timings of ``once`` and how many runs they come from.
+
+    Slow cases get fewer runs, so the whole benchmark stays within minutes:
+    all ``repeats`` while a run is under 2 s, 3 under 20 s, else that one run.
+    """
+    first = once()
+    total = first["total"] if "total" in first else sum(v for k, v in first.items() if k != "nodes")
+    n = repeats if total < 2 else min(repeats, 3) if total < 20 else 1
+    samples = [first] + [once() for _ in range(n - 1)]
+    return medians(samples), n
+
+
+def run_quiet(cmd: Sequence[str], *, data: bytes | None = None, timeout: float | None = None) -> float:
+    """Seconds one run of ``cmd`` takes (output discarded); raises when it fails."""
+    start = time.perf_counter()
+    subprocess.run(cmd, input=data, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True, timeout=timeout)
+    return time.perf_counter() - start
+
+
+def subprocess_median(cmd: Sequence[str], repeats: int, *, data: bytes | None = None) -> float:
+    """Median seconds of ``repeats`` runs of ``cmd``, after one warm-up run."""
+    run_quiet(cmd, data=data)
+    return statistics.median(run_quiet(cmd, data=data) for _ in range(repeats))
+
+
+# -- bpdiagram -----------------------------------------------------------------------------------------------
+
+
+def bpdiagram_once(net: Network, failed: dict[str, str]) -> Stage:
+    """One in-process run: build, layout, then each writer on the same scene.
+
+    A writer that fails is left out of the timings and its error kept in ``failed``
+    (the 128-layer PNG did, before it was made to fit cairo's largest surface).
+    """
+    start = time.perf_counter()
+    d = net.diagram()
+    g = d.graph
+    built = time.perf_counter()
+    scene = d.layout
+    laid = time.perf_counter()
+    out: Stage = {"build": built - start, "layout": laid - built, "nodes": float(g.number_of_nodes())}
+    for fmt in WRITERS:
+        t = time.perf_counter()
+        try:
+            get_writer(fmt).render(scene)
+        except Exception as exc:  # any failure is a result to report, not a crash
+            failed[fmt] = f"{type(exc).__name__}: {exc}"
+            continue
+        out[fmt] = time.perf_counter() - t
+    return out
+
+
+def bpdiagram_exe() -> list[str]:
+    """The ``bpdiagram`` console script next to this interpreter (``python -m bpdiagram`` without one)."""
+    script = Path(sys.executable).with_name("bpdiagram")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bpdiagram"]
+
+
+# -- the micrograd-style alternative ---------------------------------------------------------------------------
+
+
+def _leaf_backward() -> None:
+    """A leaf's backward step: nothing to pass on."""
+
+
+class Value:
+    """A scalar with its gradient, micrograd's way: every operation makes a node that remembers its inputs."""
+
+    __slots__ = ("_backward", "_op", "_prev", "data", "grad", "label")
+
+    def __init__(self, data: float, children: tuple[Value, ...] = (), op: str = "", label: str = "") -> None:
+        self.data = data
+        self.grad = 0.0
+        self._prev = children
+        self._op = op
+        self.label = label
+        self._backward: Callable[[], None] = _leaf_backward
+
+    def __add__(self, other: Value | float) -> Value:
+        o = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + o.data, (self, o), "+")
+
+        def backward() -> None:
+            self.grad += out.grad
+            o.grad += out.grad
+
+        out._backward = backward
+        return out
+
+    def __radd__(self, other: float) -> Value:
+        return self + other
+
+    def __mul__(self, other: Value | float) -> Value:
+        o = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data * o.data, (self, o), "*")
+
+        def backward() -> None:
+            self.grad += o.data * out.grad
+            o.grad += self.data * out.grad
+
+        out._backward = backward
+        return out
+
+    def __rmul__(self, other: float) -> Value:
+        return self * other
+
+    def __neg__(self) -> Value:
+        return self * -1.0
+
+    def __sub__(self, other: Value | float) -> Value:
+        return self + (-other)
+
+    def __rsub__(self, other: float) -> Value:
+        return (-self) + other
+
+    def _unary(self, value: float, op: str, slope: float) -> Value:
+        out = Value(value, (self,), op)
+
+        def backward() -> None:
+            self.grad += slope * out.grad
+
+        out._backward = backward
+        return out
+
+    def tanh(self) -> Value:
+        """tanh, with d tanh(x)/dx = 1 − tanh(x)²."""
+        t = math.tanh(self.data)
+        return self._unary(t, "tanh", 1 - t * t)
+
+    def sigmoid(self) -> Value:
+        """σ, with dσ(x)/dx = σ(x)(1 − σ(x))."""
+        s = 1 / (1 + math.exp(-self.data))
+        return self._unary(s, "sigmoid", s * (1 - s))
+
+    def log(self) -> Value:
+        """ln, with d ln(x)/dx = 1/x."""
+        return self._unary(math.log(self.data), "log", 1 / self.data)
+
+    def backward(self) -> None:
+        """Fill every ``grad`` of the graph ending here (topological order, without recursion: graphs are deep)."""
+        order = topological(self)
+        self.grad = 1.0
+        for v in reversed(order):
+            v._backward()
+
+
+def topological(root: Value) -> list[Value]:
+    """Every value ``root`` depends on, inputs before the values computed from them."""
+    order: list[Value] = []
+    seen: set[int] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:
+        v, expanded = stack.pop()
+        if expanded:
+            order.append(v)
+            continue
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        stack.append((v, True))
+        stack.extend((c, False) for c in reversed(v._prev) if id(c) not in seen)
+    return order
+
+
+def mlp_loss(sizes: Sequence[int], *, seed: int = 0) -> Value:
+    """The bce loss of one example through the MLP ``sizes`` (tanh hidden, sigmoid output), micrograd's way."""
+    rng = random.Random(seed)
+    acts = [Value(rng.uniform(-1, 1), label=f"x{i}") for i in range(sizes[0])]
+    layers = len(sizes) - 1
+    for layer, (n_in, n_out) in enumerate(pairwise(sizes), start=1):
+        outs = []
+        for j in range(n_out):
+            weights = [Value(rng.uniform(-1, 1) / math.sqrt(n_in), label=f"w{layer}.{j}.{i}") for i in range(n_in)]
+            z: Value = Value(0.0, label=f"b{layer}.{j}")
+            for w, a in zip(weights, acts, strict=True):
+                z = z + w * a
+            outs.append(z.sigmoid() if layer == layers else z.tanh())
+        acts = outs
+    loss: Value = Value(0.0)
+    for a in acts:
+        y = float(rng.random() < 0.5)
+        loss = loss - (a.log() * y + (1 - a).log() * (1 - y))
+    return loss
+
+
+def draw_dot(root: Value) -> graphviz.Digraph:
+    """micrograd's ``draw_dot``: a record node per value (label, data, grad), a node per operation.
+
+    Node names come from a counter instead of ``id()``, so the DOT is the same every run.
+    """
+    order = topological(root)
+    names = {id(v): f"v{i}" for i, v in enumerate(order)}
+    dot = graphviz.Digraph(format="svg", graph_attr={"rankdir": "LR"})
+    for v in order:
+        uid = names[id(v)]
+        dot.node(name=uid, label=f"{{ {v.label} | data {v.data:.4f} | grad {v.grad:.4f} }}", shape="record")
+        if v._op:
+            dot.node(name=uid + v._op, label=v._op)
+            dot.edge(uid + v._op, uid)
+        for child in v._prev:
+            dot.edge(names[id(child)], uid + v._op)
+    return dot
+
+
+def micrograd_once(net: Network, timeout: float = DOT_TIMEOUT) -> Stage:
+    """One micrograd-style rendering: forward, backward, ``draw_dot``, ``dot -Tsvg`` (as ``Digraph.pipe`` runs it)."""
+    start = time.perf_counter()
+    loss = mlp_loss(net.sizes)
+    loss.backward()
+    source = draw_dot(loss).source
+    drawn = time.perf_counter()
+    subprocess.run(["dot", "-Tsvg"], input=source.encode("utf-8"), stdout=subprocess.DEVNULL, check=True,
+                   timeout=timeout)
+    done = time.perf_counter()
+    values = topological(loss)
+    nodes = len(values) + sum(1 for v in values if v._op)  # a record per value, a node per operation
+    return {"python": drawn - start, "dot": done - drawn, "total": done - start, "nodes": float(nodes)}
+
+
+# -- torchviz ---------------------------------------------------------------------------------------------------
+
+
+def torchviz_available() -> bool:
+    """Whether torch and torchviz can be imported (neither is installed by this project)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("torch", "torchviz"))
+
+
+def torchviz_once(net: Network, timeout: float = DOT_TIMEOUT) -> Stage:
+    """One torchviz rendering: the same MLP in torch, a batch of 4, bce, ``make_dot`` and ``dot -Tsvg``."""
+    torch: Any = importlib.import_module("torch")
+    make_dot: Any = importlib.import_module("torchviz").make_dot
+    start = time.perf_counter()
+    torch.manual_seed(0)
+    modules: list[Any] = []
+    for layer, (n_in, n_out) in enumerate(pairwise(net.sizes), start=1):
+        modules += [torch.nn.Linear(n_in, n_out),
+                    torch.nn.Sigmoid() if layer == len(net.sizes) - 1 else torch.nn.Tanh()]
+    model = torch.nn.Sequential(*modules)
+    x = torch.randn(4, net.sizes[0])
+    y = (torch.rand(4, net.sizes[-1]) > 0.5).float()
+    loss = torch.nn.functional.binary_cross_entropy(model(x), y)
+    source: str = make_dot(loss, params=dict(model.named_parameters())).source
+    drawn = time.perf_counter()
+    subprocess.run(["dot", "-Tsvg"], input=source.encode("utf-8"), stdout=subprocess.DEVNULL, check=True,
+                   timeout=timeout)
+    done = time.perf_counter()
+    nodes = sum(1 for line in source.splitlines() if "[" in line and "->" not in line
+                and not line.strip().startswith(("graph", "node", "edge")))
+    return {"python": drawn - start, "dot": done - drawn, "total": done - start, "nodes": float(nodes)}
+
+
+# -- analysis --------------------------------------------------------------------------------------------------
+
+
+def growth_exponent(points: Iterable[tuple[float, float]]) -> float | None:
+    """The slope of log time against log nodes (least squares): 1 is linear, 2 quadratic; None below 2 points."""
+    pts = [(math.log(n), math.log(t)) for n, t in points if n > 0 and t > 0]
+    if len(pts) < 2 or len({x for x, _ in pts}) < 2:
+        return None
+    mx = statistics.fmean(x for x, _ in pts)
+    my = statistics.fmean(y for _, y in pts)
+    return sum((x - mx) * (y - my) for x, y in pts) / sum((x - mx) ** 2 for x, _ in pts)
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    """a / b, or None when either is missing."""
+    return a / b if a is not None and b else None
+
+
+def in_process(stages: Stage) -> float:
+    """bpdiagram's in-process time to an SVG: build + layout + svg (what the alternatives produce)."""
+    return stages["build"] + stages["layout"] + stages["svg"]
+
+
+# -- the run ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    """Everything measured in one run, and how it is printed."""
+
+    quick: bool
+    repeats: int
+    timeout: float
+    """seconds before an alternative's ``dot -Tsvg`` is given up"""
+    results: dict[str, Any]
+    lines: list[str]
+
+    def say(self, text: str = "") -> None:
+        """Print a line and keep it for the results table."""
+        print(text, flush=True)
+        self.lines.append(text)
+
+
+def graphviz_version() -> str:
+    """``dot -V``'s version line."""
+    proc = subprocess.run(["dot", "-V"], capture_output=True, text=True, check=True)
+    return (proc.stderr or proc.stdout).strip()
+
+
+def measure_startup(bench: Bench) -> None:
+    """Bare Python start-up against ``bpdiagram --help`` and ``bpdiagram templates``."""
+    n = 10 if bench.quick else 20
+    exe = bpdiagram_exe()
+    rows = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "bpdiagram --help": [*exe, "--help"],
+        "bpdiagram templates": [*exe, "templates"],
+    }
+    times = {name: subprocess_median(cmd, n) for name, cmd in rows.items()}
+    bare = times["python -c pass"]
+    bench.results["startup"] = {name: {"seconds": t, "x_python": t / bare} for name, t in times.items()}
+    bench.say(f"Start-up (median of {n} runs)                ms   × python -c pass")
+    for name, t in times.items():
+        bench.say(f"  {name:<40} {t * 1000:7.1f}   {t / bare:5.2f}")
+    bench.say()
+
+
+def measure_cli(bench: Bench, dot_default: float) -> None:
+    """The CLI end to end on the default template, against python start-up + dot alone."""
+    n = 3 if bench.quick else 7
+    bare = bench.results["startup"]["python -c pass"]["seconds"]
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [*bpdiagram_exe(), "render", "-f", ",".join(WRITERS), "--force", "-o", out]
+        t = subprocess_median(cmd, n)
+    floor = bare + dot_default
+    bench.results["default_cli"] = {"command": "bpdiagram render -f svg,png,graphml --force -o DIR",
+                                    "seconds": t, "floor_seconds": floor, "x_floor": t / floor}
+    bench.say(f"Default template end to end (median of {n} runs)")
+    bench.say(f"  bpdiagram render -f svg,png,graphml     {t * 1000:7.1f} ms")
+    bench.say(f"  floor: python -c pass + dot -Tjson      {floor * 1000:7.1f} ms   "
+              f"(bpdiagram / floor {t / floor:.2f})")
+    bench.say()
+
+
+def measure_network(bench: Bench, net: Network, skip_alternatives: dict[str, str]) -> dict[str, Any]:
+    """bpdiagram, the floor and the alternatives on one network."""
+    row: dict[str, Any] = {"name": net.name, "sizes": list(net.sizes), "sweep": net.sweep}
+    failed: dict[str, str] = {}
+    try:
+        stages, runs = repeated(functools.partial(bpdiagram_once, net, failed), bench.repeats)
+    except SpecError as exc:
+        if not net.elementwise:
+            raise
+        row["bpdiagram"] = {"skipped": NOT_AVAILABLE, "error": str(exc)}
+    else:
+        nodes = stages.pop("nodes")
+        row["nodes"] = int(nodes)
+        complete = all(f in stages for f in WRITERS)
+        row["bpdiagram"] = {**stages, "runs": runs, "in_process_svg": in_process(stages), "failed": failed,
+                            "all_writers": stages["build"] + stages["layout"] + sum(stages[f] for f in WRITERS)
+                            if complete else None}
+        source = dot_source(net.diagram().graph).encode("utf-8")
+        row["dot_json"] = subprocess_median(["dot", "-Tjson"], max(1, min(bench.repeats, runs)), data=source)
+    for alt, once, available in (("micrograd", micrograd_once, True),
+                                 ("torchviz", torchviz_once, torchviz_available())):
+        key = f"{alt}:{net.sweep}"
+        if not available:
+            row[alt] = {"skipped": "torch and torchviz are not importable (not installed by this project)"}
+        elif key in skip_alternatives:
+            row[alt] = {"skipped": skip_alternatives[key]}
+        else:
+            try:
+                alt_stages, alt_runs = repeated(functools.partial(once, net, bench.timeout), bench.repeats)
+            except subprocess.TimeoutExpired:
+                row[alt] = {"skipped": f"dot -Tsvg ran over {bench.timeout:.0f} s"}
+                skip_alternatives[key] = f"a smaller network ran over {bench.timeout:.0f} s"
+            else:
+                alt_stages["nodes"] = int(alt_stages["nodes"])
+                row[alt] = {**alt_stages, "runs": alt_runs}
+                if alt_stages["total"] > ALTERNATIVE_BUDGET and net.sweep is not None:
+                    skip_alternatives[key] = f"a smaller network took over {ALTERNATIVE_BUDGET:.0f} s"
+    bp = row["bpdiagram"].get("in_process_svg")
+    own = bp - row["dot_json"] if bp is not None else None
+    row["ratios"] = {
+        "bpdiagram_per_dot_json": ratio(bp, row.get("dot_json")),
+        "bpdiagram_per_micrograd": ratio(bp, row["micrograd"].get("total")),
+        "bpdiagram_per_torchviz": ratio(bp, row["torchviz"].get("total")),
+        "ms_per_node": ratio(bp, row.get("nodes", 0) / 1000),
+        "own": own,
+        "own_ms_per_node": ratio(own, row.get("nodes", 0) / 1000),
+    }
+    return row
+
+
+def _ms(value: float | None, width: int = 7) -> str:
+    return f"{value * 1000:{width}.0f}" if value is not None else f"{'–':>{width}}"
+
+
+def _x(value: float | None, width: int = 6) -> str:
+    return f"{value:{width}.2f}" if value is not None else f"{'–':>{width}}"
+
+
+def print_networks(bench: Bench, rows: list[dict[str, Any]]) -> None:
+    """The per-network table: bpdiagram's stages, dot alone, the alternatives and the ratios."""
+    bench.say("Per network, in-process, ms (median). bp = build + layout + svg (layout runs dot once);")
+    bench.say("dot = dot -Tjson alone on bpdiagram's DOT; own = bp − dot; png and gml on the same scene")
+    bench.say(f"{'network':<26}{'nodes':>6}{'build':>7}{'layout':>7}{'svg':>7}{'png':>7}{'gml':>7}{'bp':>7}"
+              f"{'dot':>7}{'own':>7}{'own/node':>9}{'bp/dot':>7}  │{'micrograd nodes':>16}{'ms':>8}{'bp/mg':>7}"
+              f"  │{'torchviz':>9}{'bp/tv':>7}")
+    for row in rows:
+        bp = row["bpdiagram"]
+        mg, tv, r = row["micrograd"], row["torchviz"], row["ratios"]
+        mg_part = f"{mg['nodes']:>16}{_ms(mg['total'], 8)}" if "total" in mg else f"{'–':>16}{'–':>8}"
+        tv_part = _ms(tv.get("total"), 9)
+        if "skipped" in bp:
+            ours = f"{'(view not in this build)':>69}"
+        else:
+            ours = (f"{row['nodes']:>6}{_ms(bp['build'])}{_ms(bp['layout'])}{_ms(bp['svg'])}{_ms(bp.get('png'))}"
+                    f"{_ms(bp.get('graphml'))}{_ms(bp['in_process_svg'])}{_ms(row['dot_json'])}{_ms(r['own'])}"
+                    f"{_x(r['own_ms_per_node'], 9)}{_x(r['bpdiagram_per_dot_json'], 7)}")
+        bench.say(f"{row['name']:<26}{ours}  │{mg_part}{_x(r['bpdiagram_per_micrograd'], 7)}"
+                  f"  │{tv_part}{_x(r['bpdiagram_per_torchviz'], 7)}")
+    skipped: dict[str, list[str]] = {}
+    for row in rows:
+        for what in ("bpdiagram", "micrograd", "torchviz"):
+            if "skipped" in row[what]:
+                reason = row[what]["skipped"]
+                skipped.setdefault(reason if what == "bpdiagram" else f"{what} skipped: {reason}",
+                                   []).append(row["name"])
+    for reason, names in skipped.items():
+        bench.say(f"  note: {', '.join(names)}: {reason}")
+    for row in rows:
+        for fmt, error in row["bpdiagram"].get("failed", {}).items():
+            bench.say(f"  note: {row['name']}: {fmt} failed: {error[:150]}")
+    bench.say()
+
+
+def sweeps(bench: Bench, rows: list[dict[str, Any]]) -> None:
+    """Growth exponents of each sweep: bpdiagram (bp, layout, all writers), dot alone, the alternatives."""
+    out: dict[str, Any] = {}
+    bench.say("Growth exponent of time against node count (log-log least squares; 1 = linear)")
+    for sweep in dict.fromkeys(r["sweep"] for r in rows if r["sweep"]):
+        members = [r for r in rows if r["sweep"] == sweep]
+        drawn = [r for r in members if "nodes" in r]
+
+        def fit(get: Callable[[dict[str, Any]], tuple[float, float] | None],
+                members: list[dict[str, Any]] = members) -> float | None:
+            return growth_exponent(p for p in (get(r) for r in members) if p is not None)
+
+        exps = {
+            "bpdiagram (build+layout+svg)": fit(lambda r: (r["nodes"], r["bpdiagram"]["in_process_svg"])
+                                                if "nodes" in r else None),
+            "bpdiagram own (bp − dot)": fit(lambda r: (r["nodes"], r["ratios"]["own"]) if "nodes" in r else None),
+            "bpdiagram layout": fit(lambda r: (r["nodes"], r["bpdiagram"]["layout"]) if "nodes" in r else None),
+            "bpdiagram all writers": fit(lambda r: (r["nodes"], r["bpdiagram"]["all_writers"])
+                                         if "nodes" in r and r["bpdiagram"]["all_writers"] else None),
+            "dot -Tjson alone": fit(lambda r: (r["nodes"], r["dot_json"]) if "nodes" in r else None),
+            "micrograd (its own node count)": fit(lambda r: (r["micrograd"]["nodes"], r["micrograd"]["total"])
+                                                  if "total" in r["micrograd"] else None),
+            "torchviz (its own node count)": fit(lambda r: (r["torchviz"]["nodes"], r["torchviz"]["total"])
+                                                 if "total" in r["torchviz"] else None),
+        }
+        out[sweep] = {"exponents": exps, "points": len(drawn),
+                      "ms_per_node": [r["ratios"]["ms_per_node"] for r in drawn],
+                      "own_ms_per_node": [r["ratios"]["own_ms_per_node"] for r in drawn]}
+        bench.say(f"  {sweep} ({len(drawn)} of {len(members)} sizes drawn by bpdiagram)")
+        for what, e in exps.items():
+            bench.say(f"    {what:<34} {'–' if e is None else f'{e:.2f}'}")
+        if drawn:
+            for label, key in (("bp", "ms_per_node"), ("own", "own_ms_per_node")):
+                per_node = ", ".join(f"{r['ratios'][key]:.2f}" for r in drawn)
+                bench.say(f"    {'bpdiagram ' + label + ' ms per node':<34} {per_node}")
+    bench.results["sweeps"] = out
+    bench.say()
+
+
+def aims(bench: Bench, rows: list[dict[str, Any]]) -> None:
+    """Issue 8's aims, each met, not met, or not measurable in this build."""
+    res = bench.results
+    by_name = {r["name"]: r for r in rows}
+    checks: list[tuple[str, bool | None, str]] = []
+    for cmd in ("bpdiagram --help", "bpdiagram templates"):
+        x = res["startup"][cmd]["x_python"]
+        checks.append((f"{cmd} under 2× python start-up", x < 2, f"{x:.2f}×"))
+    cli = res["default_cli"]
+    checks.append(("default template end to end within 2× floor", cli["x_floor"] <= 2, f"{cli['x_floor']:.2f}×"))
+    deep = by_name.get("vectorized depth 128")
+    if deep is not None:
+        ok = "nodes" in deep and all(deep["bpdiagram"].get(f) is not None for f in WRITERS)
+        checks.append(("128-layer vectorized diagram renders (svg, png, graphml)", ok,
+                       f"{deep.get('nodes', 0)} nodes"))
+    depth = res["sweeps"].get("vectorized depth", {}).get("exponents", {})
+    e = depth.get("bpdiagram (build+layout+svg)")
+    own = depth.get("bpdiagram own (bp − dot)")
+    checks.append(("in-process time per node flat across the depth sweep (exponent ≤ 1.1)",
+                   None if e is None else e <= 1.1,
+                   "–" if e is None else f"exponent {e:.2f}; {_x(own, 0)} without dot's run"))
+    mid = by_name.get("element-wise 16-16-16-1")
+    if mid is None or "nodes" not in mid:
+        checks.append(("element-wise 16-16-16-1 in ≤ ½ the micrograd time", None, "view not in this build"))
+    else:
+        r = mid["ratios"]["bpdiagram_per_micrograd"]
+        checks.append(("element-wise 16-16-16-1 in ≤ ½ the micrograd time", None if r is None else r <= 0.5,
+                       "–" if r is None else f"{r:.2f}×"))
+    e = res["sweeps"].get("element-wise", {}).get("exponents", {}).get("bpdiagram (build+layout+svg)")
+    checks.append(("element-wise growth exponent ≤ 1.3", None if e is None else e <= 1.3,
+                   "view not in this build" if e is None else f"{e:.2f}"))
+    res["aims"] = [{"aim": a, "met": m, "value": v} for a, m, v in checks]
+    bench.say("Aims (issue 8)")
+    for aim, met, value in checks:
+        verdict = "met" if met else "not measured" if met is None else "NOT met"
+        bench.say(f"  {verdict:<13} {aim}: {value}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, print the table, write results.{txt,json} (results-quick.* with --quick)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="smaller sweeps and fewer repeats (a minute or two)")
+    parser.add_argument("--repeats", type=int, default=None, help="runs per fast measurement (default 5, quick 3)")
+    parser.add_argument("--out", type=Path, default=HERE, help="folder for results(.txt/.json)")
+    args = parser.parse_args(argv)
+    if shutil.which("dot") is None:
+        print("error: the graphviz 'dot' program is needed (make system)", file=sys.stderr)
+        return 2
+    compileall.compile_dir(str(Path(bpdiagram.__file__).parent), quiet=1)
+    started = time.perf_counter()
+    bench = Bench(args.quick, args.repeats or (3 if args.quick else 5), 30.0 if args.quick else DOT_TIMEOUT, {}, [])
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    bench.results["machine"] = {
+        "date": datetime.date.today().isoformat(), "graphviz": graphviz_version(),
+        "python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
+        "load_average_at_start": load, "quick": args.quick, "repeats": bench.repeats,
+    }
+    bench.say(f"bpdiagram {bpdiagram.__version__} benchmark, {bench.results['machine']['date']}"
+              f"{' (quick)' if args.quick else ''}: {bench.results['machine']['graphviz']}, "
+              f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average {load:.2f} at start")
+    bench.say()
+    measure_startup(bench)
+    nets = networks(args.quick)
+    skip: dict[str, str] = {}
+    rows = []
+    for net in nets:
+        print(f"  … {net.name}", file=sys.stderr, flush=True)
+        rows.append(measure_network(bench, net, skip))
+    bench.results["networks"] = rows
+    measure_cli(bench, rows[0]["dot_json"])
+    print_networks(bench, rows)
+    sweeps(bench, rows)
+    aims(bench, rows)
+    bench.results["seconds"] = time.perf_counter() - started
+    bench.say()
+    bench.say(f"(whole run: {bench.results['seconds']:.0f} s)")
+    stem = "results-quick" if args.quick else "results"
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{stem}.json").write_text(json.dumps(bench.results, indent=1, ensure_ascii=False) + "\n",
+                                           encoding="utf-8")
+    (args.out / f"{stem}.txt").write_text("\n".join(bench.lines) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
