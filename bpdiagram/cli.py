@@ -61,6 +61,10 @@ class _Cli(click.Group):
         except BrokenPipeError:  # the reader went away (``bpdiagram templates | head -1``): stop quietly
             sys.stderr.close()
             code = 0
+        except SystemExit as exc:
+            # with standalone_mode off, click exits by itself only when stdout's reader went away
+            # (EPIPE, status 1); 1 is ours for a failed check, so a closed pipe ends quietly instead
+            code = 0 if exc.code == 1 else exc.code
         except OSError as exc:  # stdout cannot be written (a full disk, /dev/full)
             _fail(f"cannot write the output: {exc.strerror or exc}")
             code = EXIT_BAD_INPUT

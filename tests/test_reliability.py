@@ -212,3 +212,18 @@ def test_bare_command_prints_the_help_and_a_closed_stdout_is_one_line(tmp_path: 
                           capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent, check=False)
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: cannot write the output: No space left on device"
+
+
+def test_a_closed_stdout_pipe_ends_quietly() -> None:
+    """``bpdiagram templates NAME | head -1``: no traceback, and not status 1 (which means a failed check)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "bpdiagram", "templates", "two-layer-binary"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=Path(__file__).resolve().parent.parent)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait() == 0
+    assert b"Traceback" not in err
