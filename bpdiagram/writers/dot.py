@@ -10,12 +10,11 @@ are SVG/PNG only.
 
 from __future__ import annotations
 
-from bpdiagram import richtext
 from bpdiagram.layout.dot import POINTS_PER_INCH
 from bpdiagram.layout.scene import Point, Scene
 from bpdiagram.style import FONT_FAMILY, FONT_SIZE, SMALL_SIZE, style_table
 from bpdiagram.writers import Writer
-from bpdiagram.writers.xmltext import clean, num
+from bpdiagram.writers.xmltext import clean, markup_lines, num
 
 ARROWHEADS = {"standard": "normal", "delta": "normal", "white_delta": "empty", "plain": "vee", "none": "none"}
 SHAPES = {"rectangle": "box", "roundrectangle": "box", "ellipse": "ellipse"}
@@ -28,15 +27,7 @@ def quote(text: str) -> str:
 
 def html_label(markup: str) -> str:
     """A graphviz HTML-like label: ``<SUP>``/``<SUB>`` for scripts, ``<BR/>`` between lines."""
-    lines = []
-    for line in richtext.parse(markup):
-        parts = []
-        for run in line:
-            text = clean(run.text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            tag = {"sup": "SUP", "sub": "SUB"}.get(run.script)
-            parts.append(f"<{tag}>{text}</{tag}>" if tag else text)
-        lines.append("".join(parts) or " ")
-    return "<" + "<BR/>".join(lines) + ">"
+    return "<" + "<BR/>".join(line or " " for line in markup_lines(markup, sup="SUP", sub="SUB")) + ">"
 
 
 def render(scene: Scene) -> bytes:

@@ -11,11 +11,10 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 
-from bpdiagram import richtext
 from bpdiagram.layout.scene import EdgeRoute, NodeBox, Point, Scene
 from bpdiagram.style import FONT_FAMILY, FONT_SIZE, SMALL_SIZE, StyleTable, style_table
 from bpdiagram.writers import Writer
-from bpdiagram.writers.xmltext import clean, num
+from bpdiagram.writers.xmltext import clean, markup_lines, num
 
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 Y_NS = "http://www.yworks.com/xml/graphml"
@@ -74,13 +73,7 @@ def _data(parent: ET.Element, key: str, text: str) -> ET.Element:
 
 def html_label(markup: str) -> str:
     """A yEd HTML label: real superscripts and subscripts, one ``<br>`` per line."""
-    lines = []
-    for line in richtext.parse(markup):
-        parts = []
-        for run in line:
-            text = clean(run.text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            parts.append(f"<{run.script}>{text}</{run.script}>" if run.script != "normal" else text)
-        lines.append("".join(parts))
+    lines = markup_lines(markup, sup="sup", sub="sub")
     return "<html><div style='text-align:center'>" + "<br>".join(lines) + "</div></html>"
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from bpdiagram import richtext
+
 _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -21,3 +23,20 @@ def num(value: float) -> str:
     """A coordinate with at most two decimals and no trailing zeros: stable, compact output."""
     text = f"{value:.2f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+def markup_lines(markup: str, *, sup: str, sub: str) -> list[str]:
+    """Each line of a richtext label as HTML-like text: escaped runs, scripts in ``<sup>``/``<sub>`` tags.
+
+    The tag names are the format's (yEd's Swing HTML takes ``sup``, graphviz's
+    HTML-like labels ``SUP``); the caller joins the lines with its own break.
+    """
+    lines = []
+    for line in richtext.parse(markup):
+        parts = []
+        for run in line:
+            text = clean(run.text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            tag = {"sup": sup, "sub": sub}.get(run.script)
+            parts.append(f"<{tag}>{text}</{tag}>" if tag else text)
+        lines.append("".join(parts))
+    return lines
