@@ -552,7 +552,7 @@ def print_networks(bench: Bench, rows: list[dict[str, Any]]) -> None:
     """The per-network table: bpdiagram's stages, dot alone, the alternatives and the ratios."""
     bench.say("Per network, in-process, median ms. bp = build + layout + svg (layout runs dot once), png and gml on")
     bench.say("the same scene; dot = dot -Tjson alone on bpdiagram's DOT; own = CPU time of bp − CPU time of dot,")
-    bench.say("i.e. bpdiagram's own work (CPU time: robust to other jobs on the machine, unlike wall-clock time)")
+    bench.say("i.e. bpdiagram's own work (CPU time leaves out waiting for a core, which wall-clock time counts)")
     bench.say(f"{'network':<26}{'nodes':>6}{'build':>7}{'layout':>7}{'svg':>7}{'png':>7}{'gml':>7}{'bp':>7}"
               f"{'dot':>7}{'bp/dot':>7}{'own':>7}{'own/node':>9}  │{'micrograd nodes':>16}{'ms':>8}{'bp/mg':>7}"
               f"  │{'torchviz':>9}{'bp/tv':>7}")

@@ -1,7 +1,7 @@
 """PNG writer: the SVG rasterised by CairoSVG at 2× for crisp slides.
 
 Cairo cannot make an image wider or taller than 32767 pixels; a diagram too
-big for that at 2× (a vectorized network of some 60 layers or more) is
+big for that at 2× (a vectorized network of some 32 layers or more) is
 rasterised at the largest scale that fits, so it still renders. SVG and PDF
 keep such diagrams at full size.
 """
