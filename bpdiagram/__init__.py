@@ -29,7 +29,7 @@ __all__ = ["Diagram", "__version__", "load", "template", "templates"]
 
 
 def load(source: str | Path | dict[str, Any], *, name: str | None = None, theme: Theme = "default",
-         shapes: bool = False, values: bool | None = None, jumps: JumpStyle = "arc") -> Diagram:
+         shapes: bool = False, values: bool | None = None, jumps: JumpStyle = "arc", **options: Any) -> Diagram:
     """A diagram of the spec at path ``source`` (YAML or JSON), or of a spec given as a dict.
 
     Args:
@@ -39,21 +39,22 @@ def load(source: str | Path | dict[str, Any], *, name: str | None = None, theme:
         shapes: show (n[l], m) shapes on tensor nodes.
         values: show numbers (None: exactly when the spec has ``values:``).
         jumps: how SVG and PNG draw crossings: ``arc``, ``gap`` or ``none``.
+        options: the other options of ``Diagram`` (``memory``, ``batch``, ``dtype``, ``gradient_flow``).
 
     Raises:
         bpdiagram.errors.SpecError: the spec cannot be read or is not valid (the message names file, line, key).
     """
     from bpdiagram.diagram import Diagram
 
-    return Diagram.load(source, name=name, theme=theme, shapes=shapes, values=values, jumps=jumps)
+    return Diagram.load(source, name=name, theme=theme, shapes=shapes, values=values, jumps=jumps, **options)
 
 
 def template(name: str, *, theme: Theme = "default", shapes: bool = False, values: bool | None = None,
-             jumps: JumpStyle = "arc") -> Diagram:
+             jumps: JumpStyle = "arc", **options: Any) -> Diagram:
     """A diagram of the shipped template ``name`` (see ``templates()``); options as for ``load``."""
     from bpdiagram.diagram import Diagram
 
-    return Diagram.template(name, theme=theme, shapes=shapes, values=values, jumps=jumps)
+    return Diagram.template(name, theme=theme, shapes=shapes, values=values, jumps=jumps, **options)
 
 
 def templates() -> dict[str, str]:
