@@ -67,7 +67,8 @@ class Code:
     - fused output: backward ``(A, Y)`` → dZ (no forward);
     - linear step: forward ``(W, A_prev, b)``; backward ``(dZ, A_prev, scale)`` → dW, db,
       and ``(W, dZ)`` → dA_prev;
-    - gate: forward ``(a[, b][, c])``, backward ``(*keeps, [c,] dout)``, one expression per input.
+    - gate: forward ``(a[, b][, c])``, backward ``(*keeps, [c,] dout)`` (the kept output ``o`` is ``out``),
+      one expression per input.
 
     A new catalogue entry adds its ``Code`` next to its formula and its numpy rule;
     ``tests/test_code.py`` runs every body against the entry's numpy rule.
@@ -300,8 +301,8 @@ class GateOp:
     domain: Callable[[float, float, float], str | None] = lambda a, b, c: None
     """(a, b, c) → why the inputs are outside the gate's domain, or None."""
     code: Code | None = None
-    """The gate as Python over floats (``math``): o from a (, b, c); each input's gradient from the kept values,
-    c and ``dout`` (see ``Code``)."""
+    """The gate as Python over floats (``math``): its output from a (, b, c); each input's gradient from the
+    kept values (``a``, ``b``, ``out``), c and ``dout`` (see ``Code``)."""
 
 
 def _sig(a: float) -> float:
@@ -338,17 +339,17 @@ GATE_OPS: dict[Gate, GateOp] = {
     "exp": GateOp("exp", "exp($a)", ("d$a = $o · d$o",), ("o",),
                   lambda a, b, c: math.exp(a), lambda a, b, o, c: (o,),
                   lambda a, b, c: "exp overflows" if a > 700 else None,
-                  code=Code("math.exp(a)", ("o * dout",))),
+                  code=Code("math.exp(a)", ("out * dout",))),
     "log": GateOp("log", "log($a)", ("d$a = d$o / $a",), ("a",),
                   lambda a, b, c: math.log(a), lambda a, b, o, c: (1.0 / a,),
                   lambda a, b, c: "log of a number ≤ 0" if a <= 0 else None,
                   code=Code("math.log(a)", ("dout / a",))),
     "sigmoid": GateOp("sigmoid", "σ($a)", ("d$a = $o (1 − $o) · d$o",), ("o",),
                       lambda a, b, c: _sig(a), lambda a, b, o, c: (o * (1 - o),),
-                      code=Code("1 / (1 + math.exp(-a))", ("o * (1 - o) * dout",))),
+                      code=Code("1 / (1 + math.exp(-a))", ("out * (1 - out) * dout",))),
     "tanh": GateOp("tanh", "tanh($a)", ("d$a = (1 − $o^{2}) · d$o",), ("o",),
                    lambda a, b, c: math.tanh(a), lambda a, b, o, c: (1 - o * o,),
-                   code=Code("math.tanh(a)", ("(1 - o ** 2) * dout",))),
+                   code=Code("math.tanh(a)", ("(1 - out ** 2) * dout",))),
     "relu": GateOp("relu", "max(0, $a)", ("d$a = [$a > 0] · d$o",), ("a",),
                    lambda a, b, c: max(0.0, a), lambda a, b, o, c: (1.0 if a > 0 else 0.0,),
                    code=Code("max(0.0, a)", ("dout if a > 0 else 0.0",))),
