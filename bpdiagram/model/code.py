@@ -218,7 +218,8 @@ class _Network:
         below = f" down to layer {self.k}" if self.k > 1 else ""
         m.add(_header(title, f"forward(params, {self.X}, {self.Y}) returns (J, cache), backward(params, cache) "
                       f"the gradients{below}; each statement is commented with the formula of the diagram node it "
-                      "implements. Run it as a script to compute J and every gradient on the spec's numbers.", self.source))
+                      "implements. Run it as a script to compute J and every gradient on the spec's numbers.",
+                      self.source))
         m.add()
         m.add("import numpy as np")
         self.functions()
