@@ -192,7 +192,7 @@ def test_wide_given_arrays_wrap_within_the_line_width(tmp_path: Path) -> None:
 
 def check_expression(spec: ExpressionSpec, folder: Path, reference: tuple[float, dict[str, float]]) -> None:
     module = import_listing(generate(spec), folder)
-    assert module.VALUES == spec.values
+    assert spec.values == module.VALUES
     f, cache = module.forward(**spec.values)
     grads = module.backward(cache)
     ref_f, ref_grads = reference
@@ -298,7 +298,8 @@ def _tanh(z: Value) -> Value:
 def compile_body(code: str, args: tuple[str, ...]) -> Any:
     """A catalogue body as a function (as ``model.code`` writes it): its last line is returned."""
     lines = code.split("\n")
-    source = f"def f({', '.join(args)}):\n" + "".join(f"    {line}\n" for line in lines[:-1]) + f"    return {lines[-1]}\n"
+    body = "".join(f"    {line}\n" for line in lines[:-1]) + f"    return {lines[-1]}\n"
+    source = f"def f({', '.join(args)}):\n" + body
     scope: dict[str, Any] = {"np": np, "math": math}
     exec(source, scope)  # our own catalogue's text, not user input
     return scope["f"]
@@ -393,8 +394,9 @@ def test_the_comments_are_the_diagrams_formulas() -> None:
                                ("# dZ[1] = dA[1] ⊙ (1 − A[1]²)", 'dZ1 = tanh_backward(dA1, cache["A1"])'),
                                ("# dA[1] = W[2]ᵀ dZ[2]", 'dA1 = affine_backward_input(cache["W2"], dZ2)')]:
         assert f"    {comment}\n    {statement}\n" in text
-    order = [text.index("\n    " + s) for s in ("Z1 = ", "A1 = ", "Z2 = ", "A2 = ", "J = ", "cache = {", "dZ2 = ", "dW2, db2",
-                                     "dA1 = ", "dZ1 = ", "dW1, db1")]
+    steps = ("Z1 = ", "A1 = ", "Z2 = ", "A2 = ", "J = ", "cache = {", "dZ2 = ", "dW2, db2", "dA1 = ", "dZ1 = ",
+             "dW1, db1")
+    order = [text.index("\n    " + s) for s in steps]
     assert order == sorted(order)  # forward, cache, backward: the diagram's bands
 
 
@@ -450,7 +452,7 @@ def test_cli_prints_or_writes_the_module_and_the_script_runs(tmp_path: Path) -> 
     assert run.returncode == 0, run.stderr
     module = import_listing(generate(load_spec(template_path("softmax-classifier"))), tmp_path)
     params, x, y = module.example()
-    j, cache = module.forward(params, x, y)
+    j, _ = module.forward(params, x, y)
     assert run.stdout.startswith(f"J = {j:.10g}\ndW1 =\n")
     assert [line.split(" =")[0] for line in run.stdout.splitlines() if " =" in line] == \
         ["J", "dW1", "db1", "dW2", "db2"]
