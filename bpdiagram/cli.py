@@ -125,9 +125,11 @@ def _formats(value: str) -> list[str]:
               help="Write the slide build-up DIR/<name>-1 … -4 (forward; + cache; + backward; "
                    "+ update and derivative links), same layout in every step.")
 @click.option("--force", is_flag=True, help="Render even specs whose outputs are newer than the spec.")
+@click.option("--code", "code", is_flag=True,
+              help="HTML: show the Python of 'bpdiagram code' beside the diagram, each statement linked to its node.")
 def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, formats: str,
            backprop_to: int | None, show: str | None, shapes: bool, values: bool, jumps: JumpStyle, theme: Theme,
-           steps: bool, force: bool) -> int:
+           steps: bool, force: bool, code: bool) -> int:
     """Render SPEC files and/or templates to DIR/<name>.<ext>.
 
     With neither SPEC nor -t, renders the default template (two-layer-binary).
@@ -144,6 +146,7 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
       bpdiagram render -t relu-mlp --jumps gap
       bpdiagram render nets/*.yaml -o site/img -f svg,html
       bpdiagram render my-net.yaml -f pdf --theme print --steps
+      bpdiagram render -t two-layer-binary -f html --code
     """
     from bpdiagram.diagram import Diagram  # heavy: numpy, networkx, graphviz
 
@@ -164,7 +167,7 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
                                          " rename one of them")
                 seen[name] = path
                 diagram = Diagram.load(path, name=name, shapes=shapes, values=values or None, jumps=jumps,
-                                       theme=theme)
+                                       theme=theme, code=code)
                 if not force and up_to_date(path, diagram.outputs(output, fmts, steps=steps)):
                     skipped += 1
                     progress.note(f"skipped {path}: its outputs are newer than the spec (--force renders it)")
