@@ -488,3 +488,28 @@ def test_output_is_byte_identical_across_runs_and_hash_seeds() -> None:
         assert done.returncode == 0
         outputs.add(done.stdout)
     assert len(outputs) == 1
+
+
+def test_readme_shows_the_default_templates_module_as_bpdiagram_code_prints_it() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = generate(load_spec(template_path("two-layer-binary")), source="the template two-layer-binary").text
+    assert f"```python\n{text}```" in readme  # the whole module
+    forward = text[text.index("def forward("):text.index("def example(")].rstrip() + "\n"
+    assert f"```python\n{forward}```" in readme  # the part beside the picture
+
+
+def test_html_with_code_carries_the_panel_and_allows_only_its_own_script() -> None:
+    import base64
+    import hashlib
+
+    from bpdiagram.diagram import Diagram
+    from bpdiagram.writers import codepanel
+
+    plain_page = Diagram.template("two-layer-binary").render("html").decode()
+    page = Diagram.template("two-layer-binary", code=True).render("html").decode()
+    assert "bp-code" not in plain_page and 'class="bp-code"' in page
+    for text in (codepanel.SCRIPT, codepanel.CSS):
+        digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in page and digest not in plain_page
+    assert '<span class="bp-line" data-nodes="node-dZ1">    dZ1 = tanh_backward(dA1, cache[&quot;A1&quot;])</span>' \
+        in page
