@@ -24,7 +24,7 @@ from bpdiagram.layout.quality import Quality, measure
 from bpdiagram.layout.steps import STEPS, step_scene
 from bpdiagram.library import template_path
 from bpdiagram.model.build import BuildOptions, build_graph
-from bpdiagram.model.code import Listing
+from bpdiagram.model.code import Listing, link_to
 from bpdiagram.options import FORMATS, JUMP_STYLES, THEMES, JumpStyle, Theme
 from bpdiagram.spec import ExpressionSpec, Spec, load_spec
 from bpdiagram.spec.network import parse_show
@@ -131,7 +131,7 @@ class Diagram:
     def scene(self) -> Scene:
         """The laid-out scene every writer reads, in this diagram's theme and jump style."""
         return dataclasses.replace(self.layout, theme=self.theme, jump_style=self.jumps,
-                                   code=self.listing if self.code else None)
+                                   code=link_to(self.listing, self.graph.nodes) if self.code else None)
 
     @cached_property
     def listing(self) -> Listing:

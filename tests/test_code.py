@@ -513,3 +513,17 @@ def test_html_with_code_carries_the_panel_and_allows_only_its_own_script() -> No
         assert f"'sha256-{digest}'" in page and digest not in plain_page
     assert '<span class="bp-line" data-nodes="node-dZ1">    dZ1 = tanh_backward(dA1, cache[&quot;A1&quot;])</span>' \
         in page
+
+
+@pytest.mark.parametrize("name", ["three-layer-elementwise", "single-neuron"])
+def test_in_the_element_wise_view_a_statement_links_every_unit_of_its_value(name: str) -> None:
+    from bpdiagram.model.code import link_to
+
+    graph = build_graph(load_spec(template_path(name)))
+    listing = link_to(generate(load_spec(template_path(name))), graph.nodes)
+    linked = listing.statements()
+    assert set(linked) <= set(graph.nodes)
+    assert {n for n, kind in graph.nodes(data="kind") if kind not in ("input", "target")} <= set(linked)
+    lines = listing.text.splitlines()
+    z1 = {lines[i].strip() for node in graph.nodes if node.startswith("z1_") for i in linked[node]}
+    assert z1 == {"# Z[1] = W[1]X + b[1]", "Z1 = affine_forward(W1, X, b1)"}

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from keyword import iskeyword
 
@@ -97,6 +97,34 @@ class _Module:
         while self.lines and not self.lines[-1][0]:
             self.lines.pop()
         return Listing("\n".join(text for text, _ in self.lines) + "\n", tuple(nodes for _, nodes in self.lines))
+
+
+def link_to(listing: Listing, node_ids: Iterable[str]) -> Listing:
+    """``listing`` with its node ids as the graph ``node_ids`` names them.
+
+    The module is written in the vectorized view's ids (``Z1``, ``dW2``,
+    ``cache.A1``). The element-wise view names the same values in lower case,
+    one node per unit (``z1_1``, ``z1_2``, ``cache.a1``): a statement there
+    links to every unit of its value. Ids the graph does not have are dropped.
+    """
+    ids = sorted(node_ids)
+    present = set(ids)
+    units: dict[str, list[str]] = {}
+    for node in ids:
+        match = re.fullmatch(r"(.+)_\d+", node)
+        if match:
+            units.setdefault(match.group(1), []).append(node)
+
+    def find(node: str) -> tuple[str, ...]:
+        if node in present:
+            return (node,)
+        lower = node.lower()
+        if lower in present:
+            return (lower,)
+        return tuple(units.get(lower, ()))
+
+    nodes = tuple(tuple(dict.fromkeys(found for node in line for found in find(node))) for line in listing.nodes)
+    return Listing(listing.text, nodes)
 
 
 def _docstring(text: str) -> str:
