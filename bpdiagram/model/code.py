@@ -537,7 +537,8 @@ def _expression(spec: ExpressionSpec, source: str) -> Listing:
                     f"d.{gate.id}")
     for var, summed in parts.items():
         if summed:
-            m.statement([f"d{var} = " + " + ".join(f"d{var}" for _ in summed) + " (the uses of " + var + " summed)"],
+            m.statement([f"d{var} = {' + '.join(summed)}: {var} is used {len(summed)} times, the gradients of its "
+                         "uses add up"],
                         f"{grad['var.' + var]} = {' + '.join(summed)}", f"sum.{var}")
     m.add("return {", depth=1)
     for var in spec.variables:
