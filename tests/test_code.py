@@ -432,6 +432,12 @@ def test_every_generated_module_passes_ruff_with_the_projects_settings(tmp_path:
                        diagram={"simplify": rng.choice(["auto", "false"]), "backprop_to": rng.randint(1, 2)},
                        values={"batch": 30})
         (tmp_path / f"random_{i}.py").write_text(generate(spec).text)
+    (tmp_path / "ambiguous.py").write_text(generate(load_spec({"expression": "l * I + O",
+                                                                "values": {"l": 1, "I": 2, "O": 3}})).text)
+    long_a, long_b = "a" * 100, "b" * 60
+    stress = {"expression": f"{long_a} * {long_b} + {long_a} / ({long_b} + 3) - {long_a} ** 2",
+              "values": {long_a: 0.5, long_b: 1.5}, "title": "x" * 300}
+    (tmp_path / "long_names.py").write_text(generate(load_spec(stress)).text)
     (tmp_path / "given.py").write_text(generate(load_spec(ROOT / "docs" / "worked-example-values.yaml")).text)
     ruff = Path(sys.executable).parent / "ruff"
     done = subprocess.run([str(ruff), "check", "--no-cache", "--config", str(ROOT / "pyproject.toml"), str(tmp_path)],
@@ -527,3 +533,14 @@ def test_in_the_element_wise_view_a_statement_links_every_unit_of_its_value(name
     lines = listing.text.splitlines()
     z1 = {lines[i].strip() for node in graph.nodes if node.startswith("z1_") for i in linked[node]}
     assert z1 == {"# Z[1] = W[1]X + b[1]", "Z1 = affine_forward(W1, X, b1)"}
+
+
+def test_very_long_variable_names_still_make_a_working_module(tmp_path: Path) -> None:
+    long_a, long_b = "a" * 100, "b" * 60
+    spec = load_spec({"expression": f"{long_a} * {long_b} + {long_a} / ({long_b} + 3) - {long_a} ** 2",
+                      "values": {long_a: 0.5, long_b: 1.5}})
+    assert isinstance(spec, ExpressionSpec)
+    a, b = Value(0.5), Value(1.5)
+    out = a * b + a / (b + 3.0) - a * a
+    out.backward()
+    check_expression(spec, tmp_path, (out.data, {long_a: a.grad, long_b: b.grad}))

@@ -45,7 +45,9 @@ from bpdiagram.spec.values import ValuesSpec
 
 INDENT = "    "
 WIDTH = 110
-"""Longest generated line aimed at (the project's ruff allows 120)."""
+"""Longest generated line aimed at."""
+MAX_LINE = 120
+"""The project's ruff line length."""
 
 
 @dataclass(frozen=True)
@@ -70,14 +72,23 @@ class _Module:
 
     lines: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
-    def add(self, text: str = "", *nodes: str, depth: int = 0) -> None:
+    def add(self, text: str = "", *nodes: str, depth: int = 0, prose: bool = False) -> None:
+        """Lines of code (or, with ``prose``, of a docstring); a line of code too long for ruff says so.
+
+        Only the spec's own names make a line that long (an expression's variable
+        may be hundreds of characters), and those cannot be renamed.
+        """
         for line in text.split("\n"):
-            self.lines.append(((INDENT * depth + line).rstrip(), nodes))
+            line = (INDENT * depth + line).rstrip()
+            if len(line) > MAX_LINE and not prose and not line.lstrip().startswith("#"):
+                line = line.replace("# noqa: ", "# noqa: E501, ") if "# noqa: " in line else line + "  # noqa: E501"
+            self.lines.append((line, nodes))
 
     def statement(self, comments: Sequence[str], code: str, *nodes: str) -> None:
-        """``code`` in a function body, under one comment line per formula, all tagged with ``nodes``."""
+        """``code`` in a function body, under its comments (wrapped), all tagged with ``nodes``."""
         for comment in comments:
-            self.add(f"# {_comment(comment)}", *nodes, depth=1)
+            for line in textwrap.wrap(_comment(comment), WIDTH - 6, break_on_hyphens=False) or [""]:
+                self.add(f"# {line}", *nodes, depth=1)
         self.add(code, *nodes, depth=1)
 
     def function(self, name: str, args: Sequence[str], doc: str, body: str, returns: Sequence[str] = ()) -> None:
@@ -85,7 +96,7 @@ class _Module:
         self.add()
         self.add()
         self.add(f"def {name}({', '.join(args)}):")
-        self.add(f'"""{_docstring(doc)}"""', depth=1)
+        self.add(f'"""{_docstring(doc)}"""', depth=1, prose=True)
         lines = body.split("\n") if body else []
         if returns:
             lines.append(", ".join(returns))
@@ -181,7 +192,7 @@ _RESERVED = {"np", "params", "cache", "grads", "m", "scale", "J", "forward", "ba
 
 def _identifier(name: str, fallback: str, taken: set[str]) -> str:
     """``name`` when it is a usable Python name (not a keyword, not one the module needs), else ``fallback``."""
-    if name.isidentifier() and not iskeyword(name) and name not in taken and name.isascii():
+    if name.isidentifier() and not iskeyword(name) and name not in taken and name.isascii() and len(name) <= 24:
         return name
     while fallback in taken:
         fallback += "_"
@@ -244,10 +255,11 @@ class _Network:
 
         title = spec.title if spec.title is not None else default_title(spec)
         below = f" down to layer {self.k}" if self.k > 1 else ""
-        m.add(_header(title, f"forward(params, {self.X}, {self.Y}) returns (J, cache), backward(params, cache) "
-                      f"the gradients{below}; each statement is commented with the formula of the diagram node it "
-                      "implements. Run it as a script to compute J and every gradient on the spec's numbers.",
-                      self.source))
+        header = _header(title, f"forward(params, {self.X}, {self.Y}) returns (J, cache), backward(params, cache) "
+                         f"the gradients{below}; each statement is commented with the formula of the diagram node "
+                         "it implements. Run it as a script to compute J and every gradient on the spec's numbers.",
+                         self.source)
+        m.add(header, prose=True)
         m.add()
         m.add("import numpy as np")
         self.functions()
@@ -364,7 +376,7 @@ class _Network:
         m.add()
         m.add("def example():")
         m.add(f'"""The spec\'s numbers: params, {self.X} and {self.Y} (batch m = {batch}, seed {values.seed}, '
-              'drawn as bpdiagram draws them)."""', depth=1)
+              'drawn as bpdiagram draws them)."""', depth=1, prose=True)
         m.add(f"rng = np.random.default_rng({values.seed})", depth=1)
         m.add(f"{self.X} = rng.standard_normal(({sizes[0]}, {batch}))", depth=1)
         m.add("params = {}", depth=1)
@@ -460,7 +472,8 @@ def _expression(spec: ExpressionSpec, source: str) -> Listing:
     title = spec.title if spec.title is not None else f"f = {spec.source}"
     m.add(_header(title, "forward(**values) returns (f, cache), backward(cache) the gradient of f with respect "
                   "to each variable; each statement is commented with the formula of the diagram node it "
-                  "implements. Run it as a script to compute f and every gradient on the spec's values.", source))
+                  "implements. Run it as a script to compute f and every gradient on the spec's values.", source),
+          prose=True)
     m.add()
     if _uses_math(ev.gates):
         m.add("import math")
@@ -486,7 +499,8 @@ def _expression(spec: ExpressionSpec, source: str) -> Listing:
 
     m.add()
     m.add()
-    m.add(f"def forward({', '.join(spec.variables)}):")
+    ambiguous = "  # noqa: E741  (the spec's names)" if {"l", "I", "O"} & set(spec.variables) else ""
+    m.add(f"def forward({', '.join(spec.variables)}):{ambiguous}")
     m.add('"""The forward band, then the cache band: returns f and the cache backward reads."""', depth=1)
     kept: dict[str, str] = {}
     for gate in ev.gates:
