@@ -25,6 +25,7 @@ from bpdiagram.layout.quality import Quality, measure
 from bpdiagram.layout.steps import STEPS, step_scene
 from bpdiagram.library import template_path
 from bpdiagram.model.build import BuildOptions, build_graph
+from bpdiagram.model.code import Listing, link_to
 from bpdiagram.model.memory import DEFAULT_BATCH as DEFAULT_MEMORY_BATCH
 from bpdiagram.model.memory import MAX_BATCH as MAX_MEMORY_BATCH
 from bpdiagram.model.memory import CacheMemory, MemoryOptions, cache_memory
@@ -51,6 +52,8 @@ class Diagram:
         dtype: the number type ``memory`` counts in (``float32``, ``float16``, ``float64``).
         gradient_flow: draw the strip of ‖dW[l]‖ bars under the backward band; None follows the
             spec's ``diagram: {gradient_flow}``.
+        code: HTML pages show the module ``bpdiagram code`` writes in a panel beside the diagram,
+            each statement linked to its node (other formats ignore it).
 
     Example:
         >>> import bpdiagram
@@ -61,7 +64,8 @@ class Diagram:
 
     def __init__(self, spec: Spec, *, name: str = "diagram", shapes: bool = False, values: bool | None = None,
                  jumps: JumpStyle = "arc", theme: Theme = "default", memory: bool | None = None,
-                 batch: int | None = None, dtype: Dtype = "float32", gradient_flow: bool | None = None) -> None:
+                 batch: int | None = None, dtype: Dtype = "float32", gradient_flow: bool | None = None,
+                 code: bool = False) -> None:
         if theme not in THEMES:
             raise BpdiagramError(f"unknown theme {theme!r}; valid themes: {', '.join(THEMES)}")
         if jumps not in JUMP_STYLES:
@@ -80,6 +84,7 @@ class Diagram:
         self.memory, self.gradient_flow = _cost_views(spec, memory, gradient_flow)
         self.batch = batch
         self.dtype: Dtype = dtype
+        self.code = code
         self._svgs: dict[tuple[int | None, str, str], bytes] = {}
 
     def memory_options(self) -> MemoryOptions:
@@ -115,7 +120,7 @@ class Diagram:
 
     def with_options(self, *, backprop_to: int | None = None, show: Iterable[str] | str | None = None,
                      shapes: bool | None = None, values: bool | None = None, jumps: JumpStyle | None = None,
-                     theme: Theme | None = None) -> Diagram:
+                     theme: Theme | None = None, code: bool | None = None) -> Diagram:
         """A copy with the spec's ``diagram:`` options and the drawing options overridden (the CLI's).
 
         A copy that only changes how the picture is drawn (theme, jumps)
@@ -140,7 +145,8 @@ class Diagram:
         copy = Diagram(spec, name=self.name, shapes=self.shapes if shapes is None else shapes,
                        values=self.values if values is None else values,
                        jumps=self.jumps if jumps is None else jumps, theme=self.theme if theme is None else theme,
-                       memory=self.memory, batch=self.batch, dtype=self.dtype, gradient_flow=self.gradient_flow)
+                       memory=self.memory, batch=self.batch, dtype=self.dtype, gradient_flow=self.gradient_flow,
+                       code=self.code if code is None else code)
         if spec == self.spec and (copy.shapes, copy.values) == (self.shapes, self.values):
             for shared in ("graph", "layout"):
                 if shared in self.__dict__:
@@ -162,7 +168,15 @@ class Diagram:
     @property
     def scene(self) -> Scene:
         """The laid-out scene every writer reads, in this diagram's theme and jump style."""
-        return dataclasses.replace(self.layout, theme=self.theme, jump_style=self.jumps)
+        return dataclasses.replace(self.layout, theme=self.theme, jump_style=self.jumps,
+                                   code=link_to(self.listing, self.graph.nodes) if self.code else None)
+
+    @cached_property
+    def listing(self) -> Listing:
+        """The Python module of this diagram (``bpdiagram code``), each line with the nodes it implements."""
+        from bpdiagram.model.code import generate
+
+        return generate(self.spec, source=self.name)
 
     def stats(self) -> Quality:
         """The picture's measured quality: counts by kind, crossings, jumps, overlaps, spills, grammar."""

@@ -9,9 +9,13 @@ kind has one (the path ends at the head's base).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bpdiagram.layout.text import TextBlock
 from bpdiagram.options import Band, EdgeKind, JumpStyle, NodeKind, Theme
+
+if TYPE_CHECKING:
+    from bpdiagram.model.code import Listing
 
 Point = tuple[float, float]
 
@@ -177,3 +181,5 @@ class Scene:
     theme: Theme = "default"
     flow: FlowStrip | None = None
     """The gradient-flow strip (``--gradient-flow``), None when not asked for."""
+    code: Listing | None = None
+    """The module ``bpdiagram code`` writes, for writers that show it beside the picture (HTML, ``--code``)."""

@@ -92,8 +92,12 @@ def draw_arrays(spec: NetworkSpec, values: ValuesSpec) -> Arrays:
         # every array is drawn every time, in one order, whatever init says: a given W2 leaves the rest alone
         w = rng.standard_normal((sizes[layer], fan_in))
         b = BIAS_SCALE * rng.standard_normal((sizes[layer], 1))
-        drawn[f"W{layer}"] = w * init_factor(values, fan_in)
-        drawn[f"b{layer}"] = b if values.init is None else np.zeros_like(b)
+        if values.init is None:  # the draw of every spec before ``init`` existed, to the last bit
+            drawn[f"W{layer}"] = w / math.sqrt(fan_in)
+            drawn[f"b{layer}"] = b
+        else:
+            drawn[f"W{layer}"] = w * init_factor(values, fan_in)
+            drawn[f"b{layer}"] = np.zeros_like(b)
     drawn["Y"] = _draw_target(rng, spec.loss, (sizes[-1], m))
     for name, rows in values.arrays.items():
         drawn[name] = np.array(rows, dtype=np.float64)
@@ -102,9 +106,9 @@ def draw_arrays(spec: NetworkSpec, values: ValuesSpec) -> Arrays:
 
 
 def init_factor(values: ValuesSpec, fan_in: int) -> float:
-    """The factor of N(0, 1) weights: ``normal`` S; ``xavier`` S·√(1/n[l−1]); ``he`` S·√(2/n[l−1]).
+    """The factor of N(0, 1) weights with an ``init``: ``normal`` S; ``xavier`` S·√(1/n[l−1]); ``he`` S·√(2/n[l−1]).
 
-    Without ``init`` the weights are N(0, 1/n[l−1]) (Xavier's variance), as before ``init`` existed.
+    Without ``init`` the weights are N(0, 1)/√n[l−1] (Xavier's variance), divided as before ``init`` existed.
     """
     if values.init is None or values.init == "xavier":
         return values.weight_scale / math.sqrt(fan_in)
