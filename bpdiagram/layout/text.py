@@ -63,10 +63,10 @@ def text_width(text: str, size: float) -> float:
     return sum(WIDTHS.get(ord(c), UNKNOWN_WIDTH) for c in text) * size
 
 
-def layout_text(markup: str, size: float) -> TextBlock:
-    """Place every run of ``markup``; lines too long are cut with an ellipsis."""
+def layout_text(markup: str, size: float, *, cut: bool = True) -> TextBlock:
+    """Place every run of ``markup``; lines too long are cut with an ellipsis (unless ``cut`` is False)."""
     lines = []
-    limit = MAX_LINE_EM * size
+    limit = MAX_LINE_EM * size if cut else float("inf")
     for runs in richtext.parse(markup):
         placed: list[PlacedRun] = []
         x = 0.0
@@ -93,6 +93,23 @@ def layout_text(markup: str, size: float) -> TextBlock:
     width = max((line.width for line in lines), default=0.0)
     height = pitch * (len(lines) - 1) + (ASCENT + DESCENT) * size + 2 * TOP_GAP * size
     return TextBlock(tuple(lines), pitch, width, height, size)
+
+
+def wrap_words(text: str, size: float, room: float) -> str:
+    """Plain ``text`` as markup whose lines fit ``room`` px at font ``size``, broken between words.
+
+    A word wider than ``room`` keeps a line of its own (it is never cut).
+
+    >>> wrap_words("one two three", 10.0, 60.0)
+    'one two\\nthree'
+    """
+    lines: list[str] = []
+    for word in text.split():
+        if lines and text_width(f"{lines[-1]} {word}", size) <= room:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return "\n".join(richtext.escape(line) for line in lines)
 
 
 def _cut(text: str, size: float, room: float) -> str:

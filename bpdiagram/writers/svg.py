@@ -48,7 +48,8 @@ def build(scene: Scene) -> ET.Element:
     _bands(root, scene, st)
     if scene.title:
         title = ET.SubElement(root, "g", {"id": "title", "font-weight": "bold"})
-        _text(title, scene.title_text, scene.width / 2 - scene.title_text.width / 2, 16.0, color=st.text_color)
+        _text(title, scene.title_text, scene.width / 2 - scene.title_text.width / 2, 16.0, color=st.text_color,
+              width=scene.title_text.width)
     edges = ET.SubElement(root, "g", {"id": "edges"})
     names = short_names(scene)
     jumps: dict[str, list[Jump]] = {}
