@@ -123,10 +123,17 @@ def _formats(value: str) -> list[str]:
 @click.option("--steps", is_flag=True,
               help="Write the slide build-up DIR/<name>-1 … -4 (forward; + cache; + backward; "
                    "+ update and derivative links), same layout in every step.")
+@click.option("--wrap", metavar="N|auto",
+              help="Draw the network in tiers of N layers, stacked top to bottom (auto: the smallest N "
+                   "whose picture is at most twice as wide as tall).")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), metavar="S",
+              help="PNG pixels per SVG unit (default 2).")
+@click.option("--width", "png_width", type=click.IntRange(min=1), metavar="PX",
+              help="PNG width in pixels; the height follows (instead of --scale).")
 @click.option("--force", is_flag=True, help="Render even specs whose outputs are newer than the spec.")
 def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, formats: str,
            backprop_to: int | None, show: str | None, shapes: bool, values: bool, jumps: JumpStyle, theme: Theme,
-           steps: bool, force: bool) -> int:
+           steps: bool, wrap: str | None, scale: float | None, png_width: int | None, force: bool) -> int:
     """Render SPEC files and/or templates to DIR/<name>.<ext>.
 
     With neither SPEC nor -t, renders the default template (two-layer-binary).
@@ -143,10 +150,13 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
       bpdiagram render -t relu-mlp --jumps gap
       bpdiagram render nets/*.yaml -o site/img -f svg,html
       bpdiagram render my-net.yaml -f pdf --theme print --steps
+      bpdiagram render deep-net.yaml --wrap auto -f png --width 1920
     """
     from bpdiagram.diagram import Diagram  # heavy: numpy, networkx, graphviz
 
     fmts = _formats(formats)
+    if scale is not None and png_width is not None:
+        raise click.UsageError("give --scale or --width, not both")
     sources: list[tuple[str, Path]] = [(p.stem, p) for p in specs]
     sources += [(name, template_path(name)) for name in templates]
     if not sources:
@@ -168,7 +178,8 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
                     skipped += 1
                     progress.note(f"skipped {path}: its outputs are newer than the spec (--force renders it)")
                     continue
-                diagram = diagram.with_options(backprop_to=backprop_to, show=show)
+                diagram = diagram.with_options(backprop_to=backprop_to, show=show, wrap=wrap, scale=scale,
+                                               width=png_width)
                 for file in diagram.save(output, fmts, steps=steps):
                     progress.echo(str(file))
                 written += 1
@@ -332,8 +343,9 @@ def templates(name: str | None) -> int:
 @click.option("--shapes", is_flag=True, help="As for render: (n[l], m) shapes on tensor nodes.")
 @click.option("--jumps", type=click.Choice(JUMP_STYLES), default="arc", show_default=True,
               help="As for render: the jump style whose jumps are counted.")
+@click.option("--wrap", metavar="N|auto", help="As for render: tiers of N layers (or auto).")
 def stats(spec: Path | None, template: str | None, as_json: bool, backprop_to: int | None, show: str | None,
-          shapes: bool, jumps: JumpStyle) -> int:
+          shapes: bool, jumps: JumpStyle, wrap: str | None) -> int:
     """Measure the picture of SPEC (or template NAME): counts, crossings, jumps, layout problems.
 
     Reports nodes and edges by kind, crossings and the line jumps drawn on
@@ -354,7 +366,7 @@ def stats(spec: Path | None, template: str | None, as_json: bool, backprop_to: i
     path = spec if spec is not None else template_path(str(template))
     name = spec.stem if spec is not None else str(template)
     diagram = Diagram.load(path, name=name, shapes=shapes, jumps=jumps).with_options(backprop_to=backprop_to,
-                                                                                    show=show)
+                                                                                    show=show, wrap=wrap)
     quality = diagram.stats()
     if as_json:
         import json
@@ -373,6 +385,8 @@ def format_stats(name: str, quality: Quality) -> str:
 
     rows: list[tuple[str, str, tuple[str, ...]]] = [
         ("size", f"{quality.width:g} × {quality.height:g} px", ()),
+        ("tiers", str(quality.tiers) + (f" ({quality.wrap} layers per tier)" if quality.wrap else ""), ()),
+        ("text at 16 cm", f"{quality.text_pt:g} pt (small print {quality.small_text_pt:g} pt)", ()),
         ("nodes", by_kind(quality.nodes), ()),
         ("edges", by_kind(quality.edges), ()),
         ("crossings", str(quality.crossings), ()),

@@ -22,11 +22,12 @@ from bpdiagram.errors import BpdiagramError, OutputError, SpecError
 from bpdiagram.layout import Scene, layout_graph
 from bpdiagram.layout.quality import Quality, measure
 from bpdiagram.layout.steps import STEPS, step_scene
+from bpdiagram.layout.tiers import choose_wrap, layout_tiers
 from bpdiagram.library import template_path
 from bpdiagram.model.build import BuildOptions, build_graph
 from bpdiagram.options import FORMATS, JUMP_STYLES, THEMES, JumpStyle, Theme
 from bpdiagram.spec import ExpressionSpec, Spec, load_spec
-from bpdiagram.spec.network import parse_show
+from bpdiagram.spec.network import ELEMENTWISE_WRAP, NetworkSpec, parse_show, parse_wrap
 from bpdiagram.writers import get_writer
 
 
@@ -41,6 +42,8 @@ class Diagram:
             None (the default) shows them exactly when the spec has a ``values:`` section.
         jumps: how SVG and PNG draw crossings: ``arc`` (a line jump), ``gap`` or ``none``.
         theme: ``default`` (colour) or ``print`` (grayscale-safe; see ``style.THEMES``).
+        scale: PNG pixels per SVG unit (default 2).
+        width: PNG width in pixels, the height following (instead of ``scale``).
 
     Example:
         >>> import bpdiagram
@@ -50,7 +53,8 @@ class Diagram:
     """
 
     def __init__(self, spec: Spec, *, name: str = "diagram", shapes: bool = False, values: bool | None = None,
-                 jumps: JumpStyle = "arc", theme: Theme = "default") -> None:
+                 jumps: JumpStyle = "arc", theme: Theme = "default", scale: float | None = None,
+                 width: int | None = None) -> None:
         if theme not in THEMES:
             raise BpdiagramError(f"unknown theme {theme!r}; valid themes: {', '.join(THEMES)}")
         if jumps not in JUMP_STYLES:
@@ -61,6 +65,10 @@ class Diagram:
         self.values = spec.values is not None if values is None else values
         self.jumps: JumpStyle = jumps
         self.theme: Theme = theme
+        self.scale = scale
+        self.width = width
+        if scale is not None and width is not None:
+            raise BpdiagramError("give the PNG's scale or its width, not both (--scale or --width)")
         self._svgs: dict[tuple[int | None, str, str], bytes] = {}
 
     @classmethod
@@ -81,13 +89,16 @@ class Diagram:
 
     def with_options(self, *, backprop_to: int | None = None, show: Iterable[str] | str | None = None,
                      shapes: bool | None = None, values: bool | None = None, jumps: JumpStyle | None = None,
-                     theme: Theme | None = None) -> Diagram:
+                     theme: Theme | None = None, wrap: int | str | None = None, scale: float | None = None,
+                     width: int | None = None) -> Diagram:
         """A copy with the spec's ``diagram:`` options and the drawing options overridden (the CLI's).
 
-        A copy that only changes how the picture is drawn (theme, jumps)
-        shares this diagram's layout: graphviz does not run again.
+        A copy that only changes how the picture is drawn (theme, jumps, the
+        PNG's size) shares this diagram's layout: graphviz does not run again.
         """
         spec = self.spec
+        if wrap is not None:
+            spec = _wrapped(spec, wrap)
         if show is not None:
             kinds = parse_show(show if isinstance(show, str) else list(show))
             if isinstance(kinds, str):
@@ -105,7 +116,8 @@ class Diagram:
             spec = dataclasses.replace(spec, diagram=dataclasses.replace(spec.diagram, backprop_to=backprop_to))
         copy = Diagram(spec, name=self.name, shapes=self.shapes if shapes is None else shapes,
                        values=self.values if values is None else values,
-                       jumps=self.jumps if jumps is None else jumps, theme=self.theme if theme is None else theme)
+                       jumps=self.jumps if jumps is None else jumps, theme=self.theme if theme is None else theme,
+                       scale=self.scale if scale is None else scale, width=self.width if width is None else width)
         if spec == self.spec and (copy.shapes, copy.values) == (self.shapes, self.values):
             for shared in ("graph", "layout"):
                 if shared in self.__dict__:
@@ -119,7 +131,12 @@ class Diagram:
 
     @cached_property
     def layout(self) -> Scene:
-        """The laid-out scene in the default theme and jump style (graphviz runs once per diagram)."""
+        """The laid-out scene in the default theme and jump style (graphviz runs once per diagram, or per tier)."""
+        wrap = self.spec.diagram.wrap if isinstance(self.spec, NetworkSpec) else None
+        if wrap == "auto":
+            return choose_wrap(self.graph)
+        if wrap is not None:
+            return layout_tiers(self.graph, wrap)
         return layout_graph(self.graph)
 
     @property
@@ -141,9 +158,11 @@ class Diagram:
         if fmt == "svg":
             return self._svg(step)
         writer = get_writer(fmt)
+        chosen = {"scale": self.scale, "width": self.width}
+        options = {k: chosen[k] for k in writer.options if chosen.get(k) is not None}
         if writer.from_svg is not None:
-            return writer.from_svg(self._svg(step), self._scene(step))
-        return writer.render(self._scene(step))
+            return bytes(writer.from_svg(self._svg(step), self._scene(step), **options))
+        return bytes(writer.render(self._scene(step), **options))
 
     def _scene(self, step: int | None) -> Scene:
         return self.scene if step is None else step_scene(self.scene, step)
@@ -207,6 +226,20 @@ class Diagram:
 
     def _repr_svg_(self) -> str:
         return self._svg(None).decode("utf-8")
+
+
+def _wrapped(spec: Spec, wrap: int | str) -> Spec:
+    """``spec`` drawn in tiers of ``wrap`` layers (``--wrap``), or the error that says why it cannot be."""
+    if isinstance(spec, ExpressionSpec):
+        raise SpecError("applies to networks (vectorized view); an expression graph is drawn whole",
+                        file=spec.file, key="--wrap")
+    try:
+        tiers = parse_wrap(wrap)
+    except ValueError as exc:
+        raise SpecError(str(exc), file=spec.file, key="--wrap") from None
+    if spec.diagram.view == "elementwise":
+        raise SpecError(ELEMENTWISE_WRAP, file=spec.file, key="--wrap")
+    return dataclasses.replace(spec, diagram=dataclasses.replace(spec.diagram, wrap=tiers))
 
 
 def write_atomic(path: Path, data: bytes) -> Path:

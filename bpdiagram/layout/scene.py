@@ -31,6 +31,8 @@ class NodeBox:
     w: float
     h: float
     text: TextBlock
+    tier: int = 0
+    """The tier (1 = top) of a wrapped network's picture; 0 when the picture is not wrapped."""
 
     @property
     def center(self) -> Point:
@@ -105,6 +107,8 @@ class BandRect:
     band: Band
     y: float
     h: float
+    tier: int = 0
+    """As ``NodeBox.tier``; writers title a band in its first tier only."""
 
 
 @dataclass(frozen=True)
@@ -140,3 +144,5 @@ class Scene:
     jump_style: JumpStyle = "arc"
     """How writers that can draw jumps draw them: ``arc``, ``gap`` or ``none`` (plain crossings)."""
     theme: Theme = "default"
+    wrap: int = 0
+    """Layers per tier when the network is drawn in tiers (``layout.tiers``); 0 when it is not."""
