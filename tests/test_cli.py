@@ -151,8 +151,9 @@ def test_stats_json_for_a_spec_file(tmp_path: Path) -> None:
     data = json.loads(out)
     expected = Diagram.load(spec, jumps="none").stats().to_dict()
     assert data == {"name": "net", **expected}
-    assert list(data) == ["name", "size", "tiers", "reader", "nodes", "edges", "crossings", "jumps", "overlapping_nodes",
-                          "spilling_labels", "grammar_violations", "edges_through_nodes", "details"]
+    assert list(data) == ["name", "size", "tiers", "reader", "nodes", "edges", "crossings", "jumps",
+                          "overlapping_nodes", "spilling_labels", "grammar_violations", "edges_through_nodes",
+                          "details"]
     assert data["jumps"] == 0 and data["edges"]["total"] == sum(v for k, v in data["edges"].items() if k != "total")
 
 

@@ -108,7 +108,9 @@ class BandRect:
     y: float
     h: float
     tier: int = 0
-    """As ``NodeBox.tier``; writers title a band in its first tier only."""
+    """As ``NodeBox.tier``."""
+    titled: bool = True
+    """Whether writers name the band beside this strip (a wrapped picture names each band once, at its first strip)."""
 
 
 @dataclass(frozen=True)

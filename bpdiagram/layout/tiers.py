@@ -115,7 +115,8 @@ def stack(scenes: list[Scene], *, title: str, wrap: int) -> Scene:
 
     Tier t's nodes, bands and edges are moved down as a whole (x never
     changes, so every direction is kept), its edge ids become ``t<t>.<id>``
-    (ids stay unique), and its nodes and bands carry ``tier`` = t.
+    (ids stay unique), and its nodes and bands carry ``tier`` = t. Each band
+    is named once, beside its first strip.
     """
     left = MARGIN + GUTTER + BAND_PAD
     content_width = max(s.width for s in scenes)
@@ -139,7 +140,9 @@ def stack(scenes: list[Scene], *, title: str, wrap: int) -> Scene:
             return f"t{t}.{i}"
 
         nodes += [dataclasses.replace(n, y=round(n.y + dy, 2), tier=t) for n in scene.nodes]
-        bands += [dataclasses.replace(b, y=round(b.y + dy, 2), tier=t) for b in scene.bands]
+        named = {b.band for b in bands}
+        bands += [dataclasses.replace(b, y=round(b.y + dy, 2), tier=t, titled=b.band not in named)
+                  for b in scene.bands]
         edges += [_moved_edge(e, down, edge_id) for e in scene.edges]
         crossings += [dataclasses.replace(c, over=edge_id(c.over), under=edge_id(c.under), at=down(c.at))
                       for c in scene.crossings]

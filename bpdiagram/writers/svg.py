@@ -75,8 +75,8 @@ def _bands(root: ET.Element, scene: Scene, st: StyleTable) -> None:
         g = ET.SubElement(group, "g", {"class": f"band band-{band.band}"})
         ET.SubElement(g, "rect", {"x": num(8), "y": num(band.y), "width": num(scene.width - 16),
                                   "height": num(band.h), "fill": st.band_fills[band.band]})
-        if band.tier > 1:
-            continue  # a wrapped picture names its bands once, in the top tier
+        if not band.titled:
+            continue
         cx, cy = 8 + 17.0, band.y + band.h / 2
         label = ET.SubElement(g, "text", {
             "x": num(cx), "y": num(cy), "transform": f"rotate(-90 {num(cx)} {num(cy)})",
