@@ -201,7 +201,7 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
 
 def title_block(title: str, width: float) -> TextBlock:
     """The title of a picture ``width`` px wide: whole, in as many lines as it needs (wrapped between words)."""
-    return layout_text(wrap_words(title, TITLE_SIZE, width - 2 * MARGIN), TITLE_SIZE, cut=False)
+    return layout_text(wrap_words(title, TITLE_SIZE, width - 2 * MARGIN, bold=True), TITLE_SIZE, cut=False, bold=True)
 
 
 def place_legend(kinds: list[EdgeKind], x0: float, y0: float,
