@@ -383,9 +383,10 @@ def format_stats(name: str, quality: Quality) -> str:
     def by_kind(counts: dict[str, int]) -> str:
         return f"{sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in counts.items())})"
 
+    per_tier = f"{quality.wrap} layer{'s' * (quality.wrap > 1)}"
     rows: list[tuple[str, str, tuple[str, ...]]] = [
         ("size", f"{quality.width:g} × {quality.height:g} px", ()),
-        ("tiers", str(quality.tiers) + (f" ({quality.wrap} layers per tier)" if quality.wrap else ""), ()),
+        ("tiers", str(quality.tiers) + (f" ({per_tier} per tier)" if quality.wrap else ""), ()),
         ("text at 16 cm", f"{quality.text_pt:g} pt (small print {quality.small_text_pt:g} pt)", ()),
         ("nodes", by_kind(quality.nodes), ()),
         ("edges", by_kind(quality.edges), ()),

@@ -106,6 +106,7 @@ def _fresh(name: str, used: set[str]) -> str:
 
 def layout_tiers(g: nx.MultiDiGraph, wrap: int, *, jumps: JumpStyle = "arc") -> Scene:
     """Lay out ``g`` in tiers of ``wrap`` layers: each tier by the ordinary layout, then stacked."""
+    wrap = min(wrap, layers(g))
     scenes = [layout_graph(sub, jumps=jumps) for sub in split(g, wrap)]
     return stack(scenes, title=str(g.graph.get("title", "")), wrap=wrap)
 
