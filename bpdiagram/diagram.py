@@ -25,6 +25,7 @@ from bpdiagram.layout.steps import STEPS, step_scene
 from bpdiagram.layout.tiers import choose_wrap, layout_tiers
 from bpdiagram.library import template_path
 from bpdiagram.model.build import BuildOptions, build_graph
+from bpdiagram.model.code import Listing, link_to
 from bpdiagram.options import FORMATS, JUMP_STYLES, THEMES, JumpStyle, Theme
 from bpdiagram.spec import ExpressionSpec, Spec, load_spec
 from bpdiagram.spec.network import ELEMENTWISE_WRAP, NetworkSpec, parse_show, parse_wrap
@@ -44,6 +45,8 @@ class Diagram:
         theme: ``default`` (colour) or ``print`` (grayscale-safe; see ``style.THEMES``).
         scale: PNG pixels per SVG unit (default 2).
         width: PNG width in pixels, the height following (instead of ``scale``).
+        code: HTML pages show the module ``bpdiagram code`` writes in a panel beside the diagram,
+            each statement linked to its node (other formats ignore it).
 
     Example:
         >>> import bpdiagram
@@ -53,8 +56,8 @@ class Diagram:
     """
 
     def __init__(self, spec: Spec, *, name: str = "diagram", shapes: bool = False, values: bool | None = None,
-                 jumps: JumpStyle = "arc", theme: Theme = "default", scale: float | None = None,
-                 width: int | None = None) -> None:
+                 jumps: JumpStyle = "arc", theme: Theme = "default", code: bool = False,
+                 scale: float | None = None, width: int | None = None) -> None:
         if theme not in THEMES:
             raise BpdiagramError(f"unknown theme {theme!r}; valid themes: {', '.join(THEMES)}")
         if jumps not in JUMP_STYLES:
@@ -65,6 +68,7 @@ class Diagram:
         self.values = spec.values is not None if values is None else values
         self.jumps: JumpStyle = jumps
         self.theme: Theme = theme
+        self.code = code
         self.scale = scale
         self.width = width
         if scale is not None and width is not None:
@@ -89,8 +93,8 @@ class Diagram:
 
     def with_options(self, *, backprop_to: int | None = None, show: Iterable[str] | str | None = None,
                      shapes: bool | None = None, values: bool | None = None, jumps: JumpStyle | None = None,
-                     theme: Theme | None = None, wrap: int | str | None = None, scale: float | None = None,
-                     width: int | None = None) -> Diagram:
+                     theme: Theme | None = None, code: bool | None = None, wrap: int | str | None = None,
+                     scale: float | None = None, width: int | None = None) -> Diagram:
         """A copy with the spec's ``diagram:`` options and the drawing options overridden (the CLI's).
 
         A copy that only changes how the picture is drawn (theme, jumps, the
@@ -117,6 +121,7 @@ class Diagram:
         copy = Diagram(spec, name=self.name, shapes=self.shapes if shapes is None else shapes,
                        values=self.values if values is None else values,
                        jumps=self.jumps if jumps is None else jumps, theme=self.theme if theme is None else theme,
+                       code=self.code if code is None else code,
                        scale=self.scale if scale is None else scale, width=self.width if width is None else width)
         if spec == self.spec and (copy.shapes, copy.values) == (self.shapes, self.values):
             for shared in ("graph", "layout"):
@@ -142,7 +147,15 @@ class Diagram:
     @property
     def scene(self) -> Scene:
         """The laid-out scene every writer reads, in this diagram's theme and jump style."""
-        return dataclasses.replace(self.layout, theme=self.theme, jump_style=self.jumps)
+        return dataclasses.replace(self.layout, theme=self.theme, jump_style=self.jumps,
+                                   code=link_to(self.listing, self.graph.nodes) if self.code else None)
+
+    @cached_property
+    def listing(self) -> Listing:
+        """The Python module of this diagram (``bpdiagram code``), each line with the nodes it implements."""
+        from bpdiagram.model.code import generate
+
+        return generate(self.spec, source=self.name)
 
     def stats(self) -> Quality:
         """The picture's measured quality: counts by kind, crossings, jumps, overlaps, spills, grammar."""

@@ -156,7 +156,7 @@ def stack(scenes: list[Scene], *, title: str, wrap: int) -> Scene:
     height = box[1] + box[3] + MARGIN
     first = scenes[0]
     return Scene(title, title_text, round(width, 2), round(height, 2), tuple(bands), tuple(nodes), tuple(edges),
-                 legend, box, tuple(crossings), tuple(jumps), first.jump_style, first.theme, wrap)
+                 legend, box, tuple(crossings), tuple(jumps), first.jump_style, first.theme, wrap=wrap)
 
 
 def _moved_edge(e: EdgeRoute, down: Callable[[Point], Point], edge_id: Callable[[str], str]) -> EdgeRoute:
