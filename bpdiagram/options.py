@@ -17,7 +17,7 @@ View = Literal["vectorized", "elementwise"]
 Notation = Literal["dls", "cs231n"]
 Simplify = Literal["auto", "true", "false"]
 Format = Literal["svg", "png", "graphml", "pdf", "html", "dot"]
-JumpStyle = Literal["arc", "gap", "none"]
+JumpStyle = Literal["arc", "gap", "none", "all"]
 Theme = Literal["default", "print"]
 
 EDGE_KINDS: tuple[EdgeKind, ...] = get_args(EdgeKind)

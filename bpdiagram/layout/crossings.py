@@ -15,6 +15,10 @@ Definitions, shared by every consumer:
   within ``SHARED_NODE_PAD`` of that node's box: edges meeting at a node are
   not crossing. Touching or overlapping without passing through is not a
   crossing either.
+* *Which crossings get a jump*: a crossing between lines of different kinds,
+  or one where either line is bent (a curve, a lane with corners), is
+  bridged; two straight lines of the same kind (two weights of one fan) are
+  not, their crossing is plain to read (``--jumps all`` bridges every one).
 * The *jump rule*: at each crossing the edge that is more horizontal there
   hops over the more vertical one (the CAD convention, "horizontal lines
   jump"); when both are equally steep, the one drawn later hops. An edge only
@@ -152,6 +156,16 @@ def drawn_line(edge: EdgeRoute) -> DrawnLine:
     return DrawnLine(edge, tuple(segments), path_length, (min(xs), min(ys), max(xs), max(ys)), len(pieces))
 
 
+def is_straight_line(edge: EdgeRoute) -> bool:
+    """Whether ``edge`` is drawn as one straight line (its pieces all straight and in one direction)."""
+    pieces = curves(edge.points)
+    if not pieces or not all(_is_straight(*p) for p in pieces):
+        return False
+    (x0, y0), (x1, y1) = edge.points[0], edge.points[-1]
+    span = math.hypot(x1 - x0, y1 - y0)
+    return span > 0 and all(abs((x1 - x0) * (p[1] - y0) - (y1 - y0) * (p[0] - x0)) / span < 0.5 for p in edge.points)
+
+
 def _intersect(a: Segment, b: Segment) -> tuple[float, float] | None:
     """Parameters (along ``a``, along ``b``) of a proper intersection, half-open at each chord's end.
 
@@ -265,6 +279,7 @@ def find_crossings(edges: Sequence[EdgeRoute], nodes: Sequence[NodeBox]) -> tupl
     """Every crossing between ``edges``, each with the edge that jumps (``over``) chosen by the jump rule."""
     boxes = {n.id: n for n in nodes}
     lines = [drawn_line(e) for e in edges]
+    bent = [not is_straight_line(e) for e in edges]
     out: list[Crossing] = []
     for i, j in _overlapping_pairs(lines):
         a, b = lines[i], lines[j]
@@ -279,8 +294,9 @@ def find_crossings(edges: Sequence[EdgeRoute], nodes: Sequence[NodeBox]) -> tupl
                 a_first = True
             over, under = (a, b) if a_first else (b, a)
             seg, t = (hit.seg_a, hit.u) if a_first else (hit.seg_b, hit.v)
+            needs = a.edge.kind != b.edge.kind or bent[i] or bent[j]
             out.append(Crossing(over.edge.id, under.edge.id, (round(hit.point[0], 2), round(hit.point[1], 2)),
-                                round(seg.s0 + seg.length * t, 3)))
+                                round(seg.s0 + seg.length * t, 3), needs))
     return tuple(sorted(out, key=lambda c: (c.over, c.at_length, c.under)))
 
 

@@ -63,10 +63,10 @@ def text_width(text: str, size: float) -> float:
     return sum(WIDTHS.get(ord(c), UNKNOWN_WIDTH) for c in text) * size
 
 
-def layout_text(markup: str, size: float) -> TextBlock:
-    """Place every run of ``markup``; lines too long are cut with an ellipsis."""
+def layout_text(markup: str, size: float, *, max_em: float | None = MAX_LINE_EM) -> TextBlock:
+    """Place every run of ``markup``; lines longer than ``max_em`` em are cut with an ellipsis (None: never)."""
     lines = []
-    limit = MAX_LINE_EM * size
+    limit = float("inf") if max_em is None else max_em * size
     for runs in richtext.parse(markup):
         placed: list[PlacedRun] = []
         x = 0.0
