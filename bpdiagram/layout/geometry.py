@@ -7,6 +7,7 @@ lie on the chord, so every writer draws one kind of path.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -65,7 +66,7 @@ def polyline(points: Sequence[Point]) -> tuple[Point, ...]:
     if len(kept) == 1:
         kept.append(kept[0])
     out: list[Point] = [kept[0]]
-    for a, b in zip(kept, kept[1:], strict=False):
+    for a, b in itertools.pairwise(kept):
         out += straight(a, b)[1:]
     return tuple(out)
 

@@ -44,7 +44,7 @@ BAND_GAP = 34.0
 """Vertical room between the forward rows, the cache row and the backward rows."""
 BEND = 30.0
 """Length of the S-bend a lane takes into its op's row, just before the op."""
-ENTRY_STEP = 9.0
+ENTRY_STEP = 12.0
 """Distance between the cache lines that enter a backward op from other columns."""
 EDGE_PAD = 12.0
 """Room between a box's left side and the first vertical line in its column."""
@@ -231,8 +231,9 @@ def mirror_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[s
     def route(e: EdgeKey, points: tuple[Point, ...], tip: Point | None, label_at: Point | None) -> None:
         label = g.edges[e]["label"]
         text = edge_texts.get(e)
-        at = label_at if text is not None else None
-        routes[e] = EdgeRoute(edge_id(e), e[0], e[1], kind_of[e], label, plain(label), points, tip, at, text)
+        at = _round(label_at) if text is not None and label_at is not None else None
+        routes[e] = EdgeRoute(edge_id(e), e[0], e[1], kind_of[e], label, plain(label),
+                              tuple(_round(p) for p in points), _round(tip) if tip else None, at, text)
 
     fwd_edges = [e for e in edges if kind_of[e] == "forward" and e[0] in column and e[1] in column]
     ports = _ports(fwd_edges, boxes, lambda e: boxes[e[0]].center[1])
@@ -294,6 +295,10 @@ def mirror_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[s
             knee = back_top + ROW_GAP / 2 - 8
             route(e, polyline([(x0, bu.y + bu.h), (xe, knee), (xe, bv.y - ARROW)]), (xe, bv.y), None)
     return Mirrored(boxes, routes, right, bottom)
+
+
+def _round(p: Point) -> Point:
+    return (round(p[0], 2), round(p[1], 2))
 
 
 def _sum_gap(g: nx.MultiDiGraph, back: list[str], edge_texts: dict[EdgeKey, TextBlock],

@@ -9,6 +9,7 @@ layout can be judged by numbers rather than by eye alone.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -119,7 +120,7 @@ def _detours(scene: Scene) -> tuple[str, ...]:
             continue
         points = drawn_line(e).points
         way = 0
-        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
             if y1 < y0 - TOLERANCE:
                 out.append(f"cache edge {e.source} -> {e.target} runs upward")
                 break
