@@ -24,6 +24,7 @@ backward op from other columns, the derivative tie, the value's cached copy
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -201,8 +202,9 @@ def mirror_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[s
         bw, bh = sizes[n]
         if w is not None:
             bw = w
+        # whole pixels: every writer (DOT in points included) then states the same positions exactly
         boxes[n] = NodeBox(n, data["kind"], data["band"], data["layer"], data["label"], data["plain"],
-                           round(x0, 2), round(cy - bh / 2, 2), round(bw, 2), bh, texts[n])
+                           float(round(x0)), float(round(cy - bh / 2)), float(math.ceil(bw)), bh, texts[n])
 
     for n in forward:
         x0, w = x_of[n], width[n]
