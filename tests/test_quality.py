@@ -6,18 +6,16 @@ and the jumps the SVG draws are counted from its paths.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import dataclasses
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bpdiagram.diagram import Diagram
 from bpdiagram.layout.quality import measure
-from bpdiagram.library import template_path
 from bpdiagram.spec import load_spec
 from tests.geometry import crossings, read
 from tests.scenes import box, line, plus, scene
