@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from bpdiagram.layout.geometry import bezier_point, curves, is_straight
 from bpdiagram.layout.scene import Crossing, EdgeRoute, Jump, NodeBox, PathPos, Point
 
 FLAT_STEP = 3.0
@@ -112,26 +113,6 @@ class DrawnLine:
         return [self.segments[0].a] + [s.b for s in self.segments]
 
 
-def bezier_point(p0: Point, p1: Point, p2: Point, p3: Point, t: float) -> Point:
-    """The point at parameter ``t`` of one cubic Bézier."""
-    u = 1.0 - t
-    a, b, c, d = u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t
-    return (a * p0[0] + b * p1[0] + c * p2[0] + d * p3[0], a * p0[1] + b * p1[1] + c * p2[1] + d * p3[1])
-
-
-def curves(points: Sequence[Point]) -> list[tuple[Point, Point, Point, Point]]:
-    """The cubic pieces of a Bézier chain p0, c1, c2, p1, c1, c2, p2, …"""
-    return [(points[i], points[i + 1], points[i + 2], points[i + 3]) for i in range(0, len(points) - 3, 3)]
-
-
-def _is_straight(p0: Point, p1: Point, p2: Point, p3: Point) -> bool:
-    span = math.hypot(p3[0] - p0[0], p3[1] - p0[1])
-    if span == 0:
-        return False
-    return all(abs((p3[0] - p0[0]) * (y - p0[1]) - (p3[1] - p0[1]) * (x - p0[0])) / span < 0.01
-               for x, y in (p1, p2))
-
-
 def drawn_line(edge: EdgeRoute) -> DrawnLine:
     """The drawn line of ``edge``: its flattened Bézier chain, then the arrowhead's segment."""
     segments: list[Segment] = []
@@ -139,7 +120,7 @@ def drawn_line(edge: EdgeRoute) -> DrawnLine:
     pieces = curves(edge.points)
     for index, (p0, p1, p2, p3) in enumerate(pieces):
         polygon = math.dist(p0, p1) + math.dist(p1, p2) + math.dist(p2, p3)
-        steps = 1 if _is_straight(p0, p1, p2, p3) else min(MAX_PIECES, max(2, math.ceil(polygon / FLAT_STEP)))
+        steps = 1 if is_straight(p0, p1, p2, p3) else min(MAX_PIECES, max(2, math.ceil(polygon / FLAT_STEP)))
         prev = p0
         for k in range(1, steps + 1):
             t = k / steps
@@ -159,7 +140,7 @@ def drawn_line(edge: EdgeRoute) -> DrawnLine:
 def is_straight_line(edge: EdgeRoute) -> bool:
     """Whether ``edge`` is drawn as one straight line (its pieces all straight and in one direction)."""
     pieces = curves(edge.points)
-    if not pieces or not all(_is_straight(*p) for p in pieces):
+    if not pieces or not all(is_straight(*p) for p in pieces):
         return False
     (x0, y0), (x1, y1) = edge.points[0], edge.points[-1]
     span = math.hypot(x1 - x0, y1 - y0)

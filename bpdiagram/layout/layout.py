@@ -18,9 +18,10 @@ import networkx as nx
 from bpdiagram.layout.crossings import drawn_line, find_crossings, plan_jumps
 from bpdiagram.layout.dot import ARROW_LENGTH, dot_edges, edge_order, node_order, to_dot
 from bpdiagram.layout.engine import run_dot
+from bpdiagram.layout.geometry import straight
 from bpdiagram.layout.lanes import route_lanes, tap_heights
 from bpdiagram.layout.mirror import mirror_layout
-from bpdiagram.layout.route import Request, Router, straight
+from bpdiagram.layout.route import Request, Router
 from bpdiagram.layout.scene import BandRect, Crossing, EdgeRoute, LegendEntry, NodeBox, Point, Scene
 from bpdiagram.layout.text import TextBlock, layout_text
 from bpdiagram.options import BANDS, EDGE_KINDS, Band, EdgeKind, JumpStyle

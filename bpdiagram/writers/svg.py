@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 
-from bpdiagram.layout.crossings import bezier_point, curves
+from bpdiagram.layout.geometry import bezier_point, curves
 from bpdiagram.layout.scene import EdgeRoute, Jump, NodeBox, PathPos, Point, Scene
 from bpdiagram.layout.text import TextBlock
 from bpdiagram.options import JumpStyle
