@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from bpdiagram.layout.geometry import bezier_point, curves, is_straight
 from bpdiagram.layout.scene import Crossing, EdgeRoute, Jump, NodeBox, PathPos, Point
@@ -113,8 +113,12 @@ class DrawnLine:
         return [self.segments[0].a] + [s.b for s in self.segments]
 
 
+@lru_cache(maxsize=16384)
 def drawn_line(edge: EdgeRoute) -> DrawnLine:
-    """The drawn line of ``edge``: its flattened Bézier chain, then the arrowhead's segment."""
+    """The drawn line of ``edge``: its flattened Bézier chain, then the arrowhead's segment.
+
+    Kept for the edges seen last: the crossings, the jumps and ``stats`` ask for the same lines.
+    """
     segments: list[Segment] = []
     s = 0.0
     pieces = curves(edge.points)

@@ -153,6 +153,16 @@ def mirror_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[s
             into = v if kind_of[e] == "forward" else home[u]
             if into in label_room and g.nodes[u]["band"] == g.nodes[v]["band"] and home[u] != home[v]:
                 label_room[into] = max(label_room[into], edge_texts[e].width + 8)
+    fwd_h = max(sizes[n][1] for n in forward)
+    back_nodes = [b for n in forward for b in mirror_of[n]]
+    back_h = max((sizes[b][1] for b in back_nodes), default=fwd_h)
+    pitch_f, pitch_b = fwd_h + ROW_GAP, back_h + ROW_GAP
+    # the S-bend into a column is longer where a lane steps down (or up) many rows: a gentle slope
+    bend_len: dict[str, float] = {n: BEND for n in forward}
+    for n in forward:
+        for u in users[n]:
+            drop = abs(row[n] - row[u]) * max(pitch_f, pitch_b)
+            bend_len[u] = max(bend_len[u], min(BEND + 0.25 * drop, 3 * BEND))
     x_of: dict[str, float] = {}
     label_x: dict[str, float] = {}
     bend_at: dict[str, tuple[float, float]] = {}
@@ -164,7 +174,7 @@ def mirror_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[s
                 start = x + 6 + ARROW
                 label_x[n] = start + label_room[n] / 2
                 xb0 = start + label_room[n] + 4
-                xb1 = xb0 + BEND
+                xb1 = xb0 + bend_len[n]
                 x = xb1 + 2 + ARROW
                 bend_at[n] = (xb0, xb1)
             else:
@@ -174,10 +184,6 @@ def mirror_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[s
     right = x
 
     # -- rows ---------------------------------------------------------------------------
-    fwd_h = max(sizes[n][1] for n in forward)
-    back_nodes = [b for n in forward for b in mirror_of[n]]
-    back_h = max((sizes[b][1] for b in back_nodes), default=fwd_h)
-    pitch_f, pitch_b = fwd_h + ROW_GAP, back_h + ROW_GAP
 
     def y_forward(r: int) -> float:
         return top + (rows - 1 - r) * pitch_f + pitch_f / 2
