@@ -9,9 +9,13 @@ kind has one (the path ends at the head's base).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bpdiagram.layout.text import TextBlock
 from bpdiagram.options import Band, EdgeKind, JumpStyle, NodeKind, Theme
+
+if TYPE_CHECKING:
+    from bpdiagram.model.code import Listing
 
 Point = tuple[float, float]
 
@@ -145,6 +149,8 @@ class Scene:
     theme: Theme = "default"
     every_jump: tuple[Jump, ...] = ()
     """A jump on every crossing, the jump rule ignored (``jump_style`` ``all``)."""
+    code: Listing | None = None
+    """The module ``bpdiagram code`` writes, for writers that show it beside the picture (HTML, ``--code``)."""
 
     @property
     def drawn_jumps(self) -> tuple[Jump, ...]:
