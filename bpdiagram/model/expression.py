@@ -2,11 +2,14 @@
 
 Each gate of the parsed expression becomes a forward op (with its value); its
 backward rule node shows, per input, the catalogue's rule and the number it
-gives. Variables feed their first gate from below (like parameters in a
-network); their gradients end in a row under the backward rules, summed by an
-explicit ``+`` node when a variable is used more than once. Values and gradients
-are written on the wires, forward values in the forward band and gradients
-in the backward band, as in the worked examples of course notes.
+gives. A variable's gradient ends in a node of its own, summed by an explicit
+``+`` node when the variable is used more than once. Values and gradients are
+written on the wires, forward values in the forward band and gradients in
+the backward band, as in the worked examples of course notes.
+
+The graph is laid out as a forward drawing and its mirror
+(``layout.mirror``): every backward, sum and cached node names, as
+``mirror``, the forward node whose column it stands in.
 """
 
 from __future__ import annotations
@@ -205,7 +208,7 @@ def build_expression_graph(spec: ExpressionSpec) -> nx.MultiDiGraph:
     for i, var in enumerate(spec.variables):
         vid = f"var.{var}"
         col = column[first_use[vid]] - 0.6 + 0.01 * i
-        node(vid, "input", "params", col, f"{name_markup(var)} = {fmt(spec.values[var])}", left_of=first_use[vid])
+        node(vid, "input", "params", col, f"{name_markup(var)} = {fmt(spec.values[var])}")
     for gate in ev.gates:
         op = GATE_OPS[gate.node.op]
         formula = _fill(op.forward, gate)
@@ -225,12 +228,9 @@ def build_expression_graph(spec: ExpressionSpec) -> nx.MultiDiGraph:
     for var in spec.variables:
         vid = f"var.{var}"
         col = g.nodes[vid]["column"]
-        # under the backward rules, left of the first rule that feeds it: gradients flow down and left
-        anchor = f"d.{first_use[vid]}"
-        node(f"grad.{var}", "grad", "grads", col - 0.2, f"d{name_markup(var)} = {fmt(ev.grads[var])}", left_of=anchor,
-             mirror=vid)
+        node(f"grad.{var}", "grad", "grads", col - 0.2, f"d{name_markup(var)} = {fmt(ev.grads[var])}", mirror=vid)
         if len(ev.contributions[var]) > 1:
-            node(f"sum.{var}", "sum", "grads", col, "+", left_of=anchor, mirror=vid)
+            node(f"sum.{var}", "sum", "grads", col, "+", mirror=vid)
     final = ev.gates[-1]
     edge("backward", final.id, f"d.{final.id}", fmt(1.0))
     for gate in reversed(ev.gates):
