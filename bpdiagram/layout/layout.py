@@ -23,9 +23,9 @@ from bpdiagram.layout.lanes import route_lanes, tap_heights
 from bpdiagram.layout.mirror import mirror_layout
 from bpdiagram.layout.route import Request, Router
 from bpdiagram.layout.scene import BandRect, Crossing, EdgeRoute, LegendEntry, NodeBox, Point, Scene
-from bpdiagram.layout.text import TextBlock, layout_text
+from bpdiagram.layout.text import TextBlock, layout_text, wrap_words
 from bpdiagram.options import BANDS, EDGE_KINDS, Band, EdgeKind, JumpStyle
-from bpdiagram.richtext import escape, plain
+from bpdiagram.richtext import plain
 from bpdiagram.style import EDGE_STYLES, FONT_SIZE, NODE_STYLES, PAD_X, PAD_Y, SMALL_SIZE, TITLE_SIZE
 
 MARGIN = 16.0
@@ -33,6 +33,7 @@ GUTTER = 30.0
 """Room on the left for the band titles, written upwards."""
 BAND_PAD = 12.0
 LEGEND_ROW = 24.0
+MIN_WIDTH = 560.0
 ELLIPSE_STRETCH = 1.25
 """An ellipse's box must be wider and taller than its text block to contain it."""
 
@@ -108,10 +109,10 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
            texts: dict[str, TextBlock], edge_texts: dict[str, TextBlock], jump_style: JumpStyle) -> Scene:
     bb = [float(v) for v in result["bb"].split(",")]
     title = g.graph.get("title", "")
-    title_markup = escape(title)
-    title_text = layout_text(title_markup, TITLE_SIZE, max_em=None)
-    top = MARGIN + (title_text.height + 12 if title else 0) + BAND_PAD
     left = MARGIN + GUTTER + BAND_PAD
+    content_width = max(left + (bb[2] - bb[0]) + BAND_PAD + MARGIN, MIN_WIDTH)
+    title_text = title_block(title, content_width)
+    top = MARGIN + (title_text.height + 12 if title else 0) + BAND_PAD
     height_bb = bb[3]
 
     def tr(p: Point) -> Point:
@@ -199,7 +200,8 @@ def _finish(title: str, title_text: TextBlock, nodes: list[NodeBox], routes: lis
     """The scene around laid-out nodes and routes: jumps, band strips, the legend below, the canvas size."""
     bands = _bands(nodes, left)
     content_bottom = max(b.y + b.h for b in bands)
-    width = max(right + BAND_PAD + MARGIN, left + title_text.width, 560.0)
+    content_width = max(right + BAND_PAD + MARGIN, MIN_WIDTH)
+    width = max(content_width, title_text.width + 2 * MARGIN)
     kinds = [k for k in EDGE_KINDS if any(r.kind == k for r in routes)]
     legend, box = _legend(kinds, left - BAND_PAD, content_bottom + 14, width - MARGIN)
     height = box[1] + box[3] + MARGIN
@@ -216,17 +218,30 @@ def _mirror_scene(g: nx.MultiDiGraph, jump_style: JumpStyle) -> Scene:
     ids = {e: f"e{i}" for i, e in enumerate(order)}
     edge_texts = {e: layout_text(g.edges[e]["label"], SMALL_SIZE) for e in order if g.edges[e]["label"]}
     title = g.graph.get("title", "")
-    title_text = layout_text(escape(title), TITLE_SIZE, max_em=None)
-    top = MARGIN + (title_text.height + 12 if title else 0) + BAND_PAD
     left = MARGIN + GUTTER + BAND_PAD
     # the rows reflected (the row nearest the cache stays nearest): on every expression measured it crosses
-    # about half as often as the rows translated (README, "How an expression is drawn")
+    # about half as often as the rows translated (README, "How an expression is drawn"); a first pass only
+    # measures the width, which the title wraps to, and the title's height sets the top of the second
+    m = mirror_layout(g, texts, sizes, edge_texts, left=left, top=0.0, reflect=True, edge_id=ids.__getitem__)
+    title_text = title_block(title, max(m.right + BAND_PAD + MARGIN, MIN_WIDTH))
+    top = MARGIN + (title_text.height + 12 if title else 0) + BAND_PAD
     m = mirror_layout(g, texts, sizes, edge_texts, left=left, top=top, reflect=True, edge_id=ids.__getitem__)
     nodes = [m.nodes[n] for n in node_order(g)]
     routes = [m.routes[e] for e in order]
     crossings = find_crossings(routes, nodes)
     right = m.right
     return _finish(title, title_text, nodes, routes, crossings, left=left, right=right, jump_style=jump_style)
+
+
+def title_block(title: str, width: float) -> TextBlock:
+    """The title of a picture ``width`` px wide: whole, in as many lines as it needs (wrapped between words)."""
+    return layout_text(wrap_words(title, TITLE_SIZE, width - 2 * MARGIN, bold=True), TITLE_SIZE, cut=False, bold=True)
+
+
+def place_legend(kinds: list[EdgeKind], x0: float, y0: float,
+                 right: float) -> tuple[tuple[LegendEntry, ...], tuple[float, float, float, float]]:
+    """The legend of ``kinds`` from (``x0``, ``y0``), in rows that end before ``right`` (for composed scenes)."""
+    return _legend(kinds, x0, y0, right)
 
 
 def _legend(kinds: list[EdgeKind], x0: float, y0: float, right: float) -> tuple[tuple[LegendEntry, ...],

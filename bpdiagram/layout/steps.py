@@ -62,7 +62,8 @@ def only(scene: Scene, *, bands: frozenset[Band], kinds: frozenset[EdgeKind]) ->
                                                                              if b.band in present),
                                legend=legend, legend_box=_legend_box(scene, legend), crossings=crossings,
                                jumps=plan_jumps(edges, [c for c in crossings if c.needs_jump]),
-                               every_jump=plan_jumps(edges, crossings))
+                               every_jump=plan_jumps(edges, crossings),
+                               flow=scene.flow if "backward" in bands else None)
 
 
 def _legend_box(scene: Scene, legend: tuple[LegendEntry, ...]) -> tuple[float, float, float, float]:
