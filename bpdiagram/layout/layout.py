@@ -19,6 +19,7 @@ from bpdiagram.layout.crossings import find_crossings, plan_jumps
 from bpdiagram.layout.dot import ARROW_LENGTH, dot_edges, edge_order, node_order, to_dot
 from bpdiagram.layout.engine import run_dot
 from bpdiagram.layout.geometry import straight
+from bpdiagram.layout.grid import grid_layout
 from bpdiagram.layout.lanes import route_lanes, tap_heights
 from bpdiagram.layout.mirror import mirror_layout
 from bpdiagram.layout.route import Request, Router
@@ -95,6 +96,8 @@ def layout_graph(g: nx.MultiDiGraph, *, jumps: JumpStyle = "arc") -> Scene:
     """
     if g.graph.get("layout") == "mirror":
         return _mirror_scene(g, jumps)
+    if g.graph.get("view") == "elementwise":
+        return _grid_scene(g, jumps)
     m = _measure(g)
     result = run_dot(m.dot)
     return _scene(g, result, m.sizes, m.texts, m.edge_texts, jumps)
@@ -231,6 +234,25 @@ def _mirror_scene(g: nx.MultiDiGraph, jump_style: JumpStyle) -> Scene:
     crossings = find_crossings(routes, nodes)
     right = m.right
     return _finish(title, title_text, nodes, routes, crossings, left=left, right=right, jump_style=jump_style)
+
+
+def _grid_scene(g: nx.MultiDiGraph, jump_style: JumpStyle) -> Scene:
+    """The element-wise view: a grid of unit columns and its mirror (``layout.grid``), no graphviz."""
+    texts = {n: layout_text(g.nodes[n]["label"], FONT_SIZE) for n in g.nodes}
+    sizes = {n: node_size(g.nodes[n]["kind"], texts[n]) for n in g.nodes}
+    order = edge_order(g)
+    ids = {e: f"e{i}" for i, e in enumerate(order)}
+    edge_texts = {e: layout_text(g.edges[e]["label"], SMALL_SIZE) for e in order if g.edges[e]["label"]}
+    title = g.graph.get("title", "")
+    left = MARGIN + GUTTER + BAND_PAD
+    m = grid_layout(g, texts, sizes, edge_texts, ids, left=left, top=0.0)
+    title_text = title_block(title, max(m.right + BAND_PAD + MARGIN, MIN_WIDTH))
+    top = MARGIN + (title_text.height + 12 if title else 0) + BAND_PAD
+    m = grid_layout(g, texts, sizes, edge_texts, ids, left=left, top=top)
+    nodes = [m.nodes[n] for n in node_order(g)]
+    routes = [m.routes[e] for e in order]
+    return _finish(title, title_text, nodes, routes, find_crossings(routes, nodes), left=left, right=m.right,
+                   jump_style=jump_style)
 
 
 def title_block(title: str, width: float) -> TextBlock:
