@@ -331,7 +331,9 @@ def grid_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[str
             pts.append((lx, bv.y))
         head = kind_of[e] != "derivative"
         label_at = None
-        if e in edge_texts:
+        if e in edge_texts and line.jog:  # on the turn under the parameter, where nothing else runs
+            label_at = ((lx + bv.center[0]) / 2, bv.y + bv.h + JOG)
+        elif e in edge_texts:
             text = edge_texts[e]
             label_at = (lx + 4 + text.width / 2, (pts[1][1] + pts[-3][1]) / 2 if len(pts) >= 4 else pts[0][1])
         put(e, pts, head, label_at)
