@@ -16,7 +16,7 @@ Loss = Literal["bce", "ce", "mse", "sse"]
 View = Literal["vectorized", "elementwise"]
 Notation = Literal["dls", "cs231n"]
 Simplify = Literal["auto", "true", "false"]
-Format = Literal["svg", "png", "graphml", "pdf", "html", "dot"]
+Format = Literal["svg", "png", "graphml", "pdf", "html", "dot", "drawio"]
 JumpStyle = Literal["arc", "gap", "none"]
 Theme = Literal["default", "print"]
 
