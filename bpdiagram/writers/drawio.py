@@ -6,6 +6,9 @@ root ``0``, the default layer ``1``, then vertices and edges with an
 
 - Each band is a swimlane container (title bar on the left, as the SVG's band
   titles) holding its nodes; a child's geometry is relative to its container.
+- Named styles (``swimlane``, ``ellipse``, ``text``) come from draw.io's
+  stylesheet; each is followed by the keys it stands for, so mxGraph without
+  that stylesheet draws the same shapes.
 - Every node is a vertex with its box, its kind's fill, border and shape, and
   an HTML label (``<sup>``/``<sub>`` for sub/superscripts).
 - Every edge keeps its ends exactly: fixed connection points (``exitX``/
@@ -55,7 +58,7 @@ ARROWS: dict[str, tuple[str, int]] = {
 SHAPES: dict[str, str] = {
     "rectangle": "rounded=0;",
     "roundrectangle": f"rounded=1;absoluteArcSize=1;arcSize={num(2 * CORNER)};",
-    "ellipse": "ellipse;",
+    "ellipse": "ellipse;shape=ellipse;perimeter=ellipsePerimeter;",
 }
 
 __all__ = ["render", "html_label", "edge_order", "WRITER"]
@@ -78,7 +81,7 @@ def render(scene: Scene) -> bytes:
     origin: dict[str, Point] = {}
     placed: set[str] = set()
     for group in band_groups(scene):
-        style = (f"swimlane;horizontal=0;startSize={num(BAND_TITLE_WIDTH)};html=1;container=1;collapsible=0;"
+        style = (f"swimlane;shape=swimlane;horizontal=0;align=center;verticalAlign=middle;startSize={num(BAND_TITLE_WIDTH)};html=1;container=1;collapsible=0;"
                  f"swimlaneLine=0;rounded=0;fillColor={st.band_fills[group.band]};"
                  f"swimlaneFillColor={st.band_fills[group.band]};strokeColor=none;fontColor={st.band_title_color};"
                  f"fontFamily={FONT_FAMILY};fontSize=11;fontStyle=0;")
@@ -146,7 +149,7 @@ def _vertex(root: ET.Element, cell_id: str, parent: str, label: str, style: str,
 
 def _title(root: ET.Element, scene: Scene, st: StyleTable) -> None:
     block = scene.title_text
-    style = (f"text;html=1;align=center;verticalAlign=middle;fontStyle=1;fontFamily={FONT_FAMILY};"
+    style = (f"text;strokeColor=none;fillColor=none;html=1;align=center;verticalAlign=middle;fontStyle=1;fontFamily={FONT_FAMILY};"
              f"fontSize={num(TITLE_SIZE)};fontColor={st.text_color};")
     box = (scene.width / 2 - block.width / 2, 16.0, block.width, block.height)
     _vertex(root, "title", "1", "<br>".join(_escape(line) for line in scene.title.split("\n")), style, box,
@@ -206,7 +209,13 @@ def _edge(root: ET.Element, edge: EdgeRoute, boxes: dict[str, NodeBox], jumps: J
                                          "target": edge.target})
     geo = ET.SubElement(cell, "mxGeometry", {"relative": "1", "as": "geometry"})
     if edge.label and edge.label_at is not None:
-        mx, my = _middle(pts)
+        # anchor the label a quarter pixel past a whole pixel of length from the middle (mxGraph rounds
+        # that distance; never let it fall on a half), then offset it to where the SVG draws it
+        total = sum(math.dist(a, b) for a, b in zip(pts, pts[1:], strict=False))
+        anchor = math.floor(total / 2)
+        if total > 0:
+            geo.set("x", f"{2 * ((anchor + 0.25) / total - 0.5):.7f}")
+        mx, my = _anchor(pts, anchor)
         ET.SubElement(geo, "mxPoint", {"x": num(edge.label_at[0] - mx), "y": num(edge.label_at[1] - my),
                                        "as": "offset"})
     if len(pts) > 2:
@@ -220,17 +229,23 @@ def _frac(value: float, start: float, size: float) -> str:
     return f"{(value - start) / size:.6f}".rstrip("0").rstrip(".") if size else "0.5"
 
 
-def _middle(points: Iterable[Point]) -> Point:
-    """The point halfway along a polyline by length: where mxGraph anchors an edge's label."""
+def _anchor(points: Iterable[Point], dist: int) -> Point:
+    """Where mxGraph anchors an edge label ``dist`` (whole) pixels along the edge (``mxGraphView.getPoint``).
+
+    Followed step by step: each segment's end is rounded to a whole pixel when
+    the segment holding ``dist`` is chosen, so a label near a bend may sit on
+    the next segment's line by a fraction of a pixel.
+    """
     pts = list(points)
-    lengths = [math.dist(a, b) for a, b in zip(pts, pts[1:], strict=False)]
-    half = sum(lengths) / 2
-    for (a, b), length in zip(zip(pts, pts[1:], strict=False), lengths, strict=True):
-        if half <= length and length > 0:
-            t = half / length
-            return (a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t)
-        half -= length
-    return pts[-1]
+    segments = [math.dist(a, b) for a, b in zip(pts, pts[1:], strict=False)]
+    length, segment, index = 0.0, segments[0], 1
+    while dist >= math.floor(length + segment + 0.5) and index < len(pts) - 1:
+        length += segment
+        segment = segments[index]
+        index += 1
+    factor = 0.0 if segment == 0 else (dist - length) / segment
+    (x0, y0), (x1, y1) = pts[index - 1], pts[index]
+    return (x0 + (x1 - x0) * factor, y0 + (y1 - y0) * factor)
 
 
 def _legend(root: ET.Element, scene: Scene, st: StyleTable) -> None:
@@ -252,7 +267,7 @@ def _legend(root: ET.Element, scene: Scene, st: StyleTable) -> None:
         ET.SubElement(geo, "mxPoint", {"x": num(tx - x0), "y": num(ty - y0), "as": "targetPoint"})
         text_x, text_y = entry.text_at
         _vertex(root, f"legend.{entry.kind}.text", "legend", _block_html(entry.text),
-                f"text;html=1;align=left;verticalAlign=middle;spacing=0;fontFamily={FONT_FAMILY};"
+                f"text;strokeColor=none;fillColor=none;html=1;align=left;verticalAlign=middle;spacing=0;fontFamily={FONT_FAMILY};"
                 f"fontSize={num(SMALL_SIZE)};fontColor={st.text_color};",
                 (text_x - x0, text_y - entry.text.height / 2 - y0, entry.text.width + LABEL_PAD,
                  entry.text.height), {"kind": entry.kind})
