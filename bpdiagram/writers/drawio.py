@@ -111,26 +111,38 @@ def html_label(markup: str) -> str:
 def edge_order(scene: Scene) -> list[EdgeRoute]:
     """The scene's edges in paint order: each edge that jumps comes after the edges it hops over.
 
-    draw.io draws a crossing's jump on the edge in front; the order is the
-    scene's own, changed only where a jump needs it (a stable topological
-    sort; should the jumps ever form a cycle, the rest keep the scene's order).
+    draw.io draws a crossing's jump on the edge in front. Each jump asks for
+    "under before over"; the order is the scene's own where the jumps leave it
+    free. Where jumps form a cycle (a hops b here, b hops a there) no order
+    serves them all: the Eades–Lin–Smyth heuristic keeps most of them, and
+    draw.io draws the rest on the other line of the crossing.
     """
     index = {e.id: i for i, e in enumerate(scene.edges)}
-    after: dict[str, set[str]] = {e.id: set() for e in scene.edges}
+    before: dict[str, set[str]] = {e.id: set() for e in scene.edges}  # edge → edges that must come earlier
+    later: dict[str, set[str]] = {e.id: set() for e in scene.edges}  # edge → edges that must come later
     for c in scene.crossings:
-        if c.over in after and c.under in after and c.over != c.under:
-            after[c.over].add(c.under)
-    done: set[str] = set()
-    out: list[EdgeRoute] = []
-    pending = list(scene.edges)
-    while pending:
-        ready = next((e for e in pending if after[e.id] <= done), None)
-        if ready is None:
-            ready = min(pending, key=lambda e: index[e.id])
-        out.append(ready)
-        done.add(ready.id)
-        pending.remove(ready)
-    return out
+        if c.over in index and c.under in index and c.over != c.under:
+            before[c.over].add(c.under)
+            later[c.under].add(c.over)
+    left = set(index)
+    head: list[str] = []
+    tail: list[str] = []
+    while left:
+        sources = sorted((e for e in left if not before[e] & left), key=index.__getitem__)
+        if sources:
+            head.append(sources[0])
+            left.discard(sources[0])
+            continue
+        sinks = sorted((e for e in left if not later[e] & left), key=index.__getitem__)
+        if sinks:
+            tail.append(sinks[-1])
+            left.discard(sinks[-1])
+            continue
+        pick = max(left, key=lambda e: (len(later[e] & left) - len(before[e] & left), -index[e]))
+        head.append(pick)
+        left.discard(pick)
+    by_id = {e.id: e for e in scene.edges}
+    return [by_id[e] for e in head + tail[::-1]]
 
 
 def _object(root: ET.Element, cell_id: str, label: str, data: dict[str, str]) -> ET.Element:
