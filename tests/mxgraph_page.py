@@ -21,7 +21,10 @@ var mxLoadResources = false;
 var mxLoadStylesheets = false;
 </script>
 <script src={client}></script>
-<style>body {{ margin: 0; background: #fff; }} #graph {{ position: absolute; left: 0; top: 0; overflow: hidden; }}</style>
+<style>
+body {{ margin: 0; background: #fff; }}
+#graph {{ position: absolute; left: 0; top: 0; overflow: hidden; }}
+</style>
 </head><body><div id="graph"></div>
 <script>
 window.loadDrawio = function (xml) {{

@@ -111,7 +111,8 @@ def test_svg_png_graphml_share_one_layout() -> None:
 
 def test_output_is_byte_identical_across_runs_and_hash_seeds(tmp_path: Path) -> None:
     script = ("import sys; from bpdiagram.diagram import Diagram; "
-              "Diagram.template('three-layer-logistic').save(sys.argv[1], ['svg', 'png', 'graphml', 'pdf', 'html'])")
+              "Diagram.template('three-layer-logistic').save(sys.argv[1], ['svg', 'png', 'graphml', 'pdf', 'html', "
+              "'drawio'])")
     outs = []
     for seed in ("0", "12345"):
         folder = tmp_path / seed
@@ -119,4 +120,4 @@ def test_output_is_byte_identical_across_runs_and_hash_seeds(tmp_path: Path) -> 
         subprocess.run([sys.executable, "-c", script, str(folder)], check=True, env=env)
         outs.append({p.name: p.read_bytes() for p in sorted(folder.iterdir())})
     assert outs[0] == outs[1]
-    assert len(outs[0]) == 5
+    assert len(outs[0]) == 6

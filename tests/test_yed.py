@@ -12,6 +12,7 @@ source node's centre.
 
 from __future__ import annotations
 
+import itertools
 import math
 import xml.etree.ElementTree as ET
 
@@ -53,7 +54,7 @@ def test_each_band_is_a_yed_group_holding_its_nodes(template: str) -> None:
             assert box.x <= m.x and m.x + m.w <= box.x + box.w and box.y <= m.y and m.y + m.h <= box.y + box.h
     # the three groups stack without overlap, top to bottom
     boxes = [b for b, _ in found.values()]
-    assert all(a.y + a.h <= b.y + 0.01 for a, b in zip(boxes, boxes[1:], strict=False))
+    assert all(a.y + a.h <= b.y + 0.01 for a, b in itertools.pairwise(boxes))
 
 
 def test_group_nodes_are_written_as_yed_writes_them() -> None:
@@ -150,7 +151,7 @@ def test_straight_edges_have_no_bends_and_curves_keep_their_shape(template: str)
         if straight:
             assert len(poly) == 2, f"{e.id} is straight but has bends {poly[1:-1]}"
         # every point of the curve is within 1.5 px of the polyline (plus rounding to 0.01)
-        worst = max(min(_distance(p, a, b) for a, b in zip(poly, poly[1:], strict=False)) for p in curve)
+        worst = max(min(_distance(p, a, b) for a, b in itertools.pairwise(poly)) for p in curve)
         assert worst <= 1.52, f"{e.id} strays {worst:.2f} px from its curve"
         assert math.isclose(poly[0][0], curve[0][0], abs_tol=0.01) and math.isclose(poly[-1][1], curve[-1][1],
                                                                                     abs_tol=0.01)

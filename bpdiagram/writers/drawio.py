@@ -29,15 +29,24 @@ root ``0``, the default layer ``1``, then vertices and edges with an
 
 from __future__ import annotations
 
+import itertools
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
 from bpdiagram.layout.scene import EdgeRoute, NodeBox, Point, Scene
-from bpdiagram.options import JumpStyle
 from bpdiagram.layout.text import TextBlock
-from bpdiagram.style import (BAND_TITLES, FONT_FAMILY, FONT_SIZE, SMALL_SIZE, TITLE_SIZE, EdgeStyle, StyleTable,
-                             style_table)
+from bpdiagram.options import JumpStyle
+from bpdiagram.style import (
+    BAND_TITLES,
+    FONT_FAMILY,
+    FONT_SIZE,
+    SMALL_SIZE,
+    TITLE_SIZE,
+    EdgeStyle,
+    StyleTable,
+    style_table,
+)
 from bpdiagram.writers import Writer
 from bpdiagram.writers.graphml import LABEL_PAD, band_groups
 from bpdiagram.writers.polyline import polyline
@@ -61,7 +70,7 @@ SHAPES: dict[str, str] = {
     "ellipse": "ellipse;shape=ellipse;perimeter=ellipsePerimeter;",
 }
 
-__all__ = ["render", "html_label", "edge_order", "WRITER"]
+__all__ = ["WRITER", "edge_order", "html_label", "render"]
 
 
 def render(scene: Scene) -> bytes:
@@ -81,7 +90,8 @@ def render(scene: Scene) -> bytes:
     origin: dict[str, Point] = {}
     placed: set[str] = set()
     for group in band_groups(scene):
-        style = (f"swimlane;shape=swimlane;horizontal=0;align=center;verticalAlign=middle;startSize={num(BAND_TITLE_WIDTH)};html=1;container=1;collapsible=0;"
+        style = (f"swimlane;shape=swimlane;horizontal=0;align=center;verticalAlign=middle;"
+                 f"startSize={num(BAND_TITLE_WIDTH)};html=1;container=1;collapsible=0;"
                  f"swimlaneLine=0;rounded=0;fillColor={st.band_fills[group.band]};"
                  f"swimlaneFillColor={st.band_fills[group.band]};strokeColor=none;fontColor={st.band_title_color};"
                  f"fontFamily={FONT_FAMILY};fontSize=11;fontStyle=0;")
@@ -161,8 +171,8 @@ def _vertex(root: ET.Element, cell_id: str, parent: str, label: str, style: str,
 
 def _title(root: ET.Element, scene: Scene, st: StyleTable) -> None:
     block = scene.title_text
-    style = (f"text;strokeColor=none;fillColor=none;html=1;align=center;verticalAlign=middle;fontStyle=1;fontFamily={FONT_FAMILY};"
-             f"fontSize={num(TITLE_SIZE)};fontColor={st.text_color};")
+    style = (f"text;strokeColor=none;fillColor=none;html=1;align=center;verticalAlign=middle;fontStyle=1;"
+             f"fontFamily={FONT_FAMILY};fontSize={num(TITLE_SIZE)};fontColor={st.text_color};")
     box = (scene.width / 2 - block.width / 2, 16.0, block.width, block.height)
     _vertex(root, "title", "1", "<br>".join(_escape(line) for line in scene.title.split("\n")), style, box,
             {"kind": "title"})
@@ -223,7 +233,7 @@ def _edge(root: ET.Element, edge: EdgeRoute, boxes: dict[str, NodeBox], jumps: J
     if edge.label and edge.label_at is not None:
         # anchor the label a quarter pixel past a whole pixel of length from the middle (mxGraph rounds
         # that distance; never let it fall on a half), then offset it to where the SVG draws it
-        total = sum(math.dist(a, b) for a, b in zip(pts, pts[1:], strict=False))
+        total = sum(math.dist(a, b) for a, b in itertools.pairwise(pts))
         anchor = math.floor(total / 2)
         if total > 0:
             geo.set("x", f"{2 * ((anchor + 0.25) / total - 0.5):.7f}")
@@ -249,7 +259,7 @@ def _anchor(points: Iterable[Point], dist: int) -> Point:
     the next segment's line by a fraction of a pixel.
     """
     pts = list(points)
-    segments = [math.dist(a, b) for a, b in zip(pts, pts[1:], strict=False)]
+    segments = [math.dist(a, b) for a, b in itertools.pairwise(pts)]
     length, segment, index = 0.0, segments[0], 1
     while dist >= math.floor(length + segment + 0.5) and index < len(pts) - 1:
         length += segment
