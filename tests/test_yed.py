@@ -155,3 +155,24 @@ def test_straight_edges_have_no_bends_and_curves_keep_their_shape(template: str)
         assert worst <= 1.52, f"{e.id} strays {worst:.2f} px from its curve"
         assert math.isclose(poly[0][0], curve[0][0], abs_tol=0.01) and math.isclose(poly[-1][1], curve[-1][1],
                                                                                     abs_tol=0.01)
+
+
+def test_a_band_in_several_strips_makes_one_group_per_strip() -> None:
+    """A wrapped diagram (one strip per band and tier) gets one group per strip, each holding its own nodes."""
+    import dataclasses
+
+    from bpdiagram.layout.scene import BandRect
+    from bpdiagram.writers.graphml import band_groups
+
+    scene = Diagram.template("two-layer-binary").scene
+    forward = next(b for b in scene.bands if b.band == "forward")
+    nodes = [n for n in scene.nodes if n.band == "forward"]
+    split = min(n.y for n in nodes if n.kind == "param") - 1  # a line between the op row and the params
+    top = BandRect("forward", forward.y, split - forward.y)
+    bottom = BandRect("forward", split, forward.y + forward.h - split)
+    wrapped = dataclasses.replace(scene, bands=(top, bottom, *(b for b in scene.bands if b.band != "forward")))
+    found = {g.id: {n.id for n in g.nodes} for g in band_groups(wrapped)}
+    assert set(found) == {"band.forward.1", "band.forward.2", "band.cache", "band.backward"}
+    assert found["band.forward.1"] | found["band.forward.2"] == {n.id for n in nodes}
+    assert not found["band.forward.1"] & found["band.forward.2"]
+    assert "Z1" in found["band.forward.1"] and "W1" in found["band.forward.2"]

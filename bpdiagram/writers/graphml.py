@@ -108,8 +108,9 @@ def html_label(markup: str) -> str:
 class BandGroup:
     """One yEd group: a band's strip (x, y, w, h) and the nodes it holds.
 
-    ``id`` is ``band.<band>``; a wrapped diagram (INTERFACE §9) would make one
-    group per band and tier, ``band.<band>.<tier>``, from the same function.
+    ``id`` is ``band.<band>``; where a band has several strips (a wrapped
+    diagram, one strip per tier, INTERFACE §9) each strip is its own group,
+    ``band.<band>.<n>`` with n counted from the top (the tier).
     """
 
     id: str
@@ -122,12 +123,17 @@ class BandGroup:
 
 
 def band_groups(scene: Scene) -> Iterator[BandGroup]:
-    """The scene's band strips that hold nodes, each with its nodes, top to bottom."""
-    for rect in scene.bands:
+    """The scene's band strips that hold nodes, each with the nodes inside it, top to bottom."""
+    strips = sorted(scene.bands, key=lambda r: r.y)
+    count = {band: sum(1 for r in strips if r.band == band) for band in {r.band for r in strips}}
+    seen: dict[Band, int] = {}
+    for rect in strips:
+        seen[rect.band] = seen.get(rect.band, 0) + 1
         members = tuple(n for n in scene.nodes if n.band == rect.band and rect.y <= n.center[1] <= rect.y + rect.h)
         if members:
-            yield BandGroup(f"band.{rect.band}", rect.band, BAND_MARGIN, rect.y, scene.width - 2 * BAND_MARGIN,
-                            rect.h, members)
+            suffix = f".{seen[rect.band]}" if count[rect.band] > 1 else ""
+            yield BandGroup(f"band.{rect.band}{suffix}", rect.band, BAND_MARGIN, rect.y,
+                            scene.width - 2 * BAND_MARGIN, rect.h, members)
 
 
 def _group(graph: ET.Element, group: BandGroup, st: StyleTable) -> ET.Element:
