@@ -176,3 +176,21 @@ def test_a_band_in_several_strips_makes_one_group_per_strip() -> None:
     assert found["band.forward.1"] | found["band.forward.2"] == {n.id for n in nodes}
     assert not found["band.forward.1"] & found["band.forward.2"]
     assert "Z1" in found["band.forward.1"] and "W1" in found["band.forward.2"]
+
+
+def test_key_declarations_are_yeds_and_every_data_uses_a_declared_key(template: str) -> None:
+    root = ET.fromstring(Diagram.template(template).render("graphml"))
+    keys = root.findall("g:key", NS)
+    assert keys == [c for c in root if _local(c) == "key"][:len(keys)]  # keys first, as yEd writes them
+    declared = {}
+    for key in keys:
+        if key.get("yfiles.type"):
+            assert key.get("yfiles.type") in ("nodegraphics", "edgegraphics") and key.get("attr.name") is None
+        else:
+            assert key.get("attr.type") in ("string", "int", "double", "boolean")
+        declared[key.get("id")] = key.get("for")
+    assert {declared[k.get("id")] for k in keys if k.get("yfiles.type")} == {"node", "edge"}
+    for owner in ("graph", "node", "edge"):
+        for el in root.iter(f"{G}{owner}"):
+            for data in el.findall("g:data", NS):
+                assert declared.get(data.get("key")) == owner, (owner, el.get("id"), data.get("key"))
