@@ -194,3 +194,11 @@ def test_key_declarations_are_yeds_and_every_data_uses_a_declared_key(template: 
         for el in root.iter(f"{G}{owner}"):
             for data in el.findall("g:data", NS):
                 assert declared.get(data.get("key")) == owner, (owner, el.get("id"), data.get("key"))
+
+
+def test_polyline_doctests() -> None:
+    import doctest
+
+    from bpdiagram.writers import polyline
+
+    assert doctest.testmod(polyline).failed == 0

@@ -128,31 +128,37 @@ def edge_order(scene: Scene) -> list[EdgeRoute]:
     draw.io draws the rest on the other line of the crossing.
     """
     index = {e.id: i for i, e in enumerate(scene.edges)}
-    before: dict[str, set[str]] = {e.id: set() for e in scene.edges}  # edge → edges that must come earlier
-    later: dict[str, set[str]] = {e.id: set() for e in scene.edges}  # edge → edges that must come later
+    before: dict[str, set[str]] = {}  # edge → edges that must come earlier
+    later: dict[str, set[str]] = {}  # edge → edges that must come later
     for c in scene.crossings:
         if c.over in index and c.under in index and c.over != c.under:
-            before[c.over].add(c.under)
-            later[c.under].add(c.over)
-    left = set(index)
+            before.setdefault(c.over, set()).add(c.under)
+            later.setdefault(c.under, set()).add(c.over)
+    if not before:
+        return list(scene.edges)
+    left = set(before) | set(later)  # only edges in a jump move, among the places such edges hold
+    slots = sorted(index[e] for e in left)
     head: list[str] = []
     tail: list[str] = []
     while left:
-        sources = sorted((e for e in left if not before[e] & left), key=index.__getitem__)
+        sources = [e for e in left if not before.get(e, set()) & left]
         if sources:
-            head.append(sources[0])
-            left.discard(sources[0])
-            continue
-        sinks = sorted((e for e in left if not later[e] & left), key=index.__getitem__)
-        if sinks:
-            tail.append(sinks[-1])
-            left.discard(sinks[-1])
-            continue
-        pick = max(left, key=lambda e: (len(later[e] & left) - len(before[e] & left), -index[e]))
-        head.append(pick)
+            pick = min(sources, key=index.__getitem__)
+            head.append(pick)
+        else:
+            sinks = [e for e in left if not later.get(e, set()) & left]
+            if sinks:
+                pick = max(sinks, key=index.__getitem__)
+                tail.append(pick)
+            else:
+                pick = max(left, key=lambda e: (len(later.get(e, set()) & left) - len(before.get(e, set()) & left),
+                                                -index[e]))
+                head.append(pick)
         left.discard(pick)
-    by_id = {e.id: e for e in scene.edges}
-    return [by_id[e] for e in head + tail[::-1]]
+    order = list(scene.edges)
+    for slot, edge_id in zip(slots, head + tail[::-1], strict=True):
+        order[slot] = scene.edges[index[edge_id]]
+    return order
 
 
 def _object(root: ET.Element, cell_id: str, label: str, data: dict[str, str]) -> ET.Element:

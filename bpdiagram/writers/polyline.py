@@ -41,12 +41,21 @@ def sample(points: tuple[Point, ...], per_curve: int = SAMPLES_PER_CURVE) -> lis
     out = [points[0]]
     for i in range(0, len(points) - 3, 3):
         p0, p1, p2, p3 = points[i:i + 4]
-        for s in range(1, per_curve + 1):
-            t = s / per_curve
+        steps = 1 if _straight(p0, p1, p2, p3) else per_curve
+        for s in range(1, steps + 1):
+            t = s / steps
             a, b, c, d = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t ** 2, t ** 3
             out.append((round(a * p0[0] + b * p1[0] + c * p2[0] + d * p3[0], 2),
                         round(a * p0[1] + b * p1[1] + c * p2[1] + d * p3[1], 2)))
     return out
+
+
+STRAIGHT = 0.01
+"""px: control points this close to their chord make a straight piece, sampled by its end alone."""
+
+
+def _straight(p0: Point, p1: Point, p2: Point, p3: Point) -> bool:
+    return _distance(p1, p0, p3) <= STRAIGHT and _distance(p2, p0, p3) <= STRAIGHT
 
 
 def simplify(points: list[Point], tolerance: float = TOLERANCE) -> list[Point]:
