@@ -180,7 +180,7 @@ def _title(root: ET.Element, scene: Scene, st: StyleTable) -> None:
     style = (f"text;strokeColor=none;fillColor=none;html=1;align=center;verticalAlign=middle;fontStyle=1;"
              f"fontFamily={FONT_FAMILY};fontSize={num(TITLE_SIZE)};fontColor={st.text_color};")
     box = (scene.width / 2 - block.width / 2, 16.0, block.width, block.height)
-    _vertex(root, "title", "1", "<br>".join(_escape(line) for line in scene.title.split("\n")), style, box,
+    _vertex(root, "title", "1", _block_html(block), style, box,
             {"kind": "title"})
 
 
