@@ -21,7 +21,7 @@ from bpdiagram.diagram import Diagram
 from bpdiagram.style import EDGE_STYLES, NODE_STYLES
 from bpdiagram.writers.drawio import edge_order
 from bpdiagram.writers.polyline import polyline
-from tests.conftest import CHROMEDRIVER, CHROMIUM, MXGRAPH, TEMPLATES
+from tests.conftest import CHROMEDRIVER, CHROMIUM, MXGRAPH, ROOT, TEMPLATES
 from tests.mxgraph_page import read, write_page
 from tests.test_browser import CHROMIUM_FLAGS
 
@@ -153,3 +153,40 @@ def test_jumps_option_reaches_the_drawio_style() -> None:
     none = Diagram.template("expression-sigmoid-neuron", jumps="none").render("drawio").decode()
     assert "jumpStyle=gap;" in gap and "jumpStyle=arc;" not in gap
     assert "jumpStyle=none;" in none
+
+
+def _hops_in_drawio(got: dict[str, Any], order: list[str]) -> dict[str, int]:
+    """Jumps draw.io draws: each crossing (the tests' own count, on the polylines mxGraph computed) hops on
+    the edge painted later, as draw.io's line jumps do (an edge hops the edges validated before it)."""
+    from tests.geometry import Box, Line, crossings
+
+    boxes = {k: Box(k, v["data"].get("kind", ""), v["data"].get("band", ""), *v["box"])
+             for k, v in got["vertices"].items() if v["parent"] != "1" or v["data"].get("kind") not in ("band", None)}
+    lines = [Line(k, v["source"], v["target"], v["data"]["kind"], [tuple(p) for p in v["points"]])
+             for k, v in got["edges"].items() if v["parent"] == "1"]
+    position = {e: i for i, e in enumerate(order)}
+    hops = dict.fromkeys(position, 0)
+    for a, b, _ in crossings(boxes, lines):
+        hops[a if position[a] > position[b] else b] += 1
+    return hops
+
+
+@pytest.mark.browser
+@pytest.mark.mxgraph
+@pytest.mark.graphviz
+@pytest.mark.parametrize("name", [t for t in TEMPLATES if t not in ("single-neuron", "three-layer-elementwise")]
+                         + ["docs/line-jumps.yaml"])
+def test_drawio_hops_where_the_svg_hops(mx: Any, name: str) -> None:
+    """Every edge hops as many crossings in draw.io as in the SVG (element-wise fans aside: there lines run
+    side by side closer than the polylines' tolerance, and two lines may hop each other)."""
+    d = Diagram.load(ROOT / name) if name.endswith(".yaml") else Diagram.template(name)
+    data = d.render("drawio")
+    order = [o.get("id", "") for o in ET.fromstring(data).iter("object")
+             if o.find("mxCell[@edge='1'][@parent='1']") is not None]
+    hops = _hops_in_drawio(read(mx, data), order)
+    svg = ET.fromstring(d.render("svg"))
+    want = {g.get("id", "").removeprefix("edge-"): int(g.get("data-jumps", "0"))
+            for g in svg.iter("{http://www.w3.org/2000/svg}g") if "edge" in (g.get("class") or "").split()}
+    assert hops == want
+    if name in ("expression-sigmoid-neuron", "docs/line-jumps.yaml"):
+        assert sum(hops.values()) > 0
