@@ -110,6 +110,7 @@ def test_edge_labels_sit_where_the_svg_draws_them(template: str) -> None:
             continue
         seen += 1
         assert set(label.attrib) <= YED_EDGE_LABEL_ATTRS
+        assert label.get("fontSize", "").isdigit()  # yEd writes and reads whole font sizes
         assert label.get("modelName") in YED_EDGE_LABEL_MODELS and label.get("modelName") != "centered"
         scene_edge = labelled[edge.get("id", "")]
         if scene_edge.label_at is None:

@@ -261,7 +261,7 @@ LABEL_PAD = 3.0
 def _edge_label(gfx: ET.Element, edge: EdgeRoute, source_center: Point, color: str, background: str) -> None:
     """The edge's label where the SVG draws it: yEd's ``free`` model, box relative to the source's centre."""
     attrs = {"alignment": "center", "backgroundColor": background, "fontFamily": FONT_FAMILY,
-             "fontSize": num(SMALL_SIZE), "fontStyle": "plain", "hasLineColor": "false",
+             "fontSize": str(int(SMALL_SIZE)), "fontStyle": "plain", "hasLineColor": "false",
              "modelName": "free", "modelPosition": "anywhere", "preferredPlacement": "anywhere", "ratio": "0.5",
              "textColor": color, "visible": "true"}
     if edge.label_at is not None and edge.text is not None:
