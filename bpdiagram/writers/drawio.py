@@ -38,7 +38,6 @@ from bpdiagram.layout.scene import EdgeRoute, NodeBox, Point, Scene
 from bpdiagram.layout.text import TextBlock
 from bpdiagram.options import JumpStyle
 from bpdiagram.style import (
-    BAND_TITLES,
     FONT_FAMILY,
     FONT_SIZE,
     SMALL_SIZE,
@@ -95,7 +94,8 @@ def render(scene: Scene) -> bytes:
                  f"swimlaneLine=0;rounded=0;fillColor={st.band_fills[group.band]};"
                  f"swimlaneFillColor={st.band_fills[group.band]};strokeColor=none;fontColor={st.band_title_color};"
                  f"fontFamily={FONT_FAMILY};fontSize=11;fontStyle=0;")
-        _vertex(root, group.id, "1", BAND_TITLES[group.band], style, (group.x, group.y, group.w, group.h),
+        title = "<br>".join(_escape(t) for t in group.title)
+        _vertex(root, group.id, "1", title, style, (group.x, group.y, group.w, group.h),
                 {"kind": "band", "band": group.band})
         for node in group.nodes:
             _node(root, node, group.id, (group.x, group.y), st)

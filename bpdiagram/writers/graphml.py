@@ -120,6 +120,8 @@ class BandGroup:
     w: float
     h: float
     nodes: tuple[NodeBox, ...]
+    title: tuple[str, ...] = ()
+    """The band's title, line by line, as the SVG writes it (its name; with ``--memory`` the cache's bytes)."""
 
 
 def band_groups(scene: Scene) -> Iterator[BandGroup]:
@@ -132,8 +134,9 @@ def band_groups(scene: Scene) -> Iterator[BandGroup]:
         members = tuple(n for n in scene.nodes if n.band == rect.band and rect.y <= n.center[1] <= rect.y + rect.h)
         if members:
             suffix = f".{seen[rect.band]}" if count[rect.band] > 1 else ""
+            title = tuple((rect.title or BAND_TITLES[rect.band]).split(" · ", 1))
             yield BandGroup(f"band.{rect.band}{suffix}", rect.band, BAND_MARGIN, rect.y,
-                            scene.width - 2 * BAND_MARGIN, rect.h, members)
+                            scene.width - 2 * BAND_MARGIN, rect.h, members, title)
 
 
 def _group(graph: ET.Element, group: BandGroup, st: StyleTable) -> ET.Element:
@@ -146,7 +149,7 @@ def _group(graph: ET.Element, group: BandGroup, st: StyleTable) -> ET.Element:
     top = min(n.y for n in group.nodes) - group.y
     right = group.x + group.w - max(n.x + n.w for n in group.nodes)
     bottom = group.y + group.h - max(n.y + n.h for n in group.nodes)
-    title = BAND_TITLES[group.band]
+    title = "\n".join(group.title)
     for closed in (False, True):
         real = ET.SubElement(realizers, _y("GroupNode"))
         if closed:
@@ -174,7 +177,7 @@ def _group(graph: ET.Element, group: BandGroup, st: StyleTable) -> ET.Element:
         ET.SubElement(real, _y("BorderInsets"), _insets(0, 0, 0, 0))
     _data(el, "d1", "band")
     _data(el, "d2", group.band)
-    _data(el, "d4", title)
+    _data(el, "d4", " · ".join(group.title))
     return ET.SubElement(el, f"{{{GRAPHML_NS}}}graph", {"edgedefault": "directed", "id": f"{group.id}:"})
 
 
