@@ -190,3 +190,19 @@ def test_drawio_hops_where_the_svg_hops(mx: Any, name: str) -> None:
     assert hops == want
     if name in ("expression-sigmoid-neuron", "docs/line-jumps.yaml"):
         assert sum(hops.values()) > 0
+
+
+@pytest.mark.browser
+@pytest.mark.mxgraph
+@pytest.mark.graphviz
+def test_the_gradient_flow_strip_is_drawn_in_drawio(mx: Any) -> None:
+    d = Diagram.template("vanishing-gradients")
+    strip = d.scene.flow
+    assert strip is not None
+    got = read(mx, d.render("drawio"))["vertices"]
+    for bar in strip.bars:
+        cell = got[f"flow.bar{bar.layer}"]
+        assert cell["data"]["norm"] == repr(bar.value)
+        if not bar.broken:
+            assert _close(cell["box"], (bar.x - strip.bar_width / 2, strip.baseline - bar.h, strip.bar_width, bar.h))
+        assert got[f"flow.bar{bar.layer}.label"]["text"] != ""

@@ -34,7 +34,8 @@ import math
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
-from bpdiagram.layout.scene import EdgeRoute, NodeBox, Point, Scene
+from bpdiagram.layout.overlays import AXIS_X
+from bpdiagram.layout.scene import EdgeRoute, FlowStrip, NodeBox, Point, Scene
 from bpdiagram.layout.text import TextBlock
 from bpdiagram.options import JumpStyle
 from bpdiagram.style import (
@@ -104,6 +105,8 @@ def render(scene: Scene) -> bytes:
     for node in scene.nodes:
         if node.id not in placed:
             _node(root, node, "1", (0.0, 0.0), st)
+    if scene.flow is not None:
+        _flow(root, scene.flow, st)
     _legend(root, scene, st)
     boxes = {n.id: n for n in scene.nodes}
     for edge in edge_order(scene):
@@ -274,6 +277,45 @@ def _anchor(points: Iterable[Point], dist: int) -> Point:
     factor = 0.0 if segment == 0 else (dist - length) / segment
     (x0, y0), (x1, y1) = pts[index - 1], pts[index]
     return (x0 + (x1 - x0) * factor, y0 + (y1 - y0) * factor)
+
+
+def _flow(root: ET.Element, strip: FlowStrip, st: StyleTable) -> None:
+    """The gradient-flow strip as cells: its caption, the decades on the axis, a bar and its label per layer."""
+    text = (f"text;strokeColor=none;fillColor=none;html=1;align=left;verticalAlign=middle;spacing=0;"
+            f"fontFamily={FONT_FAMILY};fontSize={num(SMALL_SIZE)};fontColor={st.band_title_color};")
+    _vertex(root, "flow.caption", "1", _block_html(strip.caption), text,
+            (AXIS_X + 6, strip.y, strip.caption.width + LABEL_PAD, strip.caption.height), {"kind": "gradient-flow"})
+    top = min((y for y, _ in strip.ticks), default=strip.baseline)
+    right = max((b.x for b in strip.bars), default=AXIS_X) + strip.bar_width
+    axis = ET.SubElement(_object(root, "flow.axis", "", {"kind": "gradient-flow"}), "mxCell", {
+        "style": f"edgeStyle=none;html=1;rounded=0;endArrow=none;startArrow=none;strokeColor={st.legend_stroke};"
+                 "strokeWidth=1;", "edge": "1", "parent": "1"})
+    geo = ET.SubElement(axis, "mxGeometry", {"relative": "1", "as": "geometry"})
+    ET.SubElement(geo, "mxPoint", {"x": num(AXIS_X), "y": num(top), "as": "sourcePoint"})
+    ET.SubElement(geo, "mxPoint", {"x": num(right), "y": num(strip.baseline), "as": "targetPoint"})
+    ET.SubElement(ET.SubElement(geo, "Array", {"as": "points"}), "mxPoint",
+                  {"x": num(AXIS_X), "y": num(strip.baseline)})
+    for i, (y, tick) in enumerate(strip.ticks):
+        _vertex(root, f"flow.tick{i}", "1", _block_html(tick), text.replace("align=left", "align=right"),
+                (AXIS_X - 5 - tick.width - LABEL_PAD, y - tick.height / 2, tick.width + LABEL_PAD, tick.height),
+                {"kind": "gradient-flow"})
+    for bar in strip.bars:
+        data = {"kind": "gradient-flow", "layer": str(bar.layer), "norm": repr(bar.value)}
+        if bar.broken:  # no height on a log scale: a cross on the baseline, as the SVG draws it
+            top = strip.baseline - 12.0
+            _vertex(root, f"flow.bar{bar.layer}", "1", "✕", text.replace(st.band_title_color, st.flow_broken)
+                    .replace("align=left", "align=center"), (bar.x - 6, top, 12, 12), data)
+            color = st.flow_broken
+        else:
+            top = strip.baseline - bar.h
+            _vertex(root, f"flow.bar{bar.layer}", "1", "",
+                    f"rounded=0;html=1;fillColor={st.flow_bar};strokeColor=none;",
+                    (bar.x - strip.bar_width / 2, top, strip.bar_width, bar.h), data)
+            color = st.text_color
+        _vertex(root, f"flow.bar{bar.layer}.label", "1", _block_html(bar.label),
+                text.replace(st.band_title_color, color).replace("align=left", "align=center"),
+                (bar.x - bar.label.width / 2 - LABEL_PAD, top - 2 - bar.label.height, bar.label.width + 2 * LABEL_PAD,
+                 bar.label.height), data)
 
 
 def _legend(root: ET.Element, scene: Scene, st: StyleTable) -> None:
