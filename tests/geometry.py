@@ -24,6 +24,7 @@ class Box:
     y: float
     w: float
     h: float
+    tier: int = 0
 
     @property
     def cx(self) -> float:
@@ -73,7 +74,8 @@ def read_all(data: bytes) -> tuple[dict[str, Box], list[Line]]:
         assert geo is not None
         boxes[node.get("id", "")] = Box(node.get("id", ""), values.get("kind", ""), values.get("band", ""),
                                         float(geo.get("x", 0)), float(geo.get("y", 0)),
-                                        float(geo.get("width", 0)), float(geo.get("height", 0)))
+                                        float(geo.get("width", 0)), float(geo.get("height", 0)),
+                                        int(values.get("tier") or 0))
     lines = []
     for edge in root.iter(f"{{{NS['g']}}}edge"):
         values = {keys.get(d.get("key")): (d.text or "") for d in edge.findall("g:data", NS)}
@@ -92,12 +94,13 @@ def grammar_violations(boxes: dict[str, Box], lines: list[Line], tol: float = 1.
     out = []
     nodes = [b for b in boxes.values() if b.kind != "legend"]
     order = ["forward", "cache", "backward"]
-    for upper in order:
-        for lower in order[order.index(upper) + 1:]:
-            ups = [b for b in nodes if b.band == upper]
-            lows = [b for b in nodes if b.band == lower]
-            if ups and lows and max(b.y + b.h for b in ups) > min(b.y for b in lows) + tol:
-                out.append(f"bands {upper} and {lower} interleave")
+    for tier in sorted({b.tier for b in nodes}):  # a wrapped picture: the bands of each tier
+        for upper in order:
+            for lower in order[order.index(upper) + 1:]:
+                ups = [b for b in nodes if b.band == upper and b.tier == tier]
+                lows = [b for b in nodes if b.band == lower and b.tier == tier]
+                if ups and lows and max(b.y + b.h for b in ups) > min(b.y for b in lows) + tol:
+                    out.append(f"bands {upper} and {lower} interleave" + (f" in tier {tier}" if tier else ""))
     for line in lines:
         (x0, y0), (x1, y1) = line.points[0], line.points[-1]
         if line.kind == "forward" and x1 < x0 - tol:
@@ -191,3 +194,8 @@ def curve_lines(scene: Scene, per_curve: int = 6) -> tuple[dict[str, Box], list[
             pts.append(e.tip)
         lines.append(Line(e.id, e.source, e.target, e.kind, pts))
     return boxes, lines
+
+
+def group_id(band: str, tier: int = 0) -> str:
+    """The id README gives a band's group: ``band.<band>``, and ``band.<band>.<tier>`` in a wrapped picture."""
+    return f"band.{band}" + (f".{tier}" if tier else "")

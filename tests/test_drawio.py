@@ -22,6 +22,7 @@ from bpdiagram.style import EDGE_STYLES, NODE_STYLES
 from bpdiagram.writers.drawio import edge_order
 from bpdiagram.writers.polyline import polyline
 from tests.conftest import CHROMEDRIVER, CHROMIUM, MXGRAPH, ROOT, TEMPLATES
+from tests.geometry import group_id
 from tests.mxgraph_page import read, write_page
 from tests.test_browser import CHROMIUM_FLAGS
 
@@ -68,13 +69,16 @@ def test_mxgraph_reads_back_our_geometry(mx: Any, name: str) -> None:
         assert _close(v["box"], (node.x, node.y, node.w, node.h)), (node.id, v["box"])
         assert v["data"]["kind"] == node.kind and v["data"]["band"] == node.band
         assert v["data"]["layer"] == str(node.layer)
-        assert v["parent"] == f"band.{node.band}"
+        assert v["parent"] == group_id(node.band, node.tier)
+        assert v["data"].get("tier", "0") == str(node.tier)
         assert v["style"]["fillColor"] == NODE_STYLES[node.kind].fill
         assert v["style"]["shape"] == {"ellipse": "ellipse"}.get(NODE_STYLES[node.kind].shape, "rectangle")
     for band in scene.bands:
-        v = vertices[f"band.{band.band}"]
+        v = vertices[group_id(band.band, band.tier)]
         assert v["style"]["shape"] == "swimlane"
-        assert v["data"] == {"label": band.band.upper(), "kind": "band", "band": band.band}
+        tier = {"tier": str(band.tier)} if band.tier else {}
+        label = " · ".join((band.title or band.band.upper()).split(" · ", 1)).replace(" · ", "<br>")
+        assert v["data"] == {"label": label if band.titled else "", "kind": "band", "band": band.band, **tier}
         assert _close(v["box"], (8, band.y, scene.width - 16, band.h))
     assert _close(vertices["legend"]["box"], scene.legend_box)
     assert {k for k, v in edges.items() if v["parent"] == "legend"} == {f"legend.{e.kind}" for e in scene.legend}
@@ -163,7 +167,7 @@ def _hops_in_drawio(got: dict[str, Any], order: list[str]) -> dict[str, int]:
     boxes = {k: Box(k, v["data"].get("kind", ""), v["data"].get("band", ""), *v["box"])
              for k, v in got["vertices"].items() if v["parent"] != "1" or v["data"].get("kind") not in ("band", None)}
     lines = [Line(k, v["source"], v["target"], v["data"]["kind"], [tuple(p) for p in v["points"]])
-             for k, v in got["edges"].items() if v["parent"] == "1"]
+             for k, v in got["edges"].items() if v["parent"] == "1" and v["source"] is not None]
     position = {e: i for i, e in enumerate(order)}
     hops = dict.fromkeys(position, 0)
     for a, b, _ in crossings(boxes, lines):
@@ -182,7 +186,7 @@ def test_drawio_hops_where_the_svg_hops(mx: Any, name: str) -> None:
     d = Diagram.load(ROOT / name) if name.endswith(".yaml") else Diagram.template(name)
     data = d.render("drawio")
     order = [o.get("id", "") for o in ET.fromstring(data).iter("object")
-             if o.find("mxCell[@edge='1'][@parent='1']") is not None]
+             if o.find("mxCell[@edge='1'][@source]") is not None]
     hops = _hops_in_drawio(read(mx, data), order)
     svg = ET.fromstring(d.render("svg"))
     want = {g.get("id", "").removeprefix("edge-"): int(g.get("data-jumps", "0"))

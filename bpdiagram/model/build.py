@@ -146,11 +146,14 @@ class _Builder:
             label += f"\n{shape}"
         extra = {"array": array[0], "dims": array[1]} if array is not None else {}
         self.g.add_node(node_id, kind=kind, band=ROWS[row], row=row, column=column, layer=layer, label=label,
-                        plain=plain(label), **extra)
+                        plain=plain(label), name=self.names[node_id], **extra)
 
-    def edge(self, kind: EdgeKind, source: str, target: str, label: str = "") -> None:
+    def edge(self, kind: EdgeKind, source: str, target: str, label: str = "", *, value: str | None = None) -> None:
+        """Add an edge; ``value`` names what flows along it when that is not the source's own name
+        (a wrapped diagram labels the edge's stand-in at a tier's edge with it)."""
         if kind in self.show and source in self.g and target in self.g:
-            self.g.add_edge(source, target, key=kind, kind=kind, label=label)
+            self.g.add_edge(source, target, key=kind, kind=kind, label=label,
+                            value=value if value is not None else self.names[source])
 
     def cached(self, source: str, user: str) -> None:
         """Route a kept forward value through its cache node into ``user``."""
@@ -269,7 +272,7 @@ class _Builder:
         for layer in range(L, self.k - 1, -1):
             self.edge("backward", f"dZ{layer}", f"dW{layer}")
             if layer > self.k:
-                self.edge("backward", f"dW{layer}", f"dZ{layer - 1}")
+                self.edge("backward", f"dW{layer}", f"dZ{layer - 1}", value=self.sym.symbol("dA", layer - 1))
 
     def cache_edges(self) -> None:
         L = self.L

@@ -95,9 +95,9 @@ def render(scene: Scene) -> bytes:
                  f"swimlaneLine=0;rounded=0;fillColor={st.band_fills[group.band]};"
                  f"swimlaneFillColor={st.band_fills[group.band]};strokeColor=none;fontColor={st.band_title_color};"
                  f"fontFamily={FONT_FAMILY};fontSize=11;fontStyle=0;")
-        title = "<br>".join(_escape(t) for t in group.title)
-        _vertex(root, group.id, "1", title, style, (group.x, group.y, group.w, group.h),
-                {"kind": "band", "band": group.band})
+        title = "<br>".join(_escape(t) for t in group.title) if group.titled else ""
+        data = {"kind": "band", "band": group.band} | ({"tier": str(group.tier)} if group.tier else {})
+        _vertex(root, group.id, "1", title, style, (group.x, group.y, group.w, group.h), data)
         for node in group.nodes:
             _node(root, node, group.id, (group.x, group.y), st)
             origin[node.id] = (group.x, group.y)
@@ -212,7 +212,8 @@ def _node(root: ET.Element, node: NodeBox, parent: str, origin: Point, st: Style
         style += f"dashed=1;dashPattern={ns.dash};fixDash=1;"
     _vertex(root, node.id, parent, html_label(node.label), style,
             (node.x - origin[0], node.y - origin[1], node.w, node.h),
-            {"kind": node.kind, "band": node.band, "layer": str(node.layer), "name": node.plain})
+            {"kind": node.kind, "band": node.band, "layer": str(node.layer), "name": node.plain}
+            | ({"tier": str(node.tier)} if node.tier else {}))
 
 
 def _edge_style(kind_style: EdgeStyle) -> str:

@@ -54,6 +54,8 @@ DATA_KEYS = (
     ("d6", "edge", "label", "string"),
 )
 NODE_GRAPHICS, EDGE_GRAPHICS = "d7", "d8"
+TIER_KEY = ("dtier", "node", "tier", "int")
+"""Written only for a wrapped network's picture: each node's tier, 1 = top."""
 
 
 def _y(tag: str) -> str:
@@ -66,7 +68,8 @@ def render(scene: Scene) -> bytes:
     ET.register_namespace("y", Y_NS)
     ET.register_namespace("xsi", XSI_NS)
     root = ET.Element(f"{{{GRAPHML_NS}}}graphml", {f"{{{XSI_NS}}}schemaLocation": SCHEMA})
-    for key_id, target, name, kind in DATA_KEYS:
+    tiered = any(n.tier for n in scene.nodes)
+    for key_id, target, name, kind in DATA_KEYS + ((TIER_KEY,) if tiered else ()):
         ET.SubElement(root, f"{{{GRAPHML_NS}}}key", {"id": key_id, "for": target, "attr.name": name,
                                                      "attr.type": kind})
     ET.SubElement(root, f"{{{GRAPHML_NS}}}key", {"id": NODE_GRAPHICS, "for": "node", "yfiles.type": "nodegraphics"})
@@ -110,7 +113,7 @@ class BandGroup:
 
     ``id`` is ``band.<band>``; where a band has several strips (a wrapped
     diagram, one strip per tier, INTERFACE §9) each strip is its own group,
-    ``band.<band>.<n>`` with n counted from the top (the tier).
+    ``band.<band>.<tier>`` (a strip without a tier: n counted from the top).
     """
 
     id: str
@@ -122,6 +125,10 @@ class BandGroup:
     nodes: tuple[NodeBox, ...]
     title: tuple[str, ...] = ()
     """The band's title, line by line, as the SVG writes it (its name; with ``--memory`` the cache's bytes)."""
+    tier: int = 0
+    """The strip's tier in a wrapped picture (1 = top), else 0."""
+    titled: bool = True
+    """Whether the title is shown (a wrapped picture names each band once, at its first strip, as the SVG)."""
 
 
 def band_groups(scene: Scene) -> Iterator[BandGroup]:
@@ -131,12 +138,16 @@ def band_groups(scene: Scene) -> Iterator[BandGroup]:
     seen: dict[Band, int] = {}
     for rect in strips:
         seen[rect.band] = seen.get(rect.band, 0) + 1
-        members = tuple(n for n in scene.nodes if n.band == rect.band and rect.y <= n.center[1] <= rect.y + rect.h)
+        if rect.tier:
+            members = tuple(n for n in scene.nodes if n.band == rect.band and n.tier == rect.tier)
+        else:
+            members = tuple(n for n in scene.nodes
+                            if n.band == rect.band and rect.y <= n.center[1] <= rect.y + rect.h)
         if members:
-            suffix = f".{seen[rect.band]}" if count[rect.band] > 1 else ""
+            suffix = f".{rect.tier or seen[rect.band]}" if count[rect.band] > 1 or rect.tier else ""
             title = tuple((rect.title or BAND_TITLES[rect.band]).split(" · ", 1))
             yield BandGroup(f"band.{rect.band}{suffix}", rect.band, BAND_MARGIN, rect.y,
-                            scene.width - 2 * BAND_MARGIN, rect.h, members, title)
+                            scene.width - 2 * BAND_MARGIN, rect.h, members, title, rect.tier, rect.titled)
 
 
 def _group(graph: ET.Element, group: BandGroup, st: StyleTable) -> ET.Element:
@@ -165,7 +176,7 @@ def _group(graph: ET.Element, group: BandGroup, st: StyleTable) -> ET.Element:
             "fontSize": str(BAND_TITLE_SIZE), "fontStyle": "plain", "hasBackgroundColor": "false",
             "hasLineColor": "false", "textColor": st.band_title_color, "modelName": "internal",
             "modelPosition": "c" if closed else "l",
-            "visible": "true"})
+            "visible": "true" if group.titled or closed else "false"})
         if not closed:
             label.set("rotationAngle", "270.0")  # read bottom to top, as the SVG's band titles
         label.text = title
@@ -178,6 +189,8 @@ def _group(graph: ET.Element, group: BandGroup, st: StyleTable) -> ET.Element:
     _data(el, "d1", "band")
     _data(el, "d2", group.band)
     _data(el, "d4", " · ".join(group.title))
+    if group.tier:
+        _data(el, TIER_KEY[0], str(group.tier))
     return ET.SubElement(el, f"{{{GRAPHML_NS}}}graph", {"edgedefault": "directed", "id": f"{group.id}:"})
 
 
@@ -210,6 +223,8 @@ def _node(graph: ET.Element, node: NodeBox, st: StyleTable) -> None:
     _data(el, "d2", node.band)
     _data(el, "d3", str(node.layer))
     _data(el, "d4", node.plain)
+    if node.tier:
+        _data(el, TIER_KEY[0], str(node.tier))
 
 
 def _legend(graph: ET.Element, scene: Scene, st: StyleTable) -> None:
