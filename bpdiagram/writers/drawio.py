@@ -17,9 +17,10 @@ root ``0``, the default layer ``1``, then vertices and edges with an
   width, dash pattern (``fixDash=1``: in pixels, as the SVG's) and arrowhead
   (``endSize`` = the head's length). Its label sits where the SVG draws it
   (an offset from the path's middle).
-- ``jumpStyle=arc`` (or ``gap``, or ``none`` with ``--jumps none``): draw.io
-  draws the jump on the edge that is in front, so edges are ordered to put
-  each jumping edge after the one it hops over.
+- ``jumpStyle=arc`` (``gap`` with ``--jumps gap``) on the edges that hop in
+  the SVG, ``none`` on the others: draw.io draws the jump on the edge that is
+  in front, so edges are ordered to put each hopping edge after the one it
+  hops over, and behind the lines it crosses plainly (the jump rule).
 - The legend is a container of cells: a sample edge and a text per kind.
 - Ids are the model's (nodes ``Z1``, edges ``e0``), ``band.<band>`` for the
   swimlanes, ``legend…`` and ``title``; each cell is wrapped in an ``<object>``
@@ -70,7 +71,7 @@ SHAPES: dict[str, str] = {
     "ellipse": "ellipse;shape=ellipse;perimeter=ellipsePerimeter;",
 }
 
-__all__ = ["WRITER", "edge_order", "html_label", "render"]
+__all__ = ["WRITER", "edge_order", "hopping", "html_label", "render"]
 
 
 def render(scene: Scene) -> bytes:
@@ -109,8 +110,10 @@ def render(scene: Scene) -> bytes:
         _flow(root, scene.flow, st)
     _legend(root, scene, st)
     boxes = {n.id: n for n in scene.nodes}
+    hops = hopping(scene)
+    hop: JumpStyle = "gap" if scene.jump_style == "gap" else "arc"
     for edge in edge_order(scene):
-        _edge(root, edge, boxes, scene.jump_style, st)
+        _edge(root, edge, boxes, hop if edge.id in hops else "none", st)
     ET.indent(mxfile, space=" ")
     body: bytes = ET.tostring(mxfile, encoding="utf-8")
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body + b"\n"
@@ -121,22 +124,41 @@ def html_label(markup: str) -> str:
     return "<br>".join(markup_lines(markup, sup="sup", sub="sub"))
 
 
-def edge_order(scene: Scene) -> list[EdgeRoute]:
-    """The scene's edges in paint order: each edge that jumps comes after the edges it hops over.
+def hopping(scene: Scene) -> set[str]:
+    """The edges that hop a crossing in the SVG: they get draw.io's ``jumpStyle``, the others ``none``."""
+    if scene.jump_style == "none":
+        return set()
+    return {c.over for c in scene.crossings if c.needs_jump or scene.jump_style == "all"}
 
-    draw.io draws a crossing's jump on the edge in front. Each jump asks for
-    "under before over"; the order is the scene's own where the jumps leave it
-    free. Where jumps form a cycle (a hops b here, b hops a there) no order
-    serves them all: the Eades–Lin–Smyth heuristic keeps most of them, and
-    draw.io draws the rest on the other line of the crossing.
+
+def edge_order(scene: Scene) -> list[EdgeRoute]:
+    """The scene's edges in paint order, so that draw.io hops the crossings the SVG hops.
+
+    draw.io draws a jump at a crossing on the edge in front, if that edge has
+    a ``jumpStyle``; only the edges that hop in the SVG have one (``hopping``).
+    A crossing the SVG hops asks for "under before over"; a crossing it leaves
+    plain (the jump rule) asks for the hopping edge, if one of the two is, to
+    be behind. The order is the scene's own where these leave it free. Where
+    they form a cycle (a hops b here, b hops a there) no order serves them
+    all: the Eades–Lin–Smyth heuristic keeps most of them, and draw.io draws
+    the rest on the other line of the crossing (or hops a plain one).
     """
     index = {e.id: i for i, e in enumerate(scene.edges)}
+    hops = hopping(scene)
     before: dict[str, set[str]] = {}  # edge → edges that must come earlier
     later: dict[str, set[str]] = {}  # edge → edges that must come later
+
+    def first(a: str, b: str) -> None:
+        before.setdefault(b, set()).add(a)
+        later.setdefault(a, set()).add(b)
+
     for c in scene.crossings:
-        if c.over in index and c.under in index and c.over != c.under:
-            before.setdefault(c.over, set()).add(c.under)
-            later.setdefault(c.under, set()).add(c.over)
+        if c.over not in index or c.under not in index or c.over == c.under:
+            continue
+        if c.over in hops and (c.needs_jump or scene.jump_style == "all"):
+            first(c.under, c.over)
+        elif (c.over in hops) != (c.under in hops):  # a plain crossing: the hopping edge goes behind
+            first(*((c.over, c.under) if c.over in hops else (c.under, c.over)))
     if not before:
         return list(scene.edges)
     left = set(before) | set(later)  # only edges in a jump move, among the places such edges hold
