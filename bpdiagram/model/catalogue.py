@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from bpdiagram.options import Activation, Gate, Loss, Simplify
 
@@ -75,6 +75,11 @@ class ActivationOp:
     cached A is masked and scaled and so cannot give g′; empty for linear (g′ = 1), None for softmax."""
     g_prime: Callable[[Array], Array] | None = None
     """Z → g′(Z), the numbers of ``slope``."""
+    output_derivative: str | None = None
+    """dZ with g′ read from g's output A (relu, leaky relu: [A > 0] is [Z > 0]), as PyTorch keeps it; used
+    where g's argument is a sum Z[l] + A[k] that nothing else keeps (a residual layer)."""
+    output_backward: Callable[[Array, Array], Array] | None = None
+    """(dA, A) → dZ, the numbers of ``output_derivative``."""
 
 
 @dataclass(frozen=True)
@@ -130,14 +135,17 @@ ACTIVATION_OPS: dict[Activation, ActivationOp] = {
     "relu": ActivationOp("relu", "$A = max(0, $Z)", "$dZ = $dA ⊙ [$Z > 0]", ("Z",),
                          lambda z: np.maximum(0.0, z), lambda da, z, a: da * (z > 0),
                          unit_forward="$a = max(0, $z)", unit_derivative="$dz = $da · [$z > 0]", smooth=False,
-                         slope="[$Z > 0]", g_prime=lambda z: (z > 0).astype(np.float64)),
+                         slope="[$Z > 0]", g_prime=lambda z: (z > 0).astype(np.float64),
+                         output_derivative="$dZ = $dA ⊙ [$A > 0]", output_backward=lambda da, a: da * (a > 0)),
     "leaky_relu": ActivationOp("leaky_relu", "$A = max(0.01 $Z, $Z)", "$dZ = $dA ⊙ ([$Z > 0] + 0.01 [$Z ≤ 0])",
                                ("Z",), lambda z: np.where(z > 0, z, LEAKY_SLOPE * z),
                                lambda da, z, a: da * np.where(z > 0, 1.0, LEAKY_SLOPE),
                                unit_forward="$a = max(0.01 $z, $z)",
                                unit_derivative="$dz = $da · ([$z > 0] + 0.01 [$z ≤ 0])", smooth=False,
                                slope="([$Z > 0] + 0.01 [$Z ≤ 0])",
-                               g_prime=lambda z: np.where(z > 0, 1.0, LEAKY_SLOPE)),
+                               g_prime=lambda z: np.where(z > 0, 1.0, LEAKY_SLOPE),
+                               output_derivative="$dZ = $dA ⊙ ([$A > 0] + 0.01 [$A ≤ 0])",
+                               output_backward=lambda da, a: da * np.where(a > 0, 1.0, LEAKY_SLOPE)),
     "softmax": ActivationOp("softmax", "$A = softmax($Z)", "$dZ = $A ⊙ ($dA − Σ_{k} $A ⊙ $dA)", ("A",), _softmax,
                             lambda da, z, a: a * (da - (a * da).sum(axis=0, keepdims=True)),
                             unit_forward="$a = exp($z) / $Σ@kexp($z@k)",
@@ -247,6 +255,21 @@ def output_rule(activation: Activation, loss: Loss, simplify: Simplify) -> Fused
 
 BATCHNORM_EPS = 1e-5
 """ε of batch norm, as PyTorch's default."""
+
+
+BackwardForm = Literal["plain", "dropout", "output"]
+
+
+def backward_form(activation: Activation, *, dropout: bool, residual: bool) -> BackwardForm:
+    """Which rule gives dZ of a hidden layer's activation: the catalogue's own (``plain``), the dropout
+    rule (mask, 1/keep, then g′ of g's argument), or g′ read from g's output (a residual layer whose
+    activation's g′ would otherwise read the sum Z + A[k])."""
+    op = ACTIVATION_OPS[activation]
+    if dropout:
+        return "dropout"
+    if residual and "Z" in op.uses and op.output_derivative is not None:
+        return "output"
+    return "plain"
 
 
 def fill(template: str, **parts: str) -> str:

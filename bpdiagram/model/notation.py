@@ -10,8 +10,10 @@ from bpdiagram.richtext import escape, plain
 
 _TOKEN = re.compile(r"\$(d?[A-Za-z])([+-]?)(')?(@l)?")
 
-LETTERS: dict[str, str] = {"N": "Ẑ", "T": "Z̃", "G": "γ", "B": "β", "V": "σ²", "M": "μ"}
-"""Template letters of batch norm (catalogue ``BATCHNORM``) and the symbols they stand for."""
+LETTERS: dict[str, str] = {"N": "Z_{norm}", "T": "Z_{bn}", "G": "γ", "B": "β", "V": "σ²", "M": "μ"}
+"""Template letters of batch norm (catalogue ``BATCHNORM``) and the symbols they stand for. Ẑ and Z̃
+are written Z_norm and Z_bn (as the DLS course's code does): a hat or tilde over Z is a combining mark
+that neither our font metrics nor yEd and draw.io place reliably."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,10 @@ class Symbols:
             base = "d" + escape(self.input_name)
             return base + ("^{T}" if transpose else "")
         t = "T" if transpose else ""
+        if name.endswith("}"):  # a name with a subscript of its own: Z_{norm}
+            if self.notation == "dls":
+                return f"{name}^{{[{layer}]{t}}}"
+            return f"{name[:-1]},{layer}}}" + (f"^{{{t}}}" if t else "")
         if self.notation == "dls":
             return f"{name}^{{[{layer}]{t}}}"
         return f"{name}_{{{layer}}}" + (f"^{{{t}}}" if t else "")

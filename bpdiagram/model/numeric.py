@@ -28,6 +28,7 @@ from bpdiagram.model.catalogue import (
     LINEAR,
     LOSS_OPS,
     RESIDUAL,
+    backward_form,
     output_rule,
 )
 from bpdiagram.options import Loss
@@ -254,9 +255,13 @@ def run_arrays(spec: NetworkSpec, arrays: Arrays, *, seed: int = 0, line: int | 
                 if k == n:
                     d_a = loss.dA(a, arrays.Y)
                 assert d_a is not None
-                if layer.dropout is not None and mask is not None:
+                form = backward_form(layer.activation, dropout=layer.dropout is not None,
+                                     residual=layer.residual is not None)
+                if form == "dropout" and mask is not None and layer.dropout is not None:
                     assert act.g_prime is not None
                     d_arg = DROPOUT.backward(d_a, mask, layer.dropout) * act.g_prime(arg)
+                elif form == "output" and act.output_backward is not None:
+                    d_arg = act.output_backward(d_a, a)
                 else:
                     d_arg = act.backward(d_a, arg, a)
             if layer.residual is not None:
