@@ -339,7 +339,7 @@ def test_bad_input_is_one_located_error_line(tmp_path: Path, extra: dict[str, An
     out = tmp_path / "out"
     for args in (["check", str(path)], ["render", str(path), "-o", str(out), "-f", "svg"]):
         code, stdout, stderr = cli_run(*args)
-        assert code == 2, stderr
+        assert code == 2 and not stdout, stderr
         assert stderr.count("\n") == 1 and stderr.startswith("error: ") and "Traceback" not in stderr
         assert str(path) in stderr and key in stderr and message in stderr, stderr
     assert not out.exists() or not any(out.iterdir())

@@ -179,7 +179,8 @@ class _Prober:
         self.arrays = arrays
         self.line = line
         self.kinked = [not ACTIVATION_OPS[layer.activation].smooth for layer in spec.layers]
-        self.base = [arg > 0 for arg in forward(spec, arrays).arguments]
+        self.start = forward(spec, arrays)
+        self.base = [arg > 0 for arg in self.start.arguments]
 
     def param(self, name: str, k: int) -> Array:
         """dJ/d``name``[k] (``W``, ``b``, ``gamma``, ``beta``)."""
@@ -191,7 +192,7 @@ class _Prober:
             changed = list(values)
             changed[k - 1] = x
             fields: dict[str, Any] = {name: tuple(changed)}
-            f = forward(self.spec, replace(self.arrays, **fields))
+            f = forward(self.spec, replace(self.arrays, **fields), reuse=(self.start, k))
             return f.J, f.arguments
 
         return self._differences(start, loss, f"{name}{k}")
@@ -199,7 +200,7 @@ class _Prober:
     def value(self, kind: str, k: int, start: Array) -> Array:
         """dJ/d(``kind``[k]) for ``Z``, ``Zt`` or ``A``, everything else held."""
         def loss(x: Array) -> tuple[float, list[Array]]:
-            f = forward(self.spec, self.arrays, (kind, k, x))
+            f = forward(self.spec, self.arrays, (kind, k, x), reuse=(self.start, k))
             return f.J, f.arguments
 
         return self._differences(start, loss, f"{kind}{k}")

@@ -179,23 +179,26 @@ class Forward:
     J: float
 
 
-def forward(spec: NetworkSpec, arrays: Arrays, probe: Probe | None = None) -> Forward:
+def forward(spec: NetworkSpec, arrays: Arrays, probe: Probe | None = None, *,
+            reuse: tuple[Forward, int] | None = None) -> Forward:
     """Run every layer through the catalogue's rules; ``probe`` replaces one forward value on the way.
 
     Finite differences perturb one entry of a W, b, γ or β (new ``arrays``) or of Z[l], Z̃[l], A[l]
     (a ``probe``) and call this to see the loss move, so the check differentiates exactly what ``run``
-    computes.
+    computes. ``reuse`` = (an earlier pass, layer k) takes layers 1 … k−1 from that pass unchanged
+    (what a change in layer k cannot reach) and runs layers k … L.
     """
-    zs: list[Array] = []
-    args: list[Array] = []
-    acts: list[Array] = [arrays.X]
-    norms: list[tuple[Array, Array, Array, Array] | None] = []
+    first = reuse[1] if reuse is not None else 1
+    zs: list[Array] = reuse[0].Z[:first - 1] if reuse is not None else []
+    args: list[Array] = reuse[0].arguments[:first - 1] if reuse is not None else []
+    acts: list[Array] = [arrays.X, *(reuse[0].A[:first - 1] if reuse is not None else [])]
+    norms: list[tuple[Array, Array, Array, Array] | None] = reuse[0].norms[:first - 1] if reuse is not None else []
 
     def probed(kind: str, layer: int, value: Array) -> Array:
         return probe[2] if probe is not None and probe[0] == kind and probe[1] == layer else value
 
     with np.errstate(all="ignore"):  # overflow is reported by ``run``, not printed as a warning
-        for k, layer in enumerate(spec.layers, start=1):
+        for k, layer in enumerate(spec.layers[first - 1:], start=first):
             w = arrays.W[k - 1]
             z = probed("Z", k, w @ acts[-1] if layer.batchnorm else LINEAR.z(w, acts[-1], arrays.b[k - 1]))
             arg = z
