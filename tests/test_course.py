@@ -221,6 +221,24 @@ def test_dropout_draws_the_mask_into_A_and_its_cached_copy_into_dZ() -> None:
     assert ("cache.A1", "dZ1") not in edges(g, "cache")  # the masked A cannot give g′
 
 
+@pytest.mark.parametrize(("activation", "a2", "dz2"), [
+    ("tanh", "A[2] = D[2] ⊙ tanh(Z[2] + A[1]) / 0.5", "dZ[2] = dA[2] ⊙ D[2] / 0.5 ⊙ (1 − tanh²(Z[2] + A[1]))"),
+    ("linear", "A[2] = D[2] ⊙ (Z[2] + A[1]) / 0.5", "dZ[2] = dA[2] ⊙ D[2] / 0.5"),
+    ("leaky_relu", "A[2] = D[2] ⊙ max(0.01 (Z[2] + A[1]), Z[2] + A[1]) / 0.5",
+     "dZ[2] = dA[2] ⊙ D[2] / 0.5 ⊙ ([Z[2] + A[1] > 0] + 0.01 [Z[2] + A[1] ≤ 0])"),
+])
+def test_dropout_on_a_residual_layer_reads_g_prime_from_the_sum(activation: str, a2: str, dz2: str) -> None:
+    spec = network({"input": 2, "layers": [{"size": 2, "activation": "relu"},
+                                           {"size": 2, "activation": activation, "dropout": 0.5, "residual": 1},
+                                           {"size": 1, "activation": "sigmoid"}], "loss": "bce"})
+    g = build_graph(spec)
+    lab = labels(g)
+    assert (lab["A2"], lab["dZ2"]) == (a2, dz2)
+    reads = {u for u, v in edges(g, "cache") if v == "dZ2"}
+    assert reads == ({"cache.D2"} if activation == "linear" else {"cache.D2", "cache.Z2", "cache.A1"})
+    assert check_gradients(spec).ok
+
+
 def test_batchnorm_draws_gamma_beta_as_parameters_and_no_bias() -> None:
     g = build_graph(template_spec("batchnorm"))
     lab = labels(g)

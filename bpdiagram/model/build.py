@@ -207,6 +207,8 @@ class _Builder:
         if spec.dropout is None:
             return rendered
         g = rendered.split(" = ", 1)[1]
+        if _top_level_sum(plain(g)):  # a linear layer's Z[l] + A[k]: D ⊙ (Z + A) / keep
+            g = f"({g})"
         return self.sym.render(fill(DROPOUT.forward, g=g, keep=f"{spec.dropout:g}"), layer)
 
     def activation_gradient_label(self, layer: int) -> str:
@@ -401,3 +403,13 @@ class _Builder:
             self.edge("derivative", f"BN{layer}", f"dBN{layer}")
             self.edge("derivative", f"A{layer}", f"dZ{layer}")
         self.edge("derivative", "loss", f"dZ{L}" if self.fused is not None else f"dA{L}")
+
+
+def _top_level_sum(text: str) -> bool:
+    """``Z + A`` is a sum at the top level; ``tanh(Z + A)`` is not."""
+    depth = 0
+    for i, c in enumerate(text):
+        depth += (c in "([") - (c in ")]")
+        if depth == 0 and text.startswith((" + ", " − "), i):
+            return True
+    return False

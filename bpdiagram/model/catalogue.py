@@ -17,6 +17,12 @@ layer l (its index given when rendered), ``$a-`` a unit of layer l−1,
 ``$Σ-``, ``$Σ@k`` sum over a layer's units (nothing when it has one unit).
 See ``notation.UnitSymbols``.
 
+The second course's ops (INTERFACE §11) have one entry each, at the end: ``L2``,
+``DROPOUT``, ``BATCHNORM`` and ``RESIDUAL``, each with its forward formula, its
+backward formula(s) as drawn, what it caches (``CachedValue``: symbol and shape)
+and the numpy of both directions; ``backward_form`` says which activation rule a
+hidden layer's dZ uses when dropout or a residual changes what is kept.
+
 Gradient convention (DLS): ``dZ``/``dA`` are per-example derivatives of the
 loss; the averaging factor of the loss (``scale``, 1/m or 1) appears once, in
 dW and db.
