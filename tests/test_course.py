@@ -248,16 +248,16 @@ def test_batchnorm_draws_gamma_beta_as_parameters_and_no_bias() -> None:
     assert plain_lines(g.nodes["BN1"]["label"]) == [
         "μ[1] = mean(Z[1]), σ²[1] = mean((Z[1] − μ[1])²)", "Znorm[1] = (Z[1] − μ[1]) / √(σ²[1] + ε)",
         "Zbn[1] = γ[1] ⊙ Znorm[1] + β[1]"]
-    assert plain_lines(g.nodes["dBN1"]["label"]) == [
+    assert plain_lines(g.nodes["dG1"]["label"]) == [
         "dγ[1] = (1/m) Σ dZbn[1] ⊙ Znorm[1]", "dβ[1] = (1/m) Σ dZbn[1]",
         "dZ[1] = γ[1] ⊙ (dZbn[1] − mean(dZbn[1])", "− Znorm[1] ⊙ mean(dZbn[1] ⊙ Znorm[1])) / √(σ²[1] + ε)"]
     assert lab["dZ1"] == "dZbn[1] = dA[1] ⊙ [Zbn[1] > 0]"
-    assert ("dBN1", "G1") in edges(g, "update") and ("BN1", "dBN1") in edges(g, "derivative")
+    assert ("dG1", "G1") in edges(g, "update") and ("BN1", "dG1") in edges(g, "derivative")
     assert {("G1", "BN1"), ("Z1", "BN1"), ("BN1", "A1")} <= edges(g, "forward")
-    assert {("cache.BN1.Zhat", "dBN1"), ("cache.BN1.var", "dBN1"), ("cache.G1", "dBN1"),
+    assert {("cache.BN1.Zhat", "dG1"), ("cache.BN1.var", "dG1"), ("cache.G1", "dG1"),
             ("cache.BN1.Zt", "dZ1")} <= edges(g, "cache")
     assert {lab["cache.BN1.Zhat"], lab["cache.BN1.var"], lab["cache.G1"]} == {"Znorm[1]", "σ²[1]", "γ[1]"}
-    assert sorted(e for e in edges(g, "backward") if "BN1" in "".join(e)) == [("dBN1", "dW1"), ("dZ1", "dBN1")]
+    assert sorted(e for e in edges(g, "backward") if "BN1" in "".join(e)) == [("dG1", "dW1"), ("dZ1", "dG1")]
 
 
 def test_residual_draws_the_skip_forward_and_the_sum_of_both_paths_backward() -> None:
@@ -275,7 +275,7 @@ def test_residual_draws_the_skip_forward_and_the_sum_of_both_paths_backward() ->
 def test_cs231n_notation_names_every_new_symbol() -> None:
     lab = labels(build_graph(template_spec("batchnorm", notation="cs231n")))
     assert lab["G1"] == "γ1, β1" and lab["dZ1"] == "dZbn,1 = dA1 ⊙ [Zbn,1 > 0]"
-    assert lab["dBN1"].startswith("dγ1 = (1/m) Σ dZbn,1 ⊙ Znorm,1")
+    assert lab["dG1"].startswith("dγ1 = (1/m) Σ dZbn,1 ⊙ Znorm,1")
     lab = labels(build_graph(template_spec("residual-block", notation="cs231n")))
     assert lab["sum1"] == "dA1 += dZ3"
 
@@ -286,7 +286,7 @@ def test_values_draw_the_new_arrays() -> None:
     lab = labels(build_graph(spec, BuildOptions(values=True)))
     layer = p.layers[0]
     assert layer.dgamma is not None and layer.var is not None
-    assert f"{layer.dgamma[0, 0]:.3f}".replace("-", "−") in lab["dBN1"]
+    assert f"{layer.dgamma[0, 0]:.3f}".replace("-", "−") in lab["dG1"]
     assert "(4, 1) │ (4, 1)" in lab["G1"] and "(4, 1)" in lab["cache.BN1.var"]
     res = template_spec("residual-block")
     total = run(res).layers[0].dA
@@ -304,6 +304,21 @@ def test_each_new_template_holds_the_grammar_with_no_crossings(name: str) -> Non
         stats = Diagram(template_spec(name, notation=notation)).stats()
         assert stats.crossings == 0, notation
         assert not (stats.grammar_violations or stats.overlapping_nodes or stats.spilling_labels), notation
+
+
+@pytest.mark.graphviz
+@pytest.mark.parametrize("notation", ["dls", "cs231n"])
+def test_a_network_mixing_all_four_draws_against_no_rule_of_the_grammar(notation: str) -> None:
+    spec = network({"input": 3, "layers": [
+        {"size": 4, "activation": "tanh", "dropout": 0.8}, {"size": 4, "activation": "sigmoid", "batchnorm": True},
+        {"size": 4, "activation": "relu", "residual": 1, "batchnorm": True},
+        {"size": 4, "activation": "leaky_relu", "residual": 2, "dropout": 0.5}, {"size": 2, "activation": "softmax"}],
+        "loss": "ce", "regularization": {"l2": 0.7}, "diagram": {"notation": notation}})
+    assert check_gradients(spec).ok
+    d = Diagram(spec)  # no values: the picture of formulas (numbers only make the boxes bigger)
+    stats = d.stats()
+    assert not (stats.grammar_violations or stats.overlapping_nodes or stats.spilling_labels)
+    assert stats.jumps == stats.crossings  # every crossing that remains is bridged
 
 
 # -- bad input ----------------------------------------------------------------------------------------

@@ -113,7 +113,7 @@ def test_every_tensor_node_shows_its_array(template: str) -> None:
         elif node == "loss":
             assert lines[-1].endswith(numbers.scalar(p.J))
         else:
-            assert node.startswith(("W", "dW", "G", "dBN")), node
+            assert node.startswith(("W", "dW", "G", "dG")), node
 
 
 def test_the_lowest_drawn_layer_shows_no_dA() -> None:

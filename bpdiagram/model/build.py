@@ -175,7 +175,7 @@ class _Builder:
             rate = f"−{escape(spec.diagram.learning_rate)}"
             for layer in range(self.k, L + 1):
                 self.edge("update", f"dW{layer}", f"W{layer}", rate)
-                self.edge("update", f"dBN{layer}", f"G{layer}", rate)
+                self.edge("update", f"dG{layer}", f"G{layer}", rate)
             self.derivative_links()
         return self.g
 
@@ -289,7 +289,7 @@ class _Builder:
                          (sym.render(fill(BATCHNORM.beta_gradient, scale=scale), layer),
                           values.dbeta if values else None),
                          (sym.render(BATCHNORM.derivative, layer), values.dZ if values else None)]
-                self.node(f"dBN{layer}", "grad", "chain", 2 * layer - 0.5, layer, self._stack(rules),
+                self.node(f"dG{layer}", "grad", "chain", 2 * layer - 0.5, layer, self._stack(rules),
                           name=sym.symbol("dZ", layer))
             # the backward of the linear step: dW, db and (below layer k: not drawn) dA[l−1],
             # each followed by its numbers when they are on
@@ -347,8 +347,8 @@ class _Builder:
         for layer in range(L, self.k - 1, -1):
             spec = self.spec.layers[layer - 1]
             if spec.batchnorm:
-                self.edge("backward", f"dZ{layer}", f"dBN{layer}")
-                self.edge("backward", f"dBN{layer}", f"dW{layer}")
+                self.edge("backward", f"dZ{layer}", f"dG{layer}")
+                self.edge("backward", f"dG{layer}", f"dW{layer}")
             else:
                 self.edge("backward", f"dZ{layer}", f"dW{layer}")
             if spec.residual is not None:
@@ -390,17 +390,17 @@ class _Builder:
                     self.cached(f"A{layer}", f"dZ{layer}")
                 self.cached(f"D{layer}", f"dZ{layer}")
             if spec.batchnorm:
-                self.cached(f"BN{layer}", f"dBN{layer}", part="Zhat", label=sym.symbol("N", layer),
+                self.cached(f"BN{layer}", f"dG{layer}", part="Zhat", label=sym.symbol("N", layer),
                             value=self.block(values.Zhat if values else None), shift=-0.25)
-                self.cached(f"BN{layer}", f"dBN{layer}", part="var", label=sym.symbol("V", layer),
+                self.cached(f"BN{layer}", f"dG{layer}", part="var", label=sym.symbol("V", layer),
                             value=self.block(values.var if values else None))
-                self.cached(f"G{layer}", f"dBN{layer}")
+                self.cached(f"G{layer}", f"dG{layer}")
 
     def derivative_links(self) -> None:
         L = self.L
         for layer in range(self.k, L + 1):
             self.edge("derivative", f"Z{layer}", f"dW{layer}")
-            self.edge("derivative", f"BN{layer}", f"dBN{layer}")
+            self.edge("derivative", f"BN{layer}", f"dG{layer}")
             self.edge("derivative", f"A{layer}", f"dZ{layer}")
         self.edge("derivative", "loss", f"dZ{L}" if self.fused is not None else f"dA{L}")
 
