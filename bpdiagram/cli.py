@@ -89,6 +89,7 @@ def cli() -> None:
       bpdiagram templates relu-mlp > my-net.yaml
       bpdiagram check -t two-layer-binary   # gradients vs finite differences
       bpdiagram stats -t relu-mlp           # crossings, jumps and layout problems
+      bpdiagram code -t two-layer-binary    # the forward and backward pass as Python
     """
 
 
@@ -124,9 +125,11 @@ def _formats(value: str) -> list[str]:
               help="Write the slide build-up DIR/<name>-1 … -4 (forward; + cache; + backward; "
                    "+ update and derivative links), same layout in every step.")
 @click.option("--force", is_flag=True, help="Render even specs whose outputs are newer than the spec.")
+@click.option("--code", "code", is_flag=True,
+              help="HTML: show the Python of 'bpdiagram code' beside the diagram, each statement linked to its node.")
 def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, formats: str,
            backprop_to: int | None, show: str | None, shapes: bool, values: bool, jumps: JumpStyle, theme: Theme,
-           steps: bool, force: bool) -> int:
+           steps: bool, force: bool, code: bool) -> int:
     """Render SPEC files and/or templates to DIR/<name>.<ext>.
 
     With neither SPEC nor -t, renders the default template (two-layer-binary).
@@ -143,6 +146,7 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
       bpdiagram render -t relu-mlp --jumps gap
       bpdiagram render nets/*.yaml -o site/img -f svg,html
       bpdiagram render my-net.yaml -f pdf --theme print --steps
+      bpdiagram render -t two-layer-binary -f html --code
     """
     from bpdiagram.diagram import Diagram  # heavy: numpy, networkx, graphviz
 
@@ -163,7 +167,7 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
                                          " rename one of them")
                 seen[name] = path
                 diagram = Diagram.load(path, name=name, shapes=shapes, values=values or None, jumps=jumps,
-                                       theme=theme)
+                                       theme=theme, code=code)
                 if not force and up_to_date(path, diagram.outputs(output, fmts, steps=steps)):
                     skipped += 1
                     progress.note(f"skipped {path}: its outputs are newer than the spec (--force renders it)")
@@ -301,6 +305,45 @@ def check(spec: Path | None, template: str | None, as_json: bool) -> int:
         title = loaded.title if loaded.title is not None else default_title(loaded)
         click.echo(format_table(report, title=f"{name} ({title})"))
     return 0 if report.ok else EXIT_CHECK_FAILED
+
+
+@cli.command()
+@click.argument("spec", required=False, type=click.Path(path_type=Path))
+@click.option("-t", "--template", "template", metavar="NAME", help="Export a shipped template instead of a SPEC file.")
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path), metavar="FILE",
+              help="Write the module to FILE instead of printing it.")
+def code(spec: Path | None, template: str | None, output: Path | None) -> int:
+    """Write the forward and backward pass the diagram draws as one Python module.
+
+    The module needs numpy only. Its statements follow the diagram's bands
+    (forward, cache, backward), each under a comment with the formula of the
+    node it implements, names as on the diagram (Z1, A1, dZ2, dW2). Run as a
+    script, it computes J (or f) and every gradient on the spec's numbers.
+
+    \b
+    Examples:
+      bpdiagram code -t two-layer-binary
+      bpdiagram code my-net.yaml -o my_net.py && python my_net.py
+    """
+    from bpdiagram.diagram import write_atomic
+    from bpdiagram.errors import OutputError
+    from bpdiagram.model.code import generate
+    from bpdiagram.spec import load_spec
+
+    if (spec is None) == (template is None):
+        raise click.UsageError("give either a SPEC file or -t NAME (exactly one)")
+    source = spec if spec is not None else template_path(str(template))
+    listing = generate(load_spec(source), source=str(spec) if spec is not None else f"the template {template}")
+    if output is None:
+        click.echo(listing.text, nl=False)
+        return 0
+    if output.is_dir():
+        raise OutputError(f"{output}: is a folder; give a file name such as {output / 'network.py'}")
+    if not output.parent.is_dir():
+        raise OutputError(f"{output.parent}: no such folder")
+    write_atomic(output, listing.text.encode("utf-8"))
+    click.echo(str(output))
+    return 0
 
 
 @cli.command()

@@ -376,3 +376,11 @@ def test_bad_input_is_one_located_error_line(tmp_path: Path, extra: dict[str, An
         assert stderr.count("\n") == 1 and stderr.startswith("error: ") and "Traceback" not in stderr
         assert str(path) in stderr and key in stderr and message in stderr, stderr
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize("name", NEW_TEMPLATES)
+def test_code_refuses_what_it_cannot_export_yet(name: str, tmp_path: Path) -> None:
+    out = tmp_path / "net.py"
+    code, stdout, stderr = cli_run("code", "-t", name, "-o", str(out))
+    assert code == 2 and not stdout and not out.exists()
+    assert stderr.startswith("error: ") and stderr.count("\n") == 1 and "does not export" in stderr
