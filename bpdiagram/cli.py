@@ -20,7 +20,7 @@ import click
 from bpdiagram import __version__
 from bpdiagram.errors import BpdiagramError, one_line
 from bpdiagram.library import DEFAULT_TEMPLATE, template_description, template_names, template_path
-from bpdiagram.options import FORMATS, JUMP_STYLES, THEMES, JumpStyle, Theme
+from bpdiagram.options import DTYPES, FORMATS, JUMP_STYLES, THEMES, Dtype, JumpStyle, Theme
 
 if TYPE_CHECKING:
     from bpdiagram.layout.quality import Quality
@@ -125,11 +125,20 @@ def _formats(value: str) -> list[str]:
               help="Write the slide build-up DIR/<name>-1 … -4 (forward; + cache; + backward; "
                    "+ update and derivative links), same layout in every step.")
 @click.option("--force", is_flag=True, help="Render even specs whose outputs are newer than the spec.")
+@click.option("--memory", is_flag=True, default=None,
+              help="Show each cached value's shape and bytes, and the cache's total on its band.")
+@click.option("--batch", type=int, metavar="M",
+              help="Batch size m --memory counts at (default: values.batch, else 64).")
+@click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
+              help="Number type --memory counts in.")
+@click.option("--gradient-flow", "gradient_flow", is_flag=True, default=None,
+              help="Draw a strip of ‖dW[l]‖ bars (log scale) under the backward band (runs the numbers).")
 @click.option("--code", "code", is_flag=True,
               help="HTML: show the Python of 'bpdiagram code' beside the diagram, each statement linked to its node.")
 def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, formats: str,
            backprop_to: int | None, show: str | None, shapes: bool, values: bool, jumps: JumpStyle, theme: Theme,
-           steps: bool, force: bool, code: bool) -> int:
+           steps: bool, force: bool, memory: bool | None, batch: int | None, dtype: Dtype,
+           gradient_flow: bool | None, code: bool) -> int:
     """Render SPEC files and/or templates to DIR/<name>.<ext>.
 
     With neither SPEC nor -t, renders the default template (two-layer-binary).
@@ -146,6 +155,8 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
       bpdiagram render -t relu-mlp --jumps gap
       bpdiagram render nets/*.yaml -o site/img -f svg,html
       bpdiagram render my-net.yaml -f pdf --theme print --steps
+      bpdiagram render -t three-layer-logistic --memory --batch 64 --dtype float16
+      bpdiagram render -t vanishing-gradients --gradient-flow -f png
       bpdiagram render -t two-layer-binary -f html --code
     """
     from bpdiagram.diagram import Diagram  # heavy: numpy, networkx, graphviz
@@ -167,7 +178,8 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
                                          " rename one of them")
                 seen[name] = path
                 diagram = Diagram.load(path, name=name, shapes=shapes, values=values or None, jumps=jumps,
-                                       theme=theme, code=code)
+                                       theme=theme, memory=memory, batch=batch, dtype=dtype,
+                                       gradient_flow=gradient_flow, code=code)
                 if not force and up_to_date(path, diagram.outputs(output, fmts, steps=steps)):
                     skipped += 1
                     progress.note(f"skipped {path}: its outputs are newer than the spec (--force renders it)")
@@ -375,8 +387,13 @@ def templates(name: str | None) -> int:
 @click.option("--shapes", is_flag=True, help="As for render: (n[l], m) shapes on tensor nodes.")
 @click.option("--jumps", type=click.Choice(JUMP_STYLES), default="arc", show_default=True,
               help="As for render: the jump style whose jumps are counted.")
+@click.option("--memory", is_flag=True, default=None, help="As for render: shapes and bytes on cached values.")
+@click.option("--batch", type=int, metavar="M", help="Batch size the cache is counted at (default: values.batch, "
+                                                      "else 64).")
+@click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
+              help="Number type the cache is counted in.")
 def stats(spec: Path | None, template: str | None, as_json: bool, backprop_to: int | None, show: str | None,
-          shapes: bool, jumps: JumpStyle) -> int:
+          shapes: bool, jumps: JumpStyle, memory: bool | None, batch: int | None, dtype: Dtype) -> int:
     """Measure the picture of SPEC (or template NAME): counts, crossings, jumps, layout problems.
 
     Reports nodes and edges by kind, crossings and the line jumps drawn on
@@ -396,15 +413,22 @@ def stats(spec: Path | None, template: str | None, as_json: bool, backprop_to: i
 
     path = spec if spec is not None else template_path(str(template))
     name = spec.stem if spec is not None else str(template)
-    diagram = Diagram.load(path, name=name, shapes=shapes, jumps=jumps).with_options(backprop_to=backprop_to,
-                                                                                    show=show)
+    diagram = Diagram.load(path, name=name, shapes=shapes, jumps=jumps, memory=memory, batch=batch,
+                           dtype=dtype).with_options(backprop_to=backprop_to, show=show)
     quality = diagram.stats()
+    cache = diagram.cache()
     if as_json:
         import json
 
-        click.echo(json.dumps({"name": diagram.name, **quality.to_dict()}, ensure_ascii=False, indent=2))
+        extra = {"cache": cache.to_json()} if cache is not None else {}
+        click.echo(json.dumps({"name": diagram.name, **quality.to_dict(), **extra}, ensure_ascii=False, indent=2))
         return 0
     click.echo(format_stats(diagram.name, quality))
+    if cache is not None:
+        from bpdiagram.model.memory import human
+
+        click.echo(f"  cache (batch {cache.batch}, {cache.dtype}): {human(cache.bytes)} ({cache.bytes:,} bytes) in "
+                   f"{len(cache.values)} values")
     return 0
 
 

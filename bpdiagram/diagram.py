@@ -20,14 +20,18 @@ import networkx as nx
 
 from bpdiagram.errors import BpdiagramError, OutputError, SpecError
 from bpdiagram.layout import Scene, layout_graph
+from bpdiagram.layout.overlays import annotate
 from bpdiagram.layout.quality import Quality, measure
 from bpdiagram.layout.steps import STEPS, step_scene
 from bpdiagram.library import template_path
 from bpdiagram.model.build import BuildOptions, build_graph
 from bpdiagram.model.code import Listing, link_to
-from bpdiagram.options import FORMATS, JUMP_STYLES, THEMES, JumpStyle, Theme
+from bpdiagram.model.memory import DEFAULT_BATCH as DEFAULT_MEMORY_BATCH
+from bpdiagram.model.memory import MAX_BATCH as MAX_MEMORY_BATCH
+from bpdiagram.model.memory import CacheMemory, MemoryOptions, cache_memory
+from bpdiagram.options import DTYPES, FORMATS, JUMP_STYLES, THEMES, Dtype, JumpStyle, Theme
 from bpdiagram.spec import ExpressionSpec, Spec, load_spec
-from bpdiagram.spec.network import parse_show
+from bpdiagram.spec.network import NetworkSpec, parse_show
 from bpdiagram.writers import get_writer
 
 
@@ -42,6 +46,12 @@ class Diagram:
             None (the default) shows them exactly when the spec has a ``values:`` section.
         jumps: how SVG and PNG draw crossings: ``arc`` (a line jump), ``gap`` or ``none``.
         theme: ``default`` (colour) or ``print`` (grayscale-safe; see ``style.THEMES``).
+        memory: show each cached value's shape and bytes and the cache's total; None (the default)
+            follows the spec's ``diagram: {memory}``.
+        batch: m for ``memory`` (default: the spec's ``values: {batch}``, else 64).
+        dtype: the number type ``memory`` counts in (``float32``, ``float16``, ``float64``).
+        gradient_flow: draw the strip of ‖dW[l]‖ bars under the backward band; None follows the
+            spec's ``diagram: {gradient_flow}``.
         code: HTML pages show the module ``bpdiagram code`` writes in a panel beside the diagram,
             each statement linked to its node (other formats ignore it).
 
@@ -53,19 +63,44 @@ class Diagram:
     """
 
     def __init__(self, spec: Spec, *, name: str = "diagram", shapes: bool = False, values: bool | None = None,
-                 jumps: JumpStyle = "arc", theme: Theme = "default", code: bool = False) -> None:
+                 jumps: JumpStyle = "arc", theme: Theme = "default", memory: bool | None = None,
+                 batch: int | None = None, dtype: Dtype = "float32", gradient_flow: bool | None = None,
+                 code: bool = False) -> None:
         if theme not in THEMES:
             raise BpdiagramError(f"unknown theme {theme!r}; valid themes: {', '.join(THEMES)}")
         if jumps not in JUMP_STYLES:
             raise BpdiagramError(f"unknown jump style {jumps!r}; valid choices: {', '.join(JUMP_STYLES)}")
+        if dtype not in DTYPES:
+            raise BpdiagramError(f"unknown dtype {dtype!r}; valid choices: {', '.join(DTYPES)}")
+        if batch is not None and not 1 <= batch <= MAX_MEMORY_BATCH:
+            raise SpecError(f"must be a number of examples from 1 to {MAX_MEMORY_BATCH:,} (got {batch})",
+                            file=spec.file, key="--batch")
         self.spec = spec
         self.name = name
         self.shapes = shapes
-        self.values = spec.values is not None if values is None else values
+        self.values = _shows_values(spec) if values is None else values
         self.jumps: JumpStyle = jumps
         self.theme: Theme = theme
+        self.memory, self.gradient_flow = _cost_views(spec, memory, gradient_flow)
+        self.batch = batch
+        self.dtype: Dtype = dtype
         self.code = code
         self._svgs: dict[tuple[int | None, str, str], bytes] = {}
+
+    def memory_options(self) -> MemoryOptions:
+        """The batch size and dtype the cache is counted at: ``batch``, else the spec's, else 64."""
+        batch = self.batch
+        if batch is None:
+            given = self.spec.values if isinstance(self.spec, NetworkSpec) else None
+            batch = given.batch if given is not None else DEFAULT_MEMORY_BATCH
+        return MemoryOptions(batch, self.dtype)
+
+    def cache(self) -> CacheMemory | None:
+        """What the cache band holds, value by value, in bytes (None for an expression)."""
+        if isinstance(self.spec, ExpressionSpec) or self.spec.diagram.view == "elementwise":
+            return None
+        g = self.graph
+        return cache_memory((g.nodes[n] for n in g.nodes), self.memory_options())
 
     @classmethod
     def load(cls, source: str | Path | dict[str, Any], *, name: str | None = None, **options: Any) -> Diagram:
@@ -110,6 +145,7 @@ class Diagram:
         copy = Diagram(spec, name=self.name, shapes=self.shapes if shapes is None else shapes,
                        values=self.values if values is None else values,
                        jumps=self.jumps if jumps is None else jumps, theme=self.theme if theme is None else theme,
+                       memory=self.memory, batch=self.batch, dtype=self.dtype, gradient_flow=self.gradient_flow,
                        code=self.code if code is None else code)
         if spec == self.spec and (copy.shapes, copy.values) == (self.shapes, self.values):
             for shared in ("graph", "layout"):
@@ -120,12 +156,14 @@ class Diagram:
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
         """The model graph (built once)."""
-        return build_graph(self.spec, BuildOptions(shapes=self.shapes, values=self.values))
+        memory = self.memory_options() if self.memory else None
+        return build_graph(self.spec, BuildOptions(shapes=self.shapes, values=self.values, memory=memory,
+                                                   gradient_flow=self.gradient_flow))
 
     @cached_property
     def layout(self) -> Scene:
         """The laid-out scene in the default theme and jump style (graphviz runs once per diagram)."""
-        return layout_graph(self.graph)
+        return annotate(layout_graph(self.graph), self.graph.graph)
 
     @property
     def scene(self) -> Scene:
@@ -220,6 +258,29 @@ class Diagram:
 
     def _repr_svg_(self) -> str:
         return self._svg(None).decode("utf-8")
+
+
+def _cost_views(spec: Spec, memory: bool | None, gradient_flow: bool | None) -> tuple[bool, bool]:
+    """``memory`` and ``gradient_flow`` as asked, else as the spec's ``diagram:`` says; refused where they
+    cannot be drawn (an expression has no batch and no layers; the element-wise view's cache is per unit)."""
+    if isinstance(spec, ExpressionSpec):
+        for asked, option in ((memory, "--memory"), (gradient_flow, "--gradient-flow")):
+            if asked:
+                raise SpecError("applies to networks; an expression's values are single numbers",
+                                file=spec.file, key=option)
+        return False, False
+    memory = spec.diagram.memory if memory is None else memory
+    if memory and spec.diagram.view == "elementwise":
+        raise SpecError("counts the cache of the vectorized view, whose cache band holds the arrays "
+                        "(the element-wise view draws the same values unit by unit)", file=spec.file, key="--memory")
+    return memory, spec.diagram.gradient_flow if gradient_flow is None else gradient_flow
+
+
+def _shows_values(spec: Spec) -> bool:
+    """Whether numbers are drawn when not asked either way: the spec's ``show_values``, else if it has values."""
+    if not isinstance(spec, ExpressionSpec) and spec.diagram.show_values is not None:
+        return spec.diagram.show_values
+    return spec.values is not None
 
 
 def write_atomic(path: Path, data: bytes) -> Path:

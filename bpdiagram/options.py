@@ -19,6 +19,8 @@ Simplify = Literal["auto", "true", "false"]
 Format = Literal["svg", "png", "graphml", "pdf", "html", "dot"]
 JumpStyle = Literal["arc", "gap", "none"]
 Theme = Literal["default", "print"]
+Dtype = Literal["float32", "float16", "float64"]
+Init = Literal["normal", "xavier", "he"]
 
 EDGE_KINDS: tuple[EdgeKind, ...] = get_args(EdgeKind)
 NODE_KINDS: tuple[NodeKind, ...] = get_args(NodeKind)
@@ -30,6 +32,8 @@ NOTATIONS: tuple[Notation, ...] = get_args(Notation)
 FORMATS: tuple[Format, ...] = get_args(Format)
 THEMES: tuple[Theme, ...] = get_args(Theme)
 JUMP_STYLES: tuple[JumpStyle, ...] = get_args(JumpStyle)
+DTYPES: tuple[Dtype, ...] = get_args(Dtype)
+INITS: tuple[Init, ...] = get_args(Init)
 
 Gate = Literal["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sigmoid", "tanh", "relu", "max", "min"]
 GATES: tuple[Gate, ...] = get_args(Gate)

@@ -94,6 +94,10 @@ class StyleTable:
     text_color: str
     background: str
     legend_stroke: str
+    flow_bar: str = "#D55E00"
+    """Bars of the gradient-flow strip: the backward pass's colour, since they measure its gradients."""
+    flow_broken: str = "#B00020"
+    """The mark of a norm that is 0 or not finite (no bar can show it on a log scale)."""
 
 
 DEFAULT = StyleTable(EDGE_STYLES, NODE_STYLES, BAND_FILLS, BAND_TITLE_COLOR, TEXT_COLOR, BACKGROUND, LEGEND_STROKE)
@@ -130,6 +134,8 @@ PRINT = StyleTable(
     text_color="#000000",
     background="#FFFFFF",
     legend_stroke="#888888",
+    flow_bar="#555555",
+    flow_broken="#000000",
 )
 
 THEMES: dict[Theme, StyleTable] = {"default": DEFAULT, "print": PRINT}

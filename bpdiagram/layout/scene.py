@@ -109,6 +109,8 @@ class BandRect:
     band: Band
     y: float
     h: float
+    title: str | None = None
+    """The band's title when it says more than its name (the cache's bytes with ``--memory``)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,39 @@ class LegendEntry:
     end: Point
     text_at: Point
     text: TextBlock
+
+
+@dataclass(frozen=True)
+class FlowBar:
+    """One layer's bar of the gradient-flow strip: ‖dW[l]‖ drawn ``h`` px tall from the baseline at ``x``.
+
+    ``value`` is the exact norm (shown on hover); ``label`` is it rounded, above the bar. A norm
+    that is 0 or not finite has no height on a log scale: ``broken`` is set and a mark is drawn instead.
+    """
+
+    layer: int
+    x: float
+    h: float
+    value: float
+    label: TextBlock
+    broken: bool
+
+
+@dataclass(frozen=True)
+class FlowStrip:
+    """The gradient-flow strip under the backward band: bars on a log scale between ``y`` and ``y + h``.
+
+    ``baseline`` is the y of the bars' foot; ``ticks`` the decades marked on the axis
+    (their y and text), ``caption`` the strip's title.
+    """
+
+    y: float
+    h: float
+    baseline: float
+    bar_width: float
+    bars: tuple[FlowBar, ...]
+    ticks: tuple[tuple[float, TextBlock], ...]
+    caption: TextBlock
 
 
 @dataclass(frozen=True)
@@ -144,5 +179,7 @@ class Scene:
     jump_style: JumpStyle = "arc"
     """How writers that can draw jumps draw them: ``arc``, ``gap`` or ``none`` (plain crossings)."""
     theme: Theme = "default"
+    flow: FlowStrip | None = None
+    """The gradient-flow strip (``--gradient-flow``), None when not asked for."""
     code: Listing | None = None
     """The module ``bpdiagram code`` writes, for writers that show it beside the picture (HTML, ``--code``)."""

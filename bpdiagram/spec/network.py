@@ -49,7 +49,8 @@ MAX_TEXT = 500
 """Longest title, name or learning-rate symbol accepted."""
 
 TOP_KEYS = ("title", "input", "layers", "loss", "target", "regularization", "diagram", "values")
-DIAGRAM_KEYS = ("view", "notation", "simplify", "backprop_to", "show", "learning_rate")
+DIAGRAM_KEYS = ("view", "notation", "simplify", "backprop_to", "show", "learning_rate", "memory", "gradient_flow",
+                "show_values")
 LAYER_KEYS = ("size", "activation", "dropout", "batchnorm", "residual")
 REQUIRED_LAYER_KEYS = ("size", "activation")
 REGULARIZATION_KEYS = ("l2",)
@@ -98,6 +99,13 @@ class DiagramOptions:
     backprop_to: int = 1
     show: tuple[EdgeKind, ...] = EDGE_KINDS
     learning_rate: str = "α"
+    memory: bool = False
+    """Annotate every cached value with its shape and bytes, and the cache band with the total."""
+    gradient_flow: bool = False
+    """Draw the strip of ‖dW[l]‖ bars under the backward band (computes the numbers)."""
+    show_values: bool | None = None
+    """Draw the numbers on the nodes; None: exactly when the spec has ``values:``. A deep network whose
+    numbers only feed the gradient-flow strip says false."""
 
 
 @dataclass(frozen=True)
@@ -306,7 +314,16 @@ def _diagram(doc: Document, value: Any, n_layers: int) -> DiagramOptions:
         raise doc.error(("diagram", "learning_rate"),
                         f"must be a symbol such as α or a number, not {rate!r}")
     rate_text = _text(doc, ("diagram", "learning_rate"), str(rate))
-    return DiagramOptions(view, notation, simplify, backprop_to, show, rate_text)
+    memory = _flag(doc, ("diagram", "memory"), value.get("memory", base.memory))
+    flow = _flag(doc, ("diagram", "gradient_flow"), value.get("gradient_flow", base.gradient_flow))
+    numbers = _flag(doc, ("diagram", "show_values"), value["show_values"]) if "show_values" in value else None
+    return DiagramOptions(view, notation, simplify, backprop_to, show, rate_text, memory, flow, numbers)
+
+
+def _flag(doc: Document, path: PathKey, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise doc.error(path, f"must be true or false, not {value!r}")
+    return value
 
 
 def _check_elementwise(doc: Document, raw_input: Any, inp: InputSpec, layers: tuple[LayerSpec, ...]) -> None:
