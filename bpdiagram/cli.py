@@ -124,6 +124,13 @@ def _formats(value: str) -> list[str]:
 @click.option("--steps", is_flag=True,
               help="Write the slide build-up DIR/<name>-1 … -4 (forward; + cache; + backward; "
                    "+ update and derivative links), same layout in every step.")
+@click.option("--wrap", metavar="N|auto",
+              help="Draw the network in tiers of N layers, stacked top to bottom (auto: the smallest N "
+                   "whose picture is at most twice as wide as tall).")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), metavar="S",
+              help="PNG pixels per SVG unit (default 2).")
+@click.option("--width", "png_width", type=click.IntRange(min=1), metavar="PX",
+              help="PNG width in pixels; the height follows (instead of --scale).")
 @click.option("--force", is_flag=True, help="Render even specs whose outputs are newer than the spec.")
 @click.option("--memory", is_flag=True, default=None,
               help="Show each cached value's shape and bytes, and the cache's total on its band.")
@@ -137,8 +144,8 @@ def _formats(value: str) -> list[str]:
               help="HTML: show the Python of 'bpdiagram code' beside the diagram, each statement linked to its node.")
 def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, formats: str,
            backprop_to: int | None, show: str | None, shapes: bool, values: bool, jumps: JumpStyle, theme: Theme,
-           steps: bool, force: bool, memory: bool | None, batch: int | None, dtype: Dtype,
-           gradient_flow: bool | None, code: bool) -> int:
+           steps: bool, wrap: str | None, scale: float | None, png_width: int | None, force: bool,
+           memory: bool | None, batch: int | None, dtype: Dtype, gradient_flow: bool | None, code: bool) -> int:
     """Render SPEC files and/or templates to DIR/<name>.<ext>.
 
     With neither SPEC nor -t, renders the default template (two-layer-binary).
@@ -157,11 +164,14 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
       bpdiagram render my-net.yaml -f pdf --theme print --steps
       bpdiagram render -t three-layer-logistic --memory --batch 64 --dtype float16
       bpdiagram render -t vanishing-gradients --gradient-flow -f png
+      bpdiagram render deep-net.yaml --wrap auto -f png --width 1920
       bpdiagram render -t two-layer-binary -f html --code
     """
     from bpdiagram.diagram import Diagram  # heavy: numpy, networkx, graphviz
 
     fmts = _formats(formats)
+    if scale is not None and png_width is not None:
+        raise click.UsageError("give --scale or --width, not both")
     sources: list[tuple[str, Path]] = [(p.stem, p) for p in specs]
     sources += [(name, template_path(name)) for name in templates]
     if not sources:
@@ -184,7 +194,8 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
                     skipped += 1
                     progress.note(f"skipped {path}: its outputs are newer than the spec (--force renders it)")
                     continue
-                diagram = diagram.with_options(backprop_to=backprop_to, show=show)
+                diagram = diagram.with_options(backprop_to=backprop_to, show=show, wrap=wrap, scale=scale,
+                                               width=png_width)
                 for file in diagram.save(output, fmts, steps=steps):
                     progress.echo(str(file))
                 written += 1
@@ -387,13 +398,15 @@ def templates(name: str | None) -> int:
 @click.option("--shapes", is_flag=True, help="As for render: (n[l], m) shapes on tensor nodes.")
 @click.option("--jumps", type=click.Choice(JUMP_STYLES), default="arc", show_default=True,
               help="As for render: the jump style whose jumps are counted.")
+@click.option("--wrap", metavar="N|auto", help="As for render: tiers of N layers (or auto).")
 @click.option("--memory", is_flag=True, default=None, help="As for render: shapes and bytes on cached values.")
 @click.option("--batch", type=int, metavar="M", help="Batch size the cache is counted at (default: values.batch, "
                                                       "else 64).")
 @click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
               help="Number type the cache is counted in.")
 def stats(spec: Path | None, template: str | None, as_json: bool, backprop_to: int | None, show: str | None,
-          shapes: bool, jumps: JumpStyle, memory: bool | None, batch: int | None, dtype: Dtype) -> int:
+          shapes: bool, jumps: JumpStyle, memory: bool | None, batch: int | None, dtype: Dtype,
+          wrap: str | None) -> int:
     """Measure the picture of SPEC (or template NAME): counts, crossings, jumps, layout problems.
 
     Reports nodes and edges by kind, crossings and the line jumps drawn on
@@ -414,7 +427,7 @@ def stats(spec: Path | None, template: str | None, as_json: bool, backprop_to: i
     path = spec if spec is not None else template_path(str(template))
     name = spec.stem if spec is not None else str(template)
     diagram = Diagram.load(path, name=name, shapes=shapes, jumps=jumps, memory=memory, batch=batch,
-                           dtype=dtype).with_options(backprop_to=backprop_to, show=show)
+                           dtype=dtype).with_options(backprop_to=backprop_to, show=show, wrap=wrap)
     quality = diagram.stats()
     cache = diagram.cache()
     if as_json:
@@ -438,8 +451,11 @@ def format_stats(name: str, quality: Quality) -> str:
     def by_kind(counts: dict[str, int]) -> str:
         return f"{sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in counts.items())})"
 
+    per_tier = f"{quality.wrap} layer{'s' * (quality.wrap > 1)}"
     rows: list[tuple[str, str, tuple[str, ...]]] = [
         ("size", f"{quality.width:g} × {quality.height:g} px", ()),
+        ("tiers", str(quality.tiers) + (f" ({per_tier} per tier)" if quality.wrap else ""), ()),
+        ("text at 16 cm", f"{quality.text_pt:g} pt (small print {quality.small_text_pt:g} pt)", ()),
         ("nodes", by_kind(quality.nodes), ()),
         ("edges", by_kind(quality.edges), ()),
         ("crossings", str(quality.crossings), ()),

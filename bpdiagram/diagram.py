@@ -23,6 +23,7 @@ from bpdiagram.layout import Scene, layout_graph
 from bpdiagram.layout.overlays import annotate
 from bpdiagram.layout.quality import Quality, measure
 from bpdiagram.layout.steps import STEPS, step_scene
+from bpdiagram.layout.tiers import choose_wrap, layout_tiers
 from bpdiagram.library import template_path
 from bpdiagram.model.build import BuildOptions, build_graph
 from bpdiagram.model.code import Listing, link_to
@@ -31,7 +32,7 @@ from bpdiagram.model.memory import MAX_BATCH as MAX_MEMORY_BATCH
 from bpdiagram.model.memory import CacheMemory, MemoryOptions, cache_memory
 from bpdiagram.options import DTYPES, FORMATS, JUMP_STYLES, THEMES, Dtype, JumpStyle, Theme
 from bpdiagram.spec import ExpressionSpec, Spec, load_spec
-from bpdiagram.spec.network import NetworkSpec, parse_show
+from bpdiagram.spec.network import ELEMENTWISE_WRAP, NetworkSpec, parse_show, parse_wrap
 from bpdiagram.writers import get_writer
 
 
@@ -52,6 +53,8 @@ class Diagram:
         dtype: the number type ``memory`` counts in (``float32``, ``float16``, ``float64``).
         gradient_flow: draw the strip of ‖dW[l]‖ bars under the backward band; None follows the
             spec's ``diagram: {gradient_flow}``.
+        scale: PNG pixels per SVG unit (default 2).
+        width: PNG width in pixels, the height following (instead of ``scale``).
         code: HTML pages show the module ``bpdiagram code`` writes in a panel beside the diagram,
             each statement linked to its node (other formats ignore it).
 
@@ -65,7 +68,7 @@ class Diagram:
     def __init__(self, spec: Spec, *, name: str = "diagram", shapes: bool = False, values: bool | None = None,
                  jumps: JumpStyle = "arc", theme: Theme = "default", memory: bool | None = None,
                  batch: int | None = None, dtype: Dtype = "float32", gradient_flow: bool | None = None,
-                 code: bool = False) -> None:
+                 code: bool = False, scale: float | None = None, width: int | None = None) -> None:
         if theme not in THEMES:
             raise BpdiagramError(f"unknown theme {theme!r}; valid themes: {', '.join(THEMES)}")
         if jumps not in JUMP_STYLES:
@@ -85,6 +88,10 @@ class Diagram:
         self.batch = batch
         self.dtype: Dtype = dtype
         self.code = code
+        self.scale = scale
+        self.width = width
+        if scale is not None and width is not None:
+            raise BpdiagramError("give the PNG's scale or its width, not both (--scale or --width)")
         self._svgs: dict[tuple[int | None, str, str], bytes] = {}
 
     def memory_options(self) -> MemoryOptions:
@@ -120,13 +127,16 @@ class Diagram:
 
     def with_options(self, *, backprop_to: int | None = None, show: Iterable[str] | str | None = None,
                      shapes: bool | None = None, values: bool | None = None, jumps: JumpStyle | None = None,
-                     theme: Theme | None = None, code: bool | None = None) -> Diagram:
+                     theme: Theme | None = None, code: bool | None = None, wrap: int | str | None = None,
+                     scale: float | None = None, width: int | None = None) -> Diagram:
         """A copy with the spec's ``diagram:`` options and the drawing options overridden (the CLI's).
 
-        A copy that only changes how the picture is drawn (theme, jumps)
-        shares this diagram's layout: graphviz does not run again.
+        A copy that only changes how the picture is drawn (theme, jumps, the
+        PNG's size) shares this diagram's layout: graphviz does not run again.
         """
         spec = self.spec
+        if wrap is not None:
+            spec = _wrapped(spec, wrap)
         if show is not None:
             kinds = parse_show(show if isinstance(show, str) else list(show))
             if isinstance(kinds, str):
@@ -146,7 +156,8 @@ class Diagram:
                        values=self.values if values is None else values,
                        jumps=self.jumps if jumps is None else jumps, theme=self.theme if theme is None else theme,
                        memory=self.memory, batch=self.batch, dtype=self.dtype, gradient_flow=self.gradient_flow,
-                       code=self.code if code is None else code)
+                       code=self.code if code is None else code,
+                       scale=self.scale if scale is None else scale, width=self.width if width is None else width)
         if spec == self.spec and (copy.shapes, copy.values) == (self.shapes, self.values):
             for shared in ("graph", "layout"):
                 if shared in self.__dict__:
@@ -162,8 +173,15 @@ class Diagram:
 
     @cached_property
     def layout(self) -> Scene:
-        """The laid-out scene in the default theme and jump style (graphviz runs once per diagram)."""
-        return annotate(layout_graph(self.graph), self.graph.graph)
+        """The laid-out scene in the default theme and jump style (graphviz runs once per diagram, or per tier)."""
+        wrap = self.spec.diagram.wrap if isinstance(self.spec, NetworkSpec) else None
+        if wrap == "auto":
+            scene = choose_wrap(self.graph)
+        elif wrap is not None:
+            scene = layout_tiers(self.graph, wrap)
+        else:
+            scene = layout_graph(self.graph)
+        return annotate(scene, self.graph.graph)
 
     @property
     def scene(self) -> Scene:
@@ -192,9 +210,11 @@ class Diagram:
         if fmt == "svg":
             return self._svg(step)
         writer = get_writer(fmt)
+        chosen = {"scale": self.scale, "width": self.width}
+        options = {k: chosen[k] for k in writer.options if chosen.get(k) is not None}
         if writer.from_svg is not None:
-            return writer.from_svg(self._svg(step), self._scene(step))
-        return writer.render(self._scene(step))
+            return bytes(writer.from_svg(self._svg(step), self._scene(step), **options))
+        return bytes(writer.render(self._scene(step), **options))
 
     def _scene(self, step: int | None) -> Scene:
         return self.scene if step is None else step_scene(self.scene, step)
@@ -281,6 +301,20 @@ def _shows_values(spec: Spec) -> bool:
     if not isinstance(spec, ExpressionSpec) and spec.diagram.show_values is not None:
         return spec.diagram.show_values
     return spec.values is not None
+
+
+def _wrapped(spec: Spec, wrap: int | str) -> Spec:
+    """``spec`` drawn in tiers of ``wrap`` layers (``--wrap``), or the error that says why it cannot be."""
+    if isinstance(spec, ExpressionSpec):
+        raise SpecError("applies to networks (vectorized view); an expression graph is drawn whole",
+                        file=spec.file, key="--wrap")
+    try:
+        tiers = parse_wrap(wrap)
+    except ValueError as exc:
+        raise SpecError(str(exc), file=spec.file, key="--wrap") from None
+    if spec.diagram.view == "elementwise":
+        raise SpecError(ELEMENTWISE_WRAP, file=spec.file, key="--wrap")
+    return dataclasses.replace(spec, diagram=dataclasses.replace(spec.diagram, wrap=tiers))
 
 
 def write_atomic(path: Path, data: bytes) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 EdgeKind = Literal["forward", "cache", "backward", "update", "derivative"]
-NodeKind = Literal["input", "target", "param", "op", "loss", "cached", "grad", "sum"]
+NodeKind = Literal["input", "target", "param", "op", "loss", "cached", "grad", "sum", "continuation"]
 Band = Literal["forward", "cache", "backward"]
 Activation = Literal["linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"]
 Loss = Literal["bce", "ce", "mse", "sse"]
@@ -18,6 +18,7 @@ Notation = Literal["dls", "cs231n"]
 Simplify = Literal["auto", "true", "false"]
 Format = Literal["svg", "png", "graphml", "pdf", "html", "dot"]
 JumpStyle = Literal["arc", "gap", "none"]
+WrapAuto = Literal["auto"]
 Theme = Literal["default", "print"]
 Dtype = Literal["float32", "float16", "float64"]
 Init = Literal["normal", "xavier", "he"]

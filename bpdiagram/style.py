@@ -75,6 +75,8 @@ NODE_STYLES: dict[NodeKind, NodeStyle] = {
     "cached": NodeStyle("rectangle", "#FFF3DC", "#B57D00", 1.3, "4 3"),
     "grad": NodeStyle("roundrectangle", "#FBE8DE", "#D55E00", 1.5),
     "sum": NodeStyle("ellipse", "#FFFFFF", "#555555", 1.4),
+    # a value handed on from (or to) another tier of a wrapped network: a plain stand-in, dashed
+    "continuation": NodeStyle("rectangle", "#FFFFFF", "#555555", 1.3, "2 3"),
 }
 
 BAND_FILLS: dict[Band, str] = {"forward": "#F4F8FC", "cache": "#FFFAF0", "backward": "#FDF5F1"}
@@ -122,6 +124,7 @@ _PRINT_NODES: dict[NodeKind, tuple[str, str, float, str]] = {
     "cached": ("#FFFFFF", "#555555", 1.3, "4 3"),
     "grad": ("#FFFFFF", "#000000", 1.5, ""),
     "sum": ("#FFFFFF", "#000000", 1.3, ""),
+    "continuation": ("#FFFFFF", "#000000", 1.3, "2 3"),
 }
 
 PRINT = StyleTable(

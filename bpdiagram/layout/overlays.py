@@ -8,7 +8,8 @@ moves down to make room.
 The strip shows ‖dW[l]‖_F of every layer on a log scale: vanishing gradients
 are bars that shrink decade by decade towards the input, exploding ones bars
 that grow. Each bar stands under its layer's backward op (the node that
-computes dW[l]), so the picture above says which op the bar measures.
+computes dW[l]), so the picture above says which op the bar measures; in a
+picture drawn in tiers the bars stand in a row of their own, each named.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ BAR_AREA = 84.0
 TICK_PITCH = 18.0
 """Least distance between two decades marked on the axis, so their labels never touch."""
 BAR_WIDTH = 26.0
+BAR_PITCH = 64.0
+"""Distance between bars standing in a row of their own (a picture in tiers)."""
 CAPTION = "gradient flow: ‖dW[l]‖ per layer, log scale"
 AXIS_X = 54.0
 """x of the strip's axis: just left of the nodes, right of the band titles' gutter."""
@@ -65,10 +68,16 @@ def with_flow_strip(scene: Scene, norms: Sequence[tuple[int, float, str | None]]
     hi = math.ceil(math.log10(max(finite))) if finite else 1
     hi = max(hi, lo + 1)
     bars = tuple(_bar(scene.nodes, layer, value, anchor, lo, hi) for layer, value, anchor in norms)
+    if len({n.tier for n in scene.nodes}) > 1:
+        # in tiers the layers' ops stand above one another, so the bars stand in a row of their own, named
+        bars = tuple(dataclasses.replace(bar, x=round(AXIS_X + BAR_PITCH * (i + 0.75), 2),
+                                         caption=layout_text(f"layer {bar.layer}", SMALL_SIZE))
+                     for i, bar in enumerate(bars))
     ticks = tuple((round(baseline - (d - lo) / (hi - lo) * BAR_AREA, 2), layout_text(f"1e{d}", SMALL_SIZE))
                   for d in _decades(lo, hi))
-    strip = FlowStrip(round(y0, 2), round(baseline + 4 - y0, 2), round(baseline, 2), BAR_WIDTH, bars, ticks,
-                      caption)
+    below = max((bar.caption.height + 2 for bar in bars if bar.caption is not None), default=0.0)
+    strip = FlowStrip(round(y0, 2), round(baseline + 4 + below - y0, 2), round(baseline, 2), BAR_WIDTH, bars,
+                      ticks, caption)
     shift = strip.h + STRIP_GAP
     x0, ly, lw, lh = scene.legend_box
     legend = tuple(dataclasses.replace(e, start=(e.start[0], e.start[1] + shift), end=(e.end[0], e.end[1] + shift),

@@ -35,6 +35,8 @@ class NodeBox:
     w: float
     h: float
     text: TextBlock
+    tier: int = 0
+    """The tier (1 = top) of a wrapped network's picture; 0 when the picture is not wrapped."""
 
     @property
     def center(self) -> Point:
@@ -109,6 +111,10 @@ class BandRect:
     band: Band
     y: float
     h: float
+    tier: int = 0
+    """As ``NodeBox.tier``."""
+    titled: bool = True
+    """Whether writers name the band beside this strip (a wrapped picture names each band once, at its first strip)."""
     title: str | None = None
     """The band's title when it says more than its name (the cache's bytes with ``--memory``)."""
 
@@ -138,6 +144,8 @@ class FlowBar:
     value: float
     label: TextBlock
     broken: bool
+    caption: TextBlock | None = None
+    """``layer l`` under the bar when it cannot stand under its layer's op (a picture in tiers)."""
 
 
 @dataclass(frozen=True)
@@ -183,3 +191,5 @@ class Scene:
     """The gradient-flow strip (``--gradient-flow``), None when not asked for."""
     code: Listing | None = None
     """The module ``bpdiagram code`` writes, for writers that show it beside the picture (HTML, ``--code``)."""
+    wrap: int = 0
+    """Layers per tier when the network is drawn in tiers (``layout.tiers``); 0 when it is not."""

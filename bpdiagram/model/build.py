@@ -153,11 +153,14 @@ class _Builder:
             label += f"\n{shape}"
         extra = {"array": array[0], "dims": array[1]} if array is not None else {}
         self.g.add_node(node_id, kind=kind, band=ROWS[row], row=row, column=column, layer=layer, label=label,
-                        plain=plain(label), **extra)
+                        plain=plain(label), name=self.names[node_id], **extra)
 
-    def edge(self, kind: EdgeKind, source: str, target: str, label: str = "") -> None:
+    def edge(self, kind: EdgeKind, source: str, target: str, label: str = "", *, value: str | None = None) -> None:
+        """Add an edge; ``value`` names what flows along it when that is not the source's own name
+        (a wrapped diagram labels the edge's stand-in at a tier's edge with it)."""
         if kind in self.show and source in self.g and target in self.g:
-            self.g.add_edge(source, target, key=kind, kind=kind, label=label)
+            self.g.add_edge(source, target, key=kind, kind=kind, label=label,
+                            value=value if value is not None else self.names[source])
 
     def cached(self, source: str, user: str, *, part: str | None = None, label: str | None = None,
                value: str | None = None, shift: float = 0.0, kept: tuple[str, Dims] | None = None) -> None:
@@ -352,7 +355,7 @@ class _Builder:
                 grads = " + ".join(self.argument_gradient(n) for n in skips)
                 self.node(f"sum{layer}", "sum", "sums", 2 * layer + 0.5, layer,
                           fill(RESIDUAL.sum, skip_grad=sym.symbol("dA", layer), grad=grads),
-                          value=self.block(values.dA if values else None))
+                          name=sym.symbol("dA", layer), value=self.block(values.dA if values else None))
         if self.fused is None:
             # left of the loss's column (where Y and its cache stand), so J → dA[L] never points right
             self.node(f"dA{L}", "grad", "chain", 2 * L + 0.5, L, sym.render(self.loss.derivative, L),
@@ -371,7 +374,7 @@ class _Builder:
             if spec.batchnorm:
                 self.edge("forward", f"Z{layer}", f"BN{layer}")
                 self.edge("forward", f"G{layer}", f"BN{layer}")
-                self.edge("forward", f"BN{layer}", f"A{layer}")
+                self.edge("forward", f"BN{layer}", f"A{layer}", value=self.sym.symbol("T", layer))
             else:
                 self.edge("forward", f"Z{layer}", f"A{layer}")
             self.edge("forward", f"D{layer}", f"A{layer}")
@@ -396,11 +399,12 @@ class _Builder:
             else:
                 self.edge("backward", f"dZ{layer}", f"dW{layer}")
             if spec.residual is not None:
-                self.edge("backward", f"dZ{layer}", f"sum{spec.residual}")
+                self.edge("backward", f"dZ{layer}", f"sum{spec.residual}", value=self.argument_gradient(layer))
             if layer > self.k:
                 below = f"sum{layer - 1}" if f"sum{layer - 1}" in self.g else f"dZ{layer - 1}"
-                self.edge("backward", f"dW{layer}", below)
-                self.edge("backward", f"sum{layer - 1}", f"dZ{layer - 1}")
+                main = self.sym.symbol("dA", layer - 1)
+                self.edge("backward", f"dW{layer}", below, value=main)
+                self.edge("backward", f"sum{layer - 1}", f"dZ{layer - 1}", value=main)
 
     def cache_edges(self) -> None:
         L, sym, p = self.L, self.sym, self.numbers

@@ -49,7 +49,8 @@ def build(scene: Scene) -> ET.Element:
     _bands(root, scene, st)
     if scene.title:
         title = ET.SubElement(root, "g", {"id": "title", "font-weight": "bold"})
-        _text(title, scene.title_text, scene.width / 2 - scene.title_text.width / 2, 16.0, color=st.text_color)
+        _text(title, scene.title_text, scene.width / 2 - scene.title_text.width / 2, 16.0, color=st.text_color,
+              width=scene.title_text.width)
     edges = ET.SubElement(root, "g", {"id": "edges"})
     names = short_names(scene)
     jumps: dict[str, list[Jump]] = {}
@@ -96,6 +97,8 @@ def _flow(root: ET.Element, strip: FlowStrip, st: StyleTable) -> None:
             label_bottom = strip.baseline - bar.h - 2
             color = st.text_color
         _text(g, bar.label, bar.x - bar.label.width / 2, label_bottom - bar.label.height, color=color)
+        if bar.caption is not None:
+            _text(g, bar.caption, bar.x - bar.caption.width / 2, strip.baseline + 2, color=st.band_title_color)
 
 
 def short_names(scene: Scene) -> dict[str, str]:
@@ -109,6 +112,8 @@ def _bands(root: ET.Element, scene: Scene, st: StyleTable) -> None:
         g = ET.SubElement(group, "g", {"class": f"band band-{band.band}"})
         ET.SubElement(g, "rect", {"x": num(8), "y": num(band.y), "width": num(scene.width - 16),
                                   "height": num(band.h), "fill": st.band_fills[band.band]})
+        if not band.titled:
+            continue
         # a title with figures (``CACHE · 3 MiB``) is two columns of rotated text, name outermost
         lines = (band.title or BAND_TITLES[band.band]).split(" · ", 1)
         for i, line in enumerate(lines):
