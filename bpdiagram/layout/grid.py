@@ -39,11 +39,10 @@ from dataclasses import dataclass
 import networkx as nx
 
 from bpdiagram.layout.geometry import ellipse_x, polyline
-from bpdiagram.layout.lanes import _allocate_taps, _lead_in, _rounded, side_y
+from bpdiagram.layout.lanes import Side, allocate_taps, lead_in, rounded, side_y
 from bpdiagram.layout.scene import EdgeRoute, NodeBox, Point
 from bpdiagram.layout.text import TextBlock
 from bpdiagram.richtext import plain
-from bpdiagram.routes import Side
 from bpdiagram.style import NODE_STYLES
 
 __all__ = ["grid_layout"]
@@ -273,7 +272,7 @@ def grid_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[str
 
     # -- routes -------------------------------------------------------------------------------
     lane_of = {e: (lane_x[line.lane], line.start[1], line.end[1]) for e, line in lines.items()}
-    tap_y = _allocate_taps(boxes, lane_of, straight_edges)
+    tap_y = allocate_taps(boxes, lane_of, straight_edges)
     routes: dict[EdgeKey, EdgeRoute] = {}
 
     def put(e: EdgeKey, corners: list[Point], head: bool, label_at: Point | None = None) -> None:
@@ -284,10 +283,10 @@ def grid_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[str
             # a line of a bus: square corners, so where it branches off the shared run it only touches it
             pts = polyline(_shorten(_dedupe(corners), ARROW if head else 0.0))
         else:
-            pts = _rounded(_dedupe(corners), shorten=ARROW if head else 0.0)
+            pts = rounded(_dedupe(corners), shorten=ARROW if head else 0.0)
         if line is not None and line.end[1] == "top" and line.start[1] in ("left", "right"):
             # a bus gathering into a kept value: the dashes of its lines in phase where they overlap
-            pts = _lead_in(pts, kind_of[e], into=1.0 if line.start[1] == "left" else -1.0)
+            pts = lead_in(pts, kind_of[e], into=1.0 if line.start[1] == "left" else -1.0)
         tip = corners[-1] if head else None
         at = label_at if text is not None else None
         if text is not None and at is None:

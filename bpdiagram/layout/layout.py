@@ -20,7 +20,6 @@ from bpdiagram.layout.dot import ARROW_LENGTH, dot_edges, edge_order, node_order
 from bpdiagram.layout.engine import run_dot
 from bpdiagram.layout.geometry import straight
 from bpdiagram.layout.grid import grid_layout
-from bpdiagram.layout.lanes import route_lanes, tap_heights
 from bpdiagram.layout.mirror import mirror_layout
 from bpdiagram.layout.route import Request, Router
 from bpdiagram.layout.scene import BandRect, Crossing, EdgeRoute, LegendEntry, NodeBox, Point, Scene
@@ -52,12 +51,8 @@ def node_size(kind: str, text: TextBlock) -> tuple[float, float]:
 
 
 def node_sizes(g: nx.MultiDiGraph, texts: dict[str, TextBlock]) -> dict[str, tuple[float, float]]:
-    """Every node's box: around its text, and tall enough for the lanes that tap its sides."""
-    sizes = {n: node_size(g.nodes[n]["kind"], texts[n]) for n in g.nodes}
-    for n, height in tap_heights(g).items():
-        w, h = sizes[n]
-        sizes[n] = (w, max(h, height))
-    return sizes
+    """Every node's box, around its text."""
+    return {n: node_size(g.nodes[n]["kind"], texts[n]) for n in g.nodes}
 
 
 @dataclass(frozen=True)
@@ -134,7 +129,6 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
                              round(cx - w / 2, 2), round(cy - h / 2, 2), w, h, texts[n]))
     by_id = {e.get("id"): e for e in result.get("edges", []) if e.get("id")}
     boxes = {n.id: n for n in nodes}
-    named = route_lanes(g, boxes, arrow=ARROW_LENGTH)
     row_centres: dict[str, list[float]] = {}
     for nb in nodes:
         row_centres.setdefault(g.nodes[nb.id]["row"], []).append(nb.center[0])
@@ -146,14 +140,6 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
         label = g.edges[u, v, key]["label"]
         text = edge_texts.get(e.id)
         kind = e.kind
-        if (u, v, key) in named:  # the model named this edge's route (element-wise lanes)
-            lane, lane_tip, run = named[(u, v, key)]
-            lane_label = None
-            if run is not None and text is not None:
-                x, y0, y1 = run
-                lane_label = (round(x + 4 + text.width / 2, 2), round((y0 + y1) / 2, 2))
-            fixed.append(EdgeRoute(e.id, u, v, kind, label, plain(label), lane, lane_tip, lane_label, text))
-            continue
         raw = by_id[e.id]
         points, start_tip, end_tip = _spline(raw["pos"])
         pts = tuple(tr(p) for p in points)
