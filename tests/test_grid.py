@@ -102,3 +102,12 @@ def test_no_line_but_the_readers_across_a_fan_crosses_one(diagram: tuple[str, Di
         if "update" in pair or "derivative" in pair:
             for e in (kinds[c.over], kinds[c.under]):
                 assert not (e.kind == "backward" and e.source.startswith("dw")), f"{e.id} is a fan line crossed"
+
+
+def test_parameters_feed_their_linear_step_straight_up(diagram: tuple[str, Diagram]) -> None:
+    _, d = diagram
+    edges = [e for e in d.layout.edges if e.kind == "forward" and e.source.startswith("w")]
+    assert edges
+    for e in edges:
+        assert len({p[0] for p in e.points}) == 1, e.id
+        assert e.tip is not None and e.tip[1] < e.points[0][1]

@@ -299,7 +299,7 @@ def grid_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[str
         u, v, _ = e
         bu, bv = boxes[u], boxes[v]
         head = kind_of[e] != "derivative"
-        if bu.center[0] == bv.center[0] or abs(bu.center[0] - bv.center[0]) < 1:  # straight up (w → z, y → J)
+        if g.nodes[u]["column"] == g.nodes[v]["column"]:  # straight up (w → z, y → J), one column
             cx = bv.center[0]
             put(e, [(cx, side_y(bu, "top", cx)), (cx, side_y(bv, "bottom", cx))], head)
         elif bv.x > bu.x:
