@@ -29,11 +29,12 @@ golden: $(TSTAMP) system
 bench: $(STAMP) system
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
-# graphviz (the dot binary) and the DejaVu fonts the diagrams are measured with
+# graphviz (the dot binary), librsvg's rsvg-convert (PNG and PDF) and the DejaVu fonts the diagrams are measured with
 system:
-	@command -v dot >/dev/null 2>&1 && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || \
+	@command -v dot >/dev/null 2>&1 && command -v rsvg-convert >/dev/null 2>&1 && \
+	  [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || \
 	  { $(SUDO) apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq graphviz fonts-dejavu-core; }
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq graphviz librsvg2-bin fonts-dejavu-core; }
 
 # Debian's chromium and its chromedriver, for the tests that drive the HTML page in a real browser
 # (the tests use these system binaries only; nothing downloads a browser of its own)
