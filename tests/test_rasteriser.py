@@ -85,7 +85,7 @@ def test_rsvg_hang_times_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     fake.write_text("#!/bin/sh\nexec sleep 30\n", encoding="utf-8")
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
-    with pytest.raises(RasteriserError, match="did not finish within 0.5 s"):
+    with pytest.raises(RasteriserError, match=r"did not finish within 0\.5 s"):
         engine.run_rsvg(SQUARE, "png", timeout=0.5)
 
 
