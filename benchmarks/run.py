@@ -68,7 +68,7 @@ DOT_TIMEOUT = 90.0
 """Seconds before one ``dot -Tsvg`` run of an alternative is given up (reported as timed out); 30 with --quick."""
 NOT_AVAILABLE = "skipped: element-wise view not available in this build"
 RENDER_IMPORTS = ("import bpdiagram.cli, bpdiagram.diagram, bpdiagram.writers.svg, bpdiagram.writers.png, "
-                  "bpdiagram.writers.graphml, cairosvg")
+                  "bpdiagram.writers.graphml")
 """What ``bpdiagram render -f svg,png,graphml`` imports before it does any work."""
 
 Stage = dict[str, float]
@@ -110,7 +110,7 @@ class Network:
 def networks(quick: bool) -> list[Network]:
     """The default template, the vectorized depth sweep and the element-wise sweep (smaller with ``quick``)."""
     depths = (8, 32) if quick else (8, 32, 64, 128)
-    wide = ((2, 4, 1), (4, 8, 8, 1)) if quick else \
+    wide = ((2, 4, 1), (16, 16, 16, 1)) if quick else \
         ((2, 4, 1), (4, 8, 8, 1), (16, 16, 16, 1), (24, 24, 24, 1), (32, 32, 32, 1))
     out = [Network("default template", (2, 4, 1), template=DEFAULT_TEMPLATE)]
     out += [Network(f"vectorized depth {d}", (8,) * (d + 1), sweep="vectorized depth") for d in depths]
@@ -665,12 +665,173 @@ def aims(bench: Bench, rows: list[dict[str, Any]]) -> None:
         bench.say(f"  {verdict:<13} {aim}: {value}")
 
 
+# -- issue 16: the fixed cost of a render, PNG's share, torchview ---------------------------------------------
+
+TORCH_ENV = HERE / ".venv-torch"
+"""The benchmark's own environment for torch and torchview (never the project's .venv); made on a full run."""
+TORCH_PACKAGES = ("torch==2.13.0", "numpy", "torchview")
+ELEMENTWISE_TEMPLATE = "three-layer-elementwise"
+TORCHVIEW_SCRIPT = """
+import json, resource, sys, time
+depth, width = int(sys.argv[1]), int(sys.argv[2])
+import torch
+from torchview import draw_graph
+def cpu():
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + c.ru_utime + c.ru_stime
+runs = []
+for _ in range(int(sys.argv[3])):
+    c0, t0 = cpu(), time.perf_counter()
+    torch.manual_seed(0)
+    mods = []
+    for i in range(depth):
+        mods += [torch.nn.Linear(width, width), torch.nn.Sigmoid() if i == depth - 1 else torch.nn.Tanh()]
+    graph = draw_graph(torch.nn.Sequential(*mods), input_size=(4, width), graph_name="mlp")
+    svg = graph.visual_graph.pipe(format="svg")
+    runs.append((time.perf_counter() - t0, cpu() - c0, svg.count(b'class="node"')))
+print(json.dumps(runs))
+"""
+"""torchview's whole drawing of the vectorized network (model, trace, graph, dot -Tsvg), timed in its own process."""
+
+
+def torch_python(install: bool) -> tuple[Path | None, str]:
+    """The torch environment's interpreter, made with ``pip`` when ``install`` and missing; else why not."""
+    python = TORCH_ENV / "bin" / "python"
+    check = [str(python), "-c", "import torch, torchview"]
+    if python.exists() and subprocess.run(check, capture_output=True, check=False).returncode == 0:
+        return python, ""
+    if not install:
+        return None, f"torch and torchview are not in {TORCH_ENV.name} (a full run installs them; --no-torch skips)"
+    print(f"  … installing {' '.join(TORCH_PACKAGES)} into {TORCH_ENV}", file=sys.stderr, flush=True)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(TORCH_ENV)], check=True, capture_output=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *TORCH_PACKAGES], check=True, capture_output=True,
+                       timeout=1800)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        return None, f"installing torch and torchview failed: {str(exc)[:120]}"
+    ok = subprocess.run(check, capture_output=True, check=False).returncode == 0
+    return (python, "") if ok else (None, "torch and torchview do not import after installing them")
+
+
+def measure_torchview(bench: Bench, net: Network, install: bool) -> dict[str, Any]:
+    """torchview's drawing of ``net`` (median of a few runs in one process, after a warm-up), or why it is skipped."""
+    python, why = torch_python(install)
+    if python is None:
+        return {"skipped": why}
+    n = 2 if bench.quick else 3
+    proc = subprocess.run([str(python), "-c", TORCHVIEW_SCRIPT, str(len(net.sizes) - 1), str(net.sizes[0]),
+                           str(n + 1)], capture_output=True, text=True, check=False, timeout=1800)
+    if proc.returncode != 0:
+        return {"skipped": f"torchview failed: {proc.stderr.strip().splitlines()[-1][:120] if proc.stderr else ''}"}
+    runs = json.loads(proc.stdout.strip().splitlines()[-1])[1:]
+    return {"seconds": statistics.median(r[0] for r in runs), "cpu_seconds": statistics.median(r[1] for r in runs),
+            "nodes": runs[0][2], "runs": len(runs)}
+
+
+def measure_render_costs(bench: Bench) -> None:
+    """The CLI's fixed costs: networkx's import against an svg render; what PNG adds to the element-wise template."""
+    n = 3 if bench.quick else 7
+    with tempfile.TemporaryDirectory() as out:
+        render = [*bpdiagram_exe(), "render", "--force", "-o", out]
+        runs = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "python -c 'import networkx'": [sys.executable, "-c", "import networkx"],
+            f"render {DEFAULT_TEMPLATE} -f svg": [*render, "-f", "svg"],
+            f"render {DEFAULT_TEMPLATE} -f png": [*render, "-f", "png"],
+            f"render {ELEMENTWISE_TEMPLATE} -f svg": [*render, "-t", ELEMENTWISE_TEMPLATE, "-f", "svg"],
+            f"render {ELEMENTWISE_TEMPLATE} -f svg,png": [*render, "-t", ELEMENTWISE_TEMPLATE, "-f", "svg,png"],
+        }
+        times = {name: subprocess_median(cmd, n) for name, cmd in runs.items()}
+    res: dict[str, Any] = {name: {"seconds": t, "cpu_seconds": c} for name, (t, c) in times.items()}
+    bare = times["python -c pass"]
+    nx_cost = tuple(times["python -c 'import networkx'"][i] - bare[i] for i in (0, 1))
+    svg = times[f"render {DEFAULT_TEMPLATE} -f svg"]
+    es, ep = times[f"render {ELEMENTWISE_TEMPLATE} -f svg"], times[f"render {ELEMENTWISE_TEMPLATE} -f svg,png"]
+    res["networkx_share_of_svg_render"] = nx_cost[0] / svg[0]
+    res["networkx_share_of_svg_render_cpu"] = nx_cost[1] / svg[1]
+    res["png_cost_per_svg"] = (ep[0] - es[0]) / es[0]
+    res["png_cost_per_svg_cpu"] = (ep[1] - es[1]) / es[1]
+    bench.results["render_costs"] = res
+    bench.say(f"Fixed costs of the CLI (median of {n} runs; cpu = this process's children)        ms   cpu ms")
+    for name, (t, c) in times.items():
+        bench.say(f"  {name:<70} {t * 1000:7.1f}  {c * 1000:7.1f}")
+    bench.say(f"  networkx's import (minus python -c pass) as a share of render -f svg:   "
+              f"{res['networkx_share_of_svg_render']:5.0%} (CPU {res['networkx_share_of_svg_render_cpu']:.0%})")
+    bench.say(f"  adding png to {ELEMENTWISE_TEMPLATE} costs × its svg-only render:   "
+              f"{res['png_cost_per_svg']:5.2f} (CPU {res['png_cost_per_svg_cpu']:.2f})")
+    bench.say()
+
+
+def deepest_vectorized(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The deepest vectorized network of this run that bpdiagram drew (128 layers; 32 with --quick)."""
+    drawn = [r for r in rows if r["sweep"] == "vectorized depth" and "nodes" in r]
+    return max(drawn, key=lambda r: len(r["sizes"])) if drawn else None
+
+
+def measure_torchview_row(bench: Bench, rows: list[dict[str, Any]], install: bool) -> None:
+    """torchview on the deepest vectorized network, against bpdiagram's in-process layout of it."""
+    row = deepest_vectorized(rows)
+    if row is None:
+        bench.results["torchview"] = {"skipped": "no vectorized network in this run"}
+        return
+    net = Network(row["name"], tuple(row["sizes"]), sweep=row["sweep"])
+    tv = measure_torchview(bench, net, install)
+    tv["network"] = row["name"]
+    bench.results["torchview"] = tv
+    bench.say(f"torchview's whole drawing of {row['name']} (torch model, trace, graph, dot -Tsvg)")
+    if "skipped" in tv:
+        bench.say(f"  skipped: {tv['skipped']}")
+    else:
+        layout = row["bpdiagram"]["layout"]
+        tv["layout_x_torchview"] = layout / tv["seconds"]
+        tv["bp_cpu_x_torchview_cpu"] = row["bpdiagram"]["cpu"] / tv["cpu_seconds"]
+        bench.say(f"  torchview: {tv['seconds'] * 1000:.0f} ms (CPU {tv['cpu_seconds'] * 1000:.0f} ms, dot included), "
+                  f"{tv['nodes']} nodes; bpdiagram's layout {layout * 1000:.0f} ms = {tv['layout_x_torchview']:.2f}×; "
+                  f"bpdiagram build+layout+svg CPU {row['bpdiagram']['cpu'] * 1000:.0f} ms = "
+                  f"{tv['bp_cpu_x_torchview_cpu']:.2f}× torchview's CPU")
+    bench.say()
+
+
+def aims_issue16(bench: Bench, rows: list[dict[str, Any]]) -> None:
+    """Issue 16's aims, each met, NOT met or skipped (with why), from this one run."""
+    res = bench.results
+    by_name = {r["name"]: r for r in rows}
+    checks: list[tuple[str, bool | None, str]] = []
+    cli = res["default_cli"]
+    checks.append(("default template end to end within 5× its floor", cli["x_floor"] <= 5,
+                   f"{cli['x_floor']:.2f}× (CPU time {cli['cpu_x_floor']:.2f}×)"))
+    mid = by_name.get("element-wise 16-16-16-1")
+    r = mid["ratios"]["bpdiagram_per_micrograd"] if mid is not None else None
+    checks.append(("element-wise 16-16-16-1 (svg) in ≤ ½ the micrograd-style time", None if r is None else r <= 0.5,
+                   "not measured: no element-wise 16-16-16-1 row" if r is None else f"{r:.2f}×"))
+    costs = res.get("render_costs", {})
+    pc = costs.get("png_cost_per_svg")
+    checks.append((f"adding png to {ELEMENTWISE_TEMPLATE} costs ≤ ½ its svg-only render",
+                   None if pc is None else pc <= 0.5,
+                   "not measured" if pc is None else f"{pc:.2f}× (CPU {costs['png_cost_per_svg_cpu']:.2f}×)"))
+    tv = res.get("torchview", {})
+    x = tv.get("layout_x_torchview")
+    checks.append((f"{tv.get('network', 'deepest vectorized network')} layout within 3× torchview's drawing",
+                   None if x is None else x <= 3,
+                   f"skipped: {tv.get('skipped', '')}" if x is None else
+                   f"{x:.2f}× (bpdiagram's build+layout+svg CPU {tv['bp_cpu_x_torchview_cpu']:.2f}× torchview's CPU)"))
+    res["aims_issue16"] = [{"aim": a, "met": m, "value": v} for a, m, v in checks]
+    bench.say()
+    bench.say("Aims (issue 16)")
+    for aim, met, value in checks:
+        verdict = "met" if met else "skipped" if met is None and value.startswith("skipped") else \
+            "not measured" if met is None else "NOT met"
+        bench.say(f"  {verdict:<13} {aim}: {value}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the table, write results.{txt,json} (results-quick.* with --quick)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="smaller sweeps and fewer repeats (a minute or two)")
     parser.add_argument("--repeats", type=int, default=None, help="runs per fast measurement (default 5, quick 3)")
     parser.add_argument("--out", type=Path, default=HERE, help="folder for results(.txt/.json)")
+    parser.add_argument("--no-torch", action="store_true",
+                        help="do not install torch and torchview into benchmarks/.venv-torch (a full run does)")
     args = parser.parse_args(argv)
     if shutil.which("dot") is None:
         print("error: the graphviz 'dot' program is needed (make system)", file=sys.stderr)
@@ -697,9 +858,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append(measure_network(bench, net, skip))
     bench.results["networks"] = rows
     measure_cli(bench, (rows[0]["dot_json"], rows[0]["dot_json_cpu"]))
+    measure_render_costs(bench)
     print_networks(bench, rows)
+    measure_torchview_row(bench, rows, install=not args.quick and not args.no_torch)
     sweeps(bench, rows)
     aims(bench, rows)
+    aims_issue16(bench, rows)
     bench.results["seconds"] = time.perf_counter() - started
     bench.say()
     bench.say(f"(whole run: {bench.results['seconds']:.0f} s)")
