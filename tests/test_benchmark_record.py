@@ -37,11 +37,12 @@ def test_quick_run_prints_not_measured_for_no_view_that_exists(tmp_path: Path,
         graph = net.diagram().graph  # the real builder: a view that does not exist raises here
         built.append(net.name)
         return {"build": 0.01, "layout": 0.02, "svg": 0.01, "png": 0.02, "graphml": 0.01, "cpu": 0.04,
-                "nodes": float(graph.number_of_nodes())}
+                "build_layout_cpu": 0.03, "nodes": float(graph.number_of_nodes())}
 
     monkeypatch.setattr(bench, "bpdiagram_once", bpdiagram_once)
     monkeypatch.setattr(bench, "micrograd_once",
-                        lambda net, timeout: {"python": 0.05, "dot": 0.05, "total": 0.1, "nodes": 10.0})
+                        lambda net, timeout: {"python": 0.05, "dot": 0.05, "total": 0.1, "nodes": 10.0,
+                                                      "cpu": 0.1})
     monkeypatch.setattr(bench, "subprocess_median", lambda cmd, n, data=None: (0.05, 0.05))
     monkeypatch.setattr(bench, "dot_source", lambda graph: "digraph {}")
     monkeypatch.setattr(bench, "graphviz_version", lambda: "dot - graphviz version (test)")
