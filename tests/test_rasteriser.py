@@ -98,3 +98,35 @@ def test_empty_output_is_a_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
     with pytest.raises(RasteriserError, match="failed to write the PNG: exit status 0"):
         engine.run_rsvg(SQUARE, "png")
+
+
+IMPORTS = """
+import sys
+from bpdiagram.cli import main
+sys.argv = ["bpdiagram", "render", "--force", "-o", sys.argv[1], "-f", sys.argv[2]]
+try:
+    main()
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print(" ".join(sorted(m for m in sys.modules if not type(sys.modules[m]).__name__ == "_LazyModule")))
+"""
+
+
+@pytest.mark.graphviz
+@pytest.mark.parametrize(("formats", "unwanted"), [
+    ("svg", {"bpdiagram.writers.png", "bpdiagram.writers.pdf", "bpdiagram.writers.graphml",
+             "bpdiagram.writers.html", "bpdiagram.writers.dot"}),
+    ("png", {"bpdiagram.writers.pdf", "bpdiagram.writers.graphml", "bpdiagram.writers.html"}),
+    ("graphml", {"bpdiagram.writers.svg", "bpdiagram.writers.png", "bpdiagram.writers.pdf"}),
+])
+def test_a_render_imports_only_what_its_formats_need(tmp_path: Path, formats: str, unwanted: set[str]) -> None:
+    """Each format's writer is imported only when asked for; no Python rasteriser, and no numpy without numbers."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", IMPORTS, str(tmp_path), formats], capture_output=True, text=True,
+                          check=True, timeout=120)
+    modules = set(proc.stdout.split())
+    assert f"bpdiagram.writers.{formats}" in modules  # the check sees the writer it asked for
+    assert not modules & unwanted
+    assert not {m for m in modules if m.split(".")[0] in ("cairosvg", "cairocffi", "PIL", "numpy")}
