@@ -815,7 +815,7 @@ def aims_issue16(bench: Bench, rows: list[dict[str, Any]]) -> None:
     r = mid["ratios"].get("bpdiagram_per_micrograd_cpu") if mid is not None else None
     checks.append(("element-wise 16-16-16-1 (svg) in ≤ ½ the micrograd-style time", None if r is None else r <= 0.5,
                    "not measured: no element-wise 16-16-16-1 row" if r is None or mid is None else
-                   f"CPU {r:.2f}× (wall {_x(mid['ratios']['bpdiagram_per_micrograd'], 0)}×)"))
+                   f"CPU {r:.3f}× (wall {_x(mid['ratios']['bpdiagram_per_micrograd'], 0)}×)"))
     costs = res.get("render_costs", {})
     pc = costs.get("png_cost_per_svg_cpu")
     checks.append((f"adding png to {ELEMENTWISE_TEMPLATE} costs ≤ ½ its svg-only render",
