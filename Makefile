@@ -24,7 +24,8 @@ lint: $(TSTAMP)
 golden: $(TSTAMP) system
 	$(BIN)/python tests/regen_golden.py
 
-# the benchmark of issue 8 (README "Performance"): prints a table, writes benchmarks/results.{txt,json};
+# the benchmark (README "Performance", issues 8 and 16): prints the table the README shows, writes benchmarks/results.{txt,json};
+# a full run installs torch and torchview into benchmarks/.venv-torch for the torchview comparison (--no-torch skips);
 # BENCH_ARGS=--quick for a short run
 bench: $(STAMP) system
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)

@@ -10,7 +10,12 @@ One run measures, on the same networks, the median of several repeats of:
 * the alternatives: a micrograd-style scalar graph (the small ``Value`` class
   below, data and grad per node) drawn the way micrograd's ``draw_dot`` draws
   it (one record node per value, one node per operation, ``dot -Tsvg``), and
-  torchviz's ``make_dot`` + SVG when torch and torchviz are importable.
+  torchviz's ``make_dot`` + SVG when torch and torchviz are importable;
+* issue 16's section: the CLI's fixed costs (networkx's import, what PNG adds
+  to the element-wise template) and torchview's whole drawing of the
+  128-layer network, in the benchmark's own environment ``.venv-torch``
+  (made with pip on a full run; ``--no-torch`` skips it), then issue 16's
+  aims, judged on CPU time.
 
 It prints a table (ratios bpdiagram / alternative and bpdiagram / floor, the
 log-log growth exponent of time against node count for each sweep, and which
