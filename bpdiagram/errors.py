@@ -53,3 +53,7 @@ class GraphvizError(BpdiagramError):
 
 class OutputError(BpdiagramError):
     """An output file or folder cannot be written."""
+
+
+class RasteriserError(BpdiagramError):
+    """librsvg's ``rsvg-convert`` (which makes the PNG and the PDF) is missing, failed or timed out."""
