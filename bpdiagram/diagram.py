@@ -20,12 +20,14 @@ import networkx as nx
 
 from bpdiagram.errors import BpdiagramError, OutputError, SpecError
 from bpdiagram.layout import Scene, layout_graph
+from bpdiagram.layout.crossings import plan_jumps
+from bpdiagram.layout.layout import MARGIN, legend_rows
 from bpdiagram.layout.quality import Quality, measure
-from bpdiagram.layout.steps import STEPS, step_scene
+from bpdiagram.layout.steps import STEPS, only, step_scene
 from bpdiagram.library import template_path
 from bpdiagram.model.build import BuildOptions, build_graph
-from bpdiagram.options import FORMATS, JUMP_STYLES, THEMES, JumpStyle, Theme
-from bpdiagram.spec import ExpressionSpec, Spec, load_spec
+from bpdiagram.options import EDGE_KINDS, FORMATS, JUMP_STYLES, THEMES, JumpStyle, Theme
+from bpdiagram.spec import ExpressionSpec, Spec, load_spec, spec_from_text
 from bpdiagram.spec.network import parse_show
 from bpdiagram.writers import get_writer
 
@@ -72,7 +74,7 @@ class Diagram:
     @classmethod
     def template(cls, template: str, **options: Any) -> Diagram:
         """A diagram of the shipped template ``template``."""
-        return cls(load_spec(template_path(template)), name=template, **options)
+        return cls(load_template(template), name=template, **options)
 
     def __repr__(self) -> str:
         size = f"expression {self.spec.source}" if isinstance(self.spec, ExpressionSpec) else \
@@ -119,8 +121,25 @@ class Diagram:
 
     @cached_property
     def layout(self) -> Scene:
-        """The laid-out scene in the default theme and jump style (graphviz runs once per diagram)."""
-        return layout_graph(self.graph)
+        """The laid-out scene in the default theme and jump style (graphviz runs once per diagram).
+
+        A partial view without the forward edges (``show: [backward]``) has
+        nothing to order its columns by, so the full diagram is laid out and
+        what is not shown is hidden: every drawn node keeps its place.
+        """
+        kinds = self.spec.show if isinstance(self.spec, ExpressionSpec) else self.spec.diagram.show
+        if "forward" in kinds:
+            return layout_graph(self.graph)
+        full = self.with_options(show=EDGE_KINDS)
+        whole = full.layout
+        bands = {self.graph.nodes[n]["band"] for n in self.graph.nodes}
+        scene = only(whole, bands=frozenset(bands), kinds=frozenset(kinds))
+        x0, y0, _, _ = whole.legend_box  # the legend names what is drawn, from its left end
+        legend, box = legend_rows([e.kind for e in scene.legend], x0, y0, whole.width - MARGIN)
+        kept = {e.id for e in scene.edges}  # a line jump over an edge not drawn would hop over nothing
+        crossings = tuple(c for c in scene.crossings if c.over in kept and c.under in kept)
+        return dataclasses.replace(scene, legend=legend, legend_box=box, crossings=crossings,
+                                   jumps=plan_jumps(scene.edges, crossings))
 
     @property
     def scene(self) -> Scene:
@@ -159,6 +178,11 @@ class Diagram:
                 steps: bool = False) -> list[Path]:
         """The files ``save`` with the same arguments writes, in order (nothing is rendered)."""
         return [target for target, _, _ in self._targets(path, formats, steps)]
+
+    def targets(self, path: str | Path, formats: Iterable[str] | None = None, *,
+                steps: bool = False) -> list[tuple[Path, str, int | None]]:
+        """(file, format, slide step or None) for each file ``save`` with the same arguments writes."""
+        return self._targets(path, formats, steps)
 
     def save(self, path: str | Path, formats: Iterable[str] | None = None, *, steps: bool = False) -> list[Path]:
         """Write the diagram; return the paths written.
@@ -207,6 +231,11 @@ class Diagram:
 
     def _repr_svg_(self) -> str:
         return self._svg(None).decode("utf-8")
+
+
+def load_template(name: str) -> Spec:
+    """The validated spec of template ``name``; errors name it ``template NAME``, not its installed path."""
+    return spec_from_text(template_path(name).read_text(encoding="utf-8"), file=f"template {name}")
 
 
 def write_atomic(path: Path, data: bytes) -> Path:

@@ -192,14 +192,14 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
     content_bottom = max(b.y + b.h for b in bands) if bands else top + height_bb
     width = max(left + (bb[2] - bb[0]) + BAND_PAD + MARGIN, left + title_text.width, 560.0)
     kinds = [k for k in EDGE_KINDS if any(r.kind == k for r in routes)]
-    legend, box = _legend(kinds, left - BAND_PAD, content_bottom + 14, width - MARGIN)
+    legend, box = legend_rows(kinds, left - BAND_PAD, content_bottom + 14, width - MARGIN)
     height = box[1] + box[3] + MARGIN
     return Scene(title, title_text, round(width, 2), round(height, 2), bands, tuple(nodes), tuple(routes),
                  legend, box, crossings, jumps, jump_style)
 
 
-def _legend(kinds: list[EdgeKind], x0: float, y0: float, right: float) -> tuple[tuple[LegendEntry, ...],
-                                                                              tuple[float, float, float, float]]:
+def legend_rows(kinds: list[EdgeKind], x0: float, y0: float,
+                right: float) -> tuple[tuple[LegendEntry, ...], tuple[float, float, float, float]]:
     """Legend entries in rows that fit between ``x0`` and ``right``: sample line, then name and meaning."""
     entries: list[LegendEntry] = []
     sample, gap, pad = 38.0, 22.0, 10.0
