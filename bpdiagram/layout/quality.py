@@ -141,7 +141,31 @@ def _grammar(scene: Scene) -> tuple[str, ...]:
             out.append(f"{where} does not point down")
         if e.kind == "update" and not y1 < y0:
             out.append(f"{where} does not point up")
+    out += _layer_order(scene)
     return tuple(sorted(out))
+
+
+def _layer_order(scene: Scene) -> list[str]:
+    """Layers in order along each band: every node of layer l left of every node of a later layer.
+
+    The forward pass runs left to right layer by layer, and the cache and
+    backward bands stand under it, so in each band the layers follow one
+    another; a partial view that lost the forward edges scrambles this while
+    every single edge may still point the right way. Compared by box centres.
+    """
+    out = []
+    for band in BANDS:
+        layers: dict[int, list[NodeBox]] = {}
+        for n in scene.nodes:
+            if n.band == band:
+                layers.setdefault(n.layer, []).append(n)
+        order = sorted(layers)
+        for before, after in zip(order, order[1:], strict=False):
+            last = max(layers[before], key=lambda n: n.center[0])
+            first = min(layers[after], key=lambda n: n.center[0])
+            if first.center[0] < last.center[0] - TOLERANCE:
+                out.append(f"{band} band: layer {after} ({first.id}) stands left of layer {before} ({last.id})")
+    return out
 
 
 def _through_nodes(scene: Scene) -> tuple[str, ...]:
