@@ -10,6 +10,7 @@ ones only some commands use (json), since start-up is paid on every call
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -23,6 +24,7 @@ from bpdiagram.library import DEFAULT_TEMPLATE, template_description, template_n
 from bpdiagram.options import FORMATS, JUMP_STYLES, THEMES, JumpStyle, Theme
 
 if TYPE_CHECKING:
+    from bpdiagram.build import Options, Source
     from bpdiagram.layout.quality import Quality
 
 EXIT_CHECK_FAILED = 1
@@ -93,7 +95,7 @@ def cli() -> None:
 
 
 def _formats(value: str) -> list[str]:
-    formats = [f.strip() for f in value.split(",") if f.strip()]
+    formats = [f.strip().lower() for f in value.split(",") if f.strip()]
     for fmt in formats:
         if fmt not in KNOWN_FORMATS:
             raise click.BadParameter(f"unknown format {fmt!r}; valid formats: {', '.join(KNOWN_FORMATS)}",
@@ -103,73 +105,116 @@ def _formats(value: str) -> list[str]:
     return list(dict.fromkeys(formats))
 
 
+def _build_options(func: Any) -> Any:
+    """The options ``render`` and ``watch`` share: what to build, where, in which formats, drawn how."""
+    options = [
+        click.argument("specs", nargs=-1, type=click.Path(path_type=Path)),
+        click.option("-t", "--template", "templates", multiple=True, metavar="NAME",
+                     help="Render a shipped template (repeatable; see 'bpdiagram templates')."),
+        click.option("-o", "--output", "output", default="output", show_default=True,
+                     type=click.Path(path_type=Path), help="Folder for the diagrams (created if missing)."),
+        click.option("-f", "--formats", "formats", default=DEFAULT_FORMATS, show_default=True,
+                     help=f"Comma-separated formats: {', '.join(KNOWN_FORMATS)}."),
+        click.option("--name", "stem", metavar="STEM",
+                     help="File name stem for the outputs (one SPEC or template only): DIR/STEM.<ext>."),
+        click.option("--backprop-to", metavar="K|K,K,...|all",
+                     help="Draw the backward pass from the loss down to layer K; a list (3,2,1) or 'all' "
+                          "renders a series, DIR/<name>-to-<K>.<ext> for each K."),
+        click.option("--show", metavar="KINDS", help="Edge kinds to draw, e.g. forward,cache,backward."),
+        click.option("--shapes", is_flag=True, help="Show (n[l], m) shapes on tensor nodes."),
+        click.option("--values", is_flag=True,
+                     help="Show numbers on tensor nodes (the spec's values:, else seed 0 and batch 4)."),
+        click.option("--jumps", type=click.Choice(JUMP_STYLES), default="arc", show_default=True,
+                     help="How SVG and PNG draw a crossing: a line jump (arc), a gap in one line, or none."),
+        click.option("--theme", type=click.Choice(THEMES), default="default", show_default=True,
+                     help="default (colour) or print (grayscale-safe: kinds told apart by line style and "
+                          "arrowhead)."),
+        click.option("--steps", is_flag=True,
+                     help="Write the slide build-up DIR/<name>-1 … -4 (forward; + cache; + backward; "
+                          "+ update and derivative links), same layout in every step."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _sources(specs: tuple[Path, ...], templates: tuple[str, ...], stem: str | None) -> list[Source]:
+    """What to build: the SPEC files, then the templates (the default template when neither is given)."""
+    from bpdiagram.build import Source
+
+    sources = [Source(p, p.stem) for p in specs]
+    sources += [Source(template_path(name), name, template=name) for name in templates]
+    if not sources:
+        sources = [Source(template_path(DEFAULT_TEMPLATE), DEFAULT_TEMPLATE, template=DEFAULT_TEMPLATE)]
+    if stem is not None:
+        if len(sources) > 1:
+            raise click.UsageError(f"--name names the files of one diagram; {len(sources)} SPECs and templates "
+                                   "are given")
+        if not stem or stem != Path(stem).name or stem in (".", ".."):
+            raise click.BadParameter(f"{stem!r} is not a file name stem (no folders; use -o for those)",
+                                     param_hint="--name")
+        sources = [dataclasses.replace(sources[0], stem=stem)]
+    return sources
+
+
+def _options(formats: str, backprop_to: str | None, show: str | None, shapes: bool, values: bool,
+             jumps: JumpStyle, theme: Theme, steps: bool) -> Options:
+    from bpdiagram.build import Options, parse_backprop_to
+
+    return Options(tuple(_formats(formats)), parse_backprop_to(backprop_to), show, shapes, values or None, jumps,
+                   theme, steps)
+
+
 @cli.command()
-@click.argument("specs", nargs=-1, type=click.Path(path_type=Path))
-@click.option("-t", "--template", "templates", multiple=True, metavar="NAME",
-              help="Render a shipped template (repeatable; see 'bpdiagram templates').")
-@click.option("-o", "--output", "output", default="output", show_default=True, type=click.Path(path_type=Path),
-              help="Folder for the diagrams (created if missing).")
-@click.option("-f", "--formats", "formats", default=DEFAULT_FORMATS, show_default=True,
-              help=f"Comma-separated formats: {', '.join(KNOWN_FORMATS)}.")
-@click.option("--backprop-to", type=int, metavar="K", help="Draw the backward pass from the loss down to layer K.")
-@click.option("--show", metavar="KINDS", help="Edge kinds to draw, e.g. forward,cache,backward.")
-@click.option("--shapes", is_flag=True, help="Show (n[l], m) shapes on tensor nodes.")
-@click.option("--values", is_flag=True,
-              help="Show numbers on tensor nodes (the spec's values:, else seed 0 and batch 4).")
-@click.option("--jumps", type=click.Choice(JUMP_STYLES), default="arc", show_default=True,
-              help="How SVG and PNG draw a crossing: a line jump (arc), a gap in one line, or none.")
-@click.option("--theme", type=click.Choice(THEMES), default="default", show_default=True,
-              help="default (colour) or print (grayscale-safe: kinds told apart by line style and arrowhead).")
-@click.option("--steps", is_flag=True,
-              help="Write the slide build-up DIR/<name>-1 … -4 (forward; + cache; + backward; "
-                   "+ update and derivative links), same layout in every step.")
-@click.option("--force", is_flag=True, help="Render even specs whose outputs are newer than the spec.")
-def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, formats: str,
-           backprop_to: int | None, show: str | None, shapes: bool, values: bool, jumps: JumpStyle, theme: Theme,
-           steps: bool, force: bool) -> int:
+@_build_options
+@click.option("--force", is_flag=True, help="Render even diagrams whose files are up to date.")
+@click.option("-q", "--quiet", is_flag=True, help="Do not say which files are up to date (skipped).")
+def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, formats: str, stem: str | None,
+           backprop_to: str | None, show: str | None, shapes: bool, values: bool, jumps: JumpStyle, theme: Theme,
+           steps: bool, force: bool, quiet: bool) -> int:
     """Render SPEC files and/or templates to DIR/<name>.<ext>.
 
     With neither SPEC nor -t, renders the default template (two-layer-binary).
-    Specs whose outputs are all newer than the spec are skipped (rebuild them
-    with --force, e.g. after changing options). Written files are listed on
-    stdout; on a terminal, a progress bar and the skipped specs go to stderr.
+    A diagram is skipped when its files are up to date: written by this
+    version of bpdiagram from the same spec text with the same options (each
+    file's fingerprint is kept in DIR/.bpdiagram/); each skipped file is
+    named on stderr ('up to date: PATH', silenced by -q). Written files are
+    listed on stdout; on a terminal, a progress bar goes to stderr.
 
     \b
     Examples:
       bpdiagram render
       bpdiagram render -t three-layer-logistic --backprop-to 2 -f png
+      bpdiagram render -t three-layer-logistic --backprop-to 3,2,1 -f svg,html
+      bpdiagram render my-net.yaml --name my-net-relu --values -f png
       bpdiagram render -t two-layer-binary --values -f png
       bpdiagram render nets/*.yaml -o site/img -f svg,graphml
       bpdiagram render -t relu-mlp --jumps gap
-      bpdiagram render nets/*.yaml -o site/img -f svg,html
       bpdiagram render my-net.yaml -f pdf --theme print --steps
     """
-    from bpdiagram.diagram import Diagram  # heavy: numpy, networkx, graphviz
+    from bpdiagram.build import plan, up_to_date, write  # heavy: numpy, networkx, graphviz
 
-    fmts = _formats(formats)
-    sources: list[tuple[str, Path]] = [(p.stem, p) for p in specs]
-    sources += [(name, template_path(name)) for name in templates]
-    if not sources:
-        sources = [(DEFAULT_TEMPLATE, template_path(DEFAULT_TEMPLATE))]
+    options = _options(formats, backprop_to, show, shapes, values, jumps, theme, steps)
+    sources = _sources(specs, templates, stem)
     failed = skipped = written = 0
-    seen: dict[str, Path] = {}
+    seen: dict[str, Source] = {}
     progress = _Progress(len(sources))
     with progress:
-        for name, path in sources:
-            progress.start(name)
+        for source in sources:
+            progress.start(source.stem)
             try:
-                if name in seen:
-                    raise BpdiagramError(f"{path}: writes the same files as {seen[name]} ('{name}.*' in {output});"
-                                         " rename one of them")
-                seen[name] = path
-                diagram = Diagram.load(path, name=name, shapes=shapes, values=values or None, jumps=jumps,
-                                       theme=theme)
-                if not force and up_to_date(path, diagram.outputs(output, fmts, steps=steps)):
+                if source.stem in seen:
+                    raise BpdiagramError(f"{source.label}: writes the same files as {seen[source.stem].label} "
+                                         f"('{source.stem}.*' in {output}); rename one of them")
+                seen[source.stem] = source
+                build = plan(source, options, output)
+                if not force and up_to_date(build):
                     skipped += 1
-                    progress.note(f"skipped {path}: its outputs are newer than the spec (--force renders it)")
+                    if not quiet:
+                        for path in build.paths:
+                            progress.warn(f"up to date: {path}")
                     continue
-                diagram = diagram.with_options(backprop_to=backprop_to, show=show)
-                for file in diagram.save(output, fmts, steps=steps):
+                for file in write(build):
                     progress.echo(str(file))
                 written += 1
             except BpdiagramError as exc:
@@ -183,20 +228,12 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
     return EXIT_BAD_INPUT if failed else 0
 
 
-def up_to_date(spec: Path, outputs: list[Path]) -> bool:
-    """Whether every output exists and was modified after ``spec`` (make's rule, so a rebuild is never missed)."""
-    try:
-        since = spec.stat().st_mtime_ns
-        return all(out.stat().st_mtime_ns > since for out in outputs)
-    except OSError:
-        return False
-
-
 class _Progress:
     """A progress bar on stderr while several specs render — only when stderr is a terminal.
 
-    Notes (skipped specs, the closing count) are shown on a terminal only, so
-    build logs stay quiet; written files always go to stdout. The bar's line is
+    Notes (the closing count) are shown on a terminal only, so build logs
+    stay quiet; written files always go to stdout, warnings (``up to date:``)
+    always to stderr. The bar's line is
     cleared before anything else is printed, so lines never mix.
     """
 
@@ -238,6 +275,11 @@ class _Progress:
         """A line on stdout (a written file)."""
         self.clear()
         click.echo(text)
+
+    def warn(self, text: str) -> None:
+        """A line on stderr, always."""
+        self.clear()
+        click.echo(text, err=True)
 
     def note(self, text: str) -> None:
         """A line on stderr, shown on a terminal only."""

@@ -9,6 +9,7 @@ layout can be judged by numbers rather than by eye alone.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -160,7 +161,7 @@ def _layer_order(scene: Scene) -> list[str]:
             if n.band == band:
                 layers.setdefault(n.layer, []).append(n)
         order = sorted(layers)
-        for before, after in zip(order, order[1:], strict=False):
+        for before, after in itertools.pairwise(order):
             last = max(layers[before], key=lambda n: n.center[0])
             first = min(layers[after], key=lambda n: n.center[0])
             if first.center[0] < last.center[0] - TOLERANCE:
