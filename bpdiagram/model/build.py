@@ -17,7 +17,7 @@ shows the same ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
@@ -197,12 +197,16 @@ class _Builder:
                       value=self.block(values.dZ if values else None))
             # the backward of the linear step: dW, db and (below layer k: not drawn) dA[l−1],
             # each followed by its numbers when they are on
-            rules = [(sym.render(dw, layer), values.dW if values else None),
-                     (sym.render(db, layer), values.db if values else None)]
+            # (--shapes: dA[l−1] is a tensor like dZ[l] and shows its shape; dW and db, like W and b, do not)
+            rules: list[tuple[str, Any, str | None]] = [
+                (sym.render(dw, layer), values.dW if values else None, None),
+                (sym.render(db, layer), values.db if values else None, None)]
             if layer > self.k:
                 below = p.layers[layer - 2].dA if p else None
-                rules.append((sym.render(PREVIOUS_GRADIENT, layer), below))
-            label = "\n".join(rule if array is None else f"{rule}\n{numbers.block(array)}" for rule, array in rules)
+                rules.append((sym.render(PREVIOUS_GRADIENT, layer), below, self.shape(layer - 1)))
+            label = "\n".join(f"{rule}\n{numbers.block(array)}" if array is not None else
+                              f"{rule}\n{shape}" if shape and self.options.shapes else rule
+                              for rule, array, shape in rules)
             self.node(f"dW{layer}", "grad", "chain", 2 * layer - 1, layer, label, name=sym.symbol("dW", layer))
         if self.fused is None:
             # left of the loss's column (where Y and its cache stand), so J → dA[L] never points right
