@@ -372,8 +372,8 @@ def check(spec: Path | None, template: str | None, as_json: bool) -> int:
       bpdiagram check -t expression-add-mul --json
       bpdiagram check my-net.yaml --json
     """
-    import json
 
+    from bpdiagram.diagram import load_template
     from bpdiagram.model.build import default_title
     from bpdiagram.model.gradcheck import (  # heavy: numpy
         check_expression,
@@ -384,23 +384,22 @@ def check(spec: Path | None, template: str | None, as_json: bool) -> int:
     from bpdiagram.spec import ExpressionSpec, load_spec
 
     if spec is not None and template is None:
-        source = spec
+        loaded = load_spec(spec)
     elif template is not None and spec is None:
-        source = template_path(template)
+        loaded = load_template(template)
     else:
         raise click.UsageError("give either a SPEC file or -t NAME (exactly one)")
-    loaded = load_spec(source)
     name = template if template is not None else str(spec)
     if isinstance(loaded, ExpressionSpec):
         expression = check_expression(loaded)
         if as_json:
-            click.echo(json.dumps(expression.to_json()))
+            click.echo(expression.to_json())
         else:
             click.echo(format_expression_table(expression, title=f"{name} (f = {loaded.source})"))
         return 0 if expression.ok else EXIT_CHECK_FAILED
     report = check_gradients(loaded)
     if as_json:
-        click.echo(json.dumps(report.to_json()))
+        click.echo(report.to_json())
     else:
         title = loaded.title if loaded.title is not None else default_title(loaded)
         click.echo(format_table(report, title=f"{name} ({title})"))
@@ -428,45 +427,62 @@ def templates(name: str | None) -> int:
 
 
 @cli.command()
-@click.argument("spec", required=False, type=click.Path(path_type=Path))
-@click.option("-t", "--template", "template", metavar="NAME", help="Measure a shipped template instead of a SPEC.")
+@click.argument("specs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-t", "--template", "templates", multiple=True, metavar="NAME",
+              help="Measure a shipped template (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON (keys in the README).")
 @click.option("--backprop-to", type=int, metavar="K", help="As for render: backward pass down to layer K.")
 @click.option("--show", metavar="KINDS", help="As for render: edge kinds to draw.")
 @click.option("--shapes", is_flag=True, help="As for render: (n[l], m) shapes on tensor nodes.")
 @click.option("--jumps", type=click.Choice(JUMP_STYLES), default="arc", show_default=True,
               help="As for render: the jump style whose jumps are counted.")
-def stats(spec: Path | None, template: str | None, as_json: bool, backprop_to: int | None, show: str | None,
-          shapes: bool, jumps: JumpStyle) -> int:
-    """Measure the picture of SPEC (or template NAME): counts, crossings, jumps, layout problems.
+def stats(specs: tuple[Path, ...], templates: tuple[str, ...], as_json: bool, backprop_to: int | None,
+          show: str | None, shapes: bool, jumps: JumpStyle) -> int:
+    """Measure the picture of each SPEC (or template NAME): counts, crossings, jumps, layout problems.
 
     Reports nodes and edges by kind, crossings and the line jumps drawn on
     them, overlapping nodes, labels spilling out of their node, edges against
-    the visual grammar, edges through other nodes, and the picture's size.
-    Render's picture options apply, so it measures what render draws.
+    the visual grammar (with the order of layers along each band), edges
+    through other nodes, and the picture's size. Render's picture options
+    apply, so it measures what render draws. Several SPECs and templates are
+    measured one after the other (with --json: a list, one object each).
 
     \b
     Examples:
       bpdiagram stats -t two-layer-binary
       bpdiagram stats my-net.yaml --json
       bpdiagram stats -t three-layer-logistic --backprop-to 2
+      bpdiagram stats -t relu-mlp -t two-layer-binary --show backward
     """
-    if (spec is None) == (template is None):
-        raise click.UsageError("give either a SPEC file or -t NAME")
+    if not specs and not templates:
+        raise click.UsageError("give a SPEC file or -t NAME (or several)")
+    from bpdiagram.build import Options, Source
     from bpdiagram.diagram import Diagram  # heavy: numpy, networkx, graphviz
 
-    path = spec if spec is not None else template_path(str(template))
-    name = spec.stem if spec is not None else str(template)
-    diagram = Diagram.load(path, name=name, shapes=shapes, jumps=jumps).with_options(backprop_to=backprop_to,
-                                                                                    show=show)
-    quality = diagram.stats()
+    sources = [Source(p, p.stem) for p in specs] + [Source(template_path(t), t, template=t) for t in templates]
+    reports: list[dict[str, Any]] = []
+    texts: list[str] = []
+    failed = False
+    for source in sources:
+        try:
+            base: Diagram = source.diagram(Options(shapes=shapes, jumps=jumps))[0]
+            diagram = base.with_options(backprop_to=backprop_to, show=show)
+            quality = diagram.stats()
+        except BpdiagramError as exc:
+            _fail(str(exc))
+            failed = True
+            continue
+        reports.append({"name": diagram.name, **quality.to_dict()})
+        texts.append(format_stats(diagram.name, quality))
     if as_json:
         import json
 
-        click.echo(json.dumps({"name": diagram.name, **quality.to_dict()}, ensure_ascii=False, indent=2))
-        return 0
-    click.echo(format_stats(diagram.name, quality))
-    return 0
+        if reports:
+            data: Any = reports[0] if len(sources) == 1 else reports
+            click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    elif texts:
+        click.echo("\n\n".join(texts))
+    return EXIT_BAD_INPUT if failed else 0
 
 
 def format_stats(name: str, quality: Quality) -> str:

@@ -10,6 +10,7 @@ layout can be judged by numbers rather than by eye alone.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,10 @@ class Quality:
         """Overlaps, spills, grammar violations and edges through nodes: what should always be zero."""
         return (len(self.overlapping_nodes) + len(self.spilling_labels) + len(self.grammar_violations)
                 + len(self.edges_through_nodes))
+
+    def to_json(self) -> str:
+        """``to_dict`` as indented JSON text (``stats --json`` adds the diagram's name in front)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``stats --json`` (key order fixed, documented in the README)."""
