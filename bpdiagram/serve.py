@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import sys
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -167,6 +168,20 @@ class Site:
         return _site_page("bpdiagram: live preview", body, "", version)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A reader that went away mid-answer (a page reloading during a poll) is normal: say nothing.
+
+        Anything else is one ``error:`` line, never a traceback in the terminal.
+        """
+        kind, exc = sys.exc_info()[:2]
+        if kind is not None and issubclass(kind, ConnectionError):
+            return
+        print(f"error: serving a request: {one_line(str(exc))}", file=sys.stderr, flush=True)
+
+
 def serve(site: Site, port: int) -> ThreadingHTTPServer:
     """Serve ``site`` on 127.0.0.1:``port`` (0: any free port) from a background thread; the running server."""
 
@@ -197,10 +212,9 @@ def serve(site: Site, port: int) -> ThreadingHTTPServer:
             """Quiet: the terminal shows one line per build, not one per request."""
 
     try:
-        server = ThreadingHTTPServer((HOST, port), Handler)
+        server = _Server((HOST, port), Handler)
     except OSError as exc:
         raise BpdiagramError(f"cannot serve on {HOST}:{port}: {exc.strerror or exc}; choose another port "
                              "with --port N") from None
-    server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="bpdiagram-serve", daemon=True).start()
     return server
