@@ -68,3 +68,4 @@ docs: $(TSTAMP) system browser
 	$(BIN)/python tools/closeup.py docs/line-jumps.yaml --jumps arc -o docs/images/line-jumps-arc.png
 	$(BIN)/python -c "import bpdiagram; bpdiagram.template('two-layer-binary', theme='print').save('docs/images/two-layer-binary-print.png')"
 	$(BIN)/python tools/html_screenshot.py two-layer-binary A1 docs/images/html-hover.png
+	$(BIN)/python tools/html_screenshot.py two-layer-binary dZ1 docs/images/html-code.png --code

@@ -66,12 +66,14 @@ class Options:
     jumps: JumpStyle = "arc"
     theme: Theme = "default"
     steps: bool = False
+    code: bool = False
+    """HTML pages show the module of ``bpdiagram code`` beside the diagram."""
 
     def key(self) -> dict[str, object]:
         """The options as plain data, for the fingerprint."""
         return {"formats": list(self.formats), "backprop_to": self.backprop_to, "show": self.show,
                 "shapes": self.shapes, "values": self.values, "jumps": self.jumps, "theme": self.theme,
-                "steps": self.steps}
+                "steps": self.steps, "code": self.code}
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ class Source:
             raise SpecError(f"not UTF-8 text (byte {exc.start})", file=self.label) from None
         spec = spec_from_text(text, file=self.label, is_json=self.path.suffix.lower() == ".json")
         return Diagram(spec, name=self.stem, shapes=options.shapes, values=options.values, jumps=options.jumps,
-                       theme=options.theme), data
+                       theme=options.theme, code=options.code), data
 
 
 @dataclass

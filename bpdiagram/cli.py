@@ -91,6 +91,7 @@ def cli() -> None:
       bpdiagram templates relu-mlp > my-net.yaml
       bpdiagram check -t two-layer-binary   # gradients vs finite differences
       bpdiagram stats -t relu-mlp           # crossings, jumps and layout problems
+      bpdiagram code -t two-layer-binary    # the forward and backward pass as Python
     """
 
 
@@ -132,6 +133,9 @@ def _build_options(func: Any) -> Any:
         click.option("--steps", is_flag=True,
                      help="Write the slide build-up DIR/<name>-1 … -4 (forward; + cache; + backward; "
                           "+ update and derivative links), same layout in every step."),
+        click.option("--code", "code", is_flag=True,
+                     help="HTML: show the Python of 'bpdiagram code' beside the diagram, each statement linked to "
+                          "its node."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -158,11 +162,11 @@ def _sources(specs: tuple[Path, ...], templates: tuple[str, ...], stem: str | No
 
 
 def _options(formats: str, backprop_to: str | None, show: str | None, shapes: bool, values: bool,
-             jumps: JumpStyle, theme: Theme, steps: bool) -> Options:
+             jumps: JumpStyle, theme: Theme, steps: bool, code: bool) -> Options:
     from bpdiagram.build import Options, parse_backprop_to
 
     return Options(tuple(_formats(formats)), parse_backprop_to(backprop_to), show, shapes, values or None, jumps,
-                   theme, steps)
+                   theme, steps, code)
 
 
 @cli.command()
@@ -171,7 +175,7 @@ def _options(formats: str, backprop_to: str | None, show: str | None, shapes: bo
 @click.option("-q", "--quiet", is_flag=True, help="Do not say which files are up to date (skipped).")
 def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, formats: str, stem: str | None,
            backprop_to: str | None, show: str | None, shapes: bool, values: bool, jumps: JumpStyle, theme: Theme,
-           steps: bool, force: bool, quiet: bool) -> int:
+           steps: bool, code: bool, force: bool, quiet: bool) -> int:
     """Render SPEC files and/or templates to DIR/<name>.<ext>.
 
     With neither SPEC nor -t, renders the default template (two-layer-binary).
@@ -191,10 +195,11 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
       bpdiagram render nets/*.yaml -o site/img -f svg,graphml
       bpdiagram render -t relu-mlp --jumps gap
       bpdiagram render my-net.yaml -f pdf --theme print --steps
+      bpdiagram render -t two-layer-binary -f html --code
     """
     from bpdiagram.build import plan, up_to_date, write  # heavy: numpy, networkx, graphviz
 
-    options = _options(formats, backprop_to, show, shapes, values, jumps, theme, steps)
+    options = _options(formats, backprop_to, show, shapes, values, jumps, theme, steps, code)
     sources = _sources(specs, templates, stem)
     failed = skipped = written = 0
     seen: dict[str, Source] = {}
@@ -237,7 +242,7 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
               help="Port for --serve (loopback only; 0 picks a free one).")
 def watch(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, formats: str, stem: str | None,
           backprop_to: str | None, show: str | None, shapes: bool, values: bool, jumps: JumpStyle, theme: Theme,
-          steps: bool, serve: bool, port: int) -> int:
+          steps: bool, code: bool, serve: bool, port: int) -> int:
     """Render, then render again whenever a SPEC file changes, until Ctrl-C.
 
     Takes render's arguments. Each build prints one line: 'rendered: PATH
@@ -256,7 +261,7 @@ def watch(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, for
     """
     from bpdiagram.watch import Watcher  # heavy: numpy, networkx, graphviz, watchfiles
 
-    options = _options(formats, backprop_to, show, shapes, values, jumps, theme, steps)
+    options = _options(formats, backprop_to, show, shapes, values, jumps, theme, steps, code)
     sources = _sources(specs, templates, stem)
     stems: dict[str, Source] = {}
     for source in sources:
@@ -404,6 +409,45 @@ def check(spec: Path | None, template: str | None, as_json: bool) -> int:
         title = loaded.title if loaded.title is not None else default_title(loaded)
         click.echo(format_table(report, title=f"{name} ({title})"))
     return 0 if report.ok else EXIT_CHECK_FAILED
+
+
+@cli.command()
+@click.argument("spec", required=False, type=click.Path(path_type=Path))
+@click.option("-t", "--template", "template", metavar="NAME", help="Export a shipped template instead of a SPEC file.")
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path), metavar="FILE",
+              help="Write the module to FILE instead of printing it.")
+def code(spec: Path | None, template: str | None, output: Path | None) -> int:
+    """Write the forward and backward pass the diagram draws as one Python module.
+
+    The module needs numpy only. Its statements follow the diagram's bands
+    (forward, cache, backward), each under a comment with the formula of the
+    node it implements, names as on the diagram (Z1, A1, dZ2, dW2). Run as a
+    script, it computes J (or f) and every gradient on the spec's numbers.
+
+    \b
+    Examples:
+      bpdiagram code -t two-layer-binary
+      bpdiagram code my-net.yaml -o my_net.py && python my_net.py
+    """
+    from bpdiagram.diagram import load_template, write_atomic
+    from bpdiagram.errors import OutputError
+    from bpdiagram.model.code import generate
+    from bpdiagram.spec import load_spec
+
+    if (spec is None) == (template is None):
+        raise click.UsageError("give either a SPEC file or -t NAME (exactly one)")
+    loaded = load_spec(spec) if spec is not None else load_template(str(template))
+    listing = generate(loaded, source=str(spec) if spec is not None else f"the template {template}")
+    if output is None:
+        click.echo(listing.text, nl=False)
+        return 0
+    if output.is_dir():
+        raise OutputError(f"{output}: is a folder; give a file name such as {output / 'network.py'}")
+    if not output.parent.is_dir():
+        raise OutputError(f"{output.parent}: no such folder")
+    write_atomic(output, listing.text.encode("utf-8"))
+    click.echo(str(output))
+    return 0
 
 
 @cli.command()

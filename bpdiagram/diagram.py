@@ -26,6 +26,7 @@ from bpdiagram.layout.quality import Quality, measure
 from bpdiagram.layout.steps import STEPS, only, step_scene
 from bpdiagram.library import template_path
 from bpdiagram.model.build import BuildOptions, build_graph
+from bpdiagram.model.code import Listing, link_to
 from bpdiagram.options import EDGE_KINDS, FORMATS, JUMP_STYLES, THEMES, JumpStyle, Theme
 from bpdiagram.spec import ExpressionSpec, Spec, load_spec, spec_from_text
 from bpdiagram.spec.network import parse_show
@@ -43,6 +44,8 @@ class Diagram:
             None (the default) shows them exactly when the spec has a ``values:`` section.
         jumps: how SVG and PNG draw crossings: ``arc`` (a line jump), ``gap`` or ``none``.
         theme: ``default`` (colour) or ``print`` (grayscale-safe; see ``style.THEMES``).
+        code: HTML pages show the module ``bpdiagram code`` writes in a panel beside the diagram,
+            each statement linked to its node (other formats ignore it).
 
     Example:
         >>> import bpdiagram
@@ -52,7 +55,7 @@ class Diagram:
     """
 
     def __init__(self, spec: Spec, *, name: str = "diagram", shapes: bool = False, values: bool | None = None,
-                 jumps: JumpStyle = "arc", theme: Theme = "default") -> None:
+                 jumps: JumpStyle = "arc", theme: Theme = "default", code: bool = False) -> None:
         if theme not in THEMES:
             raise BpdiagramError(f"unknown theme {theme!r}; valid themes: {', '.join(THEMES)}")
         if jumps not in JUMP_STYLES:
@@ -63,6 +66,7 @@ class Diagram:
         self.values = spec.values is not None if values is None else values
         self.jumps: JumpStyle = jumps
         self.theme: Theme = theme
+        self.code = code
         self._svgs: dict[tuple[int | None, str, str], bytes] = {}
 
     @classmethod
@@ -83,7 +87,7 @@ class Diagram:
 
     def with_options(self, *, backprop_to: int | None = None, show: Iterable[str] | str | None = None,
                      shapes: bool | None = None, values: bool | None = None, jumps: JumpStyle | None = None,
-                     theme: Theme | None = None) -> Diagram:
+                     theme: Theme | None = None, code: bool | None = None) -> Diagram:
         """A copy with the spec's ``diagram:`` options and the drawing options overridden (the CLI's).
 
         A copy that only changes how the picture is drawn (theme, jumps)
@@ -107,7 +111,8 @@ class Diagram:
             spec = dataclasses.replace(spec, diagram=dataclasses.replace(spec.diagram, backprop_to=backprop_to))
         copy = Diagram(spec, name=self.name, shapes=self.shapes if shapes is None else shapes,
                        values=self.values if values is None else values,
-                       jumps=self.jumps if jumps is None else jumps, theme=self.theme if theme is None else theme)
+                       jumps=self.jumps if jumps is None else jumps, theme=self.theme if theme is None else theme,
+                       code=self.code if code is None else code)
         if spec == self.spec and (copy.shapes, copy.values) == (self.shapes, self.values):
             for shared in ("graph", "layout"):
                 if shared in self.__dict__:
@@ -144,7 +149,15 @@ class Diagram:
     @property
     def scene(self) -> Scene:
         """The laid-out scene every writer reads, in this diagram's theme and jump style."""
-        return dataclasses.replace(self.layout, theme=self.theme, jump_style=self.jumps)
+        return dataclasses.replace(self.layout, theme=self.theme, jump_style=self.jumps,
+                                   code=link_to(self.listing, self.graph.nodes) if self.code else None)
+
+    @cached_property
+    def listing(self) -> Listing:
+        """The Python module of this diagram (``bpdiagram code``), each line with the nodes it implements."""
+        from bpdiagram.model.code import generate
+
+        return generate(self.spec, source=self.name)
 
     def stats(self) -> Quality:
         """The picture's measured quality: counts by kind, crossings, jumps, overlaps, spills, grammar."""

@@ -9,9 +9,13 @@ kind has one (the path ends at the head's base).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bpdiagram.layout.text import TextBlock
 from bpdiagram.options import Band, EdgeKind, JumpStyle, NodeKind, Theme
+
+if TYPE_CHECKING:
+    from bpdiagram.model.code import Listing
 
 Point = tuple[float, float]
 
@@ -140,3 +144,5 @@ class Scene:
     jump_style: JumpStyle = "arc"
     """How writers that can draw jumps draw them: ``arc``, ``gap`` or ``none`` (plain crossings)."""
     theme: Theme = "default"
+    code: Listing | None = None
+    """The module ``bpdiagram code`` writes, for writers that show it beside the picture (HTML, ``--code``)."""

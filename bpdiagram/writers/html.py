@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from bpdiagram.layout.scene import EdgeRoute, Scene
 from bpdiagram.options import EDGE_KINDS, EdgeKind
 from bpdiagram.style import FONT_STACK, style_table
-from bpdiagram.writers import Writer, svg
+from bpdiagram.writers import Writer, codepanel, svg
 from bpdiagram.writers.xmltext import clean
 
 IDLE_STATUS = "Hover over a node, or Tab to it, to highlight what belongs to it; Esc clears."
@@ -113,6 +113,9 @@ PAGE_CSS = "body{margin:1.5em;background:#FFFFFF}\n"
 CSP = (f"default-src 'none'; script-src {_csp_hash(SCRIPT)}; "
        f"style-src {_csp_hash(PAGE_CSS)} {_csp_hash(CSS)}; base-uri 'none'; form-action 'none'")
 """Only our own inline script and styles may run or apply; nothing may be fetched."""
+CODE_CSP = (CSP.replace("script-src ", f"script-src {_csp_hash(codepanel.SCRIPT)} ")
+            .replace("style-src ", f"style-src {_csp_hash(codepanel.CSS)} "))
+"""The same, with the code panel's script and style (``render --code``)."""
 
 
 @dataclass(frozen=True)
@@ -250,9 +253,10 @@ def fragment(scene: Scene) -> str:
         f"<style>{CSS}</style>\n"
         f'<fieldset class="bp-controls bp-js" hidden>\n<legend>Edge kinds</legend>\n{boxes}\n</fieldset>\n'
         f'<p class="bp-status bp-js" role="status" aria-live="polite" hidden>{html.escape(IDLE_STATUS)}</p>\n'
-        f"{picture}\n"
+        f"{codepanel.beside(picture, scene)}\n"
         f'<script type="application/json" class="bp-data">{json_for_script(data)}</script>\n'
         f"<script>{SCRIPT}</script>\n"
+        f"{codepanel.assets(scene)}"
         f"</div>\n")
 
 
@@ -262,7 +266,7 @@ def render(scene: Scene) -> bytes:
     page = (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP if scene.code is None else CODE_CSP}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="generator" content="bpdiagram">\n'
         f"<title>{title}</title>\n<style>{PAGE_CSS}</style>\n</head>\n<body>\n"

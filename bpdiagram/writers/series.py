@@ -16,6 +16,7 @@ import html
 from collections.abc import Sequence
 
 from bpdiagram.layout.scene import Scene
+from bpdiagram.writers import codepanel
 from bpdiagram.writers.html import CSS, PAGE_CSS, SCRIPT, _csp_hash, fragment
 from bpdiagram.writers.xmltext import clean
 
@@ -77,6 +78,9 @@ SERIES_SCRIPT = """
 SERIES_CSP = (f"default-src 'none'; script-src {_csp_hash(SCRIPT)} {_csp_hash(SERIES_SCRIPT)}; "
               f"style-src {_csp_hash(PAGE_CSS)} {_csp_hash(CSS)} {_csp_hash(SERIES_CSS)}; base-uri 'none'; "
               "form-action 'none'")
+SERIES_CODE_CSP = (SERIES_CSP.replace("script-src ", f"script-src {_csp_hash(codepanel.SCRIPT)} ")
+                   .replace("style-src ", f"style-src {_csp_hash(codepanel.CSS)} "))
+"""The same, with the code panel's script and style (``render --code``)."""
 
 
 def render_series(frames: Sequence[tuple[str, str, Scene]], *, title: str) -> bytes:
@@ -89,10 +93,11 @@ def render_series(frames: Sequence[tuple[str, str, Scene]], *, title: str) -> by
         f"<h2>{html.escape(caption)}</h2>\n{fragment(scene)}</section>\n"
         for caption, anchor, scene in frames)
     heading = html.escape(clean(title or "backpropagation diagrams"))
+    policy = SERIES_CSP if all(scene.code is None for _, _, scene in frames) else SERIES_CODE_CSP
     page = (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{SERIES_CSP}">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{policy}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="generator" content="bpdiagram">\n'
         f"<title>{heading}</title>\n<style>{PAGE_CSS}</style>\n<style>{SERIES_CSS}</style>\n</head>\n<body>\n"
