@@ -30,7 +30,8 @@ __all__ = ["Diagram", "__version__", "load", "template", "templates"]
 
 
 def load(source: str | Path | dict[str, Any], *, name: str | None = None, theme: Theme = "default",
-         shapes: bool = False, values: bool | None = None, jumps: JumpStyle = "arc", code: bool = False) -> Diagram:
+         shapes: bool = False, values: bool | None = None, jumps: JumpStyle = "arc", code: bool = False,
+         **options: Any) -> Diagram:
     """A diagram of the spec at path ``source`` (YAML or JSON), or of a spec given as a dict.
 
     Args:
@@ -41,21 +42,23 @@ def load(source: str | Path | dict[str, Any], *, name: str | None = None, theme:
         values: show numbers (None: exactly when the spec has ``values:``).
         jumps: how SVG and PNG draw crossings: ``arc``, ``gap`` or ``none``.
         code: HTML shows the diagram's Python (``d.listing.text``, as ``bpdiagram code``) beside it.
+        options: the other options of ``Diagram`` (``memory``, ``batch``, ``dtype``, ``gradient_flow``).
 
     Raises:
         bpdiagram.errors.SpecError: the spec cannot be read or is not valid (the message names file, line, key).
     """
     from bpdiagram.diagram import Diagram
 
-    return Diagram.load(source, name=name, theme=theme, shapes=shapes, values=values, jumps=jumps, code=code)
+    return Diagram.load(source, name=name, theme=theme, shapes=shapes, values=values, jumps=jumps, code=code,
+                        **options)
 
 
 def template(name: str, *, theme: Theme = "default", shapes: bool = False, values: bool | None = None,
-             jumps: JumpStyle = "arc", code: bool = False) -> Diagram:
+             jumps: JumpStyle = "arc", code: bool = False, **options: Any) -> Diagram:
     """A diagram of the shipped template ``name`` (see ``templates()``); options as for ``load``."""
     from bpdiagram.diagram import Diagram
 
-    return Diagram.template(name, theme=theme, shapes=shapes, values=values, jumps=jumps, code=code)
+    return Diagram.template(name, theme=theme, shapes=shapes, values=values, jumps=jumps, code=code, **options)
 
 
 def templates() -> dict[str, str]:

@@ -25,7 +25,7 @@ from typing import Literal
 from bpdiagram import __version__
 from bpdiagram.diagram import Diagram, write_atomic
 from bpdiagram.errors import BpdiagramError, OutputError, SpecError
-from bpdiagram.options import JumpStyle, Theme
+from bpdiagram.options import Dtype, JumpStyle, Theme
 from bpdiagram.spec import ExpressionSpec, spec_from_text
 from bpdiagram.spec.load import MAX_SPEC_BYTES
 
@@ -68,12 +68,20 @@ class Options:
     steps: bool = False
     code: bool = False
     """HTML pages show the module of ``bpdiagram code`` beside the diagram."""
+    wrap: str | None = None
+    scale: float | None = None
+    width: int | None = None
+    memory: bool | None = None
+    batch: int | None = None
+    dtype: Dtype = "float32"
+    gradient_flow: bool | None = None
 
     def key(self) -> dict[str, object]:
         """The options as plain data, for the fingerprint."""
         return {"formats": list(self.formats), "backprop_to": self.backprop_to, "show": self.show,
                 "shapes": self.shapes, "values": self.values, "jumps": self.jumps, "theme": self.theme,
-                "steps": self.steps, "code": self.code}
+                "steps": self.steps, "code": self.code, "wrap": self.wrap, "scale": self.scale, "width": self.width,
+                "memory": self.memory, "batch": self.batch, "dtype": self.dtype, "gradient_flow": self.gradient_flow}
 
 
 @dataclass(frozen=True)
@@ -117,7 +125,8 @@ class Source:
             raise SpecError(f"not UTF-8 text (byte {exc.start})", file=self.label) from None
         spec = spec_from_text(text, file=self.label, is_json=self.path.suffix.lower() == ".json")
         return Diagram(spec, name=self.stem, shapes=options.shapes, values=options.values, jumps=options.jumps,
-                       theme=options.theme, code=options.code), data
+                       theme=options.theme, memory=options.memory, batch=options.batch, dtype=options.dtype,
+                       gradient_flow=options.gradient_flow, code=options.code), data
 
 
 @dataclass
@@ -160,7 +169,8 @@ def plan(source: Source, options: Options, output: Path) -> Plan:
     result = Plan()
     variants: list[tuple[int | None, Diagram]] = []
     for k in values:
-        variant = base.with_options(backprop_to=k, show=options.show)
+        variant = base.with_options(backprop_to=k, show=options.show, wrap=options.wrap, scale=options.scale,
+                                    width=options.width)
         if is_series:
             variant.name = f"{source.stem}-to-{k}"
         variants.append((k, variant))

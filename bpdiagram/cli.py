@@ -21,7 +21,7 @@ import click
 from bpdiagram import __version__
 from bpdiagram.errors import BpdiagramError, one_line
 from bpdiagram.library import DEFAULT_TEMPLATE, template_description, template_names, template_path
-from bpdiagram.options import FORMATS, JUMP_STYLES, THEMES, JumpStyle, Theme
+from bpdiagram.options import DTYPES, FORMATS, JUMP_STYLES, THEMES, Dtype, JumpStyle, Theme
 
 if TYPE_CHECKING:
     from bpdiagram.build import Options, Source
@@ -133,6 +133,21 @@ def _build_options(func: Any) -> Any:
         click.option("--steps", is_flag=True,
                      help="Write the slide build-up DIR/<name>-1 … -4 (forward; + cache; + backward; "
                           "+ update and derivative links), same layout in every step."),
+        click.option("--wrap", metavar="N|auto",
+                     help="Draw the network in tiers of N layers, stacked top to bottom (auto: the smallest N "
+                          "whose picture is at most twice as wide as tall)."),
+        click.option("--scale", type=click.FloatRange(min=0, min_open=True), metavar="S",
+                     help="PNG pixels per SVG unit (default 2)."),
+        click.option("--width", "png_width", type=click.IntRange(min=1), metavar="PX",
+                     help="PNG width in pixels; the height follows (instead of --scale)."),
+        click.option("--memory", is_flag=True, default=None,
+                     help="Show each cached value's shape and bytes, and the cache's total on its band."),
+        click.option("--batch", type=int, metavar="M",
+                     help="Batch size m --memory counts at (default: values.batch, else 64)."),
+        click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
+                     help="Number type --memory counts in."),
+        click.option("--gradient-flow", "gradient_flow", is_flag=True, default=None,
+                     help="Draw a strip of ‖dW[l]‖ bars (log scale) under the backward band (runs the numbers)."),
         click.option("--code", "code", is_flag=True,
                      help="HTML: show the Python of 'bpdiagram code' beside the diagram, each statement linked to "
                           "its node."),
@@ -162,11 +177,16 @@ def _sources(specs: tuple[Path, ...], templates: tuple[str, ...], stem: str | No
 
 
 def _options(formats: str, backprop_to: str | None, show: str | None, shapes: bool, values: bool,
-             jumps: JumpStyle, theme: Theme, steps: bool, code: bool) -> Options:
+             jumps: JumpStyle, theme: Theme, steps: bool, wrap: str | None, scale: float | None,
+             png_width: int | None, memory: bool | None, batch: int | None, dtype: Dtype,
+             gradient_flow: bool | None, code: bool) -> Options:
     from bpdiagram.build import Options, parse_backprop_to
 
+    if scale is not None and png_width is not None:
+        raise click.UsageError("give --scale or --width, not both")
     return Options(tuple(_formats(formats)), parse_backprop_to(backprop_to), show, shapes, values or None, jumps,
-                   theme, steps, code)
+                   theme, steps, code=code, wrap=wrap, scale=scale, width=png_width, memory=memory, batch=batch,
+                   dtype=dtype, gradient_flow=gradient_flow)
 
 
 @cli.command()
@@ -175,7 +195,9 @@ def _options(formats: str, backprop_to: str | None, show: str | None, shapes: bo
 @click.option("-q", "--quiet", is_flag=True, help="Do not say which files are up to date (skipped).")
 def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, formats: str, stem: str | None,
            backprop_to: str | None, show: str | None, shapes: bool, values: bool, jumps: JumpStyle, theme: Theme,
-           steps: bool, code: bool, force: bool, quiet: bool) -> int:
+           steps: bool, wrap: str | None, scale: float | None, png_width: int | None, memory: bool | None,
+           batch: int | None, dtype: Dtype, gradient_flow: bool | None, code: bool, force: bool,
+           quiet: bool) -> int:
     """Render SPEC files and/or templates to DIR/<name>.<ext>.
 
     With neither SPEC nor -t, renders the default template (two-layer-binary).
@@ -195,11 +217,15 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
       bpdiagram render nets/*.yaml -o site/img -f svg,graphml
       bpdiagram render -t relu-mlp --jumps gap
       bpdiagram render my-net.yaml -f pdf --theme print --steps
+      bpdiagram render -t three-layer-logistic --memory --batch 64 --dtype float16
+      bpdiagram render -t vanishing-gradients --gradient-flow -f png
+      bpdiagram render deep-net.yaml --wrap auto -f png --width 1920
       bpdiagram render -t two-layer-binary -f html --code
     """
     from bpdiagram.build import plan, up_to_date, write  # heavy: numpy, networkx, graphviz
 
-    options = _options(formats, backprop_to, show, shapes, values, jumps, theme, steps, code)
+    options = _options(formats, backprop_to, show, shapes, values, jumps, theme, steps, wrap, scale, png_width,
+                       memory, batch, dtype, gradient_flow, code)
     sources = _sources(specs, templates, stem)
     failed = skipped = written = 0
     seen: dict[str, Source] = {}
@@ -242,7 +268,8 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
               help="Port for --serve (loopback only; 0 picks a free one).")
 def watch(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, formats: str, stem: str | None,
           backprop_to: str | None, show: str | None, shapes: bool, values: bool, jumps: JumpStyle, theme: Theme,
-          steps: bool, code: bool, serve: bool, port: int) -> int:
+          steps: bool, wrap: str | None, scale: float | None, png_width: int | None, memory: bool | None,
+          batch: int | None, dtype: Dtype, gradient_flow: bool | None, code: bool, serve: bool, port: int) -> int:
     """Render, then render again whenever a SPEC file changes, until Ctrl-C.
 
     Takes render's arguments. Each build prints one line: 'rendered: PATH
@@ -261,7 +288,8 @@ def watch(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, for
     """
     from bpdiagram.watch import Watcher  # heavy: numpy, networkx, graphviz, watchfiles
 
-    options = _options(formats, backprop_to, show, shapes, values, jumps, theme, steps, code)
+    options = _options(formats, backprop_to, show, shapes, values, jumps, theme, steps, wrap, scale, png_width,
+                       memory, batch, dtype, gradient_flow, code)
     sources = _sources(specs, templates, stem)
     stems: dict[str, Source] = {}
     for source in sources:
@@ -481,7 +509,8 @@ def templates(name: str | None) -> int:
 @click.option("--jumps", type=click.Choice(JUMP_STYLES), default="arc", show_default=True,
               help="As for render: the jump style whose jumps are counted.")
 def stats(specs: tuple[Path, ...], templates: tuple[str, ...], as_json: bool, backprop_to: int | None,
-          show: str | None, shapes: bool, jumps: JumpStyle) -> int:
+          show: str | None, shapes: bool, jumps: JumpStyle, memory: bool | None, batch: int | None, dtype: Dtype,
+          wrap: str | None) -> int:
     """Measure the picture of each SPEC (or template NAME): counts, crossings, jumps, layout problems.
 
     Reports nodes and edges by kind, crossings and the line jumps drawn on
@@ -509,15 +538,24 @@ def stats(specs: tuple[Path, ...], templates: tuple[str, ...], as_json: bool, ba
     failed = False
     for source in sources:
         try:
-            base: Diagram = source.diagram(Options(shapes=shapes, jumps=jumps))[0]
-            diagram = base.with_options(backprop_to=backprop_to, show=show)
+            base: Diagram = source.diagram(Options(shapes=shapes, jumps=jumps, memory=memory, batch=batch,
+                                                   dtype=dtype))[0]
+            diagram = base.with_options(backprop_to=backprop_to, show=show, wrap=wrap)
             quality = diagram.stats()
+            cache = diagram.cache()
         except BpdiagramError as exc:
             _fail(str(exc))
             failed = True
             continue
-        reports.append({"name": diagram.name, **quality.to_dict()})
-        texts.append(format_stats(diagram.name, quality))
+        extra = {"cache": cache.to_json()} if cache is not None else {}
+        reports.append({"name": diagram.name, **quality.to_dict(), **extra})
+        text = format_stats(diagram.name, quality)
+        if cache is not None:
+            from bpdiagram.model.memory import human
+
+            text += (f"\n  cache (batch {cache.batch}, {cache.dtype}): {human(cache.bytes)} ({cache.bytes:,} bytes) "
+                     f"in {len(cache.values)} values")
+        texts.append(text)
     if as_json:
         import json
 
@@ -535,8 +573,11 @@ def format_stats(name: str, quality: Quality) -> str:
     def by_kind(counts: dict[str, int]) -> str:
         return f"{sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in counts.items())})"
 
+    per_tier = f"{quality.wrap} layer{'s' * (quality.wrap > 1)}"
     rows: list[tuple[str, str, tuple[str, ...]]] = [
         ("size", f"{quality.width:g} × {quality.height:g} px", ()),
+        ("tiers", str(quality.tiers) + (f" ({per_tier} per tier)" if quality.wrap else ""), ()),
+        ("text at 16 cm", f"{quality.text_pt:g} pt (small print {quality.small_text_pt:g} pt)", ()),
         ("nodes", by_kind(quality.nodes), ()),
         ("edges", by_kind(quality.edges), ()),
         ("crossings", str(quality.crossings), ()),

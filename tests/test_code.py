@@ -544,3 +544,13 @@ def test_very_long_variable_names_still_make_a_working_module(tmp_path: Path) ->
     out = a * b + a / (b + 3.0) - a * a
     out.backward()
     check_expression(spec, tmp_path, (out.data, {long_a: a.grad, long_b: b.grad}))
+
+
+@pytest.mark.parametrize(("init", "scale"), [("normal", None), ("xavier", None), ("he", 0.5), ("normal", 0.3)])
+def test_the_module_draws_weights_as_the_spec_s_init_says(tmp_path: Path, init: str, scale: float | None) -> None:
+    values: dict[str, Any] = {"init": init, "seed": 4, "batch": 3}
+    if scale is not None:
+        values["scale"] = scale
+    spec = network([(3, "tanh"), (2, "relu"), (1, "sigmoid")], "bce", inputs=2, values=values)
+    check_network(spec, tmp_path)  # the module's example() is draw_arrays to the last bit, biases 0
+    assert not draw_arrays(spec, spec.numbers()).b[0].any()

@@ -37,6 +37,7 @@ from bpdiagram.model.catalogue import (
 )
 from bpdiagram.model.expression import GateValue, Wire, _fill, evaluate
 from bpdiagram.model.notation import Symbols
+from bpdiagram.model.numeric import init_factor
 from bpdiagram.options import Gate
 from bpdiagram.richtext import plain, plain_lines
 from bpdiagram.spec.expression import ExpressionSpec
@@ -382,9 +383,17 @@ class _Network:
         m.add("params = {}", depth=1)
         for layer in range(1, self.L + 1):
             fan_in = sizes[layer - 1]
-            m.add(f'params["W{layer}"] = rng.standard_normal(({sizes[layer]}, {fan_in})) / np.sqrt({fan_in})',
+            if values.init is None:
+                m.add(f'params["W{layer}"] = rng.standard_normal(({sizes[layer]}, {fan_in})) / np.sqrt({fan_in})',
+                      depth=1)
+                m.add(f'params["b{layer}"] = 0.1 * rng.standard_normal(({sizes[layer]}, 1))', depth=1)
+                continue
+            factor = init_factor(values, fan_in)  # written exactly, so the draw is bpdiagram's to the last bit
+            m.add(f'params["W{layer}"] = rng.standard_normal(({sizes[layer]}, {fan_in})) * {factor!r}'
+                  f"  # init: {values.init}", depth=1)
+            m.add(f"rng.standard_normal(({sizes[layer]}, 1))  # b's draw, dropped: with an init, biases start at 0",
                   depth=1)
-            m.add(f'params["b{layer}"] = 0.1 * rng.standard_normal(({sizes[layer]}, 1))', depth=1)
+            m.add(f'params["b{layer}"] = np.zeros(({sizes[layer]}, 1))', depth=1)
         n = sizes[-1]
         if spec.loss == "bce":
             target = f"rng.integers(0, 2, size=({n}, {batch})).astype(np.float64)"

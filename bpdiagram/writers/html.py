@@ -6,7 +6,8 @@ fetch), so it works offline and from ``file://``. Hovering or focusing a node
 adds the class ``highlight`` to what belongs to it (INTERFACE §6) — its
 derivative or update partner, the cached values it and its partner use, and
 the gradient path from the loss — and dims the rest; checkboxes show and hide
-each edge kind.
+each edge kind. Hovering or focusing a bar of the gradient-flow strip writes
+its exact norm on the status line.
 
 Which elements belong to a node is decided here, in Python, from the scene's
 edges (``relations``) and shipped as an inline JSON map, so the script only
@@ -91,6 +92,13 @@ SCRIPT = """
       node.addEventListener("keydown", function (ev) {
         if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); show(node); }
       });
+    });
+    root.querySelectorAll("svg g.flow-bar").forEach(function (bar) {
+      function tell() { clear(); status.textContent = bar.getAttribute("aria-label"); }
+      bar.addEventListener("mouseenter", tell);
+      bar.addEventListener("focus", tell);
+      bar.addEventListener("mouseleave", clear);
+      bar.addEventListener("blur", clear);
     });
     document.addEventListener("keydown", function (ev) { if (ev.key === "Escape") { clear(); } });
     root.querySelectorAll("input.bp-kind").forEach(function (box) {
@@ -235,10 +243,11 @@ def fragment(scene: Scene) -> str:
     """
     root = svg.build(scene)
     for g in root.iter("g"):
-        if "node" in (g.get("class") or "").split():
+        classes = (g.get("class") or "").split()
+        if "node" in classes or "flow-bar" in classes:  # a gradient-flow bar tells its exact norm
             title = g.find("title")
             g.set("tabindex", "0")
-            g.set("role", "button")
+            g.set("role", "button" if "node" in classes else "img")
             g.set("aria-label", (title.text or "") if title is not None else "")
     ET.indent(root, space=" ")
     picture = ET.tostring(root, encoding="unicode")
