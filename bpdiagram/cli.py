@@ -508,6 +508,12 @@ def templates(name: str | None) -> int:
 @click.option("--shapes", is_flag=True, help="As for render: (n[l], m) shapes on tensor nodes.")
 @click.option("--jumps", type=click.Choice(JUMP_STYLES), default="arc", show_default=True,
               help="As for render: the jump style whose jumps are counted.")
+@click.option("--wrap", metavar="N|auto", help="As for render: tiers of N layers (or auto).")
+@click.option("--memory", is_flag=True, default=None, help="As for render: shapes and bytes on cached values.")
+@click.option("--batch", type=int, metavar="M", help="Batch size the cache is counted at (default: values.batch, "
+                                                      "else 64).")
+@click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
+              help="Number type the cache is counted in.")
 def stats(specs: tuple[Path, ...], templates: tuple[str, ...], as_json: bool, backprop_to: int | None,
           show: str | None, shapes: bool, jumps: JumpStyle, memory: bool | None, batch: int | None, dtype: Dtype,
           wrap: str | None) -> int:
