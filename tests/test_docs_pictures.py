@@ -21,7 +21,7 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.graphviz
 IMAGES = ROOT / "docs" / "images"
-BROWSER_ONLY = ("tools/html_screenshot.py",)
+BROWSER_ONLY = ("tools/html_screenshot.py", "tools/drawio_screenshot.py")
 """Recipe lines that need a browser (a screenshot): kept out, the browser tests cover that page."""
 
 
