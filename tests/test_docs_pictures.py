@@ -91,6 +91,6 @@ def test_every_picture_the_readme_shows_is_made_by_make_docs() -> None:
         assert f"docs/images/{picture.name}" in readme, f"{picture.name} is not shown in the README"
     shown = {part.split(")")[0] for part in readme.split("](docs/images/")[1:]}
     for name in shown:
-        stem = name.removesuffix(".png")
+        stem = Path(name).stem
         assert (IMAGES / name).exists(), name
         assert stem in recipe or name in recipe, f"make docs does not draw {name}"
