@@ -68,7 +68,7 @@ $(TSTAMP): $(STAMP) pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) output/*.svg output/*.png output/*.graphml output/*.pdf output/*.html output/*.dot .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) output/.bpdiagram output/*.svg output/*.png output/*.graphml output/*.pdf output/*.html output/*.dot .pytest_cache .mypy_cache .ruff_cache
 
 # the pictures the README shows (committed, unlike output/)
 docs: $(TSTAMP) system browser mxgraph

@@ -5,6 +5,9 @@ One run measures, on the same networks, the median of several repeats of:
 * bpdiagram in-process: build (spec → model), layout (graphviz included) and
   each writer (svg, png, graphml) on its own, and the CLI end to end for the
   default template (``bpdiagram render -f svg,png,graphml --force``);
+* ``bpdiagram watch``: a rebuild of the default template after a save (in
+  the watch's process, and save → ``rendered:`` line of a real one), next
+  to the cold ``render``;
 * the floor: ``dot -Tjson`` alone on bpdiagram's own DOT for that network, and
   a bare ``python -c pass``;
 * the alternatives: a micrograd-style scalar graph (the small ``Value`` class
@@ -44,7 +47,9 @@ import os
 import platform
 import random
 import resource
+import select
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -497,6 +502,87 @@ def measure_cli(bench: Bench, dot_default: tuple[float, float]) -> None:
     bench.say(f"  start-up and imports of render alone         {imports * 1000:7.1f}  {imports / floor:5.2f}"
               f"  {imports_cpu * 1000:7.1f}  {imports_cpu / floor_cpu:5.2f}")
     bench.say()
+
+
+def measure_watch(bench: Bench) -> None:
+    """``bpdiagram watch``: a rebuild of the default template after a save, against a cold ``render``.
+
+    In-process: the ``Watcher`` a watch process runs, rebuilding after each
+    change of the spec text (median of several saves), its wall and CPU time.
+    End to end: a real ``bpdiagram watch`` process; the time from writing the
+    spec to its ``rendered:`` line (change notice, debounce, rebuild, files).
+    The cold render is ``default_cli`` (same template, same three formats).
+    """
+    from bpdiagram.build import Options, Source
+    from bpdiagram.library import template_path
+    from bpdiagram.watch import Watcher
+
+    n = 3 if bench.quick else 7
+    text = template_path(DEFAULT_TEMPLATE).read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / f"{DEFAULT_TEMPLATE}.yaml"
+        spec.write_text(text, encoding="utf-8")
+        watcher = Watcher([Source(spec, spec.stem)], Options(formats=WRITERS), Path(tmp) / "out",
+                          echo=lambda line: None, fail=lambda line: None)
+        watcher.build_all()  # the first build of a watch session
+
+        def rebuild(i: int) -> tuple[float, float]:
+            spec.write_text(f"# save {i}\n{text}", encoding="utf-8")
+            cpu, start = cpu_seconds(), time.perf_counter()
+            assert watcher.build(watcher.sources[0])
+            return time.perf_counter() - start, cpu_seconds() - cpu
+
+        runs = [rebuild(i) for i in range(n)]
+        latency = _watch_latency(spec, Path(tmp) / "live", text, n)
+    t, c = statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs)
+    cold = bench.results["default_cli"]
+    bench.results["watch"] = {"rebuild_seconds": t, "rebuild_cpu_seconds": c,
+                              "x_cold_render": t / cold["seconds"], "cpu_x_cold_render": c / cold["cpu_seconds"],
+                              "save_to_rendered_seconds": latency}
+    bench.say(f"bpdiagram watch, default template, svg,png,graphml (median of {n} saves)   ms  × cold   cpu ms  × cold")
+    bench.say(f"  rebuild inside watch                          {t * 1000:7.1f}  {t / cold['seconds']:5.2f}"
+              f"  {c * 1000:7.1f}  {c / cold['cpu_seconds']:5.2f}")
+    bench.say(f"  cold: bpdiagram render (above)                {cold['seconds'] * 1000:7.1f}  {1:5.2f}"
+              f"  {cold['cpu_seconds'] * 1000:7.1f}  {1:5.2f}")
+    shown = f"{latency * 1000:7.1f}" if latency is not None else "    n/a"
+    bench.say(f"  save → 'rendered:' line of a watch process    {shown}")
+    bench.say()
+
+
+START_TIMEOUT = 120.0
+
+
+def _rendered_line(proc: subprocess.Popen[str], timeout: float) -> bool:
+    """Whether ``proc`` prints a ``rendered:`` line within ``timeout`` seconds."""
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    return bool(ready) and proc.stdout.readline().startswith("rendered:")
+
+
+def _watch_latency(spec: Path, out: Path, text: str, n: int) -> float | None:
+    """Median seconds from a save to the ``rendered:`` line of a real ``bpdiagram watch`` (None if it fails)."""
+    proc = subprocess.Popen([*bpdiagram_exe(), "watch", str(spec), "-o", str(out), "-f", ",".join(WRITERS)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
+    try:
+        if not _rendered_line(proc, START_TIMEOUT):
+            return None
+        time.sleep(1.0)  # the watch starts once the first build is reported
+        times = []
+        for i in range(n):
+            start = time.perf_counter()
+            spec.write_text(f"# live {i}\n{text}", encoding="utf-8")
+            if not _rendered_line(proc, 30.0):
+                return None
+            times.append(time.perf_counter() - start)
+            time.sleep(0.3)
+        return statistics.median(times)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def measure_network(bench: Bench, net: Network, skip_alternatives: dict[str, str]) -> dict[str, Any]:
@@ -958,6 +1044,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench.results["networks"] = rows
     measure_cli(bench, (rows[0]["dot_json"], rows[0]["dot_json_cpu"]))
     measure_render_costs(bench)
+    measure_watch(bench)
     print_networks(bench, rows)
     measure_torchview_row(bench, rows, install=not args.quick and not args.no_torch)
     sweeps(bench, rows)

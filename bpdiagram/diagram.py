@@ -20,9 +20,11 @@ import networkx as nx
 
 from bpdiagram.errors import BpdiagramError, OutputError, SpecError
 from bpdiagram.layout import Scene, layout_graph
+from bpdiagram.layout.crossings import plan_jumps
+from bpdiagram.layout.layout import MARGIN, place_legend
 from bpdiagram.layout.overlays import annotate
 from bpdiagram.layout.quality import Quality, measure
-from bpdiagram.layout.steps import STEPS, step_scene
+from bpdiagram.layout.steps import STEPS, only, step_scene
 from bpdiagram.layout.tiers import choose_wrap, layout_tiers
 from bpdiagram.library import template_path
 from bpdiagram.model.build import BuildOptions, build_graph
@@ -30,8 +32,8 @@ from bpdiagram.model.code import Listing, link_to
 from bpdiagram.model.memory import DEFAULT_BATCH as DEFAULT_MEMORY_BATCH
 from bpdiagram.model.memory import MAX_BATCH as MAX_MEMORY_BATCH
 from bpdiagram.model.memory import CacheMemory, MemoryOptions, cache_memory
-from bpdiagram.options import DTYPES, FORMATS, JUMP_STYLES, THEMES, Dtype, JumpStyle, Theme
-from bpdiagram.spec import ExpressionSpec, Spec, load_spec
+from bpdiagram.options import DTYPES, EDGE_KINDS, FORMATS, JUMP_STYLES, THEMES, Dtype, EdgeKind, JumpStyle, Theme
+from bpdiagram.spec import ExpressionSpec, Spec, load_spec, spec_from_text
 from bpdiagram.spec.network import ELEMENTWISE_WRAP, NetworkSpec, parse_show, parse_wrap
 from bpdiagram.writers import get_writer
 
@@ -118,7 +120,7 @@ class Diagram:
     @classmethod
     def template(cls, template: str, **options: Any) -> Diagram:
         """A diagram of the shipped template ``template``."""
-        return cls(load_spec(template_path(template)), name=template, **options)
+        return cls(load_template(template), name=template, **options)
 
     def __repr__(self) -> str:
         size = f"expression {self.spec.source}" if isinstance(self.spec, ExpressionSpec) else \
@@ -159,7 +161,7 @@ class Diagram:
                        code=self.code if code is None else code,
                        scale=self.scale if scale is None else scale, width=self.width if width is None else width)
         if spec == self.spec and (copy.shapes, copy.values) == (self.shapes, self.values):
-            for shared in ("graph", "layout"):
+            for shared in ("graph", "layout", "_placed"):
                 if shared in self.__dict__:
                     copy.__dict__[shared] = self.__dict__[shared]
         return copy
@@ -174,14 +176,37 @@ class Diagram:
     @cached_property
     def layout(self) -> Scene:
         """The laid-out scene in the default theme and jump style (graphviz runs once per diagram, or per tier)."""
+        return annotate(self._placed, self.graph.graph)
+
+    @cached_property
+    def _placed(self) -> Scene:
+        """Every node and edge placed, before the overlays (band figures, gradient-flow strip) are added.
+
+        A partial view without the forward edges (``show: [backward]``) has
+        nothing to order its columns by, so the full diagram is placed and
+        what is not shown is hidden: every drawn node keeps its place.
+        """
+        kinds = self.spec.show if isinstance(self.spec, ExpressionSpec) else self.spec.diagram.show
+        if "forward" not in kinds:
+            return self._partial(frozenset(kinds))
         wrap = self.spec.diagram.wrap if isinstance(self.spec, NetworkSpec) else None
         if wrap == "auto":
-            scene = choose_wrap(self.graph)
-        elif wrap is not None:
-            scene = layout_tiers(self.graph, wrap)
-        else:
-            scene = layout_graph(self.graph)
-        return annotate(scene, self.graph.graph)
+            return choose_wrap(self.graph)
+        if wrap is not None:
+            return layout_tiers(self.graph, wrap)
+        return layout_graph(self.graph)
+
+    def _partial(self, kinds: frozenset[EdgeKind]) -> Scene:
+        """The full diagram's placement with only the bands and edge kinds this view draws."""
+        whole = self.with_options(show=EDGE_KINDS)._placed
+        bands = {self.graph.nodes[n]["band"] for n in self.graph.nodes}
+        scene = only(whole, bands=frozenset(bands), kinds=kinds)
+        x0, y0, _, _ = whole.legend_box  # the legend names what is drawn, from its left end
+        legend, box = place_legend([e.kind for e in scene.legend], x0, y0, whole.width - MARGIN)
+        kept = {e.id for e in scene.edges}  # a line jump over an edge not drawn would hop over nothing
+        crossings = tuple(c for c in scene.crossings if c.over in kept and c.under in kept)
+        return dataclasses.replace(scene, legend=legend, legend_box=box, crossings=crossings,
+                                   jumps=plan_jumps(scene.edges, crossings))
 
     @property
     def scene(self) -> Scene:
@@ -231,6 +256,11 @@ class Diagram:
         """The files ``save`` with the same arguments writes, in order (nothing is rendered)."""
         return [target for target, _, _ in self._targets(path, formats, steps)]
 
+    def targets(self, path: str | Path, formats: Iterable[str] | None = None, *,
+                steps: bool = False) -> list[tuple[Path, str, int | None]]:
+        """(file, format, slide step or None) for each file ``save`` with the same arguments writes."""
+        return self._targets(path, formats, steps)
+
     def save(self, path: str | Path, formats: Iterable[str] | None = None, *, steps: bool = False) -> list[Path]:
         """Write the diagram; return the paths written.
 
@@ -278,6 +308,11 @@ class Diagram:
 
     def _repr_svg_(self) -> str:
         return self._svg(None).decode("utf-8")
+
+
+def load_template(name: str) -> Spec:
+    """The validated spec of template ``name``; errors name it ``template NAME``, not its installed path."""
+    return spec_from_text(template_path(name).read_text(encoding="utf-8"), file=f"template {name}")
 
 
 def _cost_views(spec: Spec, memory: bool | None, gradient_flow: bool | None) -> tuple[bool, bool]:

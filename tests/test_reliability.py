@@ -186,7 +186,7 @@ def test_failure_mid_way_leaves_earlier_files_intact(tmp_path: Path, monkeypatch
     result = CliRunner().invoke(cli, ["render", "-o", str(out)])
     assert result.exit_code == 2
     assert "rasteriser exploded" in result.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["two-layer-binary.svg"]
+    assert sorted(p.name for p in out.glob("[!.]*")) == ["two-layer-binary.svg"]
     assert (out / "two-layer-binary.svg").read_bytes() == b"old good file"
 
 
