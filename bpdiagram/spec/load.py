@@ -9,6 +9,7 @@ are constructed: a tag that would build a Python object is an error.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import stat
@@ -264,6 +265,25 @@ def _text(value: str, path: PathKey, doc: Document, line: int | None) -> str:
         raise SpecError(f"has a lone surrogate escape \\u{ord(lone):04x} (half of a UTF-16 pair), which is no "
                         "character; write the character itself, or both halves of its pair", file=doc.file,
                         line=line, key=dotted(path) or None) from None
+
+
+def finite_float(value: object) -> float | None:
+    """``value`` as a finite float64, or None: booleans, text, NaN, ±inf and integers beyond float64's range
+    (YAML and JSON read ``1000…000`` with 400 digits as an exact int) are not numbers a diagram can draw."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def shown_number(value: object) -> str:
+    """A value the user wrote, quoted for an error: huge integers by their size, not their 400 digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of {len(str(abs(value)))} digits" if value.bit_length() < 12_000 else "a huge integer"
+    return repr(value)
 
 
 def type_name(value: object) -> str:
