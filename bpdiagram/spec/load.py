@@ -116,6 +116,7 @@ def read_spec_file(path: str | Path) -> Document:
     name = str(path)
     p = Path(path)
     try:
+        _check_regular(os.stat(p).st_mode, name)  # before opening: opening a socket fails, a FIFO waits
         fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
         raise SpecError("no such file", file=name) from None
@@ -126,11 +127,7 @@ def read_spec_file(path: str | Path) -> Document:
     except OSError as exc:
         raise SpecError(f"cannot read: {exc.strerror or exc}", file=name) from None
     try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise SpecError("is a directory, not a spec file", file=name)
-        if not stat.S_ISREG(mode):
-            raise SpecError(f"is {_file_kind(mode)}, not a regular file; give a spec file", file=name)
+        _check_regular(os.fstat(fd).st_mode, name)  # what was opened, should the path have changed meanwhile
         chunks: list[bytes] = []
         size = 0
         while size <= MAX_SPEC_BYTES:
@@ -152,6 +149,13 @@ def read_spec_file(path: str | Path) -> Document:
     except UnicodeDecodeError as exc:
         raise SpecError(f"not UTF-8 text (byte {exc.start})", file=name) from None
     return parse_spec_text(text, file=name, is_json=p.suffix.lower() == ".json")
+
+
+def _check_regular(mode: int, name: str) -> None:
+    if stat.S_ISDIR(mode):
+        raise SpecError("is a directory, not a spec file", file=name)
+    if not stat.S_ISREG(mode):
+        raise SpecError(f"is {_file_kind(mode)}, not a regular file; give a spec file", file=name)
 
 
 def _file_kind(mode: int) -> str:
@@ -182,6 +186,8 @@ def parse_spec_text(text: str, *, file: str = "<spec>", is_json: bool = False) -
             raise SpecError(f"invalid JSON: {exc.msg} (column {exc.colno})", file=file, line=exc.lineno) from None
         except RecursionError:
             raise SpecError(f"spec is nested more than {MAX_DEPTH} levels deep", file=file, line=1) from None
+        except ValueError:  # an integer of more than 4,300 digits
+            raise SpecError("invalid JSON: a number has too many digits", file=file) from None
         yaml_text = _NOT_YAML_TEXT.sub(lambda m: " " if m.group() == "\t" else f"\\u{ord(m.group()):04x}", text)
         try:
             doc = _compose(yaml_text, file)
@@ -281,7 +287,7 @@ def finite_float(value: object) -> float | None:
 
 def shown_number(value: object) -> str:
     """A value the user wrote, quoted for an error: huge integers by their size, not their 400 digits."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 80:  # over 24 digits
         return f"an integer of {len(str(abs(value)))} digits" if value.bit_length() < 12_000 else "a huge integer"
     return repr(value)
 
