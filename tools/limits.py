@@ -121,21 +121,33 @@ def widest_within(layers: int) -> int:
     return width
 
 
+def greedy(first: int) -> list[int]:
+    """Layer sizes from ``first`` units, each layer as wide as the unit and weight limits still allow."""
+    sizes, left = [first], ELEMENTWISE_MAX_WEIGHTS
+    while len(sizes) <= ELEMENTWISE_MAX_LAYERS and left >= sizes[-1]:
+        width = min(ELEMENTWISE_MAX_UNITS, left // sizes[-1])
+        sizes.append(width)
+        left -= sizes[-2] * width
+    return sizes
+
+
 def cases(vectorized_layers: list[int] | None = None, gates: list[int] | None = None,
           widths: list[int] | None = None) -> list[Case]:
     """The largest spec each limit accepts (and one step beyond it); the lists measure other sizes instead."""
     out = [Case(f"expression-{build.__name__.replace('_', '-')}-{n}", f"MAX_GATES = {MAX_GATES}",
                 expression_spec(build, n), expression_spec(build, MAX_GATES + 1))
            for n in gates or [MAX_GATES] for build in (fan_out_chain, sum_of_products, unary_nest)]
-    for side in widths or [ELEMENTWISE_MAX_UNITS]:
-        deep = max(1, ELEMENTWISE_MAX_WEIGHTS // (side * side))  # layers of side × side weights within the limit
-        out.append(Case(f"elementwise-units-weights-{side}",
-                        f"ELEMENTWISE_MAX_UNITS = {ELEMENTWISE_MAX_UNITS}, "
-                        f"ELEMENTWISE_MAX_WEIGHTS = {ELEMENTWISE_MAX_WEIGHTS}",
-                        network([side] * (deep + 1), "elementwise"),
-                        network([ELEMENTWISE_MAX_UNITS] * deep + [ELEMENTWISE_MAX_UNITS + 1], "elementwise")))
+    units, weights = ELEMENTWISE_MAX_UNITS, ELEMENTWISE_MAX_WEIGHTS
+    square = widest_within(2)  # the widest three equal layers (two of weights) the limits take
+    for side in widths or [units, square]:
+        sizes = greedy(side)
+        beyond = [*sizes, units]  # one more layer: too many weights (or layers)
+        out.append(Case(f"elementwise-{'-'.join(map(str, sizes))}",
+                        f"ELEMENTWISE_MAX_UNITS = {units}, ELEMENTWISE_MAX_WEIGHTS = {weights}",
+                        network(sizes, "elementwise"), network(beyond, "elementwise")))
     width = widest_within(ELEMENTWISE_MAX_LAYERS)
-    out.append(Case("elementwise-layers", f"ELEMENTWISE_MAX_LAYERS = {ELEMENTWISE_MAX_LAYERS} (width {width})",
+    out.append(Case(f"elementwise-{ELEMENTWISE_MAX_LAYERS}-layers-of-{width}",
+                    f"ELEMENTWISE_MAX_LAYERS = {ELEMENTWISE_MAX_LAYERS}",
                     network([width] * (ELEMENTWISE_MAX_LAYERS + 1), "elementwise"),
                     network([1] * (ELEMENTWISE_MAX_LAYERS + 2), "elementwise")))
     for depth in vectorized_layers or [MAX_LAYERS]:

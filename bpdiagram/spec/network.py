@@ -30,8 +30,10 @@ from bpdiagram.options import (
 from bpdiagram.spec.load import Document, PathKey, type_name
 from bpdiagram.spec.values import ValuesSpec, default_values, validate_values
 
-MAX_LAYERS = 256
-"""Deep enough for any lecture (and the 128-layer benchmark); beyond it the picture is unreadable."""
+MAX_LAYERS = 40
+"""Layers of a network (the vectorized view). Set from ``tools/limits.py`` (``make limits``): the largest
+accepted network must render in every format within 10 s on 2 cores; on 2026-11-30 40 layers took 9 s of CPU,
+most of it rasterising the PNG and PDF (64 layers took 13 s, 256 layers far longer)."""
 
 MAX_UNITS = 1_000_000
 """Units per layer; the vectorized view draws shapes, not units, so this only guards arithmetic."""
@@ -39,11 +41,14 @@ MAX_UNITS = 1_000_000
 ELEMENTWISE_MAX_UNITS = 32
 """Units per layer (the input included) the element-wise view draws; 16 stay readable, 32 are a poster."""
 
-ELEMENTWISE_MAX_WEIGHTS = 2048
-"""Weights (Σ n[l−1] n[l]) the element-wise view draws (32 → 32 → 32 at most): each is two edges."""
+ELEMENTWISE_MAX_WEIGHTS = 256
+"""Weights (Σ n[l−1] n[l]) the element-wise view draws: each is two edges. Set from ``tools/limits.py``
+(``make limits``) so the largest accepted network renders in every format within 10 s on 2 cores: on
+2026-11-30 128 weights took 4.5 s of CPU, 288 took 8.5 s, 512 took 12.6 s and 2,048 about a minute."""
 
-ELEMENTWISE_MAX_LAYERS = 16
-"""Layers the element-wise view draws; each is four columns wide, and dot slows with the width."""
+ELEMENTWISE_MAX_LAYERS = 8
+"""Layers the element-wise view draws; each is four columns wide, and dot slows with the width. Set from
+``tools/limits.py`` (``make limits``): on 2026-11-30 16 layers of 4 units took 13 s of CPU, over the 10 s budget."""
 
 MAX_TEXT = 500
 """Longest title, name or learning-rate symbol accepted."""
