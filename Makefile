@@ -69,7 +69,10 @@ docs: $(TSTAMP) system browser
 	$(BIN)/bpdiagram render docs/three-layer-backprop-to-2.yaml -o docs/images -f png --force
 	$(BIN)/bpdiagram render docs/worked-example-values.yaml -o docs/images -f png --force
 	$(BIN)/bpdiagram render docs/line-jumps.yaml -o docs/images -f png --force
+	$(BIN)/bpdiagram render -t vanishing-gradients docs/vanishing-gradients-xavier.yaml docs/dls-l-layer.yaml -o docs/images -f png --force
+	$(BIN)/bpdiagram render docs/ten-layers.yaml -o docs/images -f png --force --width 800
 	$(BIN)/python tools/closeup.py docs/line-jumps.yaml --jumps none -o docs/images/line-jumps-none.png
 	$(BIN)/python tools/closeup.py docs/line-jumps.yaml --jumps arc -o docs/images/line-jumps-arc.png
 	$(BIN)/python -c "import bpdiagram; bpdiagram.template('two-layer-binary', theme='print').save('docs/images/two-layer-binary-print.png')"
 	$(BIN)/python tools/html_screenshot.py two-layer-binary A1 docs/images/html-hover.png
+	$(BIN)/python tools/html_screenshot.py two-layer-binary dZ1 docs/images/html-code.png --code

@@ -9,6 +9,7 @@ The pipeline is visible in the sub-packages: ``spec`` (read and validate) →
     d = bpdiagram.load("my-net.yaml")          # or a dict, or bpdiagram.template("relu-mlp")
     d.render("svg")                            # bytes; in Jupyter, ``d`` alone shows it
     d.save("figs/my-net.pdf")                  # the format from the suffix
+    print(d.listing.text)                      # the forward and backward pass as Python (bpdiagram code)
 
 Importing ``bpdiagram`` is light: numpy, networkx and graphviz load on the
 first ``load``/``template``, so the CLI's help and scripts that only list
@@ -29,7 +30,8 @@ __all__ = ["Diagram", "__version__", "load", "template", "templates"]
 
 
 def load(source: str | Path | dict[str, Any], *, name: str | None = None, theme: Theme = "default",
-         shapes: bool = False, values: bool | None = None, jumps: JumpStyle = "arc") -> Diagram:
+         shapes: bool = False, values: bool | None = None, jumps: JumpStyle = "arc", code: bool = False,
+         **options: Any) -> Diagram:
     """A diagram of the spec at path ``source`` (YAML or JSON), or of a spec given as a dict.
 
     Args:
@@ -39,21 +41,24 @@ def load(source: str | Path | dict[str, Any], *, name: str | None = None, theme:
         shapes: show (n[l], m) shapes on tensor nodes.
         values: show numbers (None: exactly when the spec has ``values:``).
         jumps: how SVG and PNG draw crossings: ``arc``, ``gap`` or ``none``.
+        code: HTML shows the diagram's Python (``d.listing.text``, as ``bpdiagram code``) beside it.
+        options: the other options of ``Diagram`` (``memory``, ``batch``, ``dtype``, ``gradient_flow``).
 
     Raises:
         bpdiagram.errors.SpecError: the spec cannot be read or is not valid (the message names file, line, key).
     """
     from bpdiagram.diagram import Diagram
 
-    return Diagram.load(source, name=name, theme=theme, shapes=shapes, values=values, jumps=jumps)
+    return Diagram.load(source, name=name, theme=theme, shapes=shapes, values=values, jumps=jumps, code=code,
+                        **options)
 
 
 def template(name: str, *, theme: Theme = "default", shapes: bool = False, values: bool | None = None,
-             jumps: JumpStyle = "arc") -> Diagram:
+             jumps: JumpStyle = "arc", code: bool = False, **options: Any) -> Diagram:
     """A diagram of the shipped template ``name`` (see ``templates()``); options as for ``load``."""
     from bpdiagram.diagram import Diagram
 
-    return Diagram.template(name, theme=theme, shapes=shapes, values=values, jumps=jumps)
+    return Diagram.template(name, theme=theme, shapes=shapes, values=values, jumps=jumps, code=code, **options)
 
 
 def templates() -> dict[str, str]:

@@ -20,7 +20,7 @@ import click
 from bpdiagram import __version__
 from bpdiagram.errors import BpdiagramError, one_line
 from bpdiagram.library import DEFAULT_TEMPLATE, template_description, template_names, template_path
-from bpdiagram.options import FORMATS, JUMP_STYLES, THEMES, JumpStyle, Theme
+from bpdiagram.options import DTYPES, FORMATS, JUMP_STYLES, THEMES, Dtype, JumpStyle, Theme
 
 if TYPE_CHECKING:
     from bpdiagram.layout.quality import Quality
@@ -89,6 +89,7 @@ def cli() -> None:
       bpdiagram templates relu-mlp > my-net.yaml
       bpdiagram check -t two-layer-binary   # gradients vs finite differences
       bpdiagram stats -t relu-mlp           # crossings, jumps and layout problems
+      bpdiagram code -t two-layer-binary    # the forward and backward pass as Python
     """
 
 
@@ -123,10 +124,28 @@ def _formats(value: str) -> list[str]:
 @click.option("--steps", is_flag=True,
               help="Write the slide build-up DIR/<name>-1 … -4 (forward; + cache; + backward; "
                    "+ update and derivative links), same layout in every step.")
+@click.option("--wrap", metavar="N|auto",
+              help="Draw the network in tiers of N layers, stacked top to bottom (auto: the smallest N "
+                   "whose picture is at most twice as wide as tall).")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), metavar="S",
+              help="PNG pixels per SVG unit (default 2).")
+@click.option("--width", "png_width", type=click.IntRange(min=1), metavar="PX",
+              help="PNG width in pixels; the height follows (instead of --scale).")
 @click.option("--force", is_flag=True, help="Render even specs whose outputs are newer than the spec.")
+@click.option("--memory", is_flag=True, default=None,
+              help="Show each cached value's shape and bytes, and the cache's total on its band.")
+@click.option("--batch", type=int, metavar="M",
+              help="Batch size m --memory counts at (default: values.batch, else 64).")
+@click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
+              help="Number type --memory counts in.")
+@click.option("--gradient-flow", "gradient_flow", is_flag=True, default=None,
+              help="Draw a strip of ‖dW[l]‖ bars (log scale) under the backward band (runs the numbers).")
+@click.option("--code", "code", is_flag=True,
+              help="HTML: show the Python of 'bpdiagram code' beside the diagram, each statement linked to its node.")
 def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, formats: str,
            backprop_to: int | None, show: str | None, shapes: bool, values: bool, jumps: JumpStyle, theme: Theme,
-           steps: bool, force: bool) -> int:
+           steps: bool, wrap: str | None, scale: float | None, png_width: int | None, force: bool,
+           memory: bool | None, batch: int | None, dtype: Dtype, gradient_flow: bool | None, code: bool) -> int:
     """Render SPEC files and/or templates to DIR/<name>.<ext>.
 
     With neither SPEC nor -t, renders the default template (two-layer-binary).
@@ -143,10 +162,16 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
       bpdiagram render -t relu-mlp --jumps gap
       bpdiagram render nets/*.yaml -o site/img -f svg,html
       bpdiagram render my-net.yaml -f pdf --theme print --steps
+      bpdiagram render -t three-layer-logistic --memory --batch 64 --dtype float16
+      bpdiagram render -t vanishing-gradients --gradient-flow -f png
+      bpdiagram render deep-net.yaml --wrap auto -f png --width 1920
+      bpdiagram render -t two-layer-binary -f html --code
     """
     from bpdiagram.diagram import Diagram  # heavy: numpy, networkx, graphviz
 
     fmts = _formats(formats)
+    if scale is not None and png_width is not None:
+        raise click.UsageError("give --scale or --width, not both")
     sources: list[tuple[str, Path]] = [(p.stem, p) for p in specs]
     sources += [(name, template_path(name)) for name in templates]
     if not sources:
@@ -163,12 +188,14 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
                                          " rename one of them")
                 seen[name] = path
                 diagram = Diagram.load(path, name=name, shapes=shapes, values=values or None, jumps=jumps,
-                                       theme=theme)
+                                       theme=theme, memory=memory, batch=batch, dtype=dtype,
+                                       gradient_flow=gradient_flow, code=code)
                 if not force and up_to_date(path, diagram.outputs(output, fmts, steps=steps)):
                     skipped += 1
                     progress.note(f"skipped {path}: its outputs are newer than the spec (--force renders it)")
                     continue
-                diagram = diagram.with_options(backprop_to=backprop_to, show=show)
+                diagram = diagram.with_options(backprop_to=backprop_to, show=show, wrap=wrap, scale=scale,
+                                               width=png_width)
                 for file in diagram.save(output, fmts, steps=steps):
                     progress.echo(str(file))
                 written += 1
@@ -304,6 +331,45 @@ def check(spec: Path | None, template: str | None, as_json: bool) -> int:
 
 
 @cli.command()
+@click.argument("spec", required=False, type=click.Path(path_type=Path))
+@click.option("-t", "--template", "template", metavar="NAME", help="Export a shipped template instead of a SPEC file.")
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path), metavar="FILE",
+              help="Write the module to FILE instead of printing it.")
+def code(spec: Path | None, template: str | None, output: Path | None) -> int:
+    """Write the forward and backward pass the diagram draws as one Python module.
+
+    The module needs numpy only. Its statements follow the diagram's bands
+    (forward, cache, backward), each under a comment with the formula of the
+    node it implements, names as on the diagram (Z1, A1, dZ2, dW2). Run as a
+    script, it computes J (or f) and every gradient on the spec's numbers.
+
+    \b
+    Examples:
+      bpdiagram code -t two-layer-binary
+      bpdiagram code my-net.yaml -o my_net.py && python my_net.py
+    """
+    from bpdiagram.diagram import write_atomic
+    from bpdiagram.errors import OutputError
+    from bpdiagram.model.code import generate
+    from bpdiagram.spec import load_spec
+
+    if (spec is None) == (template is None):
+        raise click.UsageError("give either a SPEC file or -t NAME (exactly one)")
+    source = spec if spec is not None else template_path(str(template))
+    listing = generate(load_spec(source), source=str(spec) if spec is not None else f"the template {template}")
+    if output is None:
+        click.echo(listing.text, nl=False)
+        return 0
+    if output.is_dir():
+        raise OutputError(f"{output}: is a folder; give a file name such as {output / 'network.py'}")
+    if not output.parent.is_dir():
+        raise OutputError(f"{output.parent}: no such folder")
+    write_atomic(output, listing.text.encode("utf-8"))
+    click.echo(str(output))
+    return 0
+
+
+@cli.command()
 @click.argument("name", required=False)
 def templates(name: str | None) -> int:
     """List the shipped templates, or print template NAME's YAML.
@@ -332,8 +398,15 @@ def templates(name: str | None) -> int:
 @click.option("--shapes", is_flag=True, help="As for render: (n[l], m) shapes on tensor nodes.")
 @click.option("--jumps", type=click.Choice(JUMP_STYLES), default="arc", show_default=True,
               help="As for render: the jump style whose jumps are counted.")
+@click.option("--wrap", metavar="N|auto", help="As for render: tiers of N layers (or auto).")
+@click.option("--memory", is_flag=True, default=None, help="As for render: shapes and bytes on cached values.")
+@click.option("--batch", type=int, metavar="M", help="Batch size the cache is counted at (default: values.batch, "
+                                                      "else 64).")
+@click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
+              help="Number type the cache is counted in.")
 def stats(spec: Path | None, template: str | None, as_json: bool, backprop_to: int | None, show: str | None,
-          shapes: bool, jumps: JumpStyle) -> int:
+          shapes: bool, jumps: JumpStyle, memory: bool | None, batch: int | None, dtype: Dtype,
+          wrap: str | None) -> int:
     """Measure the picture of SPEC (or template NAME): counts, crossings, jumps, layout problems.
 
     Reports nodes and edges by kind, crossings and the line jumps drawn on
@@ -353,15 +426,22 @@ def stats(spec: Path | None, template: str | None, as_json: bool, backprop_to: i
 
     path = spec if spec is not None else template_path(str(template))
     name = spec.stem if spec is not None else str(template)
-    diagram = Diagram.load(path, name=name, shapes=shapes, jumps=jumps).with_options(backprop_to=backprop_to,
-                                                                                    show=show)
+    diagram = Diagram.load(path, name=name, shapes=shapes, jumps=jumps, memory=memory, batch=batch,
+                           dtype=dtype).with_options(backprop_to=backprop_to, show=show, wrap=wrap)
     quality = diagram.stats()
+    cache = diagram.cache()
     if as_json:
         import json
 
-        click.echo(json.dumps({"name": diagram.name, **quality.to_dict()}, ensure_ascii=False, indent=2))
+        extra = {"cache": cache.to_json()} if cache is not None else {}
+        click.echo(json.dumps({"name": diagram.name, **quality.to_dict(), **extra}, ensure_ascii=False, indent=2))
         return 0
     click.echo(format_stats(diagram.name, quality))
+    if cache is not None:
+        from bpdiagram.model.memory import human
+
+        click.echo(f"  cache (batch {cache.batch}, {cache.dtype}): {human(cache.bytes)} ({cache.bytes:,} bytes) in "
+                   f"{len(cache.values)} values")
     return 0
 
 
@@ -371,8 +451,11 @@ def format_stats(name: str, quality: Quality) -> str:
     def by_kind(counts: dict[str, int]) -> str:
         return f"{sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in counts.items())})"
 
+    per_tier = f"{quality.wrap} layer{'s' * (quality.wrap > 1)}"
     rows: list[tuple[str, str, tuple[str, ...]]] = [
         ("size", f"{quality.width:g} × {quality.height:g} px", ()),
+        ("tiers", str(quality.tiers) + (f" ({per_tier} per tier)" if quality.wrap else ""), ()),
+        ("text at 16 cm", f"{quality.text_pt:g} pt (small print {quality.small_text_pt:g} pt)", ()),
         ("nodes", by_kind(quality.nodes), ()),
         ("edges", by_kind(quality.edges), ()),
         ("crossings", str(quality.crossings), ()),

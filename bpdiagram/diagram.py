@@ -20,13 +20,19 @@ import networkx as nx
 
 from bpdiagram.errors import BpdiagramError, OutputError, SpecError
 from bpdiagram.layout import Scene, layout_graph
+from bpdiagram.layout.overlays import annotate
 from bpdiagram.layout.quality import Quality, measure
 from bpdiagram.layout.steps import STEPS, step_scene
+from bpdiagram.layout.tiers import choose_wrap, layout_tiers
 from bpdiagram.library import template_path
 from bpdiagram.model.build import BuildOptions, build_graph
-from bpdiagram.options import FORMATS, JUMP_STYLES, THEMES, JumpStyle, Theme
+from bpdiagram.model.code import Listing, link_to
+from bpdiagram.model.memory import DEFAULT_BATCH as DEFAULT_MEMORY_BATCH
+from bpdiagram.model.memory import MAX_BATCH as MAX_MEMORY_BATCH
+from bpdiagram.model.memory import CacheMemory, MemoryOptions, cache_memory
+from bpdiagram.options import DTYPES, FORMATS, JUMP_STYLES, THEMES, Dtype, JumpStyle, Theme
 from bpdiagram.spec import ExpressionSpec, Spec, load_spec
-from bpdiagram.spec.network import parse_show
+from bpdiagram.spec.network import ELEMENTWISE_WRAP, NetworkSpec, parse_show, parse_wrap
 from bpdiagram.writers import get_writer
 
 
@@ -41,6 +47,16 @@ class Diagram:
             None (the default) shows them exactly when the spec has a ``values:`` section.
         jumps: how SVG and PNG draw crossings: ``arc`` (a line jump), ``gap`` or ``none``.
         theme: ``default`` (colour) or ``print`` (grayscale-safe; see ``style.THEMES``).
+        memory: show each cached value's shape and bytes and the cache's total; None (the default)
+            follows the spec's ``diagram: {memory}``.
+        batch: m for ``memory`` (default: the spec's ``values: {batch}``, else 64).
+        dtype: the number type ``memory`` counts in (``float32``, ``float16``, ``float64``).
+        gradient_flow: draw the strip of ‖dW[l]‖ bars under the backward band; None follows the
+            spec's ``diagram: {gradient_flow}``.
+        scale: PNG pixels per SVG unit (default 2).
+        width: PNG width in pixels, the height following (instead of ``scale``).
+        code: HTML pages show the module ``bpdiagram code`` writes in a panel beside the diagram,
+            each statement linked to its node (other formats ignore it).
 
     Example:
         >>> import bpdiagram
@@ -50,18 +66,48 @@ class Diagram:
     """
 
     def __init__(self, spec: Spec, *, name: str = "diagram", shapes: bool = False, values: bool | None = None,
-                 jumps: JumpStyle = "arc", theme: Theme = "default") -> None:
+                 jumps: JumpStyle = "arc", theme: Theme = "default", memory: bool | None = None,
+                 batch: int | None = None, dtype: Dtype = "float32", gradient_flow: bool | None = None,
+                 code: bool = False, scale: float | None = None, width: int | None = None) -> None:
         if theme not in THEMES:
             raise BpdiagramError(f"unknown theme {theme!r}; valid themes: {', '.join(THEMES)}")
         if jumps not in JUMP_STYLES:
             raise BpdiagramError(f"unknown jump style {jumps!r}; valid choices: {', '.join(JUMP_STYLES)}")
+        if dtype not in DTYPES:
+            raise BpdiagramError(f"unknown dtype {dtype!r}; valid choices: {', '.join(DTYPES)}")
+        if batch is not None and not 1 <= batch <= MAX_MEMORY_BATCH:
+            raise SpecError(f"must be a number of examples from 1 to {MAX_MEMORY_BATCH:,} (got {batch})",
+                            file=spec.file, key="--batch")
         self.spec = spec
         self.name = name
         self.shapes = shapes
-        self.values = spec.values is not None if values is None else values
+        self.values = _shows_values(spec) if values is None else values
         self.jumps: JumpStyle = jumps
         self.theme: Theme = theme
+        self.memory, self.gradient_flow = _cost_views(spec, memory, gradient_flow)
+        self.batch = batch
+        self.dtype: Dtype = dtype
+        self.code = code
+        self.scale = scale
+        self.width = width
+        if scale is not None and width is not None:
+            raise BpdiagramError("give the PNG's scale or its width, not both (--scale or --width)")
         self._svgs: dict[tuple[int | None, str, str], bytes] = {}
+
+    def memory_options(self) -> MemoryOptions:
+        """The batch size and dtype the cache is counted at: ``batch``, else the spec's, else 64."""
+        batch = self.batch
+        if batch is None:
+            given = self.spec.values if isinstance(self.spec, NetworkSpec) else None
+            batch = given.batch if given is not None else DEFAULT_MEMORY_BATCH
+        return MemoryOptions(batch, self.dtype)
+
+    def cache(self) -> CacheMemory | None:
+        """What the cache band holds, value by value, in bytes (None for an expression)."""
+        if isinstance(self.spec, ExpressionSpec) or self.spec.diagram.view == "elementwise":
+            return None
+        g = self.graph
+        return cache_memory((g.nodes[n] for n in g.nodes), self.memory_options())
 
     @classmethod
     def load(cls, source: str | Path | dict[str, Any], *, name: str | None = None, **options: Any) -> Diagram:
@@ -81,13 +127,16 @@ class Diagram:
 
     def with_options(self, *, backprop_to: int | None = None, show: Iterable[str] | str | None = None,
                      shapes: bool | None = None, values: bool | None = None, jumps: JumpStyle | None = None,
-                     theme: Theme | None = None) -> Diagram:
+                     theme: Theme | None = None, code: bool | None = None, wrap: int | str | None = None,
+                     scale: float | None = None, width: int | None = None) -> Diagram:
         """A copy with the spec's ``diagram:`` options and the drawing options overridden (the CLI's).
 
-        A copy that only changes how the picture is drawn (theme, jumps)
-        shares this diagram's layout: graphviz does not run again.
+        A copy that only changes how the picture is drawn (theme, jumps, the
+        PNG's size) shares this diagram's layout: graphviz does not run again.
         """
         spec = self.spec
+        if wrap is not None:
+            spec = _wrapped(spec, wrap)
         if show is not None:
             kinds = parse_show(show if isinstance(show, str) else list(show))
             if isinstance(kinds, str):
@@ -105,7 +154,10 @@ class Diagram:
             spec = dataclasses.replace(spec, diagram=dataclasses.replace(spec.diagram, backprop_to=backprop_to))
         copy = Diagram(spec, name=self.name, shapes=self.shapes if shapes is None else shapes,
                        values=self.values if values is None else values,
-                       jumps=self.jumps if jumps is None else jumps, theme=self.theme if theme is None else theme)
+                       jumps=self.jumps if jumps is None else jumps, theme=self.theme if theme is None else theme,
+                       memory=self.memory, batch=self.batch, dtype=self.dtype, gradient_flow=self.gradient_flow,
+                       code=self.code if code is None else code,
+                       scale=self.scale if scale is None else scale, width=self.width if width is None else width)
         if spec == self.spec and (copy.shapes, copy.values) == (self.shapes, self.values):
             for shared in ("graph", "layout"):
                 if shared in self.__dict__:
@@ -115,17 +167,34 @@ class Diagram:
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
         """The model graph (built once)."""
-        return build_graph(self.spec, BuildOptions(shapes=self.shapes, values=self.values))
+        memory = self.memory_options() if self.memory else None
+        return build_graph(self.spec, BuildOptions(shapes=self.shapes, values=self.values, memory=memory,
+                                                   gradient_flow=self.gradient_flow))
 
     @cached_property
     def layout(self) -> Scene:
-        """The laid-out scene in the default theme and jump style (graphviz runs once per diagram)."""
-        return layout_graph(self.graph)
+        """The laid-out scene in the default theme and jump style (graphviz runs once per diagram, or per tier)."""
+        wrap = self.spec.diagram.wrap if isinstance(self.spec, NetworkSpec) else None
+        if wrap == "auto":
+            scene = choose_wrap(self.graph)
+        elif wrap is not None:
+            scene = layout_tiers(self.graph, wrap)
+        else:
+            scene = layout_graph(self.graph)
+        return annotate(scene, self.graph.graph)
 
     @property
     def scene(self) -> Scene:
         """The laid-out scene every writer reads, in this diagram's theme and jump style."""
-        return dataclasses.replace(self.layout, theme=self.theme, jump_style=self.jumps)
+        return dataclasses.replace(self.layout, theme=self.theme, jump_style=self.jumps,
+                                   code=link_to(self.listing, self.graph.nodes) if self.code else None)
+
+    @cached_property
+    def listing(self) -> Listing:
+        """The Python module of this diagram (``bpdiagram code``), each line with the nodes it implements."""
+        from bpdiagram.model.code import generate
+
+        return generate(self.spec, source=self.name)
 
     def stats(self) -> Quality:
         """The picture's measured quality: counts by kind, crossings, jumps, overlaps, spills, grammar."""
@@ -141,9 +210,11 @@ class Diagram:
         if fmt == "svg":
             return self._svg(step)
         writer = get_writer(fmt)
+        chosen = {"scale": self.scale, "width": self.width}
+        options = {k: chosen[k] for k in writer.options if chosen.get(k) is not None}
         if writer.from_svg is not None:
-            return writer.from_svg(self._svg(step), self._scene(step))
-        return writer.render(self._scene(step))
+            return bytes(writer.from_svg(self._svg(step), self._scene(step), **options))
+        return bytes(writer.render(self._scene(step), **options))
 
     def _scene(self, step: int | None) -> Scene:
         return self.scene if step is None else step_scene(self.scene, step)
@@ -207,6 +278,43 @@ class Diagram:
 
     def _repr_svg_(self) -> str:
         return self._svg(None).decode("utf-8")
+
+
+def _cost_views(spec: Spec, memory: bool | None, gradient_flow: bool | None) -> tuple[bool, bool]:
+    """``memory`` and ``gradient_flow`` as asked, else as the spec's ``diagram:`` says; refused where they
+    cannot be drawn (an expression has no batch and no layers; the element-wise view's cache is per unit)."""
+    if isinstance(spec, ExpressionSpec):
+        for asked, option in ((memory, "--memory"), (gradient_flow, "--gradient-flow")):
+            if asked:
+                raise SpecError("applies to networks; an expression's values are single numbers",
+                                file=spec.file, key=option)
+        return False, False
+    memory = spec.diagram.memory if memory is None else memory
+    if memory and spec.diagram.view == "elementwise":
+        raise SpecError("counts the cache of the vectorized view, whose cache band holds the arrays "
+                        "(the element-wise view draws the same values unit by unit)", file=spec.file, key="--memory")
+    return memory, spec.diagram.gradient_flow if gradient_flow is None else gradient_flow
+
+
+def _shows_values(spec: Spec) -> bool:
+    """Whether numbers are drawn when not asked either way: the spec's ``show_values``, else if it has values."""
+    if not isinstance(spec, ExpressionSpec) and spec.diagram.show_values is not None:
+        return spec.diagram.show_values
+    return spec.values is not None
+
+
+def _wrapped(spec: Spec, wrap: int | str) -> Spec:
+    """``spec`` drawn in tiers of ``wrap`` layers (``--wrap``), or the error that says why it cannot be."""
+    if isinstance(spec, ExpressionSpec):
+        raise SpecError("applies to networks (vectorized view); an expression graph is drawn whole",
+                        file=spec.file, key="--wrap")
+    try:
+        tiers = parse_wrap(wrap)
+    except ValueError as exc:
+        raise SpecError(str(exc), file=spec.file, key="--wrap") from None
+    if spec.diagram.view == "elementwise":
+        raise SpecError(ELEMENTWISE_WRAP, file=spec.file, key="--wrap")
+    return dataclasses.replace(spec, diagram=dataclasses.replace(spec.diagram, wrap=tiers))
 
 
 def write_atomic(path: Path, data: bytes) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 EdgeKind = Literal["forward", "cache", "backward", "update", "derivative"]
-NodeKind = Literal["input", "target", "param", "op", "loss", "cached", "grad", "sum"]
+NodeKind = Literal["input", "target", "param", "op", "loss", "cached", "grad", "sum", "continuation"]
 Band = Literal["forward", "cache", "backward"]
 Activation = Literal["linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"]
 Loss = Literal["bce", "ce", "mse", "sse"]
@@ -18,7 +18,10 @@ Notation = Literal["dls", "cs231n"]
 Simplify = Literal["auto", "true", "false"]
 Format = Literal["svg", "png", "graphml", "pdf", "html", "dot"]
 JumpStyle = Literal["arc", "gap", "none"]
+WrapAuto = Literal["auto"]
 Theme = Literal["default", "print"]
+Dtype = Literal["float32", "float16", "float64"]
+Init = Literal["normal", "xavier", "he"]
 
 EDGE_KINDS: tuple[EdgeKind, ...] = get_args(EdgeKind)
 NODE_KINDS: tuple[NodeKind, ...] = get_args(NodeKind)
@@ -30,6 +33,8 @@ NOTATIONS: tuple[Notation, ...] = get_args(Notation)
 FORMATS: tuple[Format, ...] = get_args(Format)
 THEMES: tuple[Theme, ...] = get_args(Theme)
 JUMP_STYLES: tuple[JumpStyle, ...] = get_args(JumpStyle)
+DTYPES: tuple[Dtype, ...] = get_args(Dtype)
+INITS: tuple[Init, ...] = get_args(Init)
 
 Gate = Literal["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sigmoid", "tanh", "relu", "max", "min"]
 GATES: tuple[Gate, ...] = get_args(Gate)

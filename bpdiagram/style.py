@@ -75,6 +75,8 @@ NODE_STYLES: dict[NodeKind, NodeStyle] = {
     "cached": NodeStyle("rectangle", "#FFF3DC", "#B57D00", 1.3, "4 3"),
     "grad": NodeStyle("roundrectangle", "#FBE8DE", "#D55E00", 1.5),
     "sum": NodeStyle("ellipse", "#FFFFFF", "#555555", 1.4),
+    # a value handed on from (or to) another tier of a wrapped network: a plain stand-in, dashed
+    "continuation": NodeStyle("rectangle", "#FFFFFF", "#555555", 1.3, "2 3"),
 }
 
 BAND_FILLS: dict[Band, str] = {"forward": "#F4F8FC", "cache": "#FFFAF0", "backward": "#FDF5F1"}
@@ -94,6 +96,10 @@ class StyleTable:
     text_color: str
     background: str
     legend_stroke: str
+    flow_bar: str = "#D55E00"
+    """Bars of the gradient-flow strip: the backward pass's colour, since they measure its gradients."""
+    flow_broken: str = "#B00020"
+    """The mark of a norm that is 0 or not finite (no bar can show it on a log scale)."""
 
 
 DEFAULT = StyleTable(EDGE_STYLES, NODE_STYLES, BAND_FILLS, BAND_TITLE_COLOR, TEXT_COLOR, BACKGROUND, LEGEND_STROKE)
@@ -118,6 +124,7 @@ _PRINT_NODES: dict[NodeKind, tuple[str, str, float, str]] = {
     "cached": ("#FFFFFF", "#555555", 1.3, "4 3"),
     "grad": ("#FFFFFF", "#000000", 1.5, ""),
     "sum": ("#FFFFFF", "#000000", 1.3, ""),
+    "continuation": ("#FFFFFF", "#000000", 1.3, "2 3"),
 }
 
 PRINT = StyleTable(
@@ -130,6 +137,8 @@ PRINT = StyleTable(
     text_color="#000000",
     background="#FFFFFF",
     legend_stroke="#888888",
+    flow_bar="#555555",
+    flow_broken="#000000",
 )
 
 THEMES: dict[Theme, StyleTable] = {"default": DEFAULT, "print": PRINT}

@@ -141,18 +141,30 @@ def network_gradients(x: list[list[float]], y: list[list[float]], weights: list[
                       biases: list[list[list[float]]], activations: list[str], loss_name: str
                       ) -> tuple[float, list[list[list[float]]], list[list[list[float]]]]:
     """J, dJ/dW[l] and dJ/db[l] of the network, by reverse-mode autodiff."""
+    j, dw, db, _ = network_gradients_with_z(x, y, weights, biases, activations, loss_name)
+    return j, dw, db
+
+
+def network_gradients_with_z(x: list[list[float]], y: list[list[float]], weights: list[list[list[float]]],
+                             biases: list[list[list[float]]], activations: list[str], loss_name: str
+                             ) -> tuple[float, list[list[list[float]]], list[list[list[float]]],
+                                        list[list[list[float]]]]:
+    """J, dJ/dW[l], dJ/db[l] and dJ/dZ[l] of the network, by reverse-mode autodiff."""
     w_vals = [[[Value(v) for v in row] for row in w] for w in weights]
     b_vals = [[[Value(v) for v in row] for row in b] for b in biases]
     a: Matrix = [[Value(v) for v in row] for row in x]
     m = len(x[0])
+    zs: list[Matrix] = []
     for w, b, act in zip(w_vals, b_vals, activations, strict=True):
         z = [[sum((w[i][k] * a[k][j] for k in range(len(a))), b[i][0]) for j in range(m)] for i in range(len(w))]
+        zs.append(z)
         a = softmax_columns(z) if act == "softmax" else [[ELEMENTWISE[act](v) for v in row] for row in z]
     j = loss(loss_name, a, y)
     j.backward()
     dw = [[[v.grad for v in row] for row in w] for w in w_vals]
     db = [[[v.grad for v in row] for row in b] for b in b_vals]
-    return j.data, dw, db
+    dz = [[[v.grad for v in row] for row in z] for z in zs]
+    return j.data, dw, db, dz
 
 
 def vmax(a: Value, b: Value) -> Value:

@@ -196,3 +196,19 @@ def test_two_diagrams_on_one_page_stay_apart(driver: Any, tmp_path: Path) -> Non
     roots[0].find_element("css selector", "input.bp-kind[value='forward']").click()
     assert not roots[0].find_element("css selector", "g.edge.kind-forward").is_displayed()
     assert roots[1].find_element("css selector", "g.edge.kind-forward").is_displayed()
+
+
+def test_hovering_a_gradient_flow_bar_shows_its_exact_norm(driver: Any, tmp_path: Path) -> None:
+    d = Diagram.template("three-layer-logistic", gradient_flow=True)
+    open_page(driver, tmp_path / "flow.html", d.render("html"))
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    assert d.scene.flow is not None
+    norms = {bar.layer: bar.value for bar in d.scene.flow.bars}
+    bar = driver.find_element("css selector", "g.flow-bar[data-layer='2'] rect")
+    ActionChains(driver).move_to_element(bar).perform()
+    status = driver.find_element("css selector", ".bp-status").text
+    assert status == f"‖dW[2]‖ = {norms[2]!r}"
+    ActionChains(driver).move_by_offset(0, -400).perform()  # away from the strip: the idle text again
+    assert driver.find_element("css selector", ".bp-status").text == IDLE_STATUS
+    assert [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")] == []

@@ -107,7 +107,7 @@ def test_json_has_exactly_the_documented_keys() -> None:
     code, stdout, _ = run("check", "-t", "three-layer-logistic", "--json")
     assert code == 0
     report = json.loads(stdout)
-    assert set(report) == {"ok", "loss", "gradients"}
+    assert set(report) == {"ok", "loss", "gradients", "layers"}
     assert report["ok"] is True and isinstance(report["loss"], float)
     assert [g["name"] for g in report["gradients"]] == ["W1", "b1", "W2", "b2", "W3", "b3"]
     shapes = {"W1": (5, 4), "b1": (5, 1), "W2": (3, 5), "b2": (3, 1), "W3": (1, 3), "b3": (1, 1)}

@@ -149,10 +149,13 @@ def test_stats_json_for_a_spec_file(tmp_path: Path) -> None:
     code, out, err = run("stats", str(spec), "--json", "--jumps", "none")
     assert code == 0, err
     data = json.loads(out)
-    expected = Diagram.load(spec, jumps="none").stats().to_dict()
-    assert data == {"name": "net", **expected}
-    assert list(data) == ["name", "size", "nodes", "edges", "crossings", "jumps", "overlapping_nodes",
-                          "spilling_labels", "grammar_violations", "edges_through_nodes", "details"]
+    diagram = Diagram.load(spec, jumps="none")
+    cache = diagram.cache()
+    assert cache is not None
+    assert data == {"name": "net", **diagram.stats().to_dict(), "cache": cache.to_json()}
+    assert list(data) == ["name", "size", "tiers", "reader", "nodes", "edges", "crossings", "jumps",
+                          "overlapping_nodes", "spilling_labels", "grammar_violations", "edges_through_nodes",
+                          "details", "cache"]
     assert data["jumps"] == 0 and data["edges"]["total"] == sum(v for k, v in data["edges"].items() if k != "total")
 
 

@@ -93,7 +93,8 @@ BAD = [
     ("  batch: 3\n  X: [[1, 2], [3, 4]]\n", 9, "values.X: has 2 columns (examples) but batch is 3"),
     ("  Y: [[0, 2, 1]]\n", 8, "values.Y[1][2]: is 2; binary cross-entropy targets are 0 or 1 (or probabilities"),
     ("  Y: [[0, -0.5, 1]]\n", 8, "values.Y[1][2]: is -0.5; binary cross-entropy targets are 0 or 1"),
-    ("  w1: [[1]]\n", 8, "values.w1: unknown key; did you mean 'W1'? valid keys: seed, batch, X, Y, W1, b1, W2, b2"),
+    ("  w1: [[1]]\n", 8,
+     "values.w1: unknown key; did you mean 'W1'? valid keys: seed, batch, init, scale, X, Y, W1, b1, W2, b2"),
     ("  W3: [[1]]\n", 8, "values.W3: unknown key; the network has 2 layers; valid keys"),
     ("  sead: 2\n", 8, "values.sead: unknown key; did you mean 'seed'?"),
 ]

@@ -120,3 +120,78 @@ def test_output_is_byte_identical_across_runs_and_hash_seeds(tmp_path: Path) -> 
         outs.append({p.name: p.read_bytes() for p in sorted(folder.iterdir())})
     assert outs[0] == outs[1]
     assert len(outs[0]) == 5
+
+
+# -- the PNG's size (--scale, --width): computed once, exactly what was asked ---------------------------------------
+@pytest.mark.parametrize(("scale", "width"), [(1.0, None), (1.5, None), (3.25, None), (None, 1920), (None, 801)])
+def test_png_has_exactly_the_requested_size(scale: float | None, width: int | None) -> None:
+    d = Diagram.template("two-layer-binary").with_options(scale=scale, width=width)
+    png = d.render("png")
+    size = struct.unpack(">II", png[16:24])
+    root = ET.fromstring(d.render("svg"))
+    w, h = float(root.get("width", 0)), float(root.get("height", 0))
+    if width is not None:  # the width exactly, the height following the picture's proportions
+        assert size == (width, round(h * width / w))
+    else:
+        assert size == (round(w * scale), round(h * scale))  # type: ignore[operator]
+
+
+def test_png_size_from_the_cli(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from bpdiagram.cli import cli
+
+    runner = CliRunner()
+    result = runner.invoke(cli, ["render", "-t", "relu-mlp", "-o", str(tmp_path), "-f", "png", "--width", "1920"])
+    assert result.exit_code == 0, result.output
+    assert struct.unpack(">II", (tmp_path / "relu-mlp.png").read_bytes()[16:24])[0] == 1920
+    result = runner.invoke(cli, ["render", "-t", "relu-mlp", "-o", str(tmp_path / "s"), "-f", "png", "--scale", "1"])
+    svg = ET.fromstring(Diagram.template("relu-mlp").render("svg"))
+    assert struct.unpack(">II", (tmp_path / "s" / "relu-mlp.png").read_bytes()[16:24]) == (
+        round(float(svg.get("width", 0))), round(float(svg.get("height", 0))))
+    for args in (["--scale", "2", "--width", "800"], ["--scale", "0"], ["--width", "0"], ["--scale", "1000"]):
+        result = runner.invoke(cli, ["render", "-t", "relu-mlp", "-o", str(tmp_path / "bad"), "-f", "png", *args])
+        assert result.exit_code == 2, args
+        assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "bad").exists()
+
+
+def test_png_size_is_decided_before_any_rasteriser_runs() -> None:
+    from bpdiagram.errors import BpdiagramError
+    from bpdiagram.writers.png import MAX_PIXELS, pixel_size
+
+    s = Diagram.template("two-layer-binary").scene
+    assert pixel_size(s) == (round(2 * s.width), round(2 * s.height))
+    assert pixel_size(s, width=300) == (300, round(s.height * 300 / s.width))
+    assert pixel_size(s, scale=0.5) == (round(s.width / 2), round(s.height / 2))
+    with pytest.raises(BpdiagramError, match="not both"):
+        pixel_size(s, scale=1.0, width=100)
+    with pytest.raises(BpdiagramError, match=str(MAX_PIXELS)):
+        pixel_size(s, width=MAX_PIXELS + 1)
+    with pytest.raises(BpdiagramError, match="above 0"):
+        pixel_size(s, scale=-1.0)
+
+
+# -- titles: whole while the picture is wide enough, wrapped when longer ----------------------------------------
+def test_a_long_title_wraps_instead_of_being_cut() -> None:
+    title = "A rather long title for a small network that explains what the diagram shows in some detail"
+    words = title.split()
+    d = Diagram.load({"title": title, "input": 2, "layers": [{"size": 1, "activation": "sigmoid"}],
+                      "loss": "bce"})
+    s = d.scene
+    lines = [" ".join(r.text for r in line.runs) for line in s.title_text.lines]
+    assert len(lines) >= 2
+    assert " ".join(lines).split() == words  # every word, in order: nothing cut
+    assert s.title_text.width <= s.width - 2 * 16
+    assert "…" not in d.render("svg").decode()
+    # the bands start below the whole title
+    assert min(b.y for b in s.bands) > 16 + s.title_text.height
+
+
+def test_a_title_that_fits_stays_on_one_line_and_whole() -> None:
+    title = "Two-layer network, binary classification, with a title longer than thirty-four em of old"
+    d = Diagram.load({"title": title, "input": 2, "layers": [{"size": 4, "activation": "tanh"},
+                                                           {"size": 1, "activation": "sigmoid"}], "loss": "bce"})
+    s = d.scene
+    assert len(s.title_text.lines) == 1  # the picture (over 1000 px) is wide enough for it
+    assert " ".join(r.text for r in s.title_text.lines[0].runs).split() == title.split()

@@ -1,4 +1,4 @@
-"""Regenerate ``bpdiagram/layout/metrics.py`` from the DejaVu Sans font.
+"""Regenerate ``bpdiagram/layout/metrics.py`` from the DejaVu Sans fonts (regular, and bold for titles).
 
 bpdiagram places every text run itself (rasterisers disagree on text-anchor
 and baseline shifts), so it needs the advance width of each character in the
@@ -21,8 +21,8 @@ RANGES = [(0x20, 0x7E), (0xA0, 0xFF), (0x370, 0x3FF), (0x2000, 0x206F),
           (0x1D00, 0x1D7F), (0x2500, 0x257F), (0x25A0, 0x25FF)]
 
 
-def main(font_path: str) -> None:
-    font = TTFont(font_path)
+def advance_widths(font: TTFont) -> dict[int, float]:
+    """Each character's advance width in em, for the characters of ``RANGES`` the font has."""
     units = font["head"].unitsPerEm
     cmap = font.getBestCmap()
     hmtx = font["hmtx"]
@@ -32,6 +32,15 @@ def main(font_path: str) -> None:
             glyph = cmap.get(code)
             if glyph is not None:
                 widths[code] = round(hmtx[glyph][0] / units, 4)
+    return widths
+
+
+def main(font_path: str) -> None:
+    font = TTFont(font_path)
+    units = font["head"].unitsPerEm
+    widths = advance_widths(font)
+    # the bold face (titles are drawn bold): the file next to the regular one
+    bold = advance_widths(TTFont(str(Path(font_path).with_name("DejaVuSans-Bold.ttf"))))
     ascent = font["hhea"].ascent / units
     descent = -font["hhea"].descent / units
     out = Path(__file__).resolve().parent.parent / "bpdiagram" / "layout" / "metrics.py"
@@ -43,11 +52,14 @@ def main(font_path: str) -> None:
         "",
         "WIDTHS: dict[int, float] = {",
     ]
-    items = sorted(widths.items())
-    for i in range(0, len(items), 6):
-        chunk = ", ".join(f"{c}: {w}" for c, w in items[i:i + 6])
-        lines.append(f"    {chunk},")
-    lines.append("}")
+    for name, table in (("WIDTHS", widths), ("BOLD_WIDTHS", bold)):
+        if name != "WIDTHS":
+            lines += ["", f"{name}: dict[int, float] = {{"]
+        items = sorted(table.items())
+        for i in range(0, len(items), 6):
+            chunk = ", ".join(f"{c}: {w}" for c, w in items[i:i + 6])
+            lines.append(f"    {chunk},")
+        lines.append("}")
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {len(widths)} widths to {out}")
 

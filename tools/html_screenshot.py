@@ -3,7 +3,9 @@
 Uses Debian's chromium and chromedriver (``make browser`` installs them) through
 selenium from the test extra, exactly as tests/test_browser.py does.
 
-    python tools/html_screenshot.py TEMPLATE NODE_ID OUT.png
+    python tools/html_screenshot.py TEMPLATE NODE_ID OUT.png [--code]
+
+With ``--code`` the page has the code panel (``render --code``) and the window is wider.
 """
 
 from __future__ import annotations
@@ -26,13 +28,15 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--hide-scrollbars")
 
 
-def main(name: str, node: str, out: str) -> None:
+def main(name: str, node: str, out: str, *flags: str) -> None:
+    code = "--code" in flags
     with tempfile.TemporaryDirectory() as tmp:
         page = Path(tmp) / f"{name}.html"
-        template(name).save(page)
+        template(name, code=code).save(page)
         options = webdriver.ChromeOptions()
         options.binary_location = "/usr/bin/chromium"
-        for flag in (*FLAGS, f"--user-data-dir={tmp}/profile"):
+        size = ("--window-size=1800,1000",) if code else ()
+        for flag in (*FLAGS, *size, f"--user-data-dir={tmp}/profile"):
             options.add_argument(flag)
         driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
         try:
@@ -45,4 +49,4 @@ def main(name: str, node: str, out: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:])

@@ -21,9 +21,9 @@ from bpdiagram.layout.engine import run_dot
 from bpdiagram.layout.lanes import route_lanes, tap_heights
 from bpdiagram.layout.route import Request, Router, straight
 from bpdiagram.layout.scene import BandRect, EdgeRoute, LegendEntry, NodeBox, Point, Scene
-from bpdiagram.layout.text import TextBlock, layout_text
+from bpdiagram.layout.text import TextBlock, layout_text, wrap_words
 from bpdiagram.options import BANDS, EDGE_KINDS, Band, EdgeKind, JumpStyle
-from bpdiagram.richtext import escape, plain
+from bpdiagram.richtext import plain
 from bpdiagram.style import EDGE_STYLES, FONT_SIZE, NODE_STYLES, PAD_X, PAD_Y, SMALL_SIZE, TITLE_SIZE
 
 MARGIN = 16.0
@@ -31,6 +31,7 @@ GUTTER = 30.0
 """Room on the left for the band titles, written upwards."""
 BAND_PAD = 12.0
 LEGEND_ROW = 24.0
+MIN_WIDTH = 560.0
 ELLIPSE_STRETCH = 1.25
 """An ellipse's box must be wider and taller than its text block to contain it."""
 
@@ -104,10 +105,10 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
            texts: dict[str, TextBlock], edge_texts: dict[str, TextBlock], jump_style: JumpStyle) -> Scene:
     bb = [float(v) for v in result["bb"].split(",")]
     title = g.graph.get("title", "")
-    title_markup = escape(title)
-    title_text = layout_text(title_markup, TITLE_SIZE)
-    top = MARGIN + (title_text.height + 12 if title else 0) + BAND_PAD
     left = MARGIN + GUTTER + BAND_PAD
+    content_width = max(left + (bb[2] - bb[0]) + BAND_PAD + MARGIN, MIN_WIDTH)
+    title_text = title_block(title, content_width)
+    top = MARGIN + (title_text.height + 12 if title else 0) + BAND_PAD
     height_bb = bb[3]
 
     def tr(p: Point) -> Point:
@@ -190,12 +191,23 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
     jumps = plan_jumps(routes, crossings)
     bands = _bands(nodes, left)
     content_bottom = max(b.y + b.h for b in bands) if bands else top + height_bb
-    width = max(left + (bb[2] - bb[0]) + BAND_PAD + MARGIN, left + title_text.width, 560.0)
+    width = max(content_width, title_text.width + 2 * MARGIN)
     kinds = [k for k in EDGE_KINDS if any(r.kind == k for r in routes)]
     legend, box = _legend(kinds, left - BAND_PAD, content_bottom + 14, width - MARGIN)
     height = box[1] + box[3] + MARGIN
     return Scene(title, title_text, round(width, 2), round(height, 2), bands, tuple(nodes), tuple(routes),
                  legend, box, crossings, jumps, jump_style)
+
+
+def title_block(title: str, width: float) -> TextBlock:
+    """The title of a picture ``width`` px wide: whole, in as many lines as it needs (wrapped between words)."""
+    return layout_text(wrap_words(title, TITLE_SIZE, width - 2 * MARGIN, bold=True), TITLE_SIZE, cut=False, bold=True)
+
+
+def place_legend(kinds: list[EdgeKind], x0: float, y0: float,
+                 right: float) -> tuple[tuple[LegendEntry, ...], tuple[float, float, float, float]]:
+    """The legend of ``kinds`` from (``x0``, ``y0``), in rows that end before ``right`` (for composed scenes)."""
+    return _legend(kinds, x0, y0, right)
 
 
 def _legend(kinds: list[EdgeKind], x0: float, y0: float, right: float) -> tuple[tuple[LegendEntry, ...],

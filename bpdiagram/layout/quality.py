@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from bpdiagram.layout.crossings import drawn_line
@@ -18,7 +19,7 @@ from bpdiagram.layout.route import segment_hits
 from bpdiagram.layout.scene import NodeBox, Point, Scene
 from bpdiagram.layout.text import text_width
 from bpdiagram.options import BANDS, EDGE_KINDS, NODE_KINDS
-from bpdiagram.style import NODE_STYLES
+from bpdiagram.style import FONT_SIZE, NODE_STYLES, SMALL_SIZE
 
 TOLERANCE = 1.0
 """px of slack for "points left", "bands interleave" and "nodes overlap": rounding, not design."""
@@ -27,6 +28,18 @@ DESCENDER = 0.24
 """The ink of a run of text, in em above and below its baseline (DejaVu Sans)."""
 INSIDE = 1.0
 """An edge passes through a node when it enters the box shrunk by this much (touching is not passing)."""
+PAGE_WIDTH_CM = 16.0
+"""The text width of a printed page (A4 with 2.5 cm margins): ``stats`` reports the text size at this width."""
+POINTS_PER_CM = 72.0 / 2.54
+
+
+def text_points(size: float, width: float, page_cm: float = PAGE_WIDTH_CM) -> float:
+    """How big (in pt) text of ``size`` SVG px is once a picture ``width`` px wide is scaled to ``page_cm``.
+
+    >>> text_points(14.0, 907.08)
+    7.0
+    """
+    return round(size * page_cm * POINTS_PER_CM / width, 1)
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,20 @@ class Quality:
     spilling_labels: tuple[str, ...]
     grammar_violations: tuple[str, ...]
     edges_through_nodes: tuple[str, ...]
+    tiers: int = 1
+    """How many tiers the picture stacks (1 unless the network is wrapped)."""
+    wrap: int = 0
+    """Layers per tier (0: not wrapped)."""
+
+    @property
+    def text_pt(self) -> float:
+        """Node labels' size in pt when the picture is scaled to a 16 cm text width."""
+        return text_points(FONT_SIZE, self.width)
+
+    @property
+    def small_text_pt(self) -> float:
+        """The small print's size (edge labels, legend) in pt at a 16 cm text width."""
+        return text_points(SMALL_SIZE, self.width)
 
     @property
     def problems(self) -> int:
@@ -54,6 +81,8 @@ class Quality:
         """Plain data for ``stats --json`` (key order fixed, documented in the README)."""
         return {
             "size": {"width": self.width, "height": self.height},
+            "tiers": {"count": self.tiers, "layers_per_tier": self.wrap},
+            "reader": {"page_width_cm": PAGE_WIDTH_CM, "text_pt": self.text_pt, "small_text_pt": self.small_text_pt},
             "nodes": {"total": sum(self.nodes.values()), **self.nodes},
             "edges": {"total": sum(self.edges.values()), **self.edges},
             "crossings": self.crossings,
@@ -78,7 +107,7 @@ def measure(scene: Scene) -> Quality:
     jumps = 0 if scene.jump_style == "none" else sum(j.crossings for j in scene.jumps)
     return Quality(scene.width, scene.height, {k: v for k, v in nodes.items() if v}, edges,
                    len(scene.crossings), jumps, _overlaps(scene), _spills(scene), _grammar(scene),
-                   _through_nodes(scene))
+                   _through_nodes(scene), max((n.tier for n in scene.nodes), default=0) or 1, scene.wrap)
 
 
 def _overlaps(scene: Scene) -> tuple[str, ...]:
@@ -120,14 +149,19 @@ def _spills(scene: Scene) -> tuple[str, ...]:
 
 
 def _grammar(scene: Scene) -> tuple[str, ...]:
-    """DESIGN's visual grammar: bands in order without interleaving, and each edge kind's direction."""
+    """DESIGN's visual grammar: bands in order without interleaving (within each tier, tiers apart and
+    each edge inside its tier when the picture is wrapped), and each edge kind's direction."""
     out = []
-    for i, upper in enumerate(BANDS):
-        for lower in BANDS[i + 1:]:
-            ups = [n for n in scene.nodes if n.band == upper]
-            lows = [n for n in scene.nodes if n.band == lower]
-            if ups and lows and max(n.y + n.h for n in ups) > min(n.y for n in lows) + TOLERANCE:
-                out.append(f"bands {upper} and {lower} interleave")
+    tiers = sorted({n.tier for n in scene.nodes})
+    for tier in tiers:
+        where = f" in tier {tier}" if tier else ""
+        for i, upper in enumerate(BANDS):
+            for lower in BANDS[i + 1:]:
+                ups = [n for n in scene.nodes if n.band == upper and n.tier == tier]
+                lows = [n for n in scene.nodes if n.band == lower and n.tier == tier]
+                if ups and lows and max(n.y + n.h for n in ups) > min(n.y for n in lows) + TOLERANCE:
+                    out.append(f"bands {upper} and {lower} interleave{where}")
+    out += _tiers_apart(scene, tiers)
     for e in scene.edges:
         if not e.points:
             continue
@@ -142,6 +176,26 @@ def _grammar(scene: Scene) -> tuple[str, ...]:
         if e.kind == "update" and not y1 < y0:
             out.append(f"{where} does not point up")
     return tuple(sorted(out))
+
+
+def _tiers_apart(scene: Scene, tiers: list[int]) -> list[str]:
+    """Each tier's strips strictly above the next tier's, and every edge drawn inside its own tier's strips."""
+    spans: dict[int, tuple[float, float]] = {}
+    for tier in tiers:
+        strips = [(b.y, b.y + b.h) for b in scene.bands if b.tier == tier]
+        boxes = [(n.y, n.y + n.h) for n in scene.nodes if n.tier == tier]
+        spans[tier] = (min(lo for lo, _ in strips + boxes), max(hi for _, hi in strips + boxes))
+    out = [f"tiers {a} and {b} overlap" for a, b in pairwise(tiers)
+           if spans[a][1] > spans[b][0] - TOLERANCE]
+    if len(tiers) < 2:
+        return out
+    tier_of = {n.id: n.tier for n in scene.nodes}
+    for e in scene.edges:
+        top, bottom = spans[tier_of[e.source]]
+        ys = [p[1] for p in e.points] + ([e.tip[1]] if e.tip is not None else [])
+        if ys and (min(ys) < top - TOLERANCE or max(ys) > bottom + TOLERANCE):
+            out.append(f"{e.kind} edge {e.source} -> {e.target} leaves tier {tier_of[e.source]}")
+    return out
 
 
 def _through_nodes(scene: Scene) -> tuple[str, ...]:

@@ -9,9 +9,13 @@ kind has one (the path ends at the head's base).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bpdiagram.layout.text import TextBlock
 from bpdiagram.options import Band, EdgeKind, JumpStyle, NodeKind, Theme
+
+if TYPE_CHECKING:
+    from bpdiagram.model.code import Listing
 
 Point = tuple[float, float]
 
@@ -31,6 +35,8 @@ class NodeBox:
     w: float
     h: float
     text: TextBlock
+    tier: int = 0
+    """The tier (1 = top) of a wrapped network's picture; 0 when the picture is not wrapped."""
 
     @property
     def center(self) -> Point:
@@ -105,6 +111,12 @@ class BandRect:
     band: Band
     y: float
     h: float
+    tier: int = 0
+    """As ``NodeBox.tier``."""
+    titled: bool = True
+    """Whether writers name the band beside this strip (a wrapped picture names each band once, at its first strip)."""
+    title: str | None = None
+    """The band's title when it says more than its name (the cache's bytes with ``--memory``)."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +128,41 @@ class LegendEntry:
     end: Point
     text_at: Point
     text: TextBlock
+
+
+@dataclass(frozen=True)
+class FlowBar:
+    """One layer's bar of the gradient-flow strip: ‖dW[l]‖ drawn ``h`` px tall from the baseline at ``x``.
+
+    ``value`` is the exact norm (shown on hover); ``label`` is it rounded, above the bar. A norm
+    that is 0 or not finite has no height on a log scale: ``broken`` is set and a mark is drawn instead.
+    """
+
+    layer: int
+    x: float
+    h: float
+    value: float
+    label: TextBlock
+    broken: bool
+    caption: TextBlock | None = None
+    """``layer l`` under the bar when it cannot stand under its layer's op (a picture in tiers)."""
+
+
+@dataclass(frozen=True)
+class FlowStrip:
+    """The gradient-flow strip under the backward band: bars on a log scale between ``y`` and ``y + h``.
+
+    ``baseline`` is the y of the bars' foot; ``ticks`` the decades marked on the axis
+    (their y and text), ``caption`` the strip's title.
+    """
+
+    y: float
+    h: float
+    baseline: float
+    bar_width: float
+    bars: tuple[FlowBar, ...]
+    ticks: tuple[tuple[float, TextBlock], ...]
+    caption: TextBlock
 
 
 @dataclass(frozen=True)
@@ -140,3 +187,9 @@ class Scene:
     jump_style: JumpStyle = "arc"
     """How writers that can draw jumps draw them: ``arc``, ``gap`` or ``none`` (plain crossings)."""
     theme: Theme = "default"
+    flow: FlowStrip | None = None
+    """The gradient-flow strip (``--gradient-flow``), None when not asked for."""
+    code: Listing | None = None
+    """The module ``bpdiagram code`` writes, for writers that show it beside the picture (HTML, ``--code``)."""
+    wrap: int = 0
+    """Layers per tier when the network is drawn in tiers (``layout.tiers``); 0 when it is not."""

@@ -56,7 +56,8 @@ def only(scene: Scene, *, bands: frozenset[Band], kinds: frozenset[EdgeKind]) ->
     present = {n.band for n in nodes}
     return dataclasses.replace(scene, nodes=nodes, edges=edges, bands=tuple(b for b in scene.bands
                                                                              if b.band in present),
-                               legend=legend, legend_box=_legend_box(scene, legend))
+                               legend=legend, legend_box=_legend_box(scene, legend),
+                               flow=scene.flow if "backward" in bands else None)
 
 
 def _legend_box(scene: Scene, legend: tuple[LegendEntry, ...]) -> tuple[float, float, float, float]:

@@ -33,8 +33,9 @@ from bpdiagram.model.catalogue import (
 )
 from bpdiagram.model.elementwise import build_elementwise
 from bpdiagram.model.expression import build_expression_graph
+from bpdiagram.model.memory import Dims, MemoryOptions, cache_memory, human
 from bpdiagram.model.notation import Symbols
-from bpdiagram.model.numeric import Pass, run
+from bpdiagram.model.numeric import Pass, layer_norms, run
 from bpdiagram.options import EdgeKind, NodeKind
 from bpdiagram.richtext import escape, plain
 from bpdiagram.spec.expression import ExpressionSpec
@@ -57,6 +58,10 @@ class BuildOptions:
     """Show symbolic shapes such as (n[1], m) = (4, m) on tensor nodes."""
     values: bool = False
     """Show numbers (the spec's ``values:``, else seed 0 and batch 4); they bring concrete shapes with them."""
+    memory: MemoryOptions | None = None
+    """Show each cached value's shape and bytes at this batch size and dtype, and the total on the cache band."""
+    gradient_flow: bool = False
+    """Record ‖dW[l]‖_F of every layer drawn (``graph["gradient_flow"]``) for the strip under the backward band."""
 
 
 def output_fusion(spec: NetworkSpec) -> FusedOp | None:
@@ -78,8 +83,23 @@ def build_graph(spec: NetworkSpec | ExpressionSpec, options: BuildOptions | None
     options = options or BuildOptions()
     if spec.diagram.view == "elementwise":
         title = spec.title if spec.title is not None else default_title(spec)
-        return build_elementwise(spec, shapes=options.shapes, fused=output_fusion(spec), title=title)
-    return _Builder(spec, options).build()
+        g = build_elementwise(spec, shapes=options.shapes, fused=output_fusion(spec), title=title)
+    else:
+        g = _Builder(spec, options).build()
+    if options.gradient_flow:
+        g.graph["gradient_flow"] = gradient_norms(spec)
+    return g
+
+
+def gradient_norms(spec: NetworkSpec) -> tuple[tuple[int, float, str | None], ...]:
+    """(l, ‖dW[l]‖_F, the node computing dW[l]) for every layer the backward pass reaches.
+
+    The numbers are the spec's (else seed 0 and batch 4). The element-wise view has no single
+    node computing dW[l] (None): its bar stands under the layer's backward nodes.
+    """
+    vectorized = spec.diagram.view == "vectorized"
+    return tuple((n.layer, n.dW_norm, f"dW{n.layer}" if vectorized else None) for n in layer_norms(run(spec))
+                 if n.layer >= spec.diagram.backprop_to)
 
 
 class _Builder:
@@ -104,24 +124,36 @@ class _Builder:
     # -- helpers -----------------------------------------------------------------
     def shape(self, layer: int) -> str:
         """``(4, m)``: rows are units of ``layer`` (0 = input), columns the m examples."""
-        n = self.spec.input.size if layer == 0 else self.spec.layers[layer - 1].size
-        return f"({n}, m)"
+        return f"({self.spec.sizes[layer]}, m)"
+
+    def dims(self, layer: int) -> Dims:
+        """``(4, "m")``: the dimensions of a tensor of ``layer``, for counting the cache's bytes."""
+        return (self.spec.sizes[layer], "m")
 
     def node(self, node_id: str, kind: NodeKind, row: str, column: float, layer: int, label: str,
-             *, shape: str | None = None, name: str | None = None, value: str | None = None) -> None:
-        """Add a node; ``value`` (numbers on) replaces the symbolic ``shape`` (``--shapes``)."""
+             *, shape: str | None = None, name: str | None = None, value: str | None = None,
+             array: tuple[str, Dims] | None = None) -> None:
+        """Add a node; ``value`` (numbers on) replaces the symbolic ``shape`` (``--shapes``).
+
+        ``array`` names the tensor the node holds and its dimensions (``("A1", (4, "m"))``),
+        which its cached copy carries for ``model.memory``.
+        """
         self.names[node_id] = name if name is not None else label.split(" = ")[0].split("\n")[0]
         if value is not None:
             self.blocks[node_id] = value
             label += f"\n{value}"
         elif self.options.shapes and shape:
             label += f"\n{shape}"
+        extra = {"array": array[0], "dims": array[1]} if array is not None else {}
         self.g.add_node(node_id, kind=kind, band=ROWS[row], row=row, column=column, layer=layer, label=label,
-                        plain=plain(label))
+                        plain=plain(label), name=self.names[node_id], **extra)
 
-    def edge(self, kind: EdgeKind, source: str, target: str, label: str = "") -> None:
+    def edge(self, kind: EdgeKind, source: str, target: str, label: str = "", *, value: str | None = None) -> None:
+        """Add an edge; ``value`` names what flows along it when that is not the source's own name
+        (a wrapped diagram labels the edge's stand-in at a tier's edge with it)."""
         if kind in self.show and source in self.g and target in self.g:
-            self.g.add_edge(source, target, key=kind, kind=kind, label=label)
+            self.g.add_edge(source, target, key=kind, kind=kind, label=label,
+                            value=value if value is not None else self.names[source])
 
     def cached(self, source: str, user: str) -> None:
         """Route a kept forward value through its cache node into ``user``."""
@@ -138,7 +170,12 @@ class _Builder:
             column = src["column"] - 0.25 if src["kind"] == "param" else src["column"]
             if source.startswith("Z"):
                 column += 0.5
-            self.node(cid, "cached", "cache", column, src["layer"], label)
+            array = (src["array"], src["dims"])
+            memory = self.options.memory
+            if memory is not None:
+                shape = ", ".join(str(d) for d in memory.shape(array[1]))
+                label += f"\n({shape})\n{human(memory.nbytes(array[1]))}"
+            self.node(cid, "cached", "cache", column, src["layer"], label, array=array)
             self.edge("cache", source, cid)
         self.edge("cache", cid, user)
 
@@ -158,6 +195,9 @@ class _Builder:
             for layer in range(self.k, L + 1):
                 self.edge("update", f"dW{layer}", f"W{layer}", f"−{escape(spec.diagram.learning_rate)}")
             self.derivative_links()
+        if self.options.memory is not None:
+            total = cache_memory((self.g.nodes[n] for n in self.g.nodes), self.options.memory).bytes
+            self.g.graph["band_titles"] = {"cache": f"CACHE · {human(total)}"}
         return self.g
 
     def block(self, array: Array | None) -> str | None:
@@ -167,22 +207,25 @@ class _Builder:
     def forward_nodes(self) -> None:
         spec, sym, p = self.spec, self.sym, self.numbers
         self.node("input", "input", "ops", 0, 0, escape(spec.input.name), shape=self.shape(0),
-                  value=self.block(p.X if p else None))
+                  value=self.block(p.X if p else None), array=("X", self.dims(0)))
         for layer, layer_spec in enumerate(spec.layers, start=1):
             act = ACTIVATION_OPS[layer_spec.activation]
             values = p.layers[layer - 1] if p else None
             self.node(f"W{layer}", "param", "params", 2 * layer - 1, layer,
                       f"{sym.symbol('W', layer)}, {sym.symbol('b', layer)}", name=sym.symbol("W", layer),
-                      value=numbers.side_by_side(values.W, values.b) if values else None)
+                      value=numbers.side_by_side(values.W, values.b) if values else None,
+                      array=(f"W{layer}", (spec.sizes[layer], spec.sizes[layer - 1])))
             if values:  # only W goes through the cache (for dA[l−1] = W[l]ᵀ dZ[l])
                 self.blocks[f"W{layer}"] = numbers.block(values.W)
             self.node(f"Z{layer}", "op", "ops", 2 * layer - 1, layer, sym.render(LINEAR_FORWARD, layer),
-                      shape=self.shape(layer), value=self.block(values.Z if values else None))
+                      shape=self.shape(layer), value=self.block(values.Z if values else None),
+                      array=(f"Z{layer}", self.dims(layer)))
             self.node(f"A{layer}", "op", "ops", 2 * layer, layer, sym.render(act.forward, layer),
-                      shape=self.shape(layer), value=self.block(values.A if values else None))
+                      shape=self.shape(layer), value=self.block(values.A if values else None),
+                      array=(f"A{layer}", self.dims(layer)))
         # the target shares the loss's column (2L+1), so dot keeps Y → J straight up, never leftwards
         self.node("target", "target", "params", 2 * self.L + 1, self.L, escape(spec.target),
-                  shape=self.shape(self.L), value=self.block(p.Y if p else None))
+                  shape=self.shape(self.L), value=self.block(p.Y if p else None), array=("Y", self.dims(self.L)))
         self.node("loss", "loss", "ops", 2 * self.L + 1, self.L, sym.render(self.loss.forward, self.L),
                   value=f"{sym.loss} = {numbers.scalar(p.J)}" if p else None)
 
@@ -229,7 +272,7 @@ class _Builder:
         for layer in range(L, self.k - 1, -1):
             self.edge("backward", f"dZ{layer}", f"dW{layer}")
             if layer > self.k:
-                self.edge("backward", f"dW{layer}", f"dZ{layer - 1}")
+                self.edge("backward", f"dW{layer}", f"dZ{layer - 1}", value=self.sym.symbol("dA", layer - 1))
 
     def cache_edges(self) -> None:
         L = self.L

@@ -54,6 +54,33 @@ LEAKY_SLOPE = 0.01
 
 
 @dataclass(frozen=True)
+class Code:
+    """An op as Python, for ``bpdiagram code``: the bodies of its forward/backward function pair.
+
+    Bodies are written over fixed argument names, numpy as ``np`` (networks) or
+    ``math`` (expression gates); a body may hold several lines, the last one
+    being the value returned. ``model.code`` turns them into functions such as
+    ``tanh_forward(Z)`` and ``tanh_backward(dA, A)``, with arguments by family:
+
+    - activation: forward ``(Z)``, backward ``(dA, *uses)`` → dZ;
+    - loss: forward ``(A, Y)`` → J, backward ``(A, Y)`` → dA; ``scale`` from ``m``;
+    - fused output: backward ``(A, Y)`` → dZ (no forward);
+    - linear step: forward ``(W, A_prev, b)``; backward ``(dZ, A_prev, scale)`` → dW, db,
+      and ``(W, dZ)`` → dA_prev;
+    - gate: forward ``(a[, b][, c])``, backward ``(*keeps, [c,] dout)`` (the kept output ``o`` is ``out``),
+      one expression per input.
+
+    A new catalogue entry adds its ``Code`` next to its formula and its numpy rule;
+    ``tests/test_code.py`` runs every body against the entry's numpy rule.
+    """
+
+    forward: str
+    backward: tuple[str, ...]
+    scale: str = ""
+    """The loss's averaging factor from ``m`` (losses only): ``1 / m`` or ``1.0``."""
+
+
+@dataclass(frozen=True)
 class ActivationOp:
     """g(Z) and the backward rule dZ = dA ⊙ g′(Z) (or its Jacobian product, for softmax)."""
 
@@ -70,6 +97,8 @@ class ActivationOp:
     """The same rules for one unit j: a_j = g(z_j) and dz_j from da_j (element-wise view)."""
     smooth: bool = True
     """False for relu and leaky_relu: g′ jumps at Z = 0, where finite differences cannot check it."""
+    code: Code | None = None
+    """The pair as Python for ``bpdiagram code``: forward body from ``Z``, backward body from ``dA`` and ``uses``."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +117,8 @@ class LossOp:
     """J summed over the output units j (and the m examples)."""
     unit_derivative: str
     """da_j of one output unit."""
+    code: Code | None = None
+    """The pair as Python: J from ``A`` and ``Y`` (``m`` examples), then dA from ``A`` and ``Y``."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +129,8 @@ class FusedOp:
     dZ: Callable[[Array, Array], Array]
     unit_derivative: str
     """dz_j of one output unit."""
+    code: Code | None = None
+    """dZ from ``A`` and ``Y`` as Python (``backward`` only)."""
 
 
 def _softmax(z: Array) -> Array:
@@ -112,25 +145,32 @@ def _sigmoid(z: Array) -> Array:
 
 ACTIVATION_OPS: dict[Activation, ActivationOp] = {
     "linear": ActivationOp("linear", "$A = $Z", "$dZ = $dA", (), lambda z: z.copy(), lambda da, z, a: da.copy(),
-                           unit_forward="$a = $z", unit_derivative="$dz = $da"),
+                           unit_forward="$a = $z", unit_derivative="$dz = $da", code=Code("Z", ("dA",))),
     "sigmoid": ActivationOp("sigmoid", "$A = σ($Z)", "$dZ = $dA ⊙ $A ⊙ (1 − $A)", ("A",), _sigmoid,
                             lambda da, z, a: da * a * (1 - a),
-                            unit_forward="$a = σ($z)", unit_derivative="$dz = $da · $a (1 − $a)"),
+                            unit_forward="$a = σ($z)", unit_derivative="$dz = $da · $a (1 − $a)",
+                            code=Code("1 / (1 + np.exp(-Z))", ("dA * A * (1 - A)",))),
     "tanh": ActivationOp("tanh", "$A = tanh($Z)", "$dZ = $dA ⊙ (1 − $A^{2})", ("A",), lambda z: np.tanh(z),
                          lambda da, z, a: da * (1 - a**2),
-                         unit_forward="$a = tanh($z)", unit_derivative="$dz = $da · (1 − $a^{2})"),
+                         unit_forward="$a = tanh($z)", unit_derivative="$dz = $da · (1 − $a^{2})",
+                         code=Code("np.tanh(Z)", ("dA * (1 - A ** 2)",))),
     "relu": ActivationOp("relu", "$A = max(0, $Z)", "$dZ = $dA ⊙ [$Z > 0]", ("Z",),
                          lambda z: np.maximum(0.0, z), lambda da, z, a: da * (z > 0),
-                         unit_forward="$a = max(0, $z)", unit_derivative="$dz = $da · [$z > 0]", smooth=False),
+                         unit_forward="$a = max(0, $z)", unit_derivative="$dz = $da · [$z > 0]", smooth=False,
+                         code=Code("np.maximum(0.0, Z)", ("dA * (Z > 0)",))),
     "leaky_relu": ActivationOp("leaky_relu", "$A = max(0.01 $Z, $Z)", "$dZ = $dA ⊙ ([$Z > 0] + 0.01 [$Z ≤ 0])",
                                ("Z",), lambda z: np.where(z > 0, z, LEAKY_SLOPE * z),
                                lambda da, z, a: da * np.where(z > 0, 1.0, LEAKY_SLOPE),
                                unit_forward="$a = max(0.01 $z, $z)",
-                               unit_derivative="$dz = $da · ([$z > 0] + 0.01 [$z ≤ 0])", smooth=False),
+                               unit_derivative="$dz = $da · ([$z > 0] + 0.01 [$z ≤ 0])", smooth=False,
+                               code=Code(f"np.where(Z > 0, Z, {LEAKY_SLOPE} * Z)",
+                                         (f"dA * np.where(Z > 0, 1.0, {LEAKY_SLOPE})",))),
     "softmax": ActivationOp("softmax", "$A = softmax($Z)", "$dZ = $A ⊙ ($dA − Σ_{k} $A ⊙ $dA)", ("A",), _softmax,
                             lambda da, z, a: a * (da - (a * da).sum(axis=0, keepdims=True)),
                             unit_forward="$a = exp($z) / $Σ@kexp($z@k)",
-                            unit_derivative="$dz = $a ($da − $Σ@k$a@k $da@k)"),
+                            unit_derivative="$dz = $a ($da − $Σ@k$a@k $da@k)",
+                            code=Code("E = np.exp(Z - Z.max(axis=0, keepdims=True))\nE / E.sum(axis=0, keepdims=True)",
+                                      ("A * (dA - (A * dA).sum(axis=0, keepdims=True))",))),
 }
 
 LOSS_OPS: dict[Loss, LossOp] = {
@@ -139,26 +179,35 @@ LOSS_OPS: dict[Loss, LossOp] = {
                   lambda a, y: float(-np.mean(np.sum(y * np.log(a) + (1 - y) * np.log(1 - a), axis=0))),
                   lambda a, y: -y / a + (1 - y) / (1 - a), lambda m: 1.0 / m,
                   unit_forward="$J = −(1/m) Σ $Σ[$y log $a\n+ (1 − $y) log(1 − $a)]",
-                  unit_derivative="$da = −$y / $a + (1 − $y) / (1 − $a)"),
+                  unit_derivative="$da = −$y / $a + (1 − $y) / (1 − $a)",
+                  code=Code("float(-np.mean(np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A), axis=0)))",
+                            ("-Y / A + (1 - Y) / (1 - A)",), scale="1 / m")),
     "ce": LossOp("ce", "$J = −(1/m) Σ $Y ⊙ log $A", "$dA = −$Y / $A", "(1/m) ",
                  lambda a, y: float(-np.mean(np.sum(y * np.log(a), axis=0))),
                  lambda a, y: -y / a, lambda m: 1.0 / m,
-                 unit_forward="$J = −(1/m) Σ $Σ$y log $a", unit_derivative="$da = −$y / $a"),
+                 unit_forward="$J = −(1/m) Σ $Σ$y log $a", unit_derivative="$da = −$y / $a",
+                 code=Code("float(-np.mean(np.sum(Y * np.log(A), axis=0)))", ("-Y / A",), scale="1 / m")),
     "mse": LossOp("mse", "$J = (1/2m) Σ ($A − $Y)^{2}", "$dA = $A − $Y", "(1/m) ",
                   lambda a, y: float(np.sum((a - y) ** 2) / (2 * a.shape[1])),
                   lambda a, y: a - y, lambda m: 1.0 / m,
-                  unit_forward="$J = (1/2m) Σ $Σ($a − $y)^{2}", unit_derivative="$da = $a − $y"),
+                  unit_forward="$J = (1/2m) Σ $Σ($a − $y)^{2}", unit_derivative="$da = $a − $y",
+                  code=Code("float(np.sum((A - Y) ** 2) / (2 * A.shape[1]))", ("A - Y",), scale="1 / m")),
     "sse": LossOp("sse", "$J = Σ ($A − $Y)^{2}", "$dA = 2($A − $Y)", "",
                   lambda a, y: float(np.sum((a - y) ** 2)),
                   lambda a, y: 2 * (a - y), lambda m: 1.0,
-                  unit_forward="$J = Σ $Σ($a − $y)^{2}", unit_derivative="$da = 2($a − $y)"),
+                  unit_forward="$J = Σ $Σ($a − $y)^{2}", unit_derivative="$da = 2($a − $y)",
+                  code=Code("float(np.sum((A - Y) ** 2))", ("2 * (A - Y)",), scale="1.0")),
 }
 
 FUSED_OPS: dict[tuple[Activation, Loss], FusedOp] = {
-    ("sigmoid", "bce"): FusedOp("$dZ = $A − $Y", lambda a, y: a - y, unit_derivative="$dz = $a − $y"),
-    ("softmax", "ce"): FusedOp("$dZ = $A − $Y", lambda a, y: a - y, unit_derivative="$dz = $a − $y"),
-    ("linear", "mse"): FusedOp("$dZ = $A − $Y", lambda a, y: a - y, unit_derivative="$dz = $a − $y"),
-    ("linear", "sse"): FusedOp("$dZ = 2($A − $Y)", lambda a, y: 2 * (a - y), unit_derivative="$dz = 2($a − $y)"),
+    ("sigmoid", "bce"): FusedOp("$dZ = $A − $Y", lambda a, y: a - y, unit_derivative="$dz = $a − $y",
+                                  code=Code("", ("A - Y",))),
+    ("softmax", "ce"): FusedOp("$dZ = $A − $Y", lambda a, y: a - y, unit_derivative="$dz = $a − $y",
+                                  code=Code("", ("A - Y",))),
+    ("linear", "mse"): FusedOp("$dZ = $A − $Y", lambda a, y: a - y, unit_derivative="$dz = $a − $y",
+                                  code=Code("", ("A - Y",))),
+    ("linear", "sse"): FusedOp("$dZ = 2($A − $Y)", lambda a, y: 2 * (a - y), unit_derivative="$dz = 2($a − $y)",
+                                  code=Code("", ("2 * (A - Y)",))),
 }
 
 
@@ -181,6 +230,8 @@ class LinearOp:
     """(dZ, scale) → db."""
     dA_prev: Callable[[Array, Array], Array]
     """(W, dZ) → dA[l−1]."""
+    code: Code | None = None
+    """Z; then dW, db and dA[l−1] as Python (see ``Code``)."""
 
 
 LINEAR = LinearOp(
@@ -189,6 +240,7 @@ LINEAR = LinearOp(
     lambda dz, a_prev, scale: scale * (dz @ a_prev.T),
     lambda dz, scale: scale * dz.sum(axis=1, keepdims=True),
     lambda w, dz: w.T @ dz,
+    code=Code("W @ A_prev + b", ("scale * (dZ @ A_prev.T)", "scale * dZ.sum(axis=1, keepdims=True)", "W.T @ dZ")),
 )
 
 LINEAR_FORWARD = LINEAR.forward
@@ -248,6 +300,9 @@ class GateOp:
     """(a, b, o, c) → ∂o/∂a (, ∂o/∂b)."""
     domain: Callable[[float, float, float], str | None] = lambda a, b, c: None
     """(a, b, c) → why the inputs are outside the gate's domain, or None."""
+    code: Code | None = None
+    """The gate as Python over floats (``math``): its output from a (, b, c); each input's gradient from the
+    kept values (``a``, ``b``, ``out``), c and ``dout`` (see ``Code``)."""
 
 
 def _sig(a: float) -> float:
@@ -264,31 +319,44 @@ def _pow_domain(a: float, b: float, c: float) -> str | None:
 
 GATE_OPS: dict[Gate, GateOp] = {
     "add": GateOp("add", "$a + $b", ("d$a = d$o", "d$b = d$o"), (),
-                  lambda a, b, c: a + b, lambda a, b, o, c: (1.0, 1.0)),
+                  lambda a, b, c: a + b, lambda a, b, o, c: (1.0, 1.0),
+                  code=Code("a + b", ("dout", "dout"))),
     "sub": GateOp("sub", "$a − $b", ("d$a = d$o", "d$b = −d$o"), (),
-                  lambda a, b, c: a - b, lambda a, b, o, c: (1.0, -1.0)),
+                  lambda a, b, c: a - b, lambda a, b, o, c: (1.0, -1.0),
+                  code=Code("a - b", ("dout", "-dout"))),
     "mul": GateOp("mul", "$a · $b", ("d$a = $b · d$o", "d$b = $a · d$o"), ("a", "b"),
-                  lambda a, b, c: a * b, lambda a, b, o, c: (b, a)),
+                  lambda a, b, c: a * b, lambda a, b, o, c: (b, a),
+                  code=Code("a * b", ("b * dout", "a * dout"))),
     "div": GateOp("div", "$a / $b", ("d$a = d$o / $b", "d$b = −$a · d$o / $b^{2}"), ("a", "b"),
                   lambda a, b, c: a / b, lambda a, b, o, c: (1.0 / b, -a / (b * b)),
-                  lambda a, b, c: "division by zero" if b == 0 else None),
-    "neg": GateOp("neg", "−$a", ("d$a = −d$o",), (), lambda a, b, c: -a, lambda a, b, o, c: (-1.0,)),
+                  lambda a, b, c: "division by zero" if b == 0 else None,
+                  code=Code("a / b", ("dout / b", "-a * dout / b ** 2"))),
+    "neg": GateOp("neg", "−$a", ("d$a = −d$o",), (), lambda a, b, c: -a, lambda a, b, o, c: (-1.0,),
+                  code=Code("-a", ("-dout",))),
     "pow": GateOp("pow", "$a^{$c}", ("d$a = $c · $a^{$k} · d$o",), ("a",),
-                  lambda a, b, c: a**c, lambda a, b, o, c: (c * a ** (c - 1),), _pow_domain),
+                  lambda a, b, c: a**c, lambda a, b, o, c: (c * a ** (c - 1),), _pow_domain,
+                  code=Code("a ** c", ("c * a ** (c - 1) * dout",))),
     "exp": GateOp("exp", "exp($a)", ("d$a = $o · d$o",), ("o",),
                   lambda a, b, c: math.exp(a), lambda a, b, o, c: (o,),
-                  lambda a, b, c: "exp overflows" if a > 700 else None),
+                  lambda a, b, c: "exp overflows" if a > 700 else None,
+                  code=Code("math.exp(a)", ("out * dout",))),
     "log": GateOp("log", "log($a)", ("d$a = d$o / $a",), ("a",),
                   lambda a, b, c: math.log(a), lambda a, b, o, c: (1.0 / a,),
-                  lambda a, b, c: "log of a number ≤ 0" if a <= 0 else None),
+                  lambda a, b, c: "log of a number ≤ 0" if a <= 0 else None,
+                  code=Code("math.log(a)", ("dout / a",))),
     "sigmoid": GateOp("sigmoid", "σ($a)", ("d$a = $o (1 − $o) · d$o",), ("o",),
-                      lambda a, b, c: _sig(a), lambda a, b, o, c: (o * (1 - o),)),
+                      lambda a, b, c: _sig(a), lambda a, b, o, c: (o * (1 - o),),
+                      code=Code("1 / (1 + math.exp(-a))", ("out * (1 - out) * dout",))),
     "tanh": GateOp("tanh", "tanh($a)", ("d$a = (1 − $o^{2}) · d$o",), ("o",),
-                   lambda a, b, c: math.tanh(a), lambda a, b, o, c: (1 - o * o,)),
+                   lambda a, b, c: math.tanh(a), lambda a, b, o, c: (1 - o * o,),
+                   code=Code("math.tanh(a)", ("(1 - out ** 2) * dout",))),
     "relu": GateOp("relu", "max(0, $a)", ("d$a = [$a > 0] · d$o",), ("a",),
-                   lambda a, b, c: max(0.0, a), lambda a, b, o, c: (1.0 if a > 0 else 0.0,)),
+                   lambda a, b, c: max(0.0, a), lambda a, b, o, c: (1.0 if a > 0 else 0.0,),
+                   code=Code("max(0.0, a)", ("dout if a > 0 else 0.0",))),
     "max": GateOp("max", "max($a, $b)", ("d$a = [$a ≥ $b] · d$o", "d$b = [$b > $a] · d$o"), ("a", "b"),
-                  lambda a, b, c: max(a, b), lambda a, b, o, c: ((1.0, 0.0) if a >= b else (0.0, 1.0))),
+                  lambda a, b, c: max(a, b), lambda a, b, o, c: ((1.0, 0.0) if a >= b else (0.0, 1.0)),
+                  code=Code("max(a, b)", ("dout if a >= b else 0.0", "dout if b > a else 0.0"))),
     "min": GateOp("min", "min($a, $b)", ("d$a = [$a ≤ $b] · d$o", "d$b = [$b < $a] · d$o"), ("a", "b"),
-                  lambda a, b, c: min(a, b), lambda a, b, o, c: ((1.0, 0.0) if a <= b else (0.0, 1.0))),
+                  lambda a, b, c: min(a, b), lambda a, b, o, c: ((1.0, 0.0) if a <= b else (0.0, 1.0)),
+                  code=Code("min(a, b)", ("dout if a <= b else 0.0", "dout if b < a else 0.0"))),
 }

@@ -38,7 +38,7 @@ from bpdiagram.errors import SpecError
 from bpdiagram.model.catalogue import ACTIVATION_OPS, Array, output_rule
 from bpdiagram.model.expression import evaluate, numeric_gradients
 from bpdiagram.model.notation import Symbols
-from bpdiagram.model.numeric import Arrays, Pass, draw_arrays, forward_from, run_arrays
+from bpdiagram.model.numeric import Arrays, LayerNorms, Pass, draw_arrays, forward_from, layer_norms, run_arrays
 from bpdiagram.richtext import plain
 from bpdiagram.spec.expression import ExpressionSpec
 from bpdiagram.spec.network import NetworkSpec
@@ -96,6 +96,8 @@ class CheckReport:
     """Arrays the spec wrote out (``X``, ``W2``, …); the others were drawn from ``seed``."""
     drawn: int = 0
     """How many arrays were drawn from ``seed``."""
+    layers: tuple[LayerNorms, ...] = ()
+    """The gradients' norms layer by layer, 1 … L."""
 
     @property
     def ok(self) -> bool:
@@ -107,7 +109,8 @@ class CheckReport:
         params = sorted((g for g in self.gradients if g.param), key=lambda g: (int(g.name[1:]), g.name[0] != "W"))
         return {"ok": self.ok, "loss": self.loss,
                 "gradients": [{"name": g.name, "analytic": g.analytic.tolist(), "numeric": g.numeric.tolist(),
-                               "max_abs_error": g.max_abs_error} for g in params]}
+                               "max_abs_error": g.max_abs_error} for g in params],
+                "layers": [{"layer": n.layer, "dW_norm": n.dW_norm, "dZ_norm": n.dZ_norm} for n in self.layers]}
 
 
 def check_gradients(spec: NetworkSpec) -> CheckReport:
@@ -129,7 +132,7 @@ def check_gradients(spec: NetworkSpec) -> CheckReport:
         out.append(_compare(f"b{k}", plain(sym.symbol("db", k)), layer.db, probe.bias(k), tol, param=True))
     given = tuple(sorted(values.arrays, key=_array_order))
     drawn = 2 + 2 * len(spec.layers) - len(given)
-    return CheckReport(p.J, p.seed, p.batch, p.scale, tuple(out), given, drawn)
+    return CheckReport(p.J, p.seed, p.batch, p.scale, tuple(out), given, drawn, layer_norms(p))
 
 
 def _array_order(name: str) -> tuple[int, str]:
@@ -265,6 +268,12 @@ def format_table(report: CheckReport, *, title: str) -> str:
             lines.append("dZ is per example: (1/m)·dZ is compared with ∂J/∂Z")
     lines.append("")
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    if report.layers:
+        lines += ["", "gradient norms by layer (Frobenius; dZ per example):"]
+        norms = [("layer", "‖dW‖", "‖dZ‖")]
+        norms += [(str(n.layer), f"{n.dW_norm:.3g}", f"{n.dZ_norm:.3g}") for n in report.layers]
+        col = [max(len(r[i]) for r in norms) for i in range(3)]
+        lines += ["  ".join(cell.rjust(w) for cell, w in zip(r, col, strict=True)) for r in norms]
     failed = [g.label for g in report.gradients if not g.ok]
     lines.append("")
     if failed:

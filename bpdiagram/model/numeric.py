@@ -89,13 +89,32 @@ def draw_arrays(spec: NetworkSpec, values: ValuesSpec) -> Arrays:
     drawn: dict[str, Array] = {"X": rng.standard_normal((sizes[0], m))}
     for layer in range(1, len(sizes)):
         fan_in = sizes[layer - 1]
-        drawn[f"W{layer}"] = rng.standard_normal((sizes[layer], fan_in)) / math.sqrt(fan_in)
-        drawn[f"b{layer}"] = BIAS_SCALE * rng.standard_normal((sizes[layer], 1))
+        # every array is drawn every time, in one order, whatever init says: a given W2 leaves the rest alone
+        w = rng.standard_normal((sizes[layer], fan_in))
+        b = BIAS_SCALE * rng.standard_normal((sizes[layer], 1))
+        if values.init is None:  # the draw of every spec before ``init`` existed, to the last bit
+            drawn[f"W{layer}"] = w / math.sqrt(fan_in)
+            drawn[f"b{layer}"] = b
+        else:
+            drawn[f"W{layer}"] = w * init_factor(values, fan_in)
+            drawn[f"b{layer}"] = np.zeros_like(b)
     drawn["Y"] = _draw_target(rng, spec.loss, (sizes[-1], m))
     for name, rows in values.arrays.items():
         drawn[name] = np.array(rows, dtype=np.float64)
     layers = range(1, len(sizes))
     return Arrays(drawn["X"], drawn["Y"], tuple(drawn[f"W{k}"] for k in layers), tuple(drawn[f"b{k}"] for k in layers))
+
+
+def init_factor(values: ValuesSpec, fan_in: int) -> float:
+    """The factor of N(0, 1) weights with an ``init``: ``normal`` S; ``xavier`` S·√(1/n[l−1]); ``he`` S·√(2/n[l−1]).
+
+    Without ``init`` the weights are N(0, 1)/√n[l−1] (Xavier's variance), divided as before ``init`` existed.
+    """
+    if values.init is None or values.init == "xavier":
+        return values.weight_scale / math.sqrt(fan_in)
+    if values.init == "he":
+        return values.weight_scale * math.sqrt(2.0 / fan_in)
+    return values.weight_scale
 
 
 def _draw_target(rng: np.random.Generator, loss: Loss, shape: tuple[int, int]) -> Array:
@@ -160,6 +179,24 @@ def run_arrays(spec: NetworkSpec, arrays: Arrays, *, seed: int = 0, line: int | 
     result = Pass(arrays.X, arrays.Y, layers, j, scale, fused is not None, seed, m)
     _check_finite(spec, result, line)
     return result
+
+
+@dataclass(frozen=True)
+class LayerNorms:
+    """How big one layer's gradients are: ‖dW[l]‖_F and ‖dZ[l]‖_F (dZ per example, as the diagram draws it).
+
+    Read down the layers, these show vanishing (shrinking towards the input) or exploding gradients.
+    """
+
+    layer: int
+    dW_norm: float
+    dZ_norm: float
+
+
+def layer_norms(p: Pass) -> tuple[LayerNorms, ...]:
+    """‖dW[l]‖_F and ‖dZ[l]‖_F of every layer of the pass ``p`` (``check`` reports them, the strip draws dW's)."""
+    return tuple(LayerNorms(k, float(np.linalg.norm(layer.dW)), float(np.linalg.norm(layer.dZ)))
+                 for k, layer in enumerate(p.layers, start=1))
 
 
 def tensors(p: Pass) -> Iterator[tuple[str, Array]]:

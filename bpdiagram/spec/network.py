@@ -26,6 +26,7 @@ from bpdiagram.options import (
     Notation,
     Simplify,
     View,
+    WrapAuto,
 )
 from bpdiagram.spec.load import Document, PathKey, type_name
 from bpdiagram.spec.values import ValuesSpec, default_values, validate_values
@@ -56,7 +57,8 @@ MAX_TEXT = 500
 """Longest title, name or learning-rate symbol accepted."""
 
 TOP_KEYS = ("title", "input", "layers", "loss", "target", "diagram", "values")
-DIAGRAM_KEYS = ("view", "notation", "simplify", "backprop_to", "show", "learning_rate")
+DIAGRAM_KEYS = ("view", "notation", "simplify", "backprop_to", "show", "learning_rate", "memory", "gradient_flow",
+                "show_values", "wrap")
 LAYER_KEYS = ("size", "activation")
 INPUT_KEYS = ("name", "size")
 
@@ -95,6 +97,15 @@ class DiagramOptions:
     backprop_to: int = 1
     show: tuple[EdgeKind, ...] = EDGE_KINDS
     learning_rate: str = "α"
+    memory: bool = False
+    """Annotate every cached value with its shape and bytes, and the cache band with the total."""
+    gradient_flow: bool = False
+    """Draw the strip of ‖dW[l]‖ bars under the backward band (computes the numbers)."""
+    show_values: bool | None = None
+    """Draw the numbers on the nodes; None: exactly when the spec has ``values:``. A deep network whose
+    numbers only feed the gradient-flow strip says false."""
+    wrap: int | WrapAuto | None = None
+    """Layers per tier (``auto``: chosen to keep the picture at most 2:1); None draws one row of layers."""
 
 
 @dataclass(frozen=True)
@@ -228,7 +239,39 @@ def _diagram(doc: Document, value: Any, n_layers: int) -> DiagramOptions:
         raise doc.error(("diagram", "learning_rate"),
                         f"must be a symbol such as α or a number, not {rate!r}")
     rate_text = _text(doc, ("diagram", "learning_rate"), str(rate))
-    return DiagramOptions(view, notation, simplify, backprop_to, show, rate_text)
+    memory = _flag(doc, ("diagram", "memory"), value.get("memory", base.memory))
+    flow = _flag(doc, ("diagram", "gradient_flow"), value.get("gradient_flow", base.gradient_flow))
+    numbers = _flag(doc, ("diagram", "show_values"), value["show_values"]) if "show_values" in value else None
+    try:
+        wrap = parse_wrap(value.get("wrap"))
+    except ValueError as exc:
+        raise doc.error(("diagram", "wrap"), str(exc)) from None
+    if wrap is not None and view == "elementwise":
+        raise doc.error(("diagram", "wrap"), ELEMENTWISE_WRAP)
+    return DiagramOptions(view, notation, simplify, backprop_to, show, rate_text, memory, flow, numbers, wrap)
+
+
+def _flag(doc: Document, path: PathKey, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise doc.error(path, f"must be true or false, not {value!r}")
+    return value
+
+
+ELEMENTWISE_WRAP = ("applies to the vectorized view only: the element-wise view draws every unit's lanes "
+                    "across the whole network, which tiers would cut; use view: vectorized to wrap")
+
+
+def parse_wrap(value: Any) -> int | WrapAuto | None:
+    """``wrap:`` / ``--wrap``: a layer count (1 or more), ``auto`` or None; ValueError (the message) otherwise."""
+    if value is None:
+        return None
+    if value == "auto":
+        return "auto"
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise ValueError(f"must be a number of layers per tier (1 or more) or auto (got {value!r})")
 
 
 def _check_elementwise(doc: Document, raw_input: Any, inp: InputSpec, layers: tuple[LayerSpec, ...]) -> None:

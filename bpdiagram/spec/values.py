@@ -21,7 +21,7 @@ from itertools import pairwise
 from typing import Any
 
 from bpdiagram.errors import SpecError
-from bpdiagram.options import Loss
+from bpdiagram.options import INITS, Init, Loss
 from bpdiagram.spec.load import Document, PathKey, shown_number, type_name
 
 DEFAULT_SEED = 0
@@ -37,6 +37,12 @@ MAX_ABS = 1e6
 """Largest magnitude of a given entry: beyond it exp overflows and finite differences lose every digit."""
 
 MAX_SEED = 2**63 - 1
+
+INIT_SCALE = 0.01
+"""S of ``init: normal`` when no ``scale`` is given: N(0, 1)·0.01, the classic small random start."""
+
+SETTINGS = ("seed", "batch", "init", "scale")
+"""Keys of ``values:`` that are not arrays."""
 
 TARGET_TOLERANCE = 1e-9
 """How far a cross-entropy target column may sum away from 1. The fused rule dZ = A − Y holds only for
@@ -61,6 +67,18 @@ class ValuesSpec:
     batch: int = DEFAULT_BATCH
     arrays: Mapping[str, Matrix] = field(default_factory=dict)
     line: int | None = None
+    init: Init | None = None
+    """How weights not given are drawn (``normal``, ``xavier``, ``he``); None keeps the default draw,
+    N(0, 1/n[l−1]) weights and small random biases. With an ``init``, biases not given are 0."""
+    scale: float | None = None
+    """The factor of the drawn weights with ``init`` (None: 0.01 for ``normal``, 1 for xavier and he)."""
+
+    @property
+    def weight_scale(self) -> float:
+        """The factor the drawn weights are multiplied by, the default made explicit."""
+        if self.scale is not None:
+            return self.scale
+        return INIT_SCALE if self.init == "normal" else 1.0
 
 
 def value_entries(sizes: Sequence[int], batch: int) -> int:
@@ -96,12 +114,13 @@ def validate_values(doc: Document, value: Any, *, sizes: Sequence[int], loss: Lo
     n_layers = len(sizes) - 1
     names = _array_names(n_layers)
     aliases = {alias: canon for alias, canon in ((input_name, "X"), (target_name, "Y"))
-               if alias not in names and alias not in ("seed", "batch")}
+               if alias not in names and alias not in SETTINGS}
     _check_keys(doc, value, names, aliases)
     seed = _whole(doc, (*path, "seed"), value.get("seed", DEFAULT_SEED), 0, MAX_SEED, "seed")
+    init, scale = _init(doc, value)
     raw: dict[str, tuple[PathKey, Matrix]] = {}
     for key, item in value.items():
-        if key in ("seed", "batch"):
+        if key in SETTINGS:
             continue
         canon = aliases.get(str(key), str(key))
         if canon in raw:
@@ -114,7 +133,30 @@ def validate_values(doc: Document, value: Any, *, sizes: Sequence[int], loss: Lo
         _check_shape(doc, where, canon, matrix, sizes, batch)
     if "Y" in raw:
         _check_target(doc, raw["Y"][0], raw["Y"][1], loss)
-    return ValuesSpec(seed, batch, {canon: matrix for canon, (_, matrix) in raw.items()}, doc.line_of(path))
+    return ValuesSpec(seed, batch, {canon: matrix for canon, (_, matrix) in raw.items()}, doc.line_of(path),
+                      init, scale)
+
+
+def _init(doc: Document, value: dict[str, Any]) -> tuple[Init | None, float | None]:
+    """``init`` (one of INITS) and ``scale`` (a positive number, only with ``init``)."""
+    init = value.get("init")
+    if init is not None and (not isinstance(init, str) or init not in INITS):
+        close = [c for c in INITS if isinstance(init, str) and c == init.lower()]
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise doc.error(("values", "init"), f"{init!r} is not valid; {hint}valid choices: {', '.join(INITS)}")
+    if "scale" not in value:
+        return init, None
+    where: PathKey = ("values", "scale")
+    if init is None:
+        raise doc.error(where, "scales the weights drawn by init; give init too (normal, xavier or he)")
+    scale = value["scale"]
+    if not _is_number(scale):
+        raise doc.error(where, f"must be a positive number, not a {type_name(scale)} ({scale!r})")
+    if abs(scale) > MAX_ABS:  # a huge YAML int is never turned into a float: that can overflow
+        raise doc.error(where, f"is too large; the scale must be a positive number up to {MAX_ABS:.0e}")
+    if not scale > 0:  # also NaN
+        raise doc.error(where, f"is {scale}; the scale must be a positive number up to {MAX_ABS:.0e}")
+    return init, float(scale)
 
 
 def expected_shape(name: str, sizes: Sequence[int], batch: int) -> tuple[str, tuple[int, int]]:
@@ -138,7 +180,7 @@ def _array_names(n_layers: int) -> list[str]:
 
 
 def _check_keys(doc: Document, value: dict[str, Any], names: list[str], aliases: dict[str, str]) -> None:
-    allowed = ["seed", "batch", *names, *aliases]
+    allowed = [*SETTINGS, *names, *aliases]
     n_layers = len(names) // 2 - 1
     for key in value:
         if key in allowed:
@@ -149,7 +191,7 @@ def _check_keys(doc: Document, value: dict[str, Any], names: list[str], aliases:
         if not close and re.fullmatch(r"[Wb]\d+", str(key)):
             hint = f"the network has {n_layers} layer{'s' if n_layers > 1 else ''}; "
         params = ", ".join(names[2:]) if n_layers <= 3 else f"W1 … W{n_layers}, b1 … b{n_layers}"
-        shown = ", ".join(["seed", "batch", "X", "Y", *(f"{a} (for {c})" for a, c in aliases.items())])
+        shown = ", ".join([*SETTINGS, "X", "Y", *(f"{a} (for {c})" for a, c in aliases.items())])
         raise doc.error(("values", key), f"unknown key; {hint}valid keys: {shown}, {params}")
 
 

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bpdiagram.errors import BpdiagramError
-from bpdiagram.layout.scene import Scene
 
 _MODULES: dict[str, str] = {
     "svg": "bpdiagram.writers.svg",
@@ -31,12 +30,16 @@ class Writer:
     Formats made from the SVG (PNG and PDF, through CairoSVG) also offer
     ``from_svg``: the same bytes from SVG already rendered for the scene, so a
     diagram saved as SVG, PNG and PDF builds its SVG once.
+
+    ``options`` names the keyword options both functions take (the PNG's
+    ``scale`` and ``width``); a caller passes a writer only the options it names.
     """
 
     name: str
     extension: str
-    render: Callable[[Scene], bytes]
-    from_svg: Callable[[bytes, Scene], bytes] | None = None
+    render: Callable[..., bytes]
+    from_svg: Callable[..., bytes] | None = None
+    options: tuple[str, ...] = ()
 
 
 def formats() -> tuple[str, ...]:

@@ -34,6 +34,8 @@ DATA_KEYS = (
     ("d6", "edge", "label", "string"),
 )
 NODE_GRAPHICS, EDGE_GRAPHICS = "d7", "d8"
+TIER_KEY = ("dtier", "node", "tier", "int")
+"""Written only for a wrapped network's picture: each node's tier, 1 = top."""
 
 
 def _y(tag: str) -> str:
@@ -46,7 +48,8 @@ def render(scene: Scene) -> bytes:
     ET.register_namespace("y", Y_NS)
     ET.register_namespace("xsi", XSI_NS)
     root = ET.Element(f"{{{GRAPHML_NS}}}graphml", {f"{{{XSI_NS}}}schemaLocation": SCHEMA})
-    for key_id, target, name, kind in DATA_KEYS:
+    tiered = any(n.tier for n in scene.nodes)
+    for key_id, target, name, kind in DATA_KEYS + ((TIER_KEY,) if tiered else ()):
         ET.SubElement(root, f"{{{GRAPHML_NS}}}key", {"id": key_id, "for": target, "attr.name": name,
                                                      "attr.type": kind})
     ET.SubElement(root, f"{{{GRAPHML_NS}}}key", {"id": NODE_GRAPHICS, "for": "node", "yfiles.type": "nodegraphics"})
@@ -97,6 +100,8 @@ def _node(graph: ET.Element, node: NodeBox, st: StyleTable) -> None:
     _data(el, "d2", node.band)
     _data(el, "d3", str(node.layer))
     _data(el, "d4", node.plain)
+    if node.tier:
+        _data(el, TIER_KEY[0], str(node.tier))
 
 
 def _legend(graph: ET.Element, scene: Scene, st: StyleTable) -> None:

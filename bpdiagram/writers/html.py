@@ -6,7 +6,8 @@ fetch), so it works offline and from ``file://``. Hovering or focusing a node
 adds the class ``highlight`` to what belongs to it (INTERFACE §6) — its
 derivative or update partner, the cached values it and its partner use, and
 the gradient path from the loss — and dims the rest; checkboxes show and hide
-each edge kind.
+each edge kind. Hovering or focusing a bar of the gradient-flow strip writes
+its exact norm on the status line.
 
 Which elements belong to a node is decided here, in Python, from the scene's
 edges (``relations``) and shipped as an inline JSON map, so the script only
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from bpdiagram.layout.scene import EdgeRoute, Scene
 from bpdiagram.options import EDGE_KINDS, EdgeKind
 from bpdiagram.style import FONT_STACK, style_table
-from bpdiagram.writers import Writer, svg
+from bpdiagram.writers import Writer, codepanel, svg
 from bpdiagram.writers.xmltext import clean
 
 IDLE_STATUS = "Hover over a node, or Tab to it, to highlight what belongs to it; Esc clears."
@@ -92,6 +93,13 @@ SCRIPT = """
         if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); show(node); }
       });
     });
+    root.querySelectorAll("svg g.flow-bar").forEach(function (bar) {
+      function tell() { clear(); status.textContent = bar.getAttribute("aria-label"); }
+      bar.addEventListener("mouseenter", tell);
+      bar.addEventListener("focus", tell);
+      bar.addEventListener("mouseleave", clear);
+      bar.addEventListener("blur", clear);
+    });
     document.addEventListener("keydown", function (ev) { if (ev.key === "Escape") { clear(); } });
     root.querySelectorAll("input.bp-kind").forEach(function (box) {
       function apply() { root.classList.toggle("bp-hide-" + box.value, !box.checked); }
@@ -113,6 +121,9 @@ PAGE_CSS = "body{margin:1.5em;background:#FFFFFF}\n"
 CSP = (f"default-src 'none'; script-src {_csp_hash(SCRIPT)}; "
        f"style-src {_csp_hash(PAGE_CSS)} {_csp_hash(CSS)}; base-uri 'none'; form-action 'none'")
 """Only our own inline script and styles may run or apply; nothing may be fetched."""
+CODE_CSP = (CSP.replace("script-src ", f"script-src {_csp_hash(codepanel.SCRIPT)} ")
+            .replace("style-src ", f"style-src {_csp_hash(codepanel.CSS)} "))
+"""The same, with the code panel's script and style (``render --code``)."""
 
 
 @dataclass(frozen=True)
@@ -232,10 +243,11 @@ def fragment(scene: Scene) -> str:
     """
     root = svg.build(scene)
     for g in root.iter("g"):
-        if "node" in (g.get("class") or "").split():
+        classes = (g.get("class") or "").split()
+        if "node" in classes or "flow-bar" in classes:  # a gradient-flow bar tells its exact norm
             title = g.find("title")
             g.set("tabindex", "0")
-            g.set("role", "button")
+            g.set("role", "button" if "node" in classes else "img")
             g.set("aria-label", (title.text or "") if title is not None else "")
     ET.indent(root, space=" ")
     picture = ET.tostring(root, encoding="unicode")
@@ -250,9 +262,10 @@ def fragment(scene: Scene) -> str:
         f"<style>{CSS}</style>\n"
         f'<fieldset class="bp-controls bp-js" hidden>\n<legend>Edge kinds</legend>\n{boxes}\n</fieldset>\n'
         f'<p class="bp-status bp-js" role="status" aria-live="polite" hidden>{html.escape(IDLE_STATUS)}</p>\n'
-        f"{picture}\n"
+        f"{codepanel.beside(picture, scene)}\n"
         f'<script type="application/json" class="bp-data">{json_for_script(data)}</script>\n'
         f"<script>{SCRIPT}</script>\n"
+        f"{codepanel.assets(scene)}"
         f"</div>\n")
 
 
@@ -262,7 +275,7 @@ def render(scene: Scene) -> bytes:
     page = (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP if scene.code is None else CODE_CSP}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="generator" content="bpdiagram">\n'
         f"<title>{title}</title>\n<style>{PAGE_CSS}</style>\n</head>\n<body>\n"

@@ -13,7 +13,8 @@ import math
 import xml.etree.ElementTree as ET
 
 from bpdiagram.layout.crossings import bezier_point, curves
-from bpdiagram.layout.scene import EdgeRoute, Jump, NodeBox, PathPos, Point, Scene
+from bpdiagram.layout.overlays import AXIS_X
+from bpdiagram.layout.scene import EdgeRoute, FlowStrip, Jump, NodeBox, PathPos, Point, Scene
 from bpdiagram.layout.text import TextBlock
 from bpdiagram.options import JumpStyle
 from bpdiagram.style import BAND_TITLES, FONT_STACK, EdgeStyle, StyleTable, style_table
@@ -48,7 +49,8 @@ def build(scene: Scene) -> ET.Element:
     _bands(root, scene, st)
     if scene.title:
         title = ET.SubElement(root, "g", {"id": "title", "font-weight": "bold"})
-        _text(title, scene.title_text, scene.width / 2 - scene.title_text.width / 2, 16.0, color=st.text_color)
+        _text(title, scene.title_text, scene.width / 2 - scene.title_text.width / 2, 16.0, color=st.text_color,
+              width=scene.title_text.width)
     edges = ET.SubElement(root, "g", {"id": "edges"})
     names = short_names(scene)
     jumps: dict[str, list[Jump]] = {}
@@ -59,8 +61,44 @@ def build(scene: Scene) -> ET.Element:
     nodes = ET.SubElement(root, "g", {"id": "nodes"})
     for node in scene.nodes:
         _node(nodes, node, st)
+    if scene.flow is not None:
+        _flow(root, scene.flow, st)
     _legend(root, scene, st)
     return root
+
+
+def _flow(root: ET.Element, strip: FlowStrip, st: StyleTable) -> None:
+    """The gradient-flow strip: an axis with decades, a bar per layer (exact norm in its title), its label."""
+    group = ET.SubElement(root, "g", {"id": "gradient-flow"})
+    _text(group, strip.caption, AXIS_X + 6, strip.y, color=st.band_title_color)
+    top = min((y for y, _ in strip.ticks), default=strip.baseline)
+    ET.SubElement(group, "path", {"d": f"M{num(AXIS_X)} {num(top)}V{num(strip.baseline)}H"
+                                       f"{num(max((b.x for b in strip.bars), default=AXIS_X) + strip.bar_width)}",
+                                  "fill": "none", "stroke": st.legend_stroke, "stroke-width": "1"})
+    for y, text in strip.ticks:
+        ET.SubElement(group, "path", {"d": f"M{num(AXIS_X - 3)} {num(y)}H{num(AXIS_X)}", "stroke": st.legend_stroke,
+                                      "stroke-width": "1"})
+        _text(group, text, AXIS_X - 5 - text.width, y - text.height / 2, color=st.band_title_color)
+    for bar in strip.bars:
+        g = ET.SubElement(group, "g", {"class": "flow-bar" + (" flow-broken" if bar.broken else ""),
+                                       "data-layer": str(bar.layer), "data-norm": repr(bar.value)})
+        ET.SubElement(g, "title").text = f"‖dW[{bar.layer}]‖ = {bar.value!r}"
+        x = bar.x - strip.bar_width / 2
+        if bar.broken:  # no height on a log scale: a cross on the baseline says so
+            r = 5.0
+            ET.SubElement(g, "path", {"d": f"M{num(bar.x - r)} {num(strip.baseline - 2 * r)}l{num(2 * r)} "
+                                           f"{num(2 * r)}m0 {num(-2 * r)}l{num(-2 * r)} {num(2 * r)}",
+                                      "stroke": st.flow_broken, "stroke-width": "2.2", "fill": "none"})
+            label_bottom = strip.baseline - 2 * r - 2
+            color = st.flow_broken
+        else:
+            ET.SubElement(g, "rect", {"x": num(x), "y": num(strip.baseline - bar.h), "width": num(strip.bar_width),
+                                      "height": num(bar.h), "fill": st.flow_bar})
+            label_bottom = strip.baseline - bar.h - 2
+            color = st.text_color
+        _text(g, bar.label, bar.x - bar.label.width / 2, label_bottom - bar.label.height, color=color)
+        if bar.caption is not None:
+            _text(g, bar.caption, bar.x - bar.caption.width / 2, strip.baseline + 2, color=st.band_title_color)
 
 
 def short_names(scene: Scene) -> dict[str, str]:
@@ -74,12 +112,17 @@ def _bands(root: ET.Element, scene: Scene, st: StyleTable) -> None:
         g = ET.SubElement(group, "g", {"class": f"band band-{band.band}"})
         ET.SubElement(g, "rect", {"x": num(8), "y": num(band.y), "width": num(scene.width - 16),
                                   "height": num(band.h), "fill": st.band_fills[band.band]})
-        cx, cy = 8 + 17.0, band.y + band.h / 2
-        label = ET.SubElement(g, "text", {
-            "x": num(cx), "y": num(cy), "transform": f"rotate(-90 {num(cx)} {num(cy)})",
-            "font-size": "11", "letter-spacing": "1.5", "fill": st.band_title_color, "text-anchor": "middle",
-            "dominant-baseline": "middle"})
-        label.text = BAND_TITLES[band.band]
+        if not band.titled:
+            continue
+        # a title with figures (``CACHE · 3 MiB``) is two columns of rotated text, name outermost
+        lines = (band.title or BAND_TITLES[band.band]).split(" · ", 1)
+        for i, line in enumerate(lines):
+            cx, cy = 8 + 17.0 + (i - (len(lines) - 1) / 2) * 13, band.y + band.h / 2
+            label = ET.SubElement(g, "text", {
+                "x": num(cx), "y": num(cy), "transform": f"rotate(-90 {num(cx)} {num(cy)})",
+                "font-size": "11", "letter-spacing": "1.5" if i == 0 else "0.5", "fill": st.band_title_color,
+                "text-anchor": "middle", "dominant-baseline": "middle"})
+            label.text = clean(line)
 
 
 def _text(parent: ET.Element, block: TextBlock, x: float, top: float, *, color: str,

@@ -1,0 +1,120 @@
+"""What a laid-out scene can carry beyond nodes and edges: band titles with figures, the gradient-flow strip.
+
+Both are read off the model graph's data (``graph["band_titles"]``,
+``graph["gradient_flow"]``) after the layout has placed every node, so they
+never move a node: the strip is added under the backward band and the legend
+moves down to make room.
+
+The strip shows ‖dW[l]‖_F of every layer on a log scale: vanishing gradients
+are bars that shrink decade by decade towards the input, exploding ones bars
+that grow. Each bar stands under its layer's backward op (the node that
+computes dW[l]), so the picture above says which op the bar measures; in a
+picture drawn in tiers the bars stand in a row of their own, each named.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bpdiagram.layout.scene import FlowBar, FlowStrip, NodeBox, Scene
+from bpdiagram.layout.text import layout_text
+from bpdiagram.richtext import escape
+from bpdiagram.style import SMALL_SIZE
+
+STRIP_GAP = 10.0
+"""Space between the backward band and the strip, and between the strip and the legend."""
+BAR_AREA = 84.0
+"""Height of the tallest bar (the largest norm's decade, rounded up)."""
+TICK_PITCH = 18.0
+"""Least distance between two decades marked on the axis, so their labels never touch."""
+BAR_WIDTH = 26.0
+BAR_PITCH = 64.0
+"""Distance between bars standing in a row of their own (a picture in tiers)."""
+CAPTION = "gradient flow: ‖dW[l]‖ per layer, log scale"
+AXIS_X = 54.0
+"""x of the strip's axis: just left of the nodes, right of the band titles' gutter."""
+
+
+def annotate(scene: Scene, graph: Mapping[str, Any]) -> Scene:
+    """``scene`` with the band titles and the gradient-flow strip the model graph asks for."""
+    titles: Mapping[str, str] = graph.get("band_titles", {})
+    if titles:
+        scene = dataclasses.replace(scene, bands=tuple(
+            dataclasses.replace(b, title=titles[b.band]) if b.band in titles else b for b in scene.bands))
+    flow: Sequence[tuple[int, float, str | None]] = graph.get("gradient_flow", ())
+    if flow:
+        scene = with_flow_strip(scene, flow)
+    return scene
+
+
+def with_flow_strip(scene: Scene, norms: Sequence[tuple[int, float, str | None]]) -> Scene:
+    """Add the strip of bars for ``norms`` — (layer, ‖dW[l]‖, the node computing dW[l] or None) — under the bands.
+
+    The log scale runs from two decades below the smallest positive norm
+    (rounded down) to the decade above the largest (rounded up), so the
+    smallest bar still has a height and differences in height read as decades.
+    """
+    bottom = max((b.y + b.h for b in scene.bands), default=scene.legend_box[1] - 14)
+    y0 = bottom + STRIP_GAP
+    caption = layout_text(escape(CAPTION), SMALL_SIZE)
+    label_h = layout_text("0", SMALL_SIZE).height
+    top = y0 + caption.height + 4 + label_h + 2
+    baseline = top + BAR_AREA
+    finite = [v for _, v, _ in norms if math.isfinite(v) and v > 0]
+    lo = math.floor(math.log10(min(finite))) - 1 if finite else 0
+    hi = math.ceil(math.log10(max(finite))) if finite else 1
+    hi = max(hi, lo + 1)
+    bars = tuple(_bar(scene.nodes, layer, value, anchor, lo, hi) for layer, value, anchor in norms)
+    if len({n.tier for n in scene.nodes}) > 1:
+        # in tiers the layers' ops stand above one another, so the bars stand in a row of their own, named
+        bars = tuple(dataclasses.replace(bar, x=round(AXIS_X + BAR_PITCH * (i + 0.75), 2),
+                                         caption=layout_text(f"layer {bar.layer}", SMALL_SIZE))
+                     for i, bar in enumerate(bars))
+    ticks = tuple((round(baseline - (d - lo) / (hi - lo) * BAR_AREA, 2), layout_text(f"1e{d}", SMALL_SIZE))
+                  for d in _decades(lo, hi))
+    below = max((bar.caption.height + 2 for bar in bars if bar.caption is not None), default=0.0)
+    strip = FlowStrip(round(y0, 2), round(baseline + 4 + below - y0, 2), round(baseline, 2), BAR_WIDTH, bars,
+                      ticks, caption)
+    shift = strip.h + STRIP_GAP
+    x0, ly, lw, lh = scene.legend_box
+    legend = tuple(dataclasses.replace(e, start=(e.start[0], e.start[1] + shift), end=(e.end[0], e.end[1] + shift),
+                                       text_at=(e.text_at[0], e.text_at[1] + shift)) for e in scene.legend)
+    return dataclasses.replace(scene, flow=strip, legend=legend, legend_box=(x0, round(ly + shift, 2), lw, lh),
+                               height=round(scene.height + shift, 2))
+
+
+def _bar(nodes: Sequence[NodeBox], layer: int, value: float, anchor: str | None, lo: int, hi: int) -> FlowBar:
+    """One bar under ``anchor`` (else under the middle of the layer's backward nodes)."""
+    under = [n for n in nodes if n.id == anchor] or [n for n in nodes if n.band == "backward" and n.layer == layer]
+    x = sum(n.center[0] for n in under) / len(under) if under else AXIS_X + BAR_WIDTH * layer
+    broken = not (math.isfinite(value) and value > 0)
+    h = 0.0 if broken else max(2.0, (math.log10(value) - lo) / (hi - lo) * BAR_AREA)
+    return FlowBar(layer, round(x, 2), round(h, 2), value, layout_text(escape(_short(value)), SMALL_SIZE), broken)
+
+
+def _short(value: float) -> str:
+    """A norm for the label over its bar: two significant digits, ``0``, ``inf`` or ``nan``.
+
+    >>> _short(3.14159e-5), _short(0.0), _short(12.5), _short(float("inf"))
+    ('3.1e-05', '0', '12', 'inf')
+    """
+    if value == 0:
+        return "0"
+    return f"{value:.2g}"
+
+
+def _decades(lo: int, hi: int) -> list[int]:
+    """The decades marked on the axis: every one when they stand far enough apart, else every k-th.
+
+    The top decade is always marked; the others step down from it.
+
+    >>> _decades(-3, 0), _decades(-24, -3)
+    ([-3, -2, -1, 0], [-21, -15, -9, -3])
+    """
+    fit = int(BAR_AREA // TICK_PITCH)
+    step = max(1, math.ceil((hi - lo) / fit))
+    return list(range(hi, lo - 1, -step))[::-1]
+
