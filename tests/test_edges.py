@@ -77,7 +77,8 @@ def test_numbers_beyond_float64_are_one_error_in_every_command(expression: str, 
     spec = tmp_path / "edge.yaml"
     spec.write_text(f"expression: {expression}\nvalues: {values}\n", encoding="utf-8")
     out = tmp_path / "out"
-    for args in (["render", str(spec), "-o", str(out), "-f", "svg"], ["check", str(spec)], ["stats", str(spec)]):
+    for args in (["render", str(spec), "-o", str(out), "-f", "svg"], ["check", str(spec)], ["stats", str(spec)],
+                 ["code", str(spec), "-o", str(out / "f.py")]):
         code, err = run_cli(args)
         assert_one_error(code, err, f"{spec}:", *fragments)
     assert not out.exists() or not list(out.iterdir())
@@ -204,7 +205,7 @@ NETWORK_WITH_TITLE = ('{{"title": "{t}", "input": {{"name": "{n}", "size": 2}}, 
     ("ok", "X\\udc80", "input.name"),
     ("reversed \\udde0\\ud83e", "X", "title"),
 ])
-@pytest.mark.parametrize("command", ["render", "check", "stats"])
+@pytest.mark.parametrize("command", ["render", "check", "stats", "code"])
 def test_lone_surrogates_are_the_same_error_in_every_command(title: str, name: str, where: str, command: str,
                                                              tmp_path: Path) -> None:
     spec = tmp_path / "lone.json"
