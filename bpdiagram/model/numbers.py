@@ -99,8 +99,10 @@ def matrix_rows(array: Array) -> tuple[list[str], str]:
 def summary(array: Array) -> str:
     """``min −1.23, mean 0.0512, max 2.34``: what a large array holds, in one line."""
     top = float(np.max(np.abs(array)))
-    # the mean of entries near float64's largest overflows as a plain sum: average them scaled by the largest
-    mean = float((array / top).mean()) * top if top > 0.0 else 0.0
+    with np.errstate(over="ignore"):
+        mean = float(array.mean())
+    if not math.isfinite(mean):  # entries near float64's largest overflow as a plain sum: average them scaled
+        mean = float((array / top).mean()) * top
     # a mean that is zero in exact arithmetic (softmax gradients) comes out as ±1e-18: say 0
     mean = mean if abs(mean) > NOISE * top else 0.0
     return f"min {short(float(array.min()))}, mean {short(mean)}, max {short(float(array.max()))}"
