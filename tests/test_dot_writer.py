@@ -22,10 +22,13 @@ def test_neato_redraws_the_same_positions(template: str) -> None:
     assert set(centres) == {n.id for n in scene.nodes}
     first = scene.nodes[0]
     x0, y0 = centres[first.id]
-    for node in scene.nodes:  # neato may translate the drawing; distances between nodes are kept exactly
+    # neato may translate the drawing; distances between nodes are kept, to the 0.05 pt graphviz rounds
+    # positions to when a picture is over 1000 pt tall (five significant digits: a tall tiered picture)
+    tolerance = 0.01 if scene.height < 1000 else 0.051
+    for node in scene.nodes:
         x, y = centres[node.id]
         assert (x - x0, y - y0) == pytest.approx((node.center[0] - first.center[0],
-                                                  first.center[1] - node.center[1]), abs=0.01)
+                                                  first.center[1] - node.center[1]), abs=tolerance)
     assert len(drawn["edges"]) == len(scene.edges)
     kinds = sorted(e["class"] for e in drawn["edges"])
     assert kinds == sorted(f"kind-{e.kind}" for e in scene.edges)

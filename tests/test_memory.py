@@ -9,6 +9,7 @@ shares no code with bpdiagram.
 from __future__ import annotations
 
 import doctest
+import itertools
 import json
 import math
 import re
@@ -202,8 +203,19 @@ def bar_height(bar: ET.Element) -> float:
     return float(rect.get("height", "0")) if rect is not None else 0.0
 
 
+def unwrapped_vanishing() -> bpdiagram.Diagram:
+    """The vanishing-gradients template drawn in one row of layers (the template asks for tiers)."""
+    import yaml
+
+    from bpdiagram.library import template_path
+
+    spec = yaml.safe_load(template_path("vanishing-gradients").read_text(encoding="utf-8"))
+    del spec["diagram"]["wrap"]
+    return bpdiagram.load(spec, name="vanishing-gradients")
+
+
 def test_gradient_flow_strip_one_bar_per_layer_under_its_backward_op(tmp_path: Path) -> None:
-    d = bpdiagram.template("vanishing-gradients")
+    d = unwrapped_vanishing()
     svg = d.render("svg").decode("utf-8")
     bars = flow_bars(svg)
     assert [int(b.get("data-layer", "0")) for b in bars] == list(range(1, 11))
@@ -229,6 +241,31 @@ def test_gradient_flow_strip_one_bar_per_layer_under_its_backward_op(tmp_path: P
     assert scene.legend_box[1] > scene.flow.y + scene.flow.h  # the legend made room
 
 
+def test_in_tiers_the_bars_stand_in_a_row_of_their_own_each_named() -> None:
+    d = bpdiagram.template("vanishing-gradients")  # wrap: 3, four tiers
+    scene = d.scene
+    assert scene.flow is not None and len({n.tier for n in scene.nodes}) == 4
+    xs = [bar.x for bar in scene.flow.bars]
+    assert xs == sorted(xs) and min(b - a for a, b in itertools.pairwise(xs)) > scene.flow.bar_width
+    assert [bar.caption.lines[0].runs[0].text for bar in scene.flow.bars if bar.caption] == \
+        [f"layer {layer}" for layer in range(1, 11)]
+    assert scene.flow.y > max(b.y + b.h for b in scene.bands)  # under the last tier
+    strip = ET.fromstring(d.render("svg")).find(f".//{SVG}g[@id='gradient-flow']")
+    assert strip is not None and "layer 10" in "".join(strip.itertext())
+
+
+def test_the_scale_is_the_same_in_every_picture() -> None:
+    """6 px a decade in every strip: two strips side by side compare by eye."""
+    normal = bpdiagram.template("vanishing-gradients").scene.flow
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    xavier = bpdiagram.load(docs / "vanishing-gradients-xavier.yaml").scene.flow
+    assert normal is not None and xavier is not None
+    for strip in (normal, xavier):
+        bars = [b for b in strip.bars if not b.broken]
+        first, last = bars[0], bars[-1]
+        assert (last.h - first.h) == pytest.approx(overlays.DECADE * math.log10(last.value / first.value), abs=0.02)
+
+
 def test_a_zero_norm_gets_a_mark_not_a_bar(tmp_path: Path) -> None:
     # W[2] = 0: dA[1] = W[2]ᵀ dZ[2] = 0, so dZ[1] = 0 and dW[1] = 0, while dW[2] = (1/m) dZ[2] A[1]ᵀ is not
     spec = {"input": 2, "layers": [{"size": 2, "activation": "tanh"}, {"size": 1, "activation": "sigmoid"}],
@@ -244,7 +281,7 @@ def test_a_zero_norm_gets_a_mark_not_a_bar(tmp_path: Path) -> None:
 
 
 def test_strip_only_from_the_backward_slide_on(tmp_path: Path) -> None:
-    d = bpdiagram.template("vanishing-gradients")
+    d = unwrapped_vanishing()
     assert b"gradient-flow" not in d.render("svg", step=2)
     assert b"gradient-flow" in d.render("svg", step=3)
     assert d.render("png")[:8] == b"\x89PNG\r\n\x1a\n"

@@ -26,8 +26,11 @@ from bpdiagram.style import SMALL_SIZE
 
 STRIP_GAP = 10.0
 """Space between the backward band and the strip, and between the strip and the legend."""
-BAR_AREA = 84.0
-"""Height of the tallest bar (the largest norm's decade, rounded up)."""
+DECADE = 6.0
+"""Height of one decade on the strip's log scale. It is the same in every picture, so two pictures side by
+side (small random weights against Xavier's) compare by eye: a steep fall is many decades, wherever it is."""
+MIN_DECADES = 10
+"""Decades the axis spans at least: gradients within one or two decades of each other read as even bars."""
 TICK_PITCH = 18.0
 """Least distance between two decades marked on the axis, so their labels never touch."""
 BAR_WIDTH = 26.0
@@ -53,27 +56,28 @@ def annotate(scene: Scene, graph: Mapping[str, Any]) -> Scene:
 def with_flow_strip(scene: Scene, norms: Sequence[tuple[int, float, str | None]]) -> Scene:
     """Add the strip of bars for ``norms`` — (layer, ‖dW[l]‖, the node computing dW[l] or None) — under the bands.
 
-    The log scale runs from two decades below the smallest positive norm
-    (rounded down) to the decade above the largest (rounded up), so the
-    smallest bar still has a height and differences in height read as decades.
+    The log scale runs from the decade above the largest norm (rounded up)
+    down to a decade below the smallest (rounded down), and over at least
+    ``MIN_DECADES``, at ``DECADE`` px a decade: the smallest bar still has a
+    height, and a difference in height reads as the same number of decades in
+    every picture.
     """
     bottom = max((b.y + b.h for b in scene.bands), default=scene.legend_box[1] - 14)
     y0 = bottom + STRIP_GAP
     caption = layout_text(escape(CAPTION), SMALL_SIZE)
     label_h = layout_text("0", SMALL_SIZE).height
-    top = y0 + caption.height + 4 + label_h + 2
-    baseline = top + BAR_AREA
     finite = [v for _, v, _ in norms if math.isfinite(v) and v > 0]
-    lo = math.floor(math.log10(min(finite))) - 1 if finite else 0
-    hi = math.ceil(math.log10(max(finite))) if finite else 1
-    hi = max(hi, lo + 1)
-    bars = tuple(_bar(scene.nodes, layer, value, anchor, lo, hi) for layer, value, anchor in norms)
+    hi = math.ceil(math.log10(max(finite))) if finite else 0
+    lo = min(math.floor(math.log10(min(finite))) - 1 if finite else hi, hi - MIN_DECADES)
+    top = y0 + caption.height + 4 + label_h + 2
+    baseline = top + (hi - lo) * DECADE
+    bars = tuple(_bar(scene.nodes, layer, value, anchor, lo) for layer, value, anchor in norms)
     if len({n.tier for n in scene.nodes}) > 1:
         # in tiers the layers' ops stand above one another, so the bars stand in a row of their own, named
         bars = tuple(dataclasses.replace(bar, x=round(AXIS_X + BAR_PITCH * (i + 0.75), 2),
                                          caption=layout_text(f"layer {bar.layer}", SMALL_SIZE))
                      for i, bar in enumerate(bars))
-    ticks = tuple((round(baseline - (d - lo) / (hi - lo) * BAR_AREA, 2), layout_text(f"1e{d}", SMALL_SIZE))
+    ticks = tuple((round(baseline - (d - lo) * DECADE, 2), layout_text(f"1e{d}", SMALL_SIZE))
                   for d in _decades(lo, hi))
     below = max((bar.caption.height + 2 for bar in bars if bar.caption is not None), default=0.0)
     strip = FlowStrip(round(y0, 2), round(baseline + 4 + below - y0, 2), round(baseline, 2), BAR_WIDTH, bars,
@@ -86,12 +90,12 @@ def with_flow_strip(scene: Scene, norms: Sequence[tuple[int, float, str | None]]
                                height=round(scene.height + shift, 2))
 
 
-def _bar(nodes: Sequence[NodeBox], layer: int, value: float, anchor: str | None, lo: int, hi: int) -> FlowBar:
+def _bar(nodes: Sequence[NodeBox], layer: int, value: float, anchor: str | None, lo: int) -> FlowBar:
     """One bar under ``anchor`` (else under the middle of the layer's backward nodes)."""
     under = [n for n in nodes if n.id == anchor] or [n for n in nodes if n.band == "backward" and n.layer == layer]
     x = sum(n.center[0] for n in under) / len(under) if under else AXIS_X + BAR_WIDTH * layer
     broken = not (math.isfinite(value) and value > 0)
-    h = 0.0 if broken else max(2.0, (math.log10(value) - lo) / (hi - lo) * BAR_AREA)
+    h = 0.0 if broken else max(2.0, (math.log10(value) - lo) * DECADE)
     return FlowBar(layer, round(x, 2), round(h, 2), value, layout_text(escape(_short(value)), SMALL_SIZE), broken)
 
 
@@ -111,10 +115,9 @@ def _decades(lo: int, hi: int) -> list[int]:
 
     The top decade is always marked; the others step down from it.
 
-    >>> _decades(-3, 0), _decades(-24, -3)
-    ([-3, -2, -1, 0], [-21, -15, -9, -3])
+    >>> _decades(-10, 0), _decades(-24, -3)
+    ([-9, -6, -3, 0], [-24, -21, -18, -15, -12, -9, -6, -3])
     """
-    fit = int(BAR_AREA // TICK_PITCH)
-    step = max(1, math.ceil((hi - lo) / fit))
+    step = max(1, math.ceil(TICK_PITCH / DECADE))
     return list(range(hi, lo - 1, -step))[::-1]
 
