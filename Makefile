@@ -69,7 +69,8 @@ docs: $(TSTAMP) system browser
 	$(BIN)/bpdiagram render docs/three-layer-backprop-to-2.yaml -o docs/images -f png --force
 	$(BIN)/bpdiagram render docs/worked-example-values.yaml -o docs/images -f png --force
 	$(BIN)/bpdiagram render docs/line-jumps.yaml -o docs/images -f png --force
-	$(BIN)/bpdiagram render -t vanishing-gradients docs/vanishing-gradients-xavier.yaml docs/dls-l-layer.yaml -o docs/images -f png --force
+	$(BIN)/bpdiagram render -t vanishing-gradients docs/vanishing-gradients-xavier.yaml -o docs/images -f png --force --wrap 3
+	$(BIN)/bpdiagram render docs/dls-l-layer.yaml -o docs/images -f png --force
 	$(BIN)/bpdiagram render docs/ten-layers.yaml -o docs/images -f png --force --width 800
 	$(BIN)/python tools/closeup.py docs/line-jumps.yaml --jumps none -o docs/images/line-jumps-none.png
 	$(BIN)/python tools/closeup.py docs/line-jumps.yaml --jumps arc -o docs/images/line-jumps-arc.png

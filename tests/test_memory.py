@@ -203,19 +203,8 @@ def bar_height(bar: ET.Element) -> float:
     return float(rect.get("height", "0")) if rect is not None else 0.0
 
 
-def unwrapped_vanishing() -> bpdiagram.Diagram:
-    """The vanishing-gradients template drawn in one row of layers (the template asks for tiers)."""
-    import yaml
-
-    from bpdiagram.library import template_path
-
-    spec = yaml.safe_load(template_path("vanishing-gradients").read_text(encoding="utf-8"))
-    del spec["diagram"]["wrap"]
-    return bpdiagram.load(spec, name="vanishing-gradients")
-
-
 def test_gradient_flow_strip_one_bar_per_layer_under_its_backward_op(tmp_path: Path) -> None:
-    d = unwrapped_vanishing()
+    d = bpdiagram.template("vanishing-gradients")
     svg = d.render("svg").decode("utf-8")
     bars = flow_bars(svg)
     assert [int(b.get("data-layer", "0")) for b in bars] == list(range(1, 11))
@@ -242,7 +231,7 @@ def test_gradient_flow_strip_one_bar_per_layer_under_its_backward_op(tmp_path: P
 
 
 def test_in_tiers_the_bars_stand_in_a_row_of_their_own_each_named() -> None:
-    d = bpdiagram.template("vanishing-gradients")  # wrap: 3, four tiers
+    d = bpdiagram.template("vanishing-gradients").with_options(wrap=3)  # four tiers, as the README draws it
     scene = d.scene
     assert scene.flow is not None and len({n.tier for n in scene.nodes}) == 4
     xs = [bar.x for bar in scene.flow.bars]
@@ -256,7 +245,7 @@ def test_in_tiers_the_bars_stand_in_a_row_of_their_own_each_named() -> None:
 
 def test_the_scale_is_the_same_in_every_picture() -> None:
     """6 px a decade in every strip: two strips side by side compare by eye."""
-    normal = bpdiagram.template("vanishing-gradients").scene.flow
+    normal = bpdiagram.template("vanishing-gradients").with_options(wrap=3).scene.flow
     docs = Path(__file__).resolve().parent.parent / "docs"
     xavier = bpdiagram.load(docs / "vanishing-gradients-xavier.yaml").scene.flow
     assert normal is not None and xavier is not None
@@ -281,7 +270,7 @@ def test_a_zero_norm_gets_a_mark_not_a_bar(tmp_path: Path) -> None:
 
 
 def test_strip_only_from_the_backward_slide_on(tmp_path: Path) -> None:
-    d = unwrapped_vanishing()
+    d = bpdiagram.template("vanishing-gradients")
     assert b"gradient-flow" not in d.render("svg", step=2)
     assert b"gradient-flow" in d.render("svg", step=3)
     assert d.render("png")[:8] == b"\x89PNG\r\n\x1a\n"
