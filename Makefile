@@ -69,6 +69,7 @@ docs: $(TSTAMP) system browser
 	$(BIN)/bpdiagram render docs/three-layer-backprop-to-2.yaml -o docs/images -f png --force
 	$(BIN)/bpdiagram render docs/worked-example-values.yaml -o docs/images -f png --force
 	$(BIN)/bpdiagram render docs/line-jumps.yaml -o docs/images -f png --force
+	$(BIN)/bpdiagram render docs/cs231n-staged.yaml -o docs/images -f png --force
 	$(BIN)/bpdiagram render -t vanishing-gradients docs/vanishing-gradients-xavier.yaml -o docs/images -f png --force --wrap 3
 	$(BIN)/bpdiagram render docs/dls-l-layer.yaml -o docs/images -f png --force
 	$(BIN)/bpdiagram render docs/ten-layers.yaml -o docs/images -f png --force --width 800

@@ -663,6 +663,88 @@ def aims(bench: Bench, rows: list[dict[str, Any]]) -> None:
         bench.say(f"  {verdict:<13} {aim}: {value}")
 
 
+# -- the expression sweep (issue 11) --------------------------------------------------------------------------
+
+EXPRESSION_GATES = (5, 10, 20, 40, 60)
+
+
+def expression_of(gates: int) -> tuple[str, dict[str, float]]:
+    """A micrograd-style expression of exactly ``gates`` gates, with its values.
+
+    Neuron terms ``tanh(wk * x + bk)`` over two shared inputs (so gradients
+    are summed at fan-outs), added up, then scaled by factors to reach the count.
+    """
+    terms = max(1, (gates + 1) // 4)
+    rng = random.Random(gates)
+    values: dict[str, float] = {}
+    parts = []
+    for k in range(1, terms + 1):
+        values.setdefault(f"x{1 + k % 2}", 0.5 if k % 2 == 0 else -1.5)
+        values[f"w{k}"] = round(rng.uniform(-1, 1), 2)
+        values[f"b{k}"] = round(rng.uniform(-1, 1), 2)
+        parts.append(f"tanh(w{k} * x{1 + k % 2} + b{k})")
+    expr = " + ".join(parts)
+    for j in range(1, gates - (4 * terms - 1) + 1):
+        values[f"s{j}"] = round(rng.uniform(0.5, 1.5), 2)
+        expr = f"({expr}) * s{j}"
+    return expr, values
+
+
+def expression_value(gates: int) -> Value:
+    """The same expression as micrograd ``Value`` objects (forward pass included)."""
+    _, values = expression_of(gates)
+    terms = max(1, (gates + 1) // 4)
+    leaf = {k: Value(v, label=k) for k, v in values.items()}
+    out: Value | None = None
+    for k in range(1, terms + 1):
+        term = (leaf[f"w{k}"] * leaf[f"x{1 + k % 2}"] + leaf[f"b{k}"]).tanh()
+        out = term if out is None else out + term
+    assert out is not None
+    for j in range(1, gates - (4 * terms - 1) + 1):
+        out = out * leaf[f"s{j}"]
+    return out
+
+
+def measure_expressions(bench: Bench, default_ms: float) -> None:
+    """bpdiagram (svg + graphml, in process) against micrograd's draw_dot on the same expression, by gate count."""
+    rows = []
+    bench.say("Expression sweep (issue 11): bpdiagram svg + graphml in process vs micrograd-style draw_dot + dot -Tsvg")
+    bench.say(f"  {'gates':>5}  {'bp ms':>8}  {'bp CPU ms':>9}  {'micrograd ms':>12}  {'bp/micrograd':>12}"
+              f"  {'bp/default':>10}")
+    for gates in EXPRESSION_GATES if not bench.quick else EXPRESSION_GATES[:3]:
+        expr, values = expression_of(gates)
+        spec = {"title": f"{gates} gates", "expression": expr, "values": values}
+
+        def once(spec: dict[str, Any] = spec) -> Stage:
+            cpu, start = cpu_seconds(), time.perf_counter()
+            d = Diagram.load(spec, name="expression")
+            scene = d.layout
+            for fmt in ("svg", "graphml"):
+                get_writer(fmt).render(scene)
+            return {"total": time.perf_counter() - start, "cpu": cpu_seconds() - cpu}
+
+        def micro(gates: int = gates) -> Stage:
+            start = time.perf_counter()
+            root = expression_value(gates)
+            root.backward()
+            subprocess.run(["dot", "-Tsvg"], input=draw_dot(root).source.encode("utf-8"),
+                           stdout=subprocess.DEVNULL, check=True, timeout=bench.timeout)
+            return {"total": time.perf_counter() - start}
+
+        bp, _ = repeated(once, bench.repeats)
+        mg, _ = repeated(micro, bench.repeats)
+        row = {"gates": gates, "bpdiagram": bp["total"], "bpdiagram_cpu": bp["cpu"], "micrograd": mg["total"],
+               "vs_micrograd": bp["total"] / mg["total"], "vs_default": bp["total"] * 1000 / default_ms}
+        rows.append(row)
+        bench.say(f"  {gates:>5}  {bp['total'] * 1000:>8.0f}  {bp['cpu'] * 1000:>9.0f}  {mg['total'] * 1000:>12.0f}"
+                  f"  {row['vs_micrograd']:>12.1f}  {row['vs_default']:>10.1f}")
+    growth = growth_exponent((r["gates"], r["bpdiagram_cpu"]) for r in rows)
+    bench.say(f"  growth of bpdiagram's CPU time against gates: {'–' if growth is None else f'{growth:.2f}'}"
+              " (aim ≤ 1.3); aims: 24 gates within 3× the default template, 60 gates within 6×")
+    bench.results["expressions"] = {"rows": rows, "growth": growth}
+    bench.say()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the table, write results.{txt,json} (results-quick.* with --quick)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
@@ -698,6 +780,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_networks(bench, rows)
     sweeps(bench, rows)
     aims(bench, rows)
+    default = rows[0]["bpdiagram"]
+    measure_expressions(bench, (default.get("layout", 0.0) + default.get("build", 0.0) + default.get("svg", 0.0)
+                                + default.get("graphml", 0.0)) * 1000)
     bench.results["seconds"] = time.perf_counter() - started
     bench.say()
     bench.say(f"(whole run: {bench.results['seconds']:.0f} s)")

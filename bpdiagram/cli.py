@@ -118,7 +118,8 @@ def _formats(value: str) -> list[str]:
 @click.option("--values", is_flag=True,
               help="Show numbers on tensor nodes (the spec's values:, else seed 0 and batch 4).")
 @click.option("--jumps", type=click.Choice(JUMP_STYLES), default="arc", show_default=True,
-              help="How SVG and PNG draw a crossing: a line jump (arc), a gap in one line, or none.")
+              help="How SVG and PNG draw a crossing that needs a jump (lines of different kinds, or a bent line): "
+                   "an arc, a gap in one line, or none; all: an arc on every crossing.")
 @click.option("--theme", type=click.Choice(THEMES), default="default", show_default=True,
               help="default (colour) or print (grayscale-safe: kinds told apart by line style and arrowhead).")
 @click.option("--steps", is_flag=True,
@@ -411,7 +412,9 @@ def stats(spec: Path | None, template: str | None, as_json: bool, backprop_to: i
 
     Reports nodes and edges by kind, crossings and the line jumps drawn on
     them, overlapping nodes, labels spilling out of their node, edges against
-    the visual grammar, edges through other nodes, and the picture's size.
+    the visual grammar, edges through other nodes, backward ops not under
+    the forward op they differentiate (misaligned), cache lines that turn
+    back (detours), and the picture's size.
     Render's picture options apply, so it measures what render draws.
 
     \b
@@ -464,6 +467,8 @@ def format_stats(name: str, quality: Quality) -> str:
         ("spilling labels", str(len(quality.spilling_labels)), quality.spilling_labels),
         ("grammar violations", str(len(quality.grammar_violations)), quality.grammar_violations),
         ("edges through nodes", str(len(quality.edges_through_nodes)), quality.edges_through_nodes),
+        ("misaligned", str(len(quality.misaligned)), quality.misaligned),
+        ("detours", str(len(quality.detours)), quality.detours),
     ]
     width = max(len(label) for label, _, _ in rows)
     lines = [name]

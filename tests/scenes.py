@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bpdiagram.layout.crossings import find_crossings, plan_jumps
-from bpdiagram.layout.route import straight
+from bpdiagram.layout.geometry import straight
 from bpdiagram.layout.scene import BandRect, EdgeRoute, NodeBox, Point, Scene
 from bpdiagram.layout.text import layout_text
 from bpdiagram.options import Band, EdgeKind, JumpStyle, NodeKind

@@ -82,7 +82,7 @@ def test_render_spec_file_and_options(tmp_path: Path) -> None:
     (["render", "--frobnicate"],
      "No such option '--frobnicate'. Did you mean '--force'? (see 'bpdiagram render --help')"),
     (["templates", "nope"], "unknown template 'nope'"),
-    (["render", "--jumps", "hop"], "Invalid value for '--jumps': 'hop' is not one of 'arc', 'gap', 'none'."),
+    (["render", "--jumps", "hop"], "Invalid value for '--jumps': 'hop' is not one of 'arc', 'gap', 'none', 'all'."),
     (["stats"], "give either a SPEC file or -t NAME"),
     (["stats", "x.yaml", "-t", "relu-mlp"], "give either a SPEC file or -t NAME"),
     (["stats", "-t", "relu-mpl"], "unknown template 'relu-mpl'; did you mean 'relu-mlp'?"),
@@ -155,7 +155,7 @@ def test_stats_json_for_a_spec_file(tmp_path: Path) -> None:
     assert data == {"name": "net", **diagram.stats().to_dict(), "cache": cache.to_json()}
     assert list(data) == ["name", "size", "tiers", "reader", "nodes", "edges", "crossings", "jumps",
                           "overlapping_nodes", "spilling_labels", "grammar_violations", "edges_through_nodes",
-                          "details", "cache"]
+                          "misaligned", "detours", "details", "cache"]
     assert data["jumps"] == 0 and data["edges"]["total"] == sum(v for k, v in data["edges"].items() if k != "total")
 
 

@@ -9,7 +9,8 @@ from itertools import pairwise
 
 import pytest
 
-from bpdiagram.layout.crossings import JUMP_RADIUS, bezier_point, find_crossings, plan_jumps
+from bpdiagram.layout.crossings import JUMP_RADIUS, find_crossings, plan_jumps
+from bpdiagram.layout.geometry import bezier_point
 from bpdiagram.layout.quality import measure
 from bpdiagram.layout.scene import Crossing, Jump, PathPos
 from bpdiagram.writers import graphml, svg

@@ -25,11 +25,12 @@ WIDTH, HEIGHT, SCALE = 150.0, 90.0, 4.0
 
 
 def closeup(spec: Path, jumps: str) -> bytes:
-    """PNG bytes of the window around the first crossing of ``spec`` drawn with ``jumps``."""
+    """PNG bytes of the window around the first crossing of ``spec`` that gets a jump, drawn with ``jumps``."""
     diagram = Diagram.load(spec, jumps=jumps)  # type: ignore[arg-type]
-    if not diagram.scene.crossings:
+    bridged = [c for c in diagram.scene.crossings if c.needs_jump]
+    if not bridged:
         raise SystemExit(f"{spec}: no crossing to show")
-    x, y = diagram.scene.crossings[0].at
+    x, y = bridged[0].at
     window = f"{x - WIDTH / 2:.2f} {y - HEIGHT / 2:.2f} {WIDTH:g} {HEIGHT:g}"
     box = f'width="{WIDTH:g}" height="{HEIGHT:g}" viewBox="{window}"'
     svg = re.sub(r'width="[^"]*" height="[^"]*" viewBox="[^"]*"', box, diagram.render("svg").decode("utf-8"), count=1)

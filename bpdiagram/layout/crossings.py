@@ -15,6 +15,10 @@ Definitions, shared by every consumer:
   within ``SHARED_NODE_PAD`` of that node's box: edges meeting at a node are
   not crossing. Touching or overlapping without passing through is not a
   crossing either.
+* *Which crossings get a jump*: a crossing between lines of different kinds,
+  or one where either line is bent (a curve, a lane with corners), is
+  bridged; two straight lines of the same kind (two weights of one fan) are
+  not, their crossing is plain to read (``--jumps all`` bridges every one).
 * The *jump rule*: at each crossing the edge that is more horizontal there
   hops over the more vertical one (the CAD convention, "horizontal lines
   jump"); when both are equally steep, the one drawn later hops. An edge only
@@ -29,8 +33,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
+from bpdiagram.layout.geometry import bezier_point, curves, is_straight
 from bpdiagram.layout.scene import Crossing, EdgeRoute, Jump, NodeBox, PathPos, Point
 
 FLAT_STEP = 3.0
@@ -108,34 +113,18 @@ class DrawnLine:
         return [self.segments[0].a] + [s.b for s in self.segments]
 
 
-def bezier_point(p0: Point, p1: Point, p2: Point, p3: Point, t: float) -> Point:
-    """The point at parameter ``t`` of one cubic Bézier."""
-    u = 1.0 - t
-    a, b, c, d = u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t
-    return (a * p0[0] + b * p1[0] + c * p2[0] + d * p3[0], a * p0[1] + b * p1[1] + c * p2[1] + d * p3[1])
-
-
-def curves(points: Sequence[Point]) -> list[tuple[Point, Point, Point, Point]]:
-    """The cubic pieces of a Bézier chain p0, c1, c2, p1, c1, c2, p2, …"""
-    return [(points[i], points[i + 1], points[i + 2], points[i + 3]) for i in range(0, len(points) - 3, 3)]
-
-
-def _is_straight(p0: Point, p1: Point, p2: Point, p3: Point) -> bool:
-    span = math.hypot(p3[0] - p0[0], p3[1] - p0[1])
-    if span == 0:
-        return False
-    return all(abs((p3[0] - p0[0]) * (y - p0[1]) - (p3[1] - p0[1]) * (x - p0[0])) / span < 0.01
-               for x, y in (p1, p2))
-
-
+@lru_cache(maxsize=16384)
 def drawn_line(edge: EdgeRoute) -> DrawnLine:
-    """The drawn line of ``edge``: its flattened Bézier chain, then the arrowhead's segment."""
+    """The drawn line of ``edge``: its flattened Bézier chain, then the arrowhead's segment.
+
+    Kept for the edges seen last: the crossings, the jumps and ``stats`` ask for the same lines.
+    """
     segments: list[Segment] = []
     s = 0.0
     pieces = curves(edge.points)
     for index, (p0, p1, p2, p3) in enumerate(pieces):
         polygon = math.dist(p0, p1) + math.dist(p1, p2) + math.dist(p2, p3)
-        steps = 1 if _is_straight(p0, p1, p2, p3) else min(MAX_PIECES, max(2, math.ceil(polygon / FLAT_STEP)))
+        steps = 1 if is_straight(p0, p1, p2, p3) else min(MAX_PIECES, max(2, math.ceil(polygon / FLAT_STEP)))
         prev = p0
         for k in range(1, steps + 1):
             t = k / steps
@@ -150,6 +139,16 @@ def drawn_line(edge: EdgeRoute) -> DrawnLine:
     xs = [p[0] for seg in segments for p in (seg.a, seg.b)] or [0.0]
     ys = [p[1] for seg in segments for p in (seg.a, seg.b)] or [0.0]
     return DrawnLine(edge, tuple(segments), path_length, (min(xs), min(ys), max(xs), max(ys)), len(pieces))
+
+
+def is_straight_line(edge: EdgeRoute) -> bool:
+    """Whether ``edge`` is drawn as one straight line (its pieces all straight and in one direction)."""
+    pieces = curves(edge.points)
+    if not pieces or not all(is_straight(*p) for p in pieces):
+        return False
+    (x0, y0), (x1, y1) = edge.points[0], edge.points[-1]
+    span = math.hypot(x1 - x0, y1 - y0)
+    return span > 0 and all(abs((x1 - x0) * (p[1] - y0) - (y1 - y0) * (p[0] - x0)) / span < 0.5 for p in edge.points)
 
 
 def _intersect(a: Segment, b: Segment) -> tuple[float, float] | None:
@@ -265,6 +264,7 @@ def find_crossings(edges: Sequence[EdgeRoute], nodes: Sequence[NodeBox]) -> tupl
     """Every crossing between ``edges``, each with the edge that jumps (``over``) chosen by the jump rule."""
     boxes = {n.id: n for n in nodes}
     lines = [drawn_line(e) for e in edges]
+    bent = [not is_straight_line(e) for e in edges]
     out: list[Crossing] = []
     for i, j in _overlapping_pairs(lines):
         a, b = lines[i], lines[j]
@@ -279,8 +279,9 @@ def find_crossings(edges: Sequence[EdgeRoute], nodes: Sequence[NodeBox]) -> tupl
                 a_first = True
             over, under = (a, b) if a_first else (b, a)
             seg, t = (hit.seg_a, hit.u) if a_first else (hit.seg_b, hit.v)
+            needs = a.edge.kind != b.edge.kind or bent[i] or bent[j]
             out.append(Crossing(over.edge.id, under.edge.id, (round(hit.point[0], 2), round(hit.point[1], 2)),
-                                round(seg.s0 + seg.length * t, 3)))
+                                round(seg.s0 + seg.length * t, 3), needs))
     return tuple(sorted(out, key=lambda c: (c.over, c.at_length, c.under)))
 
 

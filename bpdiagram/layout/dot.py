@@ -73,42 +73,6 @@ def dot_edges(g: nx.MultiDiGraph) -> list[DotEdge]:
     return out
 
 
-def _anchors(d: graphviz.Digraph, g: nx.MultiDiGraph, members_of: dict[str, list[str]]) -> None:
-    """Invisible anchors that keep a node left of another node in a different row.
-
-    A node whose ``left_of`` names node T gets, in its own row, an invisible
-    point held straight under (or over) T by a heavy edge; the row's order
-    chain then keeps the node left of the point, so its edge to T never
-    points left. Dot itself has no "left of" between ranks.
-    """
-    order = rows(g)
-    done: dict[str, float] = {}
-
-    def column_of(m: str) -> float:
-        value: float = g.nodes[m]["column"] if m in g.nodes else done[m]
-        return value
-
-    for n in [m for members in members_of.values() for m in members]:
-        target = g.nodes[n].get("left_of")
-        if not target:
-            continue
-        row = g.nodes[n]["row"]
-        anchor = f"anchor.{row}.{target}"
-        if anchor in done:
-            continue
-        column = g.nodes[target]["column"]
-        done[anchor] = column
-        attrs = {"shape": "point", "width": "0.01", "height": "0.01", "style": "invis"}
-        if float(column).is_integer():
-            attrs["group"] = f"c{int(column)}"
-        d.node(anchor, **attrs)
-        members = members_of[row]
-        at = next((i for i, m in enumerate(members) if column_of(m) > column), len(members))
-        members.insert(at, anchor)
-        upper, lower = (target, anchor) if order.index(g.nodes[target]["row"]) < order.index(row) else (anchor, target)
-        d.edge(upper, lower, style="invis", weight="100")
-
-
 def grid_node(row: str, column: float) -> str:
     """Name of the invisible member that holds ``column`` in ``row`` of a grid."""
     return f"grid.{row}.{column:g}"
@@ -174,7 +138,6 @@ def to_dot(g: nx.MultiDiGraph, sizes: dict[str, tuple[float, float]],
     members_of: dict[str, list[str]] = {r: [] for r in rows(g)}
     for n in order:
         members_of[g.nodes[n]["row"]].append(n)
-    _anchors(d, g, members_of)
     _grid(d, g, members_of)
     # dot places a row by its real edges and treats weightless order edges as hints; a grid whose
     # edges dot never sees (routed by name) needs them to count
@@ -189,10 +152,8 @@ def to_dot(g: nx.MultiDiGraph, sizes: dict[str, tuple[float, float]],
             s.attr(rank="same")
             for n in members:
                 s.node(n)
-        # dot ignores flat edges of weight 0 when ordering; anchors need a real constraint
-        weight = "1" if order_weight == "0" and any(m.startswith("anchor.") for m in members) else order_weight
         for a, b in pairwise(members):
-            d.edge(a, b, style="invis", weight=weight)
+            d.edge(a, b, style="invis", weight=order_weight)
     for a, b in pairwise(firsts):
         d.edge(a, b, style="invis", weight="0")
     for e, (u, v, key) in zip(dot_edges(g), edge_order(g), strict=True):

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 
 import networkx as nx
 
+from bpdiagram.layout.geometry import ellipse_x, ellipse_y
 from bpdiagram.layout.scene import NodeBox, Point
 from bpdiagram.options import EdgeKind
 from bpdiagram.routes import BesideLane, CorridorLane, Lane, Side, Straight
@@ -95,20 +96,16 @@ def _ellipse(box: NodeBox) -> bool:
 
 def side_x(box: NodeBox, side: str, y: float) -> float:
     """x where a horizontal line at height ``y`` meets ``side`` of the box (its outline, for an ellipse)."""
-    half = box.w / 2
     if _ellipse(box):
-        t = (y - box.center[1]) / (box.h / 2)
-        half *= math.sqrt(max(0.0, 1 - t * t))
-    return box.center[0] - half if side == "left" else box.center[0] + half
+        return ellipse_x(box.center, (box.w, box.h), side, y)
+    return box.x if side == "left" else box.x + box.w
 
 
 def side_y(box: NodeBox, side: str, x: float) -> float:
     """y where a vertical line at ``x`` meets the top or bottom of the box."""
-    half = box.h / 2
     if _ellipse(box):
-        t = (x - box.center[0]) / (box.w / 2)
-        half *= math.sqrt(max(0.0, 1 - t * t))
-    return box.center[1] - half if side == "top" else box.center[1] + half
+        return ellipse_y(box.center, (box.w, box.h), side, x)
+    return box.y if side == "top" else box.y + box.h
 
 
 def _straight_sides(u: NodeBox, v: NodeBox) -> tuple[str, str]:

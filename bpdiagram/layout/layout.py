@@ -18,9 +18,11 @@ import networkx as nx
 from bpdiagram.layout.crossings import find_crossings, plan_jumps
 from bpdiagram.layout.dot import ARROW_LENGTH, dot_edges, edge_order, node_order, to_dot
 from bpdiagram.layout.engine import run_dot
+from bpdiagram.layout.geometry import straight
 from bpdiagram.layout.lanes import route_lanes, tap_heights
-from bpdiagram.layout.route import Request, Router, straight
-from bpdiagram.layout.scene import BandRect, EdgeRoute, LegendEntry, NodeBox, Point, Scene
+from bpdiagram.layout.mirror import mirror_layout
+from bpdiagram.layout.route import Request, Router
+from bpdiagram.layout.scene import BandRect, Crossing, EdgeRoute, LegendEntry, NodeBox, Point, Scene
 from bpdiagram.layout.text import TextBlock, layout_text, wrap_words
 from bpdiagram.options import BANDS, EDGE_KINDS, Band, EdgeKind, JumpStyle
 from bpdiagram.richtext import plain
@@ -91,6 +93,8 @@ def layout_graph(g: nx.MultiDiGraph, *, jumps: JumpStyle = "arc") -> Scene:
     Every crossing and the jump that bridges it are computed here, whatever
     ``jumps`` says; ``jumps`` only tells the writers how to draw them.
     """
+    if g.graph.get("layout") == "mirror":
+        return _mirror_scene(g, jumps)
     m = _measure(g)
     result = run_dot(m.dot)
     return _scene(g, result, m.sizes, m.texts, m.edge_texts, jumps)
@@ -187,16 +191,46 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
               for i, r in routed.items()}
     by_edge = {r.id: r for r in fixed} | routed
     routes = [by_edge[e.id] for e in dot_edges(g)]
-    crossings = find_crossings(routes, nodes)
-    jumps = plan_jumps(routes, crossings)
+    return _finish(title, title_text, nodes, routes, find_crossings(routes, nodes), left=left,
+                   right=left + (bb[2] - bb[0]), jump_style=jump_style)
+
+
+def _finish(title: str, title_text: TextBlock, nodes: list[NodeBox], routes: list[EdgeRoute],
+            crossings: tuple[Crossing, ...], *, left: float, right: float, jump_style: JumpStyle) -> Scene:
+    """The scene around laid-out nodes and routes: jumps, band strips, the legend below, the canvas size."""
     bands = _bands(nodes, left)
-    content_bottom = max(b.y + b.h for b in bands) if bands else top + height_bb
+    content_bottom = max(b.y + b.h for b in bands)
+    content_width = max(right + BAND_PAD + MARGIN, MIN_WIDTH)
     width = max(content_width, title_text.width + 2 * MARGIN)
     kinds = [k for k in EDGE_KINDS if any(r.kind == k for r in routes)]
     legend, box = _legend(kinds, left - BAND_PAD, content_bottom + 14, width - MARGIN)
     height = box[1] + box[3] + MARGIN
     return Scene(title, title_text, round(width, 2), round(height, 2), bands, tuple(nodes), tuple(routes),
-                 legend, box, crossings, jumps, jump_style)
+                 legend, box, crossings, plan_jumps(routes, [c for c in crossings if c.needs_jump]), jump_style,
+                 every_jump=plan_jumps(routes, crossings))
+
+
+def _mirror_scene(g: nx.MultiDiGraph, jump_style: JumpStyle) -> Scene:
+    """Expression graphs: the forward drawing and its mirror (``layout.mirror``), no graphviz."""
+    texts = {n: layout_text(g.nodes[n]["label"], FONT_SIZE) for n in g.nodes}
+    sizes = {n: node_size(g.nodes[n]["kind"], texts[n]) for n in g.nodes}
+    order = edge_order(g)
+    ids = {e: f"e{i}" for i, e in enumerate(order)}
+    edge_texts = {e: layout_text(g.edges[e]["label"], SMALL_SIZE) for e in order if g.edges[e]["label"]}
+    title = g.graph.get("title", "")
+    left = MARGIN + GUTTER + BAND_PAD
+    # the rows reflected (the row nearest the cache stays nearest): on every expression measured it crosses
+    # about half as often as the rows translated (README, "How an expression is drawn"); a first pass only
+    # measures the width, which the title wraps to, and the title's height sets the top of the second
+    m = mirror_layout(g, texts, sizes, edge_texts, left=left, top=0.0, reflect=True, edge_id=ids.__getitem__)
+    title_text = title_block(title, max(m.right + BAND_PAD + MARGIN, MIN_WIDTH))
+    top = MARGIN + (title_text.height + 12 if title else 0) + BAND_PAD
+    m = mirror_layout(g, texts, sizes, edge_texts, left=left, top=top, reflect=True, edge_id=ids.__getitem__)
+    nodes = [m.nodes[n] for n in node_order(g)]
+    routes = [m.routes[e] for e in order]
+    crossings = find_crossings(routes, nodes)
+    right = m.right
+    return _finish(title, title_text, nodes, routes, crossings, left=left, right=right, jump_style=jump_style)
 
 
 def title_block(title: str, width: float) -> TextBlock:

@@ -60,6 +60,10 @@ class Quality:
     """How many tiers the picture stacks (1 unless the network is wrapped)."""
     wrap: int = 0
     """Layers per tier (0: not wrapped)."""
+    misaligned: tuple[str, ...] = ()
+    """Backward ops whose centre is not under the forward op they differentiate (its derivative link)."""
+    detours: tuple[str, ...] = ()
+    """Cache lines that turn back: run upward, or sideways one way and then the other."""
 
     @property
     def text_pt(self) -> float:
@@ -91,11 +95,15 @@ class Quality:
             "spilling_labels": len(self.spilling_labels),
             "grammar_violations": len(self.grammar_violations),
             "edges_through_nodes": len(self.edges_through_nodes),
+            "misaligned": len(self.misaligned),
+            "detours": len(self.detours),
             "details": {
                 "overlapping_nodes": list(self.overlapping_nodes),
                 "spilling_labels": list(self.spilling_labels),
                 "grammar_violations": list(self.grammar_violations),
                 "edges_through_nodes": list(self.edges_through_nodes),
+                "misaligned": list(self.misaligned),
+                "detours": list(self.detours),
             },
         }
 
@@ -104,10 +112,53 @@ def measure(scene: Scene) -> Quality:
     """Measure ``scene``: counts by kind, crossings, jumps drawn, and every breach of the grammar."""
     nodes: dict[str, int] = {k: sum(1 for n in scene.nodes if n.kind == k) for k in NODE_KINDS}
     edges: dict[str, int] = {k: sum(1 for e in scene.edges if e.kind == k) for k in EDGE_KINDS}
-    jumps = 0 if scene.jump_style == "none" else sum(j.crossings for j in scene.jumps)
+    jumps = sum(j.crossings for j in scene.drawn_jumps)
     return Quality(scene.width, scene.height, {k: v for k, v in nodes.items() if v}, edges,
                    len(scene.crossings), jumps, _overlaps(scene), _spills(scene), _grammar(scene),
-                   _through_nodes(scene), max((n.tier for n in scene.nodes), default=0) or 1, scene.wrap)
+                   _through_nodes(scene), max((n.tier for n in scene.nodes), default=0) or 1, scene.wrap,
+                   misaligned=_misaligned(scene), detours=_detours(scene))
+
+
+def _misaligned(scene: Scene) -> tuple[str, ...]:
+    """Backward ops under none of the forward ops they differentiate (their derivative links).
+
+    Under means each box's centre lies within the other's x range; an op that
+    differentiates several forward ops at once (σ fused with the loss) need
+    only stand under one of them.
+    """
+    boxes = {n.id: n for n in scene.nodes}
+    links: dict[str, list[str]] = {}
+    for e in scene.edges:
+        if e.kind == "derivative" and e.source in boxes and e.target in boxes:
+            links.setdefault(e.target, []).append(e.source)
+
+    def under(fwd: NodeBox, back: NodeBox) -> bool:
+        return (fwd.x - TOLERANCE <= back.center[0] <= fwd.x + fwd.w + TOLERANCE
+                and back.x - TOLERANCE <= fwd.center[0] <= back.x + back.w + TOLERANCE)
+
+    out = [f"{b} is not under {' or '.join(sorted(fs))}" for b, fs in links.items()
+           if not any(under(boxes[f], boxes[b]) for f in fs)]
+    return tuple(sorted(out))
+
+
+def _detours(scene: Scene) -> tuple[str, ...]:
+    """Cache lines that go up somewhere, or turn from rightwards to leftwards (or back)."""
+    out = []
+    for e in scene.edges:
+        if e.kind != "cache":
+            continue
+        points = drawn_line(e).points
+        way = 0
+        for (x0, y0), (x1, y1) in pairwise(points):
+            if y1 < y0 - TOLERANCE:
+                out.append(f"cache edge {e.source} -> {e.target} runs upward")
+                break
+            step = 0 if abs(x1 - x0) <= TOLERANCE else (1 if x1 > x0 else -1)
+            if step and way and step != way:
+                out.append(f"cache edge {e.source} -> {e.target} turns back sideways")
+                break
+            way = step or way
+    return tuple(sorted(out))
 
 
 def _overlaps(scene: Scene) -> tuple[str, ...]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bpdiagram.layout.crossings import DrawnLine, crossing_points, drawn_line
+from bpdiagram.layout.geometry import segment_hits_box, straight, with_head
 from bpdiagram.layout.scene import EdgeRoute, NodeBox, Point
 from bpdiagram.layout.spatial import Grid
 from bpdiagram.options import EdgeKind
@@ -116,38 +117,8 @@ def side_ports(box: NodeBox, side: Side, ellipse: bool) -> list[Point]:
 
 
 def segment_hits(a: Point, b: Point, box: NodeBox, pad: float) -> bool:
-    """Whether segment a–b passes through ``box`` grown by ``pad`` (Liang–Barsky clipping)."""
-    x0, y0 = a
-    dx, dy = b[0] - x0, b[1] - y0
-    lo, hi = 0.0, 1.0
-    for p, q in ((-dx, x0 - (box.x - pad)), (dx, box.x + box.w + pad - x0),
-                 (-dy, y0 - (box.y - pad)), (dy, box.y + box.h + pad - y0)):
-        if p == 0:
-            if q < 0:
-                return False
-            continue
-        t = q / p
-        if p < 0:
-            lo = max(lo, t)
-        else:
-            hi = min(hi, t)
-        if lo > hi:
-            return False
-    return True
-
-
-def straight(a: Point, b: Point) -> tuple[Point, ...]:
-    """A straight segment as one cubic Bézier."""
-    (ax, ay), (bx, by) = a, b
-    return (a, (round(ax + (bx - ax) / 3, 2), round(ay + (by - ay) / 3, 2)),
-            (round(ax + 2 * (bx - ax) / 3, 2), round(ay + 2 * (by - ay) / 3, 2)), b)
-
-
-def with_head(a: Point, b: Point, arrow: float) -> tuple[tuple[Point, ...], Point]:
-    """A straight route from ``a`` whose arrowhead ends at ``b``: the path stops ``arrow`` short of it."""
-    length = math.hypot(b[0] - a[0], b[1] - a[1]) or 1.0
-    base = (round(b[0] - (b[0] - a[0]) * arrow / length, 2), round(b[1] - (b[1] - a[1]) * arrow / length, 2))
-    return straight(a, base), b
+    """Whether segment a–b passes through ``box`` grown by ``pad``."""
+    return segment_hits_box(a, b, (box.x, box.y, box.w, box.h), pad)
 
 
 class Router:

@@ -84,6 +84,8 @@ class Crossing:
     under: str
     at: Point
     at_length: float
+    needs_jump: bool = True
+    """Whether the jump rule bridges it: lines of different kinds, or a bent line (see ``crossings``)."""
 
 
 @dataclass(frozen=True)
@@ -185,11 +187,21 @@ class Scene:
     crossings: tuple[Crossing, ...] = ()
     jumps: tuple[Jump, ...] = ()
     jump_style: JumpStyle = "arc"
-    """How writers that can draw jumps draw them: ``arc``, ``gap`` or ``none`` (plain crossings)."""
+    """How writers that can draw jumps draw them: ``arc``, ``gap``, ``none`` (plain crossings) or ``all``
+    (an arc on every crossing, the rule ignored)."""
     theme: Theme = "default"
+    every_jump: tuple[Jump, ...] = ()
+    """A jump on every crossing, the jump rule ignored (``jump_style`` ``all``)."""
     flow: FlowStrip | None = None
     """The gradient-flow strip (``--gradient-flow``), None when not asked for."""
     code: Listing | None = None
     """The module ``bpdiagram code`` writes, for writers that show it beside the picture (HTML, ``--code``)."""
     wrap: int = 0
     """Layers per tier when the network is drawn in tiers (``layout.tiers``); 0 when it is not."""
+
+    @property
+    def drawn_jumps(self) -> tuple[Jump, ...]:
+        """The jumps writers draw: none for ``none``, every crossing's for ``all``, else the rule's."""
+        if self.jump_style == "none":
+            return ()
+        return self.every_jump if self.jump_style == "all" else self.jumps

@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from bpdiagram.errors import BpdiagramError
+from bpdiagram.layout.crossings import plan_jumps
 from bpdiagram.layout.scene import LegendEntry, Scene
 from bpdiagram.options import BANDS, EDGE_KINDS, Band, EdgeKind
 
@@ -54,9 +55,14 @@ def only(scene: Scene, *, bands: frozenset[Band], kinds: frozenset[EdgeKind]) ->
     drawn = {e.kind for e in edges}
     legend = tuple(entry for entry in scene.legend if entry.kind in drawn)
     present = {n.band for n in nodes}
+    # a jump over a line this step hides would hop over nothing: keep the crossings of lines still drawn
+    drawn_ids = {e.id for e in edges}
+    crossings = tuple(c for c in scene.crossings if c.over in drawn_ids and c.under in drawn_ids)
     return dataclasses.replace(scene, nodes=nodes, edges=edges, bands=tuple(b for b in scene.bands
                                                                              if b.band in present),
-                               legend=legend, legend_box=_legend_box(scene, legend),
+                               legend=legend, legend_box=_legend_box(scene, legend), crossings=crossings,
+                               jumps=plan_jumps(edges, [c for c in crossings if c.needs_jump]),
+                               every_jump=plan_jumps(edges, crossings),
                                flow=scene.flow if "backward" in bands else None)
 
 

@@ -129,6 +129,7 @@ def stack(scenes: list[Scene], *, title: str, wrap: int) -> Scene:
     edges: list[EdgeRoute] = []
     crossings: list[Crossing] = []
     jumps: list[Jump] = []
+    every_jump: list[Jump] = []
     for t, scene in enumerate(scenes, start=1):
         top = min(b.y for b in scene.bands)
         bottom = max(b.y + b.h for b in scene.bands)
@@ -149,6 +150,8 @@ def stack(scenes: list[Scene], *, title: str, wrap: int) -> Scene:
                       for c in scene.crossings]
         jumps += [dataclasses.replace(j, edge=edge_id(j.edge), p_in=down(j.p_in), p_out=down(j.p_out))
                   for j in scene.jumps]
+        every_jump += [dataclasses.replace(j, edge=edge_id(j.edge), p_in=down(j.p_in), p_out=down(j.p_out))
+                       for j in scene.every_jump]
         y = bottom + dy + TIER_GAP
     content_bottom = y - TIER_GAP
     kinds = [k for k in EDGE_KINDS if any(e.kind == k for e in edges)]
@@ -156,7 +159,8 @@ def stack(scenes: list[Scene], *, title: str, wrap: int) -> Scene:
     height = box[1] + box[3] + MARGIN
     first = scenes[0]
     return Scene(title, title_text, round(width, 2), round(height, 2), tuple(bands), tuple(nodes), tuple(edges),
-                 legend, box, tuple(crossings), tuple(jumps), first.jump_style, first.theme, wrap=wrap)
+                 legend, box, tuple(crossings), tuple(jumps), first.jump_style, first.theme, wrap=wrap,
+                 every_jump=tuple(every_jump))
 
 
 def _moved_edge(e: EdgeRoute, down: Callable[[Point], Point], edge_id: Callable[[str], str]) -> EdgeRoute:

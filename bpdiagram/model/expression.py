@@ -2,11 +2,14 @@
 
 Each gate of the parsed expression becomes a forward op (with its value); its
 backward rule node shows, per input, the catalogue's rule and the number it
-gives. Variables feed their first gate from below (like parameters in a
-network); their gradients end in a row under the backward rules, summed by an
-explicit ``+`` node when a variable is used more than once. Values and gradients
-are written on the wires, forward values in the forward band and gradients
-in the backward band, as in the worked examples of course notes.
+gives. A variable's gradient ends in a node of its own, summed by an explicit
+``+`` node when the variable is used more than once. Values and gradients are
+written on the wires, forward values in the forward band and gradients in
+the backward band, as in the worked examples of course notes.
+
+The graph is laid out as a forward drawing and its mirror
+(``layout.mirror``): every backward, sum and cached node names, as
+``mirror``, the forward node whose column it stands in.
 """
 
 from __future__ import annotations
@@ -135,7 +138,11 @@ def evaluate(spec: ExpressionSpec, values: dict[str, float] | None = None, *, ba
     """
     env = spec.values if values is None else values
     taken = set(spec.variables)
-    names = iter([n for n in NAMES if n not in taken] + [f"q{i}" for i in range(1, 200)])
+    letters = [n for n in NAMES if n not in taken]
+    count = _count_gates(spec.tree) - 1  # the output is f
+    # one naming scheme per picture: letters while they last, else q₁, q₂, … for every result
+    base = next((n for n in letters if not any(v.startswith(n) for v in taken)), "g")
+    names = iter(letters if count <= len(letters) else [name_markup(f"{base}{i}") for i in range(1, count + 1)])
     gates: list[GateValue] = []
     guard = _Guard(spec)
 
@@ -144,7 +151,11 @@ def evaluate(spec: ExpressionSpec, values: dict[str, float] | None = None, *, ba
             return Wire(f"var.{node.name}", name_markup(node.name), env[node.name])
         if isinstance(node, Const):
             return Wire(None, fmt(node.value), node.value)
-        inputs = [walk(arg, False) for arg in node.args]
+        # the argument that needs more values kept at once goes first (Sethi–Ullman order): fewer values
+        # wait at the same time, so the drawing needs fewer rows and its lanes cross less
+        order = sorted(range(len(node.args)), key=lambda i: -_need(node.args[i]))
+        walked = {i: walk(node.args[i], False) for i in order}
+        inputs = [walked[i] for i in range(len(node.args))]
         op = GATE_OPS[node.op]
         a, b, c = _operands(node, inputs)
         problem = op.domain(a, b, c)
@@ -193,6 +204,20 @@ def _operands(node: GateNode, inputs: list[Wire]) -> tuple[float, float, float]:
     return inputs[0].value, b, node.exponent if node.exponent is not None else 0.0
 
 
+def _count_gates(node: Expr) -> int:
+    return 0 if not isinstance(node, GateNode) else 1 + sum(_count_gates(a) for a in node.args)
+
+
+def _need(node: Expr) -> int:
+    """Values an evaluation of ``node`` keeps at once, in the best order (its Sethi–Ullman number)."""
+    if not isinstance(node, GateNode):
+        return 0
+    needs = sorted((_need(arg) for arg in node.args), reverse=True)
+    if len(needs) == 1:
+        return max(1, needs[0])
+    return needs[0] if needs[0] != needs[1] else needs[0] + 1
+
+
 def numeric_gradients(spec: ExpressionSpec, step: float = 1e-6) -> dict[str, float]:
     """Central finite differences of f with respect to each variable: the oracle ``check`` compares with.
 
@@ -226,7 +251,9 @@ def build_expression_graph(spec: ExpressionSpec) -> nx.MultiDiGraph:
     cache = backward and "cache" in show
     g = nx.MultiDiGraph()
     title = spec.title if spec.title is not None else f"f = {spec.source}"
-    g.graph.update(title=title, rows=tuple(ROWS), notation="expression", fused=False)
+    # laid out as a forward drawing and its mirror (``layout.mirror``): every backward and cached node
+    # names the forward node whose column it stands in (``mirror``)
+    g.graph.update(title=title, rows=tuple(ROWS), notation="expression", fused=False, layout="mirror")
 
     def node(node_id: str, kind: NodeKind, row: str, column: float, label: str, **extra: object) -> None:
         g.add_node(node_id, kind=kind, band=ROWS[row], row=row, column=column, layer=0, label=label,
@@ -246,7 +273,7 @@ def build_expression_graph(spec: ExpressionSpec) -> nx.MultiDiGraph:
     for i, var in enumerate(spec.variables):
         vid = f"var.{var}"
         col = column[first_use[vid]] - 0.6 + 0.01 * i
-        node(vid, "input", "params", col, f"{name_markup(var)} = {fmt(spec.values[var])}", left_of=first_use[vid])
+        node(vid, "input", "params", col, f"{name_markup(var)} = {fmt(spec.values[var])}")
     for gate in ev.gates:
         op = GATE_OPS[gate.node.op]
         formula = _fill(op.forward, gate)
@@ -261,15 +288,14 @@ def build_expression_graph(spec: ExpressionSpec) -> nx.MultiDiGraph:
         op = GATE_OPS[gate.node.op]
         lines = [f"{_fill(rule, gate)} = {fmt(din)}"
                  for rule, wire, din in zip(op.rules, gate.inputs, gate.dins, strict=True) if wire.node is not None]
-        node(f"d.{gate.id}", "grad", "chain", column[gate.id], "\n".join(lines) or f"d{gate.out.name}")
+        node(f"d.{gate.id}", "grad", "chain", column[gate.id], "\n".join(lines) or f"d{gate.out.name}",
+             mirror=gate.id)
     for var in spec.variables:
         vid = f"var.{var}"
         col = g.nodes[vid]["column"]
-        # under the backward rules, left of the first rule that feeds it: gradients flow down and left
-        anchor = f"d.{first_use[vid]}"
-        node(f"grad.{var}", "grad", "grads", col - 0.2, f"d{name_markup(var)} = {fmt(ev.grads[var])}", left_of=anchor)
+        node(f"grad.{var}", "grad", "grads", col - 0.2, f"d{name_markup(var)} = {fmt(ev.grads[var])}", mirror=vid)
         if len(ev.contributions[var]) > 1:
-            node(f"sum.{var}", "sum", "grads", col, "+", left_of=anchor)
+            node(f"sum.{var}", "sum", "grads", col, "+", mirror=vid)
     final = ev.gates[-1]
     edge("backward", final.id, f"d.{final.id}", fmt(1.0))
     for gate in reversed(ev.gates):
@@ -286,7 +312,7 @@ def build_expression_graph(spec: ExpressionSpec) -> nx.MultiDiGraph:
         edge("backward", f"sum.{var}", f"grad.{var}", fmt(ev.grads[var]))
     if cache:
         for gate in ev.gates:
-            for kept in GATE_OPS[gate.node.op].keeps:
+            for kept in _reads(gate):
                 wire = gate.out if kept == "o" else gate.inputs["ab".index(kept)]
                 if wire.node is None:
                     continue
@@ -294,12 +320,30 @@ def build_expression_graph(spec: ExpressionSpec) -> nx.MultiDiGraph:
                 if cid not in g:
                     source = g.nodes[wire.node]
                     offset = 0.3 if source["kind"] == "op" else 0.0
-                    node(cid, "cached", "cache", source["column"] + offset, f"{wire.name} = {fmt(wire.value)}")
+                    node(cid, "cached", "cache", source["column"] + offset, f"{wire.name} = {fmt(wire.value)}",
+                         mirror=wire.node)
                     edge("cache", wire.node, cid)
                 edge("cache", cid, f"d.{gate.id}")
     for gate in ev.gates:
         edge("derivative", gate.id, f"d.{gate.id}")
     return g
+
+
+def _reads(gate: GateValue) -> list[str]:
+    """The values (``a``, ``b``, ``o``) the drawn backward rules of ``gate`` read, among those it keeps.
+
+    A rule is drawn only for an input that is not a constant, and a rule may
+    read only a constant (``d$a = 2 · d$o`` for ``x · 2``): then nothing goes
+    through the cache.
+    """
+    op = GATE_OPS[gate.node.op]
+    read: set[str] = set()
+    for rule, wire in zip(op.rules, gate.inputs, strict=True):
+        if wire.node is None:
+            continue
+        rhs = rule.split(" = ", 1)[1].replace("d$o", "")
+        read |= {v for v in "abo" if f"${v}" in rhs}
+    return [k for k in op.keeps if k in read]
 
 
 def _fill(template: str, gate: GateValue) -> str:
@@ -308,6 +352,10 @@ def _fill(template: str, gate: GateValue) -> str:
     b = gate.inputs[1].name if len(gate.inputs) > 1 else ""
     c = fmt(gate.node.exponent) if gate.node.exponent is not None else ""
     k = fmt(gate.node.exponent - 1) if gate.node.exponent is not None else ""
+    if gate.node.exponent is not None:
+        # the power rule as course notes print it: 2t, not 2 · t¹; 3t², not 3 · t²; and c alone for t¹
+        e = gate.node.exponent - 1
+        template = template.replace("$c · $a^{$k}", "$c" if e == 0 else "$c$a" if e == 1 else "$c$a^{$k}")
     # constants and negative numbers read better in parentheses inside a formula
     if gate.inputs[0].node is None and a.startswith("−"):
         a = f"({a})"

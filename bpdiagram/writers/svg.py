@@ -3,7 +3,8 @@
 Every run of label text is placed at an absolute position computed by the
 layout (no ``text-anchor``, no ``baseline-shift``), so browsers and the PNG
 rasteriser draw the same picture. Line jumps are drawn where the layout put
-them (``scene.jumps``), in the scene's ``jump_style``; each edge's
+them (``scene.drawn_jumps``: by the jump rule, or on every crossing with
+``all``), in the scene's ``jump_style``; each edge's
 ``data-jumps`` counts the crossings it hops.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 
-from bpdiagram.layout.crossings import bezier_point, curves
+from bpdiagram.layout.geometry import bezier_point, curves
 from bpdiagram.layout.overlays import AXIS_X
 from bpdiagram.layout.scene import EdgeRoute, FlowStrip, Jump, NodeBox, PathPos, Point, Scene
 from bpdiagram.layout.text import TextBlock
@@ -54,7 +55,7 @@ def build(scene: Scene) -> ET.Element:
     edges = ET.SubElement(root, "g", {"id": "edges"})
     names = short_names(scene)
     jumps: dict[str, list[Jump]] = {}
-    for jump in scene.jumps:
+    for jump in scene.drawn_jumps:
         jumps.setdefault(jump.edge, []).append(jump)
     for edge in scene.edges:
         _edge(edges, edge, names, tuple(jumps.get(edge.id, ())), scene.jump_style, st)
@@ -184,7 +185,7 @@ def path_data(points: tuple[Point, ...], jumps: tuple[Jump, ...] = (), style: Ju
         out += _pieces(pieces, at, jump.start)
         p_in = bezier_point(*pieces[jump.start.curve], jump.start.t)
         p_out = bezier_point(*pieces[jump.end.curve], jump.end.t)
-        if style == "arc":
+        if style in ("arc", "all"):
             cx, cy = p_out[0] - p_in[0], p_out[1] - p_in[1]
             radius = math.hypot(cx, cy) / 2
             sweep = 1 if jump.bulge[0] * cy - jump.bulge[1] * cx > 0 else 0
