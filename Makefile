@@ -66,6 +66,7 @@ clean:
 docs: $(TSTAMP) system browser
 	$(BIN)/bpdiagram render -t two-layer-binary -t three-layer-logistic -t relu-mlp -t expression-add-mul -t expression-sigmoid-neuron -o docs/images -f png --force
 	$(BIN)/bpdiagram render -t three-layer-elementwise -t single-neuron -o docs/images -f png --force
+	$(BIN)/bpdiagram render -t residual-block -t batchnorm -o docs/images -f png --force
 	$(BIN)/bpdiagram render docs/three-layer-backprop-to-2.yaml -o docs/images -f png --force
 	$(BIN)/bpdiagram render docs/worked-example-values.yaml -o docs/images -f png --force
 	$(BIN)/bpdiagram render docs/line-jumps.yaml -o docs/images -f png --force

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 Matrix = list[list["Value"]]
 
@@ -64,6 +65,10 @@ class Value:
 
     def log(self) -> Value:
         return Value(math.log(self.data), ((self, 1.0 / self.data),))
+
+    def sqrt(self) -> Value:
+        r = math.sqrt(self.data)
+        return Value(r, ((self, 0.5 / r),))
 
     def relu(self) -> Value:
         return Value(max(0.0, self.data), ((self, 1.0 if self.data > 0 else 0.0),))
@@ -165,6 +170,59 @@ def network_gradients_with_z(x: list[list[float]], y: list[list[float]], weights
     db = [[[v.grad for v in row] for row in b] for b in b_vals]
     dz = [[[v.grad for v in row] for row in z] for z in zs]
     return j.data, dw, db, dz
+
+
+def batch_norm(z: Matrix, gamma: list[Value], beta: list[Value], eps: float = 1e-5) -> Matrix:
+    """γ ⊙ (Z − μ)/√(σ² + ε) + β, each row over its m examples: μ the mean, σ² the biased variance."""
+    out: Matrix = []
+    for row, g, b in zip(z, gamma, beta, strict=True):
+        m = len(row)
+        mu = sum(row, Value(0.0)) * (1.0 / m)
+        var = sum(((v - mu) * (v - mu) for v in row), Value(0.0)) * (1.0 / m)
+        root = (var + eps).sqrt()
+        out.append([g * ((v - mu) / root) + b for v in row])
+    return out
+
+
+def course_network_gradients(x: list[list[float]], y: list[list[float]], layers: list[dict[str, Any]],
+                             loss_name: str, l2: float | None = None) -> tuple[float, dict[str, list[list[float]]]]:
+    """J and dJ/d(every parameter) of a network with INTERFACE §11's extras, by reverse-mode autodiff.
+
+    Each entry of ``layers`` holds ``W``, ``activation`` and either ``b`` or ``gamma`` and ``beta``
+    (batch norm), and may hold ``D`` and ``keep`` (inverted dropout: A = D ⊙ g(·) / keep) and
+    ``residual: k`` (A[k] added to g's argument, after layer k's mask). ``l2`` adds
+    (λ/2m) Σ‖W‖² to J ((λ/2) Σ‖W‖² with sse). The gradients are keyed ``W1``, ``b1``, ``gamma2``, …
+    """
+    params: dict[str, Matrix] = {}
+    a: Matrix = [[Value(v) for v in row] for row in x]
+    outputs: list[Matrix] = [a]
+    m = len(x[0])
+    for k, layer in enumerate(layers, start=1):
+        w = params[f"W{k}"] = [[Value(v) for v in row] for row in layer["W"]]
+        z = [[sum((w[i][n] * a[n][j] for n in range(len(a))), Value(0.0)) for j in range(m)] for i in range(len(w))]
+        if "gamma" in layer:
+            gamma = params[f"gamma{k}"] = [[Value(v) for v in row] for row in layer["gamma"]]
+            beta = params[f"beta{k}"] = [[Value(v) for v in row] for row in layer["beta"]]
+            z = batch_norm(z, [r[0] for r in gamma], [r[0] for r in beta])
+        else:
+            b = params[f"b{k}"] = [[Value(v) for v in row] for row in layer["b"]]
+            z = [[v + b[i][0] for v in row] for i, row in enumerate(z)]
+        if layer.get("residual") is not None:
+            skip = outputs[layer["residual"]]
+            z = [[v + s for v, s in zip(row, srow, strict=True)] for row, srow in zip(z, skip, strict=True)]
+        act = layer["activation"]
+        a = softmax_columns(z) if act == "softmax" else [[ELEMENTWISE[act](v) for v in row] for row in z]
+        if layer.get("D") is not None:
+            keep, mask = layer["keep"], layer["D"]
+            a = [[v * (d / keep) for v, d in zip(row, drow, strict=True)] for row, drow in zip(a, mask, strict=True)]
+        outputs.append(a)
+    j = loss(loss_name, a, y)
+    if l2:
+        factor = l2 / 2 if loss_name == "sse" else l2 / (2 * m)
+        squares = sum((v * v for k in range(1, len(layers) + 1) for row in params[f"W{k}"] for v in row), Value(0.0))
+        j = j + factor * squares
+    j.backward()
+    return j.data, {name: [[v.grad for v in row] for row in matrix] for name, matrix in params.items()}
 
 
 def vmax(a: Value, b: Value) -> Value:

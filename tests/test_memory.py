@@ -318,3 +318,31 @@ def test_doctests_of_the_helpers() -> None:
     for module in (memory, overlays):
         failed, tried = doctest.testmod(module)
         assert tried and not failed
+
+
+COURSE_CACHES = {
+    # inverted dropout on a relu layer: Z[1] for g′ (the kept A[1] is masked and scaled), A[1] for dW[2],
+    # the mask D[1] to reapply, then W[2], A[2], Y as in any network
+    "dropout": {"X": (3, "m"), "Z1": (4, "m"), "A1": (4, "m"), "D1": (4, "m"), "W2": (1, 4), "A2": (1, "m"),
+                "Y": (1, "m")},
+    # batch norm: Z̃ for relu′, Ẑ and σ² for the three-term dZ, γ for dẐ = γ ⊙ dZ̃ (μ is not needed)
+    "batchnorm": {"X": (3, "m"), "Zbn1": (4, "m"), "Znorm1": (4, "m"), "A1": (4, "m"), "var1": (4, 1),
+                  "gamma1": (4, 1), "W2": (1, 4), "A2": (1, "m"), "Y": (1, "m")},
+    # the residual layer's relu′ is read from its output A[3], so Z[3] is not kept
+    "residual-block": {"X": (2, "m"), "Z1": (4, "m"), "A1": (4, "m"), "W2": (4, 4), "Z2": (4, "m"),
+                       "A2": (4, "m"), "W3": (4, 4), "A3": (4, "m"), "W4": (1, 4), "A4": (1, "m"), "Y": (1, "m")},
+    # L2: dW[1] += (λ/m) W[1] keeps W[1] too
+    "l2-regularized": {"X": (2, "m"), "W1": (4, 2), "A1": (4, "m"), "W2": (1, 4), "A2": (1, "m"), "Y": (1, "m")},
+}
+
+
+@pytest.mark.parametrize("template", list(COURSE_CACHES))
+def test_cache_bytes_by_hand_for_dropout_batch_norm_residual_and_l2(template: str) -> None:
+    for batch, dtype, size in ((10, "float32", 4), (64, "float16", 2)):
+        code, out, err = run("stats", "-t", template, "--json", "--batch", str(batch), "--dtype", dtype)
+        assert code == 0, err
+        cache = json.loads(out)["cache"]
+        expected = {name: math.prod(batch if d == "m" else d for d in dims) * size
+                    for name, dims in COURSE_CACHES[template].items()}
+        assert {v["name"]: v["bytes"] for v in cache["values"]} == expected
+        assert cache["bytes"] == sum(expected.values())

@@ -97,13 +97,23 @@ def test_every_tensor_node_shows_its_array(template: str) -> None:
                        f"cache.Z{k}": layer.Z, f"cache.W{k}": layer.W})
         if layer.dA is not None and k == len(p.layers):
             arrays[f"dA{k}"] = layer.dA
+        # INTERFACE §11: masks, batch norm's values (its first backward node shows dZ̃), residual sums
+        if layer.D is not None:
+            arrays.update({f"D{k}": layer.D, f"cache.D{k}": layer.D})
+        if layer.Zt is not None and layer.dZt is not None and layer.Zhat is not None and layer.var is not None \
+                and layer.gamma is not None:
+            arrays.update({f"BN{k}": layer.Zt, f"cache.BN{k}.Zt": layer.Zt, f"cache.BN{k}.Zhat": layer.Zhat,
+                           f"cache.BN{k}.var": layer.var, f"cache.G{k}": layer.gamma, f"dZ{k}": layer.dZt})
+        if layer.dA is not None:
+            arrays[f"sum{k}"] = layer.dA
     for node, lines in lab.items():
         if node in arrays:
-            assert "\n".join(lines[1:]) == "\n".join(plain_lines(numbers.block(arrays[node]))), node
+            first = 3 if node.startswith("BN") else 1  # batch norm's label is three lines of formulas
+            assert "\n".join(lines[first:]) == "\n".join(plain_lines(numbers.block(arrays[node]))), node
         elif node == "loss":
             assert lines[-1].endswith(numbers.scalar(p.J))
         else:
-            assert node.startswith(("W", "dW")), node
+            assert node.startswith(("W", "dW", "G", "dG")), node
 
 
 def test_the_lowest_drawn_layer_shows_no_dA() -> None:

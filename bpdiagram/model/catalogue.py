@@ -17,6 +17,12 @@ layer l (its index given when rendered), ``$a-`` a unit of layer l−1,
 ``$Σ-``, ``$Σ@k`` sum over a layer's units (nothing when it has one unit).
 See ``notation.UnitSymbols``.
 
+The second course's ops (INTERFACE §11) have one entry each, at the end: ``L2``,
+``DROPOUT``, ``BATCHNORM`` and ``RESIDUAL``, each with its forward formula, its
+backward formula(s) as drawn, what it caches (``CachedValue``: symbol and shape)
+and the numpy of both directions; ``backward_form`` says which activation rule a
+hidden layer's dZ uses when dropout or a residual changes what is kept.
+
 Gradient convention (DLS): ``dZ``/``dA`` are per-example derivatives of the
 loss; the averaging factor of the loss (``scale``, 1/m or 1) appears once, in
 dW and db.
@@ -27,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from bpdiagram.options import Activation, Gate, Loss, Simplify
 
@@ -99,6 +105,16 @@ class ActivationOp:
     """False for relu and leaky_relu: g′ jumps at Z = 0, where finite differences cannot check it."""
     code: Code | None = None
     """The pair as Python for ``bpdiagram code``: forward body from ``Z``, backward body from ``dA`` and ``uses``."""
+    slope: str | None = None
+    """g′ written from g's argument ``$Z`` alone (``(1 − tanh^{2}($Z))``), for a dropout layer, whose
+    cached A is masked and scaled and so cannot give g′; empty for linear (g′ = 1), None for softmax."""
+    g_prime: Callable[[Array], Array] | None = None
+    """Z → g′(Z), the numbers of ``slope``."""
+    output_derivative: str | None = None
+    """dZ with g′ read from g's output A (relu, leaky relu: [A > 0] is [Z > 0]), as PyTorch keeps it; used
+    where g's argument is a sum Z[l] + A[k] that nothing else keeps (a residual layer)."""
+    output_backward: Callable[[Array, Array], Array] | None = None
+    """(dA, A) → dZ, the numbers of ``output_derivative``."""
 
 
 @dataclass(frozen=True)
@@ -145,26 +161,35 @@ def _sigmoid(z: Array) -> Array:
 
 ACTIVATION_OPS: dict[Activation, ActivationOp] = {
     "linear": ActivationOp("linear", "$A = $Z", "$dZ = $dA", (), lambda z: z.copy(), lambda da, z, a: da.copy(),
-                           unit_forward="$a = $z", unit_derivative="$dz = $da", code=Code("Z", ("dA",))),
+                           unit_forward="$a = $z", unit_derivative="$dz = $da", code=Code("Z", ("dA",)),
+                           slope="", g_prime=lambda z: np.ones_like(z)),
     "sigmoid": ActivationOp("sigmoid", "$A = σ($Z)", "$dZ = $dA ⊙ $A ⊙ (1 − $A)", ("A",), _sigmoid,
                             lambda da, z, a: da * a * (1 - a),
                             unit_forward="$a = σ($z)", unit_derivative="$dz = $da · $a (1 − $a)",
-                            code=Code("1 / (1 + np.exp(-Z))", ("dA * A * (1 - A)",))),
+                            code=Code("1 / (1 + np.exp(-Z))", ("dA * A * (1 - A)",)),
+                            slope="σ($Z) ⊙ (1 − σ($Z))", g_prime=lambda z: _sigmoid(z) * (1 - _sigmoid(z))),
     "tanh": ActivationOp("tanh", "$A = tanh($Z)", "$dZ = $dA ⊙ (1 − $A^{2})", ("A",), lambda z: np.tanh(z),
                          lambda da, z, a: da * (1 - a**2),
                          unit_forward="$a = tanh($z)", unit_derivative="$dz = $da · (1 − $a^{2})",
-                         code=Code("np.tanh(Z)", ("dA * (1 - A ** 2)",))),
+                         code=Code("np.tanh(Z)", ("dA * (1 - A ** 2)",)),
+                         slope="(1 − tanh^{2}($Z))", g_prime=lambda z: 1 - np.tanh(z) ** 2),
     "relu": ActivationOp("relu", "$A = max(0, $Z)", "$dZ = $dA ⊙ [$Z > 0]", ("Z",),
                          lambda z: np.maximum(0.0, z), lambda da, z, a: da * (z > 0),
                          unit_forward="$a = max(0, $z)", unit_derivative="$dz = $da · [$z > 0]", smooth=False,
-                         code=Code("np.maximum(0.0, Z)", ("dA * (Z > 0)",))),
+                         code=Code("np.maximum(0.0, Z)", ("dA * (Z > 0)",)),
+                         slope="[$Z > 0]", g_prime=lambda z: (z > 0).astype(np.float64),
+                         output_derivative="$dZ = $dA ⊙ [$A > 0]", output_backward=lambda da, a: da * (a > 0)),
     "leaky_relu": ActivationOp("leaky_relu", "$A = max(0.01 $Z, $Z)", "$dZ = $dA ⊙ ([$Z > 0] + 0.01 [$Z ≤ 0])",
                                ("Z",), lambda z: np.where(z > 0, z, LEAKY_SLOPE * z),
                                lambda da, z, a: da * np.where(z > 0, 1.0, LEAKY_SLOPE),
                                unit_forward="$a = max(0.01 $z, $z)",
                                unit_derivative="$dz = $da · ([$z > 0] + 0.01 [$z ≤ 0])", smooth=False,
                                code=Code(f"np.where(Z > 0, Z, {LEAKY_SLOPE} * Z)",
-                                         (f"dA * np.where(Z > 0, 1.0, {LEAKY_SLOPE})",))),
+                                         (f"dA * np.where(Z > 0, 1.0, {LEAKY_SLOPE})",)),
+                               slope="([$Z > 0] + 0.01 [$Z ≤ 0])",
+                               g_prime=lambda z: np.where(z > 0, 1.0, LEAKY_SLOPE),
+                               output_derivative="$dZ = $dA ⊙ ([$A > 0] + 0.01 [$A ≤ 0])",
+                               output_backward=lambda da, a: da * np.where(a > 0, 1.0, LEAKY_SLOPE)),
     "softmax": ActivationOp("softmax", "$A = softmax($Z)", "$dZ = $A ⊙ ($dA − Σ_{k} $A ⊙ $dA)", ("A",), _softmax,
                             lambda da, z, a: a * (da - (a * da).sum(axis=0, keepdims=True)),
                             unit_forward="$a = exp($z) / $Σ@kexp($z@k)",
@@ -275,6 +300,188 @@ def output_rule(activation: Activation, loss: Loss, simplify: Simplify) -> Fused
     if simplify == "false":
         return None
     return FUSED_OPS.get((activation, loss))
+
+
+# -- what the next weeks of a course add: L2, dropout, batch norm, residuals (INTERFACE §11) ----
+#
+# Each entry holds, in this order: its forward formula, its backward formula(s) as drawn, what it
+# caches for the backward pass (``caches``: names of the cached arrays and their shapes, so a memory
+# count can read them), and the numpy of both directions. Templates use the notation tokens above
+# plus ``$D`` (dropout mask), ``$M`` (μ), ``$V`` (σ²), ``$N`` (Ẑ), ``$T`` (Z̃), ``$G`` (γ), ``$B`` (β),
+# ``$W@l`` (W of a generic layer l), and ``{name}`` placeholders filled with ``fill``.
+# Shapes: ``n`` is n[l] (units of the layer), ``m`` the batch.
+
+BATCHNORM_EPS = 1e-5
+"""ε of batch norm, as PyTorch's default."""
+
+
+BackwardForm = Literal["plain", "dropout", "output"]
+
+
+def backward_form(activation: Activation, *, dropout: bool, residual: bool) -> BackwardForm:
+    """Which rule gives dZ of a hidden layer's activation: the catalogue's own (``plain``), the dropout
+    rule (mask, 1/keep, then g′ of g's argument), or g′ read from g's output (a residual layer whose
+    activation's g′ would otherwise read the sum Z + A[k])."""
+    op = ACTIVATION_OPS[activation]
+    if dropout:
+        return "dropout"
+    if residual and "Z" in op.uses and op.output_derivative is not None:
+        return "output"
+    return "plain"
+
+
+def fill(template: str, **parts: str) -> str:
+    """Put ``parts`` into a template's ``{name}`` placeholders (markup braces such as ``^{2}`` stay)."""
+    for name, text in parts.items():
+        template = template.replace("{" + name + "}", text)
+    return template
+
+
+@dataclass(frozen=True)
+class CachedValue:
+    """A value an op keeps for the backward pass: its template symbol and its shape in n (= n[l]) and m."""
+
+    symbol: str
+    shape: tuple[str, str]
+
+
+@dataclass(frozen=True)
+class L2Op:
+    """L2 regularisation: J += (λ/2m) Σ_l ‖W[l]‖², and every dW[l] gains (λ/m) W[l] (sse: λ/2 and λ)."""
+
+    penalty: dict[bool, str]
+    """The term added to J, by ``averaged`` (the loss divides by m, else sse)."""
+    weight_gradient: dict[bool, str]
+    """The term added to dW[l], by ``averaged``."""
+    caches: tuple[CachedValue, ...]
+    """W[l] goes into dW[l] (its shape: n[l] × n[l−1], written ``(n, n-)``)."""
+    J: Callable[[list[Array], float, float], float]
+    """(every W, λ, scale) → the penalty; scale is the loss's 1/m (or 1)."""
+    dW: Callable[[Array, float, float], Array]
+    """(W, λ, scale) → the term added to dW."""
+
+
+L2 = L2Op(
+    penalty={True: "+ (λ/2m) Σ_{l} ‖$W@l‖^{2}", False: "+ (λ/2) Σ_{l} ‖$W@l‖^{2}"},
+    weight_gradient={True: " + (λ/m) $W", False: " + λ $W"},
+    caches=(CachedValue("$W", ("n", "n-")),),
+    J=lambda ws, lam, scale: float(lam * scale / 2 * sum(float(np.sum(w * w)) for w in ws)),
+    dW=lambda w, lam, scale: lam * scale * w,
+)
+
+
+@dataclass(frozen=True)
+class DropoutOp:
+    """Inverted dropout with keep probability ``keep``: A = D ⊙ g(·) / keep, D of 0/1 with P(1) = keep."""
+
+    forward: str
+    """A[l] with ``{g}`` the activation's right-hand side and ``{keep}`` the probability."""
+    derivative: str
+    """dZ[l]: the mask and 1/keep reapplied to dA, then g′ from its argument (``{slope}``, may be empty)."""
+    caches: tuple[CachedValue, ...]
+    apply: Callable[[Array, Array, float], Array]
+    """(g(·), D, keep) → A."""
+    backward: Callable[[Array, Array, float], Array]
+    """(dA, D, keep) → the gradient of g's output."""
+    draw: Callable[[np.random.Generator, tuple[int, int], float], Array]
+    """(rng, shape, keep) → a mask of 0/1 with P(1) = keep."""
+
+
+DROPOUT = DropoutOp(
+    forward="$A = $D ⊙ {g} / {keep}",
+    derivative="$dZ = $dA ⊙ $D / {keep}{slope}",
+    caches=(CachedValue("$D", ("n", "m")),),
+    apply=lambda g, d, keep: d * g / keep,
+    backward=lambda da, d, keep: da * d / keep,
+    draw=lambda rng, shape, keep: (rng.random(shape) < keep).astype(np.float64),
+)
+
+
+@dataclass(frozen=True)
+class BatchNormOp:
+    """Batch norm over the m examples (batch mean, biased variance, ε), with scale γ and shift β.
+
+    The linear step has no bias then (β takes its place). Per-example convention as everywhere:
+    dZ̃ is per example, dγ and dβ carry the loss's factor ``{scale}`` and are dJ/dγ, dJ/dβ; ``mean``
+    is over the batch, (1/m) Σ, whatever the loss.
+    """
+
+    linear: str
+    """Z[l] = W[l] A[l−1], no bias."""
+    forward: str
+    """μ, σ², Ẑ and Z̃, one line each."""
+    params: str
+    """The parameter node's label: γ[l], β[l]."""
+    gamma_gradient: str
+    beta_gradient: str
+    derivative: str
+    """dZ[l] from dZ̃[l]: the three-term gradient."""
+    caches: tuple[CachedValue, ...]
+    """Ẑ and σ² (the backward needs no μ once Ẑ is kept), and γ."""
+    normalize: Callable[[Array], tuple[Array, Array, Array]]
+    """Z → (μ, σ², Ẑ)."""
+    scale_shift: Callable[[Array, Array, Array], Array]
+    """(Ẑ, γ, β) → Z̃."""
+    backward: Callable[[Array, Array, Array, Array, float], tuple[Array, Array, Array]]
+    """(dZ̃, Ẑ, σ², γ, scale) → (dγ, dβ, dZ)."""
+
+
+def _normalize(z: Array) -> tuple[Array, Array, Array]:
+    mu = z.mean(axis=1, keepdims=True)
+    var = ((z - mu) ** 2).mean(axis=1, keepdims=True)
+    return mu, var, (z - mu) / np.sqrt(var + BATCHNORM_EPS)
+
+
+def _batchnorm_backward(dzt: Array, zhat: Array, var: Array, gamma: Array,
+                        scale: float) -> tuple[Array, Array, Array]:
+    dgamma = scale * (dzt * zhat).sum(axis=1, keepdims=True)
+    dbeta = scale * dzt.sum(axis=1, keepdims=True)
+    dz = gamma * (dzt - dzt.mean(axis=1, keepdims=True)
+                  - zhat * (dzt * zhat).mean(axis=1, keepdims=True)) / np.sqrt(var + BATCHNORM_EPS)
+    return dgamma, dbeta, dz
+
+
+BATCHNORM = BatchNormOp(
+    linear="$Z = $W$A-",
+    forward="$M = mean($Z), $V = mean(($Z − $M)^{2})\n$N = ($Z − $M) / √($V + ε)\n$T = $G ⊙ $N + $B",
+    params="$G, $B",
+    gamma_gradient="$dG = {scale}Σ $dT ⊙ $N",
+    beta_gradient="$dB = {scale}Σ $dT",
+    derivative="$dZ = $G ⊙ ($dT − mean($dT)\n− $N ⊙ mean($dT ⊙ $N)) / √($V + ε)",
+    caches=(CachedValue("$N", ("n", "m")), CachedValue("$V", ("n", "1")), CachedValue("$G", ("n", "1"))),
+    normalize=_normalize,
+    scale_shift=lambda zhat, gamma, beta: gamma * zhat + beta,
+    backward=_batchnorm_backward,
+)
+
+
+@dataclass(frozen=True)
+class ResidualOp:
+    """A skip connection: A[k] added to g's argument at layer l, A[l] = g(Z[l] + A[k]).
+
+    The addition passes its gradient to both inputs unchanged, so dA[k] gets a second term,
+    summed where the two paths meet.
+    """
+
+    argument: str
+    """g's argument at layer l, ``{base}`` being Z[l] (or Z̃[l] with batch norm) and ``{skip}`` A[k]."""
+    sum: str
+    """The ``+`` in the backward band: dA[k] gains the gradient of g's argument (``{grad}``)."""
+    caches: tuple[CachedValue, ...]
+    """Nothing of its own; a g′ read from the argument (relu) reads A[k] through A[k]'s cached copy."""
+    add: Callable[[Array, Array], Array]
+    """(Z, A[k]) → the argument."""
+    backward: Callable[[Array], Array]
+    """gradient of the argument → the term added to dA[k]."""
+
+
+RESIDUAL = ResidualOp(
+    argument="{base} + {skip}",
+    sum="{skip_grad} += {grad}",
+    caches=(),
+    add=lambda z, a: z + a,
+    backward=lambda d: d.copy(),
+)
 
 
 # -- gates of expression graphs ----------------------------------------------------------

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from keyword import iskeyword
 
-from bpdiagram.errors import BpdiagramError, one_line
+from bpdiagram.errors import BpdiagramError, SpecError, one_line
 from bpdiagram.model.catalogue import (
     ACTIVATION_OPS,
     GATE_OPS,
@@ -204,7 +204,21 @@ def generate(spec: NetworkSpec | ExpressionSpec, *, source: str = "a spec") -> L
     """The module for ``spec``; ``source`` names where the spec came from, for the header."""
     if isinstance(spec, ExpressionSpec):
         return _expression(spec, source)
+    _refuse_course_ops(spec)
     return _Network(spec, source).write()
+
+
+def _refuse_course_ops(spec: NetworkSpec) -> None:
+    """L2, dropout, batch norm and residuals (INTERFACE §11) are drawn and checked, not yet exported."""
+    used = [("regularization.l2", spec.l2 is not None)]
+    for i, layer in enumerate(spec.layers, start=1):
+        used += [(f"layers[{i}].dropout", layer.dropout is not None), (f"layers[{i}].batchnorm", layer.batchnorm),
+                 (f"layers[{i}].residual", layer.residual is not None)]
+    for key, on in used:
+        if on:
+            raise SpecError(f"'bpdiagram code' does not export {key.split('.')[-1]} yet (render and check "
+                            "draw and verify it); drop the key to export the plain network", file=spec.file,
+                            key=key)
 
 
 class _Network:

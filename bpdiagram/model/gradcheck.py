@@ -29,16 +29,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from bpdiagram.errors import SpecError
 from bpdiagram.model.catalogue import ACTIVATION_OPS, Array, output_rule
 from bpdiagram.model.expression import evaluate, numeric_gradients
 from bpdiagram.model.notation import Symbols
-from bpdiagram.model.numeric import Arrays, LayerNorms, Pass, draw_arrays, forward_from, layer_norms, run_arrays
+from bpdiagram.model.numeric import Arrays, LayerNorms, draw_arrays, forward, layer_norms, run_arrays
 from bpdiagram.richtext import plain
 from bpdiagram.spec.expression import ExpressionSpec
 from bpdiagram.spec.network import NetworkSpec
@@ -106,7 +106,7 @@ class CheckReport:
 
     def to_json(self) -> dict[str, Any]:
         """INTERFACE §3: ``ok``, ``loss`` and one entry per W<l> and b<l> (W1, b1, W2, b2, …)."""
-        params = sorted((g for g in self.gradients if g.param), key=lambda g: (int(g.name[1:]), g.name[0] != "W"))
+        params = sorted((g for g in self.gradients if g.param), key=lambda g: _array_order(g.name))
         return {"ok": self.ok, "loss": self.loss,
                 "gradients": [{"name": g.name, "analytic": g.analytic.tolist(), "numeric": g.numeric.tolist(),
                                "max_abs_error": g.max_abs_error} for g in params],
@@ -114,32 +114,57 @@ class CheckReport:
 
 
 def check_gradients(spec: NetworkSpec) -> CheckReport:
-    """Run ``spec`` with its numbers and compare every gradient the diagram shows with finite differences."""
+    """Run ``spec`` with its numbers and compare every gradient the diagram shows with finite differences.
+
+    Besides dW, db, dZ and dA: dγ, dβ and dZ̃ of batch-norm layers (which have no db); dA[k] is the
+    whole gradient of A[k], both paths summed where a residual takes A[k] forward.
+    """
     values = spec.numbers()
     _check_cost(spec, values.batch)
     arrays = draw_arrays(spec, values)
     p = run_arrays(spec, arrays, seed=values.seed, line=values.line)
     sym = Symbols(spec.diagram.notation, spec.input.name, spec.target)
-    probe = _Prober(spec, arrays, p, values.line)
+    probe = _Prober(spec, arrays, values.line)
     tol = ATOL * max(1.0, abs(p.J))
     out = []
     for k in range(len(spec.layers), 0, -1):
         layer = p.layers[k - 1]
+        label = partial(_label, sym, k)
         if layer.dA is not None:
-            out.append(_compare(f"A{k}", plain(sym.symbol("dA", k)), p.scale * layer.dA, probe.activation(k), tol))
-        out.append(_compare(f"Z{k}", plain(sym.symbol("dZ", k)), p.scale * layer.dZ, probe.pre_activation(k), tol))
-        out.append(_compare(f"W{k}", plain(sym.symbol("dW", k)), layer.dW, probe.weight(k), tol, param=True))
-        out.append(_compare(f"b{k}", plain(sym.symbol("db", k)), layer.db, probe.bias(k), tol, param=True))
+            out.append(_compare(f"A{k}", label("dA"), p.scale * layer.dA, probe.value("A", k, layer.A), tol))
+        if layer.dZt is not None and layer.Zt is not None:
+            out.append(_compare(f"Zt{k}", label("dT"), p.scale * layer.dZt, probe.value("Zt", k, layer.Zt), tol))
+        out.append(_compare(f"Z{k}", label("dZ"), p.scale * layer.dZ, probe.value("Z", k, layer.Z), tol))
+        out.append(_compare(f"W{k}", label("dW"), layer.dW, probe.param("W", k), tol, param=True))
+        if layer.dgamma is not None and layer.dbeta is not None:
+            out.append(_compare(f"gamma{k}", label("dG"), layer.dgamma, probe.param("gamma", k), tol, param=True))
+            out.append(_compare(f"beta{k}", label("dB"), layer.dbeta, probe.param("beta", k), tol, param=True))
+        else:
+            out.append(_compare(f"b{k}", label("db"), layer.db, probe.param("b", k), tol, param=True))
     given = tuple(sorted(values.arrays, key=_array_order))
-    drawn = 2 + 2 * len(spec.layers) - len(given)
-    return CheckReport(p.J, p.seed, p.batch, p.scale, tuple(out), given, drawn, layer_norms(p))
+    total = 2 + sum(2 + (layer.dropout is not None) + layer.batchnorm for layer in spec.layers)
+    return CheckReport(p.J, p.seed, p.batch, p.scale, tuple(out), given, total - len(given), layer_norms(p))
 
 
-def _array_order(name: str) -> tuple[int, str]:
-    """X, then W1, b1, W2, b2, …, then Y: the order arrays are drawn in."""
+def _label(sym: Symbols, layer: int, name: str) -> str:
+    return plain(sym.symbol(name, layer))
+
+
+PARAM_ORDER = ("W", "b", "gamma", "beta", "D")
+
+
+def _split(name: str) -> tuple[str, int]:
+    """``gamma2`` → (``gamma``, 2)."""
+    base = name.rstrip("0123456789")
+    return base, int(name[len(base):])
+
+
+def _array_order(name: str) -> tuple[int, int]:
+    """X, then W1, b1, gamma1, beta1, D1, W2, …, then Y: the order of the check's report."""
     if name in ("X", "Y"):
-        return (0 if name == "X" else 10**6, name)
-    return (int(name[1:]), "a" if name[0] == "W" else "b")
+        return (0 if name == "X" else 10**6, 0)
+    base, layer = _split(name)
+    return (layer, PARAM_ORDER.index(base))
 
 
 def _compare(name: str, label: str, analytic: Array, numeric: Array, tol: float, *,
@@ -150,69 +175,58 @@ def _compare(name: str, label: str, analytic: Array, numeric: Array, tol: float,
 
 
 class _Prober:
-    """Central differences of J with respect to every entry of W[l], b[l], Z[l] or A[l]."""
+    """Central differences of J with respect to every entry of a parameter or of Z[l], Z̃[l] or A[l]."""
 
-    def __init__(self, spec: NetworkSpec, arrays: Arrays, p: Pass, line: int | None) -> None:
+    def __init__(self, spec: NetworkSpec, arrays: Arrays, line: int | None) -> None:
         self.spec = spec
         self.arrays = arrays
-        self.p = p
         self.line = line
         self.kinked = [not ACTIVATION_OPS[layer.activation].smooth for layer in spec.layers]
+        self.start = forward(spec, arrays)
+        self.base = [arg > 0 for arg in self.start.arguments]
 
-    def weight(self, k: int) -> Array:
-        return self._differences(self.arrays.W[k - 1], lambda w: self._from_params(k, w, None), f"W{k}")
+    def param(self, name: str, k: int) -> Array:
+        """dJ/d``name``[k] (``W``, ``b``, ``gamma``, ``beta``)."""
+        values: tuple[Array | None, ...] = getattr(self.arrays, name)
+        start = values[k - 1]
+        assert start is not None
 
-    def bias(self, k: int) -> Array:
-        return self._differences(self.arrays.b[k - 1], lambda b: self._from_params(k, None, b), f"b{k}")
+        def loss(x: Array) -> tuple[float, list[Array]]:
+            changed = list(values)
+            changed[k - 1] = x
+            fields: dict[str, Any] = {name: tuple(changed)}
+            f = forward(self.spec, replace(self.arrays, **fields), reuse=(self.start, k))
+            return f.J, f.arguments
 
-    def pre_activation(self, k: int) -> Array:
-        g = ACTIVATION_OPS[self.spec.layers[k - 1].activation].g
+        return self._differences(start, loss, f"{name}{k}")
 
-        def loss(z: Array) -> tuple[float, list[Array]]:
-            zs, _, j = forward_from(self.spec, self.arrays, k, g(z))
-            return j, [z, *zs]
+    def value(self, kind: str, k: int, start: Array) -> Array:
+        """dJ/d(``kind``[k]) for ``Z``, ``Zt`` or ``A``, everything else held."""
+        def loss(x: Array) -> tuple[float, list[Array]]:
+            f = forward(self.spec, self.arrays, (kind, k, x), reuse=(self.start, k))
+            return f.J, f.arguments
 
-        return self._differences(self.p.layers[k - 1].Z, loss, f"Z{k}", first=k)
+        return self._differences(start, loss, f"{kind}{k}")
 
-    def activation(self, k: int) -> Array:
-        def loss(a: Array) -> tuple[float, list[Array]]:
-            zs, _, j = forward_from(self.spec, self.arrays, k, a)
-            return j, zs
-
-        return self._differences(self.p.layers[k - 1].A, loss, f"A{k}", first=k + 1)
-
-    def _from_params(self, k: int, w: Array | None, b: Array | None) -> tuple[float, list[Array]]:
-        ws, bs = list(self.arrays.W), list(self.arrays.b)
-        if w is not None:
-            ws[k - 1] = w
-        if b is not None:
-            bs[k - 1] = b
-        zs, _, j = forward_from(self.spec, replace(self.arrays, W=tuple(ws), b=tuple(bs)), 0, self.arrays.X)
-        return j, zs
-
-    def _differences(self, x: Array, loss: Callable[[Array], tuple[float, list[Array]]], name: str,
-                     first: int = 1) -> Array:
-        """∂J/∂x entry by entry; ``loss`` returns J and the Z of layers ``first`` … L (to watch the kinks)."""
-        base = [self.p.layers[i].Z > 0 for i in range(first - 1, len(self.spec.layers))]
+    def _differences(self, x: Array, loss: Callable[[Array], tuple[float, list[Array]]], name: str) -> Array:
+        """∂J/∂x entry by entry; ``loss`` returns J and g's argument in every layer (to watch the kinks)."""
         out = np.zeros_like(x)
         probe = x.copy()
         for idx in np.ndindex(x.shape):
             old = probe[idx]
             probe[idx] = old + STEP
-            hi, zs_hi = loss(probe)
+            hi, args_hi = loss(probe)
             probe[idx] = old - STEP
-            lo, zs_lo = loss(probe)
+            lo, args_lo = loss(probe)
             probe[idx] = old
-            for zs in (zs_hi, zs_lo):
-                self._watch_kinks(base, zs, first, name, idx)
+            for args in (args_hi, args_lo):
+                self._watch_kinks(args, name, idx)
             out[idx] = (hi - lo) / (2 * STEP)
         return out
 
-    def _watch_kinks(self, base: list[NDArray[np.bool_]], zs: list[Array], first: int, name: str,
-                     idx: tuple[int, ...]) -> None:
-        for offset, (before, z) in enumerate(zip(base, zs, strict=True)):
-            layer = first + offset
-            if self.kinked[layer - 1] and not np.array_equal(before, z > 0):
+    def _watch_kinks(self, args: list[Array], name: str, idx: tuple[int, ...]) -> None:
+        for layer, (before, arg) in enumerate(zip(self.base, args, strict=True), start=1):
+            if self.kinked[layer - 1] and not np.array_equal(before, arg > 0):
                 act = self.spec.layers[layer - 1].activation
                 entry = "".join(f"[{i + 1}]" for i in idx)
                 raise CheckError(f"cannot check these numbers: a step of {STEP:g} on {name}{entry} moves "

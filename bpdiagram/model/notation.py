@@ -6,9 +6,14 @@ import re
 from dataclasses import dataclass
 
 from bpdiagram.options import Notation
-from bpdiagram.richtext import escape
+from bpdiagram.richtext import escape, plain
 
-_TOKEN = re.compile(r"\$(d?[A-Za-z])([+-]?)(')?")
+_TOKEN = re.compile(r"\$(d?[A-Za-z])([+-]?)(')?(@l)?")
+
+LETTERS: dict[str, str] = {"N": "Z_{norm}", "T": "Z_{bn}", "G": "γ", "B": "β", "V": "σ²", "M": "μ"}
+"""Template letters of batch norm (catalogue ``BATCHNORM``) and the symbols they stand for. Ẑ and Z̃
+are written Z_norm and Z_bn (as the DLS course's code does): a hat or tilde over Z is a combining mark
+that neither our font metrics nor yEd and draw.io place reliably."""
 
 
 @dataclass(frozen=True)
@@ -24,8 +29,10 @@ class Symbols:
         """The loss symbol: J in DLS, L in CS231n."""
         return "J" if self.notation == "dls" else "L"
 
-    def symbol(self, name: str, layer: int, *, transpose: bool = False) -> str:
-        """Markup for ``name`` of ``layer``; A of layer 0 is the input."""
+    def symbol(self, name: str, layer: int | str, *, transpose: bool = False) -> str:
+        """Markup for ``name`` of ``layer`` (a number, or ``l`` for any layer); A of layer 0 is the input."""
+        grad, base = ("d", name[1:]) if len(name) == 2 and name[0] == "d" else ("", name)
+        name = grad + LETTERS.get(base, base)
         if name in ("A", "X") and layer == 0:
             base = escape(self.input_name)
             return base + ("^{T}" if transpose else "")
@@ -33,15 +40,33 @@ class Symbols:
             base = "d" + escape(self.input_name)
             return base + ("^{T}" if transpose else "")
         t = "T" if transpose else ""
+        if name.endswith("}"):  # a name with a subscript of its own: Z_{norm}
+            if self.notation == "dls":
+                return f"{name}^{{[{layer}]{t}}}"
+            return f"{name[:-1]},{layer}}}" + (f"^{{{t}}}" if t else "")
         if self.notation == "dls":
             return f"{name}^{{[{layer}]{t}}}"
         return f"{name}_{{{layer}}}" + (f"^{{{t}}}" if t else "")
 
-    def render(self, template: str, layer: int = 0) -> str:
-        """Replace ``$Z``, ``$A-``, ``$W+'``, ``$X``, ``$Y``, ``$J`` in a catalogue template."""
+    def render(self, template: str, layer: int = 0, *, argument: str | None = None,
+               gradient: str | None = None) -> str:
+        """Replace ``$Z``, ``$A-``, ``$W+'``, ``$X``, ``$Y``, ``$J`` in a catalogue template.
+
+        ``argument`` (markup) stands for ``$Z`` of this layer when g's argument is not Z[l]
+        (``Z̃[l]``, ``Z[l] + A[k]``), and ``gradient`` for ``$dZ``; an argument that is a sum is
+        bracketed where a factor precedes it (``0.01 (Z + A)``).
+        """
 
         def sub(match: re.Match[str]) -> str:
-            name, shift, prime = match.group(1), match.group(2), match.group(3)
+            name, shift, prime, generic = match.group(1), match.group(2), match.group(3), match.group(4)
+            if generic:
+                return self.symbol(name, "l")
+            if argument is not None and name == "Z" and not shift and not prime:
+                before = template[max(0, match.start() - 2):match.start()]
+                factor = len(before) == 2 and before[1] == " " and before[0].isalnum()
+                return f"({argument})" if factor and " " in plain(argument) else argument
+            if gradient is not None and name == "dZ" and not shift and not prime:
+                return gradient
             if name == "X":
                 return escape(self.input_name)
             if name == "Y":

@@ -56,10 +56,14 @@ ELEMENTWISE_MAX_LAYERS = 6
 MAX_TEXT = 500
 """Longest title, name or learning-rate symbol accepted."""
 
-TOP_KEYS = ("title", "input", "layers", "loss", "target", "diagram", "values")
+TOP_KEYS = ("title", "input", "layers", "loss", "target", "regularization", "diagram", "values")
 DIAGRAM_KEYS = ("view", "notation", "simplify", "backprop_to", "show", "learning_rate", "memory", "gradient_flow",
                 "show_values", "wrap")
-LAYER_KEYS = ("size", "activation")
+LAYER_KEYS = ("size", "activation", "dropout", "batchnorm", "residual")
+REQUIRED_LAYER_KEYS = ("size", "activation")
+REGULARIZATION_KEYS = ("l2",)
+MAX_L2 = 1e6
+"""Largest λ accepted: beyond it the penalty swamps every loss and finite differences lose their digits."""
 INPUT_KEYS = ("name", "size")
 
 OUTPUT_RANGE: dict[Loss, tuple[Activation, ...]] = {
@@ -85,6 +89,12 @@ class LayerSpec:
 
     size: int
     activation: Activation
+    dropout: float | None = None
+    """Keep probability of inverted dropout (0 < keep ≤ 1), None without dropout: A = D ⊙ g(·) / keep."""
+    batchnorm: bool = False
+    """Batch norm between the linear step and g: Ẑ = (Z − μ)/√(σ² + ε), Z̃ = γ ⊙ Ẑ + β; no bias b."""
+    residual: int | None = None
+    """Layer k whose A[k] is added to g's argument: A = g(Z + A[k]) (g(Z̃ + A[k]) with batch norm)."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,8 @@ class NetworkSpec:
     values: ValuesSpec | None
     """The spec's ``values:`` section, None when it has none (then diagrams show no numbers by default)."""
     file: str
+    l2: float | None = None
+    """λ of L2 regularisation (``regularization: {l2: λ}``), None without it."""
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -130,6 +142,12 @@ class NetworkSpec:
     def numbers(self) -> ValuesSpec:
         """The values to compute with: the spec's, else seed 0 and batch 4 (refused when too big)."""
         return self.values if self.values is not None else default_values(self.sizes, file=self.file)
+
+    @property
+    def extended(self) -> bool:
+        """The network uses L2, dropout, batch norm or a residual (INTERFACE §11)."""
+        return self.l2 is not None or any(layer.dropout is not None or layer.batchnorm or layer.residual is not None
+                                          for layer in self.layers)
 
 
 def validate_network(doc: Document) -> NetworkSpec:
@@ -159,15 +177,17 @@ def validate_network(doc: Document) -> NetworkSpec:
         allowed = ", ".join(OUTPUT_RANGE[loss])
         raise doc.error(("layers", len(layers) - 1, "activation"),
                         f"loss {loss!r} takes logs of the output, so the output activation must be one of: {allowed}")
+    l2 = _regularization(doc, data.get("regularization"))
     diagram = _diagram(doc, data.get("diagram"), len(layers))
     if diagram.view == "elementwise":
         _check_elementwise(doc, data["input"], inp, layers)
+        _refuse_elementwise_extensions(doc, data, layers, l2)
     values = None
     if "values" in data:
         sizes = (inp.size, *(layer.size for layer in layers))
         values = validate_values(doc, data["values"], sizes=sizes, loss=loss, input_name=inp.name,
-                                 target_name=target)
-    return NetworkSpec(title, inp, layers, loss, target, diagram, values, doc.file)
+                                 target_name=target, layers=layers)
+    return NetworkSpec(title, inp, layers, loss, target, diagram, values, doc.file, l2)
 
 
 def check_keys(doc: Document, path: PathKey, mapping: dict[str, Any], allowed: Sequence[str]) -> None:
@@ -199,19 +219,84 @@ def _layers(doc: Document, value: Any) -> tuple[LayerSpec, ...]:
         raise doc.error(("layers",), "needs at least one layer")
     if len(value) > MAX_LAYERS:
         raise doc.error(("layers",), f"{len(value)} layers; at most {MAX_LAYERS} are supported")
-    out = []
+    out: list[LayerSpec] = []
     for i, item in enumerate(value):
         path: PathKey = ("layers", i)
         if not isinstance(item, dict):
             raise doc.error(path, f"each layer must be a mapping {{size, activation}}, not a {type_name(item)}")
         check_keys(doc, path, item, LAYER_KEYS)
-        for required in LAYER_KEYS:
+        for required in REQUIRED_LAYER_KEYS:
             if required not in item:
                 raise doc.error(path, f"missing required key '{required}'")
         size = _size(doc, (*path, "size"), item["size"])
         act = cast(Activation, _choice(doc, (*path, "activation"), item["activation"], ACTIVATIONS))
-        out.append(LayerSpec(size, act))
+        keep = _keep(doc, (*path, "dropout"), item["dropout"], i, len(value)) if "dropout" in item else None
+        batchnorm = item.get("batchnorm", False)
+        if not isinstance(batchnorm, bool):
+            raise doc.error((*path, "batchnorm"), f"must be true or false, not {batchnorm!r}")
+        residual = _residual(doc, (*path, "residual"), item["residual"], i, size, out) if "residual" in item else None
+        out.append(LayerSpec(size, act, keep, batchnorm, residual))
     return tuple(out)
+
+
+def _keep(doc: Document, path: PathKey, value: Any, index: int, n_layers: int) -> float | None:
+    """The keep probability of inverted dropout, in (0, 1]; hidden layers only."""
+    if index == n_layers - 1:
+        raise doc.error(path, "dropout is for hidden layers only, not the output layer (its A goes into the loss)")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise doc.error(path, f"must be the keep probability, a number in (0, 1] such as 0.8, not {value!r}")
+    if not 0 < value <= 1:
+        raise doc.error(path, f"the keep probability must lie in (0, 1] (got {value!r}); "
+                              "dropout: 0.8 keeps 80 % of the units")
+    return float(value)
+
+
+def _residual(doc: Document, path: PathKey, value: Any, index: int, size: int,
+              earlier: list[LayerSpec]) -> int:
+    """``residual: k``: an earlier layer 1 ≤ k < l of the same size, whose A[k] is added to g's argument."""
+    layer = index + 1
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise doc.error(path, f"must be the number of an earlier layer (1 to {layer - 1}), not {value!r}")
+    if not 1 <= value < layer:
+        if layer == 1:
+            raise doc.error(path, "layer 1 has no earlier layer to take a residual from")
+        raise doc.error(path, f"must name an earlier layer, 1 to {layer - 1} (got {value}); "
+                              "a residual adds A[k] of a layer below")
+    other = earlier[value - 1].size
+    if other != size:
+        raise doc.error(path, f"layer {value} has {other} units and layer {layer} has {size}; "
+                              "a residual adds A[k] to Z, so their sizes must be equal")
+    return value
+
+
+def _regularization(doc: Document, value: Any) -> float | None:
+    """``regularization: {l2: λ}``: λ ≥ 0, None when absent."""
+    if value is None:
+        return None
+    path: PathKey = ("regularization",)
+    if not isinstance(value, dict):
+        raise doc.error(path, f"must be a mapping such as {{l2: 0.7}}, not a {type_name(value)}")
+    check_keys(doc, path, value, REGULARIZATION_KEYS)
+    if "l2" not in value:
+        return None
+    lam = value["l2"]
+    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) \
+            or not 0 <= lam <= MAX_L2:
+        raise doc.error((*path, "l2"), f"λ must be a number from 0 to {MAX_L2:g} (got {lam!r})")
+    return float(lam)
+
+
+def _refuse_elementwise_extensions(doc: Document, data: dict[str, Any], layers: tuple[LayerSpec, ...],
+                                   l2: float | None) -> None:
+    """The element-wise view draws plain layers only; say which key to drop, and that vectorized draws it."""
+    hint = "the element-wise view draws plain layers only; use diagram.view: vectorized"
+    if l2 is not None:
+        raise doc.error(("regularization",), f"L2 regularisation is not drawn unit by unit; {hint}")
+    for i, layer in enumerate(layers):
+        for key, used in (("dropout", layer.dropout is not None), ("batchnorm", layer.batchnorm),
+                          ("residual", layer.residual is not None)):
+            if used:
+                raise doc.error(("layers", i, key), f"{key} is not drawn unit by unit; {hint}")
 
 
 def _diagram(doc: Document, value: Any, n_layers: int) -> DiagramOptions:

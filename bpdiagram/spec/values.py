@@ -18,11 +18,14 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bpdiagram.errors import SpecError
 from bpdiagram.options import INITS, Init, Loss
 from bpdiagram.spec.load import Document, PathKey, shown_number, type_name
+
+if TYPE_CHECKING:
+    from bpdiagram.spec.network import LayerSpec
 
 DEFAULT_SEED = 0
 DEFAULT_BATCH = 4
@@ -104,8 +107,12 @@ def default_values(sizes: Sequence[int], *, file: str) -> ValuesSpec:
 
 
 def validate_values(doc: Document, value: Any, *, sizes: Sequence[int], loss: Loss, input_name: str,
-                    target_name: str) -> ValuesSpec:
-    """Check ``values:`` (INTERFACE §2) against a network with layer ``sizes`` (n[0] first)."""
+                    target_name: str, layers: Sequence[LayerSpec] = ()) -> ValuesSpec:
+    """Check ``values:`` (INTERFACE §2, §11) against a network with layer ``sizes`` (n[0] first).
+
+    ``layers`` tells which extra arrays exist: D<l> for a dropout layer, gamma<l> and beta<l> for a
+    batch-norm layer (which has no b<l>).
+    """
     path: PathKey = ("values",)
     if value is None:  # a bare ``values:`` asks for numbers, all drawn from the default seed
         value = {}
@@ -113,9 +120,17 @@ def validate_values(doc: Document, value: Any, *, sizes: Sequence[int], loss: Lo
         raise doc.error(path, f"must be a mapping (seed, batch, X, Y, W1, b1, ...), not a {type_name(value)}")
     n_layers = len(sizes) - 1
     names = _array_names(n_layers)
+    for k, layer in enumerate(layers, start=1):
+        if layer.batchnorm and f"b{k}" in value:
+            raise doc.error((*path, f"b{k}"), f"layer {k} uses batch norm, which has no bias b{k} "
+                                              f"(β{k} takes its place); give beta{k} instead")
+        if layer.dropout is not None:
+            names.append(f"D{k}")
+        if layer.batchnorm:
+            names += [f"gamma{k}", f"beta{k}"]
     aliases = {alias: canon for alias, canon in ((input_name, "X"), (target_name, "Y"))
                if alias not in names and alias not in SETTINGS}
-    _check_keys(doc, value, names, aliases)
+    _check_keys(doc, value, names, aliases, n_layers)
     seed = _whole(doc, (*path, "seed"), value.get("seed", DEFAULT_SEED), 0, MAX_SEED, "seed")
     init, scale = _init(doc, value)
     raw: dict[str, tuple[PathKey, Matrix]] = {}
@@ -133,6 +148,9 @@ def validate_values(doc: Document, value: Any, *, sizes: Sequence[int], loss: Lo
         _check_shape(doc, where, canon, matrix, sizes, batch)
     if "Y" in raw:
         _check_target(doc, raw["Y"][0], raw["Y"][1], loss)
+    for canon, (where, matrix) in raw.items():
+        if canon.startswith("D"):
+            _check_mask(doc, where, matrix)
     return ValuesSpec(seed, batch, {canon: matrix for canon, (_, matrix) in raw.items()}, doc.line_of(path),
                       init, scale)
 
@@ -166,7 +184,12 @@ def expected_shape(name: str, sizes: Sequence[int], batch: int) -> tuple[str, tu
         return "(n[0], m)", (sizes[0], batch)
     if name == "Y":
         return f"(n[{n_layers}], m)", (sizes[-1], batch)
+    if name.startswith(("gamma", "beta")):
+        layer = int(name.lstrip("gamebt"))
+        return f"(n[{layer}], 1)", (sizes[layer], 1)
     layer = int(name[1:])
+    if name[0] == "D":
+        return f"(n[{layer}], m)", (sizes[layer], batch)
     if name[0] == "W":
         return f"(n[{layer}], n[{layer - 1}])", (sizes[layer], sizes[layer - 1])
     return f"(n[{layer}], 1)", (sizes[layer], 1)
@@ -179,9 +202,9 @@ def _array_names(n_layers: int) -> list[str]:
     return names
 
 
-def _check_keys(doc: Document, value: dict[str, Any], names: list[str], aliases: dict[str, str]) -> None:
+def _check_keys(doc: Document, value: dict[str, Any], names: list[str], aliases: dict[str, str],
+                n_layers: int) -> None:
     allowed = [*SETTINGS, *names, *aliases]
-    n_layers = len(names) // 2 - 1
     for key in value:
         if key in allowed:
             continue
@@ -190,7 +213,9 @@ def _check_keys(doc: Document, value: dict[str, Any], names: list[str], aliases:
         hint = f"did you mean '{close[0]}'? " if close else ""
         if not close and re.fullmatch(r"[Wb]\d+", str(key)):
             hint = f"the network has {n_layers} layer{'s' if n_layers > 1 else ''}; "
-        params = ", ".join(names[2:]) if n_layers <= 3 else f"W1 … W{n_layers}, b1 … b{n_layers}"
+        extras = names[2 + 2 * n_layers:]
+        params = ", ".join(names[2:2 + 2 * n_layers]) if n_layers <= 3 else f"W1 … W{n_layers}, b1 … b{n_layers}"
+        params += "".join(f", {e}" for e in extras)
         shown = ", ".join([*SETTINGS, "X", "Y", *(f"{a} (for {c})" for a, c in aliases.items())])
         raise doc.error(("values", key), f"unknown key; {hint}valid keys: {shown}, {params}")
 
@@ -271,6 +296,14 @@ def _check_shape(doc: Document, path: PathKey, name: str, matrix: Matrix, sizes:
     got = _shape(matrix)
     if got != shape:
         raise doc.error(path, f"shape {got} expected {symbols} = {shape}")
+
+
+def _check_mask(doc: Document, path: PathKey, mask: Matrix) -> None:
+    """A dropout mask holds 0 (dropped) and 1 (kept) only."""
+    for i, row in enumerate(mask):
+        for j, v in enumerate(row):
+            if v not in (0.0, 1.0):
+                raise doc.error((*path, i, j), f"is {v:g}; a dropout mask holds 0 (unit dropped) and 1 (kept) only")
 
 
 def _check_target(doc: Document, path: PathKey, y: Matrix, loss: Loss) -> None:
