@@ -331,3 +331,16 @@ def test_bpdiagram_errors_are_the_only_failures_of_edge_documents() -> None:
     for text in ('\t"x"', "[" * 5000, '{"title": "\\udc00"}'):
         with pytest.raises(BpdiagramError):
             spec_from_text(text, file="e.json", is_json=True)
+
+
+@pytest.mark.parametrize(("extra", "fragment"), [
+    (f"layers:\n  - {{size: 3, activation: relu, dropout: {BIG}}}\n  - {{size: 1, activation: sigmoid}}\n",
+     "layers[1].dropout"),
+    ("layers:\n  - {size: 3, activation: relu}\n  - {size: 1, activation: sigmoid}\n"
+     f"regularization: {{l2: {BIG}}}\n",
+     "regularization.l2"),
+])
+def test_integers_beyond_float64_in_any_numeric_key_are_one_error(extra: str, fragment: str, tmp_path: Path) -> None:
+    spec = tmp_path / "net.yaml"
+    spec.write_text("input: 2\nloss: bce\n" + extra, encoding="utf-8")
+    assert_one_error(*run_cli(["check", str(spec)]), fragment, "an integer of 401 digits")

@@ -28,7 +28,7 @@ from bpdiagram.options import (
     View,
     WrapAuto,
 )
-from bpdiagram.spec.load import Document, PathKey, type_name
+from bpdiagram.spec.load import Document, PathKey, finite_float, shown_number, type_name
 from bpdiagram.spec.values import ValuesSpec, default_values, validate_values
 
 MAX_LAYERS = 40
@@ -243,8 +243,9 @@ def _keep(doc: Document, path: PathKey, value: Any, index: int, n_layers: int) -
     """The keep probability of inverted dropout, in (0, 1]; hidden layers only."""
     if index == n_layers - 1:
         raise doc.error(path, "dropout is for hidden layers only, not the output layer (its A goes into the loss)")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise doc.error(path, f"must be the keep probability, a number in (0, 1] such as 0.8, not {value!r}")
+    if finite_float(value) is None:
+        raise doc.error(path, f"must be the keep probability, a number in (0, 1] such as 0.8, not "
+                              f"{shown_number(value)}")
     if not 0 < value <= 1:
         raise doc.error(path, f"the keep probability must lie in (0, 1] (got {value!r}); "
                               "dropout: 0.8 keeps 80 % of the units")
@@ -280,9 +281,9 @@ def _regularization(doc: Document, value: Any) -> float | None:
     if "l2" not in value:
         return None
     lam = value["l2"]
-    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) \
-            or not 0 <= lam <= MAX_L2:
-        raise doc.error((*path, "l2"), f"λ must be a number from 0 to {MAX_L2:g} (got {lam!r})")
+    number = finite_float(lam)
+    if number is None or not 0 <= number <= MAX_L2:
+        raise doc.error((*path, "l2"), f"λ must be a number from 0 to {MAX_L2:g} (got {shown_number(lam)})")
     return float(lam)
 
 
