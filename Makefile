@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: render test lint golden system browser mxgraph clean docs bench
+.PHONY: render test lint golden system browser mxgraph clean docs bench limits
 
 render: $(STAMP) system
 	$(BIN)/bpdiagram render -o output
@@ -29,6 +29,11 @@ golden: $(TSTAMP) system
 # BENCH_ARGS=--quick for a short run
 bench: $(STAMP) system
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# how long the largest input each limit accepts takes, all formats (README "Reliability"); e.g.
+# make limits LIMITS_ARGS="--only vectorized --layers 64,128"
+limits: $(STAMP) system
+	$(BIN)/python tools/limits.py $(LIMITS_ARGS)
 
 # graphviz (the dot binary), librsvg's rsvg-convert (PNG and PDF) and the DejaVu fonts the diagrams are measured with
 system:
