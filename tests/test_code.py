@@ -15,6 +15,7 @@ import itertools
 import math
 import os
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,13 +36,10 @@ from bpdiagram.model.numeric import draw_arrays
 from bpdiagram.options import ACTIVATIONS
 from bpdiagram.spec import ExpressionSpec, load_spec
 from bpdiagram.spec.network import NetworkSpec
-from tests.autodiff import Value, network_gradients
-from tests.conftest import COURSE_TEMPLATES, EXPORTED_TEMPLATES, ROOT
-from tests.conftest import NETWORK_TEMPLATES as ALL_NETWORK_TEMPLATES
+from tests.autodiff import Value, course_network_gradients, network_gradients
+from tests.conftest import COURSE_TEMPLATES, NETWORK_TEMPLATES, ROOT
+from tests.conftest import TEMPLATES as TEMPLATES
 from tests.test_expression import to_text, to_value
-
-NETWORK_TEMPLATES = [t for t in ALL_NETWORK_TEMPLATES if t not in COURSE_TEMPLATES]
-TEMPLATES = EXPORTED_TEMPLATES  # INTERFACE §11's templates are not exported yet (tests/test_course.py)
 
 TOL = 1e-6
 _counter = itertools.count()
@@ -81,24 +79,49 @@ def check_network(spec: NetworkSpec, folder: Path, *, finite_differences: bool =
     """Import the module of ``spec``, run it, and hold it against autodiff and finite differences."""
     module = import_listing(generate(spec), folder)
     params, x, y = module.example()
-    arrays = draw_arrays(spec, spec.numbers())  # the module's numbers are the diagram's numbers
+    arrays = draw_arrays(spec, spec.numbers())  # the module's numbers are the diagram's numbers, to the bit
     assert np.array_equal(x, arrays.X) and np.array_equal(y, arrays.Y)
-    for layer in range(1, len(spec.layers) + 1):
+    layers = range(1, len(spec.layers) + 1)
+    own = {f"W{layer}" for layer in layers}
+    for layer, layer_spec in zip(layers, spec.layers, strict=True):
         assert np.array_equal(params[f"W{layer}"], arrays.W[layer - 1])
-        assert np.array_equal(params[f"b{layer}"], arrays.b[layer - 1])
+        extras = (["gamma", "beta"] if layer_spec.batchnorm else []) + (["D"] if layer_spec.dropout else [])
+        for name in extras:
+            assert np.array_equal(params[f"{name}{layer}"], arrays.extra(name, layer)), (name, layer)
+        if not layer_spec.batchnorm:
+            assert np.array_equal(params[f"b{layer}"], arrays.b[layer - 1])
+        own |= {f"{name}{layer}" for name in extras + ([] if layer_spec.batchnorm else ["b"])}
+    assert set(params) == own  # INTERFACE §13: W, b (none on a batch-norm layer), gamma, beta, D
     j, cache = module.forward(params, x, y)
     grads = module.backward(params, cache)
     k = spec.diagram.backprop_to
-    layers = range(1, len(spec.layers) + 1)
-    assert list(grads) == [f"{p}{layer}" for layer in layers if layer >= k for p in ("dW", "db")]
-    ref_j, ref_dw, ref_db = network_gradients(
-        x.tolist(), y.tolist(), [params[f"W{layer}"].tolist() for layer in layers],
-        [params[f"b{layer}"].tolist() for layer in layers], [layer.activation for layer in spec.layers], spec.loss)
-    assert close(j, ref_j), (j, ref_j)
-    for layer in layers:
-        if layer >= k:
-            assert close(grads[f"dW{layer}"], ref_dw[layer - 1]), (layer, grads[f"dW{layer}"], ref_dw[layer - 1])
-            assert close(grads[f"db{layer}"], ref_db[layer - 1]), (layer, grads[f"db{layer}"], ref_db[layer - 1])
+    assert list(grads) == [f"{p}{layer}" for layer in layers if layer >= k
+                           for p in (("dW", "dgamma", "dbeta") if spec.layers[layer - 1].batchnorm else ("dW", "db"))]
+    if spec.extended:
+        oracle = []
+        for layer, layer_spec in zip(layers, spec.layers, strict=True):
+            entry = {"W": params[f"W{layer}"].tolist(), "activation": layer_spec.activation,
+                     "residual": layer_spec.residual}
+            names = ("gamma", "beta") if layer_spec.batchnorm else ("b",)
+            entry |= {name: params[f"{name}{layer}"].tolist() for name in names}
+            if layer_spec.dropout is not None:
+                entry |= {"D": params[f"D{layer}"].tolist(), "keep": layer_spec.dropout}
+            oracle.append(entry)
+        ref_j, ref = course_network_gradients(x.tolist(), y.tolist(), oracle, spec.loss, l2=spec.l2)
+        assert close(j, ref_j), (j, ref_j)
+        assert {name for name in ref if int(re.sub(r"\D", "", name)) >= k} == {name[1:] for name in grads}
+        for name, grad in grads.items():
+            assert close(grad, ref[name[1:]]), (name, grad, ref[name[1:]])
+    else:
+        ref_j, ref_dw, ref_db = network_gradients(
+            x.tolist(), y.tolist(), [params[f"W{layer}"].tolist() for layer in layers],
+            [params[f"b{layer}"].tolist() for layer in layers], [layer.activation for layer in spec.layers],
+            spec.loss)
+        assert close(j, ref_j), (j, ref_j)
+        for layer in layers:
+            if layer >= k:
+                assert close(grads[f"dW{layer}"], ref_dw[layer - 1]), (layer, grads[f"dW{layer}"], ref_dw[layer - 1])
+                assert close(grads[f"db{layer}"], ref_db[layer - 1]), (layer, grads[f"db{layer}"], ref_db[layer - 1])
     if not finite_differences:
         return
     h = 1e-6
@@ -172,6 +195,91 @@ def test_random_networks_match_autodiff(tmp_path: Path) -> None:
         spec = network(layers, loss, inputs=rng.randint(1, 4), diagram=diagram,
                        values={"seed": rng.randint(0, 10**6), "batch": rng.randint(1, 5)})
         check_network(spec, tmp_path, finite_differences=rng.random() < 0.3)
+
+
+@pytest.mark.parametrize("name", COURSE_TEMPLATES)
+@pytest.mark.parametrize("k", [1, 2])
+def test_l2_dropout_batchnorm_and_residual_templates_match_the_course_autodiff(name: str, k: int,
+                                                                              tmp_path: Path) -> None:
+    spec = load_spec({**_doc(name), "diagram": {"backprop_to": k}})
+    assert isinstance(spec, NetworkSpec) and spec.extended
+    check_network(spec, tmp_path)
+
+
+def _course_doc(rng: random.Random) -> dict[str, Any]:
+    """A network mixing L2, dropout, batch norm and residuals at random (hidden layers of one width)."""
+    width = rng.randint(1, 3)
+    hidden = [a for a in ACTIVATIONS if a != "softmax"]
+    layers: list[dict[str, Any]] = []
+    for k in range(1, rng.randint(2, 4) + 1):
+        layer: dict[str, Any] = {"size": width, "activation": rng.choice(hidden)}
+        if rng.random() < 0.5:
+            layer["dropout"] = rng.choice([0.5, 0.8, 1.0])
+        if rng.random() < 0.5:
+            layer["batchnorm"] = True
+        if k > 1 and rng.random() < 0.5:
+            layer["residual"] = rng.randint(1, k - 1)
+        layers.append(layer)
+    out, loss = rng.choice([("sigmoid", "bce"), ("softmax", "ce"), ("linear", "mse"), ("tanh", "sse")])
+    size = width if rng.random() < 0.3 and out != "softmax" else rng.randint(2, 3)
+    last: dict[str, Any] = {"size": size, "activation": out}
+    if rng.random() < 0.3:
+        last["batchnorm"] = True
+    if size == width and rng.random() < 0.5:
+        last["residual"] = rng.randint(1, len(layers))
+    doc: dict[str, Any] = {"input": rng.randint(1, 3), "layers": [*layers, last], "loss": loss,
+                           "diagram": {"simplify": rng.choice(["auto", "false"]),
+                                       "backprop_to": rng.randint(1, len(layers) + 1),
+                                       "notation": rng.choice(["dls", "cs231n"])},
+                           "values": {"seed": rng.randint(0, 10**6), "batch": rng.randint(2, 5)}}
+    if rng.random() < 0.6:
+        doc["regularization"] = {"l2": rng.choice([0.0, 0.1, 0.7])}
+    return doc
+
+
+def test_random_networks_mixing_all_four_features_match_the_course_autodiff(tmp_path: Path) -> None:
+    rng = random.Random(1117)
+    seen = set()
+    for _ in range(40):
+        doc = _course_doc(rng)
+        spec = load_spec(doc)
+        assert isinstance(spec, NetworkSpec)
+        if rng.random() < 0.3:  # masks, γ and β given in the spec rather than drawn
+            arrays = draw_arrays(spec, spec.numbers())
+            given: dict[str, Any] = {}
+            for layer, layer_spec in enumerate(spec.layers, start=1):
+                if layer_spec.dropout is not None:
+                    mask = arrays.extra("D", layer)
+                    assert mask is not None
+                    given[f"D{layer}"] = (1 - mask).tolist()  # the other units dropped
+                if layer_spec.batchnorm:
+                    given[f"gamma{layer}"] = [[rng.uniform(0.5, 1.5)] for _ in range(layer_spec.size)]
+                    given[f"beta{layer}"] = [[rng.uniform(-0.5, 0.5)] for _ in range(layer_spec.size)]
+            spec = load_spec({**doc, "values": {**doc["values"], **given}})
+            assert isinstance(spec, NetworkSpec)
+        seen |= {key for layer in spec.layers for key, on in (("dropout", layer.dropout is not None),
+                                                               ("batchnorm", layer.batchnorm),
+                                                               ("residual", layer.residual is not None)) if on}
+        seen |= {"l2"} if spec.l2 else set()
+        check_network(spec, tmp_path, finite_differences=rng.random() < 0.5)
+    assert seen == {"dropout", "batchnorm", "residual", "l2"}
+
+
+def test_the_cache_holds_what_the_diagrams_cache_band_draws(tmp_path: Path) -> None:
+    """For every course template and random mix: the cache dict's keys are the cache band's nodes, one each."""
+    rng = random.Random(5)
+    specs = [load_spec(template_path(name)) for name in COURSE_TEMPLATES] + [load_spec(_course_doc(rng))
+                                                                            for _ in range(15)]
+    for spec in specs:
+        assert isinstance(spec, NetworkSpec)
+        graph = build_graph(spec)
+        band = {n for n, d in graph.nodes(data=True) if d["kind"] == "cached"}
+        module = import_listing(generate(spec), tmp_path)
+        params, x, y = module.example()
+        _, cache = module.forward(params, x, y)
+        linked = {node for node in generate(spec).statements() if node.startswith("cache.")}
+        assert linked == band, (linked ^ band)
+        assert len(cache) == len(band)
 
 
 def test_given_values_are_written_exactly(tmp_path: Path) -> None:
@@ -443,6 +551,8 @@ def test_every_generated_module_passes_ruff_with_the_projects_settings(tmp_path:
               "values": {long_a: 0.5, long_b: 1.5}, "title": "x" * 300}
     (tmp_path / "long_names.py").write_text(generate(load_spec(stress)).text)
     (tmp_path / "given.py").write_text(generate(load_spec(ROOT / "docs" / "worked-example-values.yaml")).text)
+    for i in range(12):  # L2, dropout, batch norm and residuals mixed
+        (tmp_path / f"course_{i}.py").write_text(generate(load_spec(_course_doc(rng))).text)
     ruff = Path(sys.executable).parent / "ruff"
     done = subprocess.run([str(ruff), "check", "--no-cache", "--config", str(ROOT / "pyproject.toml"), str(tmp_path)],
                           capture_output=True, text=True, timeout=120)
