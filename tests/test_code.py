@@ -29,7 +29,18 @@ from click.testing import CliRunner
 from bpdiagram.cli import cli
 from bpdiagram.library import template_path
 from bpdiagram.model.build import build_graph
-from bpdiagram.model.catalogue import ACTIVATION_OPS, FUSED_OPS, GATE_OPS, LINEAR, LOSS_OPS, Code
+from bpdiagram.model.catalogue import (
+    ACTIVATION_OPS,
+    BATCHNORM,
+    DROPOUT,
+    FUSED_OPS,
+    GATE_OPS,
+    L2,
+    LINEAR,
+    LOSS_OPS,
+    RESIDUAL,
+    Code,
+)
 from bpdiagram.model.code import Listing, generate
 from bpdiagram.model.expression import evaluate
 from bpdiagram.model.numeric import draw_arrays
@@ -456,6 +467,48 @@ def test_every_catalogue_body_computes_what_the_entrys_numpy_rule_computes() -> 
             for body, local in zip(gate.code.backward, gate.local(x, yy, o, c), strict=True):
                 got = compile_body(body, ("a", "b", "out", "c", "dout"))(x, yy, o, c, 1.5)
                 assert math.isclose(got, 1.5 * local, rel_tol=1e-12, abs_tol=1e-15), (name, body)
+
+
+def test_the_course_entries_bodies_compute_what_their_numpy_rules_compute() -> None:
+    """L2, dropout, batch norm, residual, and the activations' g′ from Z and dZ from A (INTERFACE §11)."""
+    rng = np.random.default_rng(17)
+    z, da, w = rng.standard_normal((3, 5)), rng.standard_normal((3, 5)), rng.standard_normal((3, 4))
+    for name, act in ACTIVATION_OPS.items():
+        if act.slope:
+            assert act.slope_code is not None and act.g_prime is not None, name
+            assert np.array_equal(compile_body(act.slope_code, ("Z",))(z), act.g_prime(z)), name
+        if act.output_derivative is not None:
+            assert act.output_code is not None and act.output_backward is not None, name
+            a = act.g(z)
+            assert np.array_equal(compile_body(act.output_code, ("dA", "A"))(da, a), act.output_backward(da, a)), name
+    assert isinstance(L2.code, Code)
+    ws = [w, z]
+    assert math.isclose(compile_body(L2.code.forward, ("Ws", "lambd", "scale"))(ws, 0.7, 0.2), L2.J(ws, 0.7, 0.2),
+                        rel_tol=1e-14)
+    assert np.allclose(compile_body(L2.code.backward[0], ("W", "lambd", "scale"))(w, 0.7, 0.2), L2.dW(w, 0.7, 0.2))
+    assert isinstance(DROPOUT.code, Code)
+    mask = DROPOUT.draw(np.random.default_rng(3), (3, 5), 0.6)
+    same = compile_body(DROPOUT.draw_code, ("rng", "shape", "keep"))(np.random.default_rng(3), (3, 5), 0.6)
+    assert np.array_equal(same, mask)  # the same bits: example() draws the diagram's mask
+    assert np.allclose(compile_body(DROPOUT.code.forward, ("G", "D", "keep"))(z, mask, 0.6),
+                       DROPOUT.apply(z, mask, 0.6))
+    assert np.allclose(compile_body(DROPOUT.code.backward[0], ("dA", "D", "keep"))(da, mask, 0.6),
+                       DROPOUT.backward(da, mask, 0.6))
+    assert isinstance(BATCHNORM.code, Code)
+    gamma, beta = rng.uniform(0.5, 1.5, (3, 1)), rng.standard_normal((3, 1))
+    mu, var, znorm, zbn = compile_body(BATCHNORM.code.forward, ("Z", "gamma", "beta"))(z, gamma, beta)
+    ref_mu, ref_var, ref_norm = BATCHNORM.normalize(z)
+    ref_bn = BATCHNORM.scale_shift(ref_norm, gamma, beta)
+    for got, ref in ((mu, ref_mu), (var, ref_var), (znorm, ref_norm), (zbn, ref_bn)):
+        assert np.allclose(got, ref, rtol=1e-14, atol=1e-14)
+    assert np.allclose(compile_body(BATCHNORM.linear_code, ("W", "A_prev"))(w, z.T[:4]), w @ z.T[:4])
+    expected = BATCHNORM.backward(da, ref_norm, ref_var, gamma, 0.2)
+    for body, ref in zip(BATCHNORM.code.backward, expected, strict=True):
+        got = compile_body(body, ("dZbn", "Znorm", "var", "gamma", "scale"))(da, ref_norm, ref_var, gamma, 0.2)
+        assert np.allclose(got, ref, rtol=1e-13, atol=1e-14)
+    assert isinstance(RESIDUAL.code, Code)
+    assert np.array_equal(compile_body(RESIDUAL.code.forward, ("Z", "A_skip"))(z, da), RESIDUAL.add(z, da))
+    assert np.array_equal(compile_body(RESIDUAL.code.backward[0], ("dZ",))(da), RESIDUAL.backward(da))
 
 
 def test_a_catalogue_entry_without_code_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -585,8 +585,6 @@ class _Network:
         sizes, batch = spec.sizes, values.batch
         dropout = [layer for layer in range(1, self.L + 1) if self.layer(layer).dropout is not None]
         if dropout:
-            m.add()
-            m.add()
             m.function("dropout_mask", ("rng", "shape", "keep"), "A dropout mask of 0/1 with P(1) = keep",
                        _body("dropout (its mask)", DROPOUT.draw_code))
         m.add()
