@@ -6,12 +6,12 @@ STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: render test lint golden system browser clean docs bench
+.PHONY: render test lint golden system browser mxgraph clean docs bench
 
 render: $(STAMP) system
 	$(BIN)/bpdiagram render -o output
 
-test: $(TSTAMP) system browser
+test: $(TSTAMP) system browser mxgraph
 	$(BIN)/ruff check bpdiagram tests tools benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
@@ -42,6 +42,17 @@ browser:
 	  { $(SUDO) apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; }
 
+# draw.io's engine (the npm package mxgraph, pinned), for the tests that load our .drawio files in chromium;
+# node and npm from apt when missing; installed under tests/.mxgraph, never committed
+MXGRAPH_VERSION := 4.2.2
+MXCLIENT := tests/.mxgraph/node_modules/mxgraph/javascript/mxClient.min.js
+mxgraph: $(MXCLIENT)
+
+$(MXCLIENT):
+	@command -v npm >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm; }
+	npm install --prefix tests/.mxgraph --no-save --no-audit --no-fund --no-package-lock mxgraph@$(MXGRAPH_VERSION)
+
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
@@ -58,7 +69,7 @@ clean:
 	rm -rf $(VENV) output/*.svg output/*.png output/*.graphml output/*.pdf output/*.html output/*.dot .pytest_cache .mypy_cache .ruff_cache
 
 # the pictures the README shows (committed, unlike output/)
-docs: $(TSTAMP) system browser
+docs: $(TSTAMP) system browser mxgraph
 	$(BIN)/bpdiagram render -t two-layer-binary -t three-layer-logistic -t relu-mlp -t expression-add-mul -t expression-sigmoid-neuron -o docs/images -f png --force
 	$(BIN)/bpdiagram render -t three-layer-elementwise -t single-neuron -o docs/images -f png --force
 	$(BIN)/bpdiagram render -t residual-block -t batchnorm -o docs/images -f png --force
@@ -74,3 +85,5 @@ docs: $(TSTAMP) system browser
 	$(BIN)/python -c "import bpdiagram; bpdiagram.template('two-layer-binary', theme='print').save('docs/images/two-layer-binary-print.png')"
 	$(BIN)/python tools/html_screenshot.py two-layer-binary A1 docs/images/html-hover.png
 	$(BIN)/python tools/html_screenshot.py two-layer-binary dZ1 docs/images/html-code.png --code
+	$(BIN)/bpdiagram render -t two-layer-binary -o docs/images -f svg --force
+	$(BIN)/python tools/drawio_screenshot.py two-layer-binary docs/images/two-layer-binary-drawio.png

@@ -2,7 +2,7 @@
 
 The pipeline is visible in the sub-packages: ``spec`` (read and validate) →
 ``model`` (the graph and the op catalogue) → ``layout`` (graphviz, once) →
-``writers`` (svg, png, graphml, pdf, html) → ``cli``. The small public API::
+``writers`` (svg, png, graphml, pdf, html, dot, drawio) → ``cli``. The small public API::
 
     import bpdiagram
     bpdiagram.templates()                      # {'two-layer-binary': '2 → 4 tanh → …', …}

@@ -201,7 +201,7 @@ class Diagram:
         return measure(self.scene)
 
     def render(self, fmt: str = "svg", *, step: int | None = None) -> bytes:
-        """The diagram in format ``fmt`` (``svg``, ``png``, ``graphml``, ``pdf``, ``html``).
+        """The diagram in format ``fmt`` (``svg``, ``png``, ``graphml``, ``pdf``, ``html``, ``dot``, ``drawio``).
 
         With ``step`` (1 … 4), only that slide of the build-up: 1 the forward
         pass, 2 + the cache, 3 + the backward pass, 4 + update edges and

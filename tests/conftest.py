@@ -20,6 +20,8 @@ VECTORIZED_TEMPLATES = [t for t in NETWORK_TEMPLATES if t not in ("single-neuron
 HAVE_DOT = shutil.which("dot") is not None
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
+MXGRAPH = ROOT / "tests" / ".mxgraph" / "node_modules" / "mxgraph" / "javascript"
+"""draw.io's engine, the npm package ``mxgraph``, installed here by ``make mxgraph`` (not committed)."""
 
 
 def _browser_missing() -> str | None:
@@ -38,6 +40,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="graphviz 'dot' is not installed (make test installs it)"))
         if "browser" in item.keywords and browser_missing:
             item.add_marker(pytest.mark.skip(reason=browser_missing))
+        if "mxgraph" in item.keywords and not (MXGRAPH / "mxClient.min.js").is_file():
+            item.add_marker(pytest.mark.skip(reason="the npm package mxgraph is not installed (make test installs it)"))
 
 
 @pytest.fixture(params=TEMPLATES)

@@ -329,7 +329,7 @@ def test_cli_renders_the_templates(name: str, tmp_path: Path) -> None:
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert (width, height) == (round(2 * d.scene.width), round(2 * d.scene.height))
     g = nx.read_graphml(tmp_path / f"{name}.graphml")
-    assert set(g.nodes) == set(d.graph.nodes) | {"legend"}
+    assert set(g.nodes) == set(d.graph.nodes) | {"legend", "band.forward", "band.cache", "band.backward"}
 
 
 @pytest.mark.graphviz

@@ -9,7 +9,7 @@ import pytest
 
 from bpdiagram.diagram import Diagram
 from bpdiagram.spec import load_spec
-from tests.geometry import grammar_violations, read
+from tests.geometry import grammar_violations, group_id, read
 
 pytestmark = pytest.mark.graphviz
 
@@ -56,16 +56,22 @@ def test_unseen_networks_hold_the_grammar(layers: list[dict[str, object]], simpl
 def test_graphml_reads_with_networkx(template: str, tmp_path: object) -> None:
     d = Diagram.template(template)
     path = d.save(str(tmp_path), ["graphml"])[0]
-    g = nx.read_graphml(path)
+    g = nx.read_graphml(path)  # networkx flattens yEd's nested band graphs
     model = d.graph
-    assert set(g.nodes) == set(model.nodes) | {"legend"}
-    assert g.number_of_edges() == model.number_of_edges()
+    bands = {group_id(n.band, n.tier): (n.band, n.tier) for n in d.scene.nodes}
+    # the model's nodes (and a wrapped picture's continuations), the legend, the band groups
+    assert set(g.nodes) == {n.id for n in d.scene.nodes} | {"legend"} | set(bands)
+    assert set(g.nodes) >= set(model.nodes)
+    for group, (band, tier) in bands.items():
+        assert g.nodes[group]["kind"] == "band" and g.nodes[group]["band"] == band
+        assert g.nodes[group].get("tier", 0) == tier
+    assert g.number_of_edges() == len(d.scene.edges) >= model.number_of_edges()
     for n, data in model.nodes(data=True):
         assert g.nodes[n]["kind"] == data["kind"]
         assert g.nodes[n]["band"] == data["band"]
         assert g.nodes[n]["layer"] == data["layer"]
         assert g.nodes[n]["label"] == data["plain"]
-    assert sorted(k for _, _, k in g.edges(data="kind")) == sorted(k for _, _, k in model.edges(keys=True))
+    assert sorted(k for _, _, k in g.edges(data="kind")) == sorted(e.kind for e in d.scene.edges)
 
 
 def test_ids_are_unique(template: str) -> None:

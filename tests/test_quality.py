@@ -17,7 +17,7 @@ import pytest
 from bpdiagram.diagram import Diagram
 from bpdiagram.layout.quality import measure
 from bpdiagram.spec import load_spec
-from tests.geometry import crossings, read
+from tests.geometry import crossings, curve_lines
 from tests.scenes import box, line, plus, scene
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -107,7 +107,7 @@ def _check(d: Diagram) -> None:
     assert q.spilling_labels == ()
     assert q.grammar_violations == ()
     assert q.edges_through_nodes == ()
-    boxes, lines = read(d.render("graphml"))
+    boxes, lines = curve_lines(d.scene)
     independent = crossings(boxes, lines)
     # exact on ordinary pictures; on the element-wise fans (hundreds of crossings) a near-tangent
     # touch may count on one side of the rounding and not the other

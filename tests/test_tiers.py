@@ -125,7 +125,7 @@ def test_graphml_nodes_carry_their_tier(ten: Diagram, tmp_path: Path) -> None:
     path = tmp_path / "ten.graphml"
     path.write_bytes(ten.with_options(wrap=4).render("graphml"))
     g = nx.read_graphml(path)
-    nodes = {n: d for n, d in g.nodes(data=True) if n != "legend"}
+    nodes = {n: d for n, d in g.nodes(data=True) if d["kind"] not in ("legend", "band")}  # not the band groups
     assert {d["tier"] for d in nodes.values()} == {1, 2, 3}
     tops = {t: min(float(d["y"]) for d in nodes.values() if d["tier"] == t) for t in (1, 2, 3)}
     assert tops[1] < tops[2] < tops[3]  # 1 = top

@@ -30,13 +30,16 @@ def test_svg_structure(template: str) -> None:
     assert root.get("viewBox", "").startswith("0 0 ")
     nodes = [g for g in root.iter(f"{SVG}g") if "node" in classes(g)]
     edges = [g for g in root.iter(f"{SVG}g") if "edge" in classes(g)]
-    assert len(nodes) == d.graph.number_of_nodes()
-    assert len(edges) == d.graph.number_of_edges()
+    scene = {n.id: n for n in d.scene.nodes}  # the model's nodes, plus the continuations of a wrapped picture
+    assert len(nodes) == len(scene) >= d.graph.number_of_nodes()
+    assert len(edges) == len(d.scene.edges) >= d.graph.number_of_edges()
     for g in nodes:
         kind = next(c for c in classes(g) if c.startswith("kind-"))[5:]
         band = next(c for c in classes(g) if c.startswith("band-"))[5:]
         node_id = g.get("id", "")[5:]
-        assert (kind, band) == (d.graph.nodes[node_id]["kind"], d.graph.nodes[node_id]["band"])
+        assert (kind, band) == (scene[node_id].kind, scene[node_id].band)
+        if node_id in d.graph.nodes:
+            assert (kind, band) == (d.graph.nodes[node_id]["kind"], d.graph.nodes[node_id]["band"])
         assert g.find(f"{SVG}title") is not None
     for g in edges:
         assert any(c.startswith("kind-") for c in classes(g))
@@ -111,7 +114,8 @@ def test_svg_png_graphml_share_one_layout() -> None:
 
 def test_output_is_byte_identical_across_runs_and_hash_seeds(tmp_path: Path) -> None:
     script = ("import sys; from bpdiagram.diagram import Diagram; "
-              "Diagram.template('three-layer-logistic').save(sys.argv[1], ['svg', 'png', 'graphml', 'pdf', 'html'])")
+              "Diagram.template('three-layer-logistic').save(sys.argv[1], ['svg', 'png', 'graphml', 'pdf', 'html', "
+              "'drawio'])")
     outs = []
     for seed in ("0", "12345"):
         folder = tmp_path / seed
@@ -119,7 +123,7 @@ def test_output_is_byte_identical_across_runs_and_hash_seeds(tmp_path: Path) -> 
         subprocess.run([sys.executable, "-c", script, str(folder)], check=True, env=env)
         outs.append({p.name: p.read_bytes() for p in sorted(folder.iterdir())})
     assert outs[0] == outs[1]
-    assert len(outs[0]) == 5
+    assert len(outs[0]) == 6
 
 
 # -- the PNG's size (--scale, --width): computed once, exactly what was asked ---------------------------------------

@@ -20,6 +20,7 @@ _MODULES: dict[str, str] = {
     "pdf": "bpdiagram.writers.pdf",
     "html": "bpdiagram.writers.html",
     "dot": "bpdiagram.writers.dot",
+    "drawio": "bpdiagram.writers.drawio",
 }
 
 
