@@ -504,7 +504,9 @@ def test_the_course_entries_bodies_compute_what_their_numpy_rules_compute() -> N
     assert np.allclose(compile_body(BATCHNORM.linear_code, ("W", "A_prev"))(w, z.T[:4]), w @ z.T[:4])
     expected = BATCHNORM.backward(da, ref_norm, ref_var, gamma, 0.2)
     for body, ref in zip(BATCHNORM.code.backward, expected, strict=True):
-        got = compile_body(body, ("dZbn", "Znorm", "var", "gamma", "scale"))(da, ref_norm, ref_var, gamma, 0.2)
+        # one expression over several lines (dZ's): written as model.code writes it, ``name = expression``
+        got = compile_body(f"out = {body}\nout", ("dZbn", "Znorm", "var", "gamma", "scale"))(da, ref_norm, ref_var,
+                                                                                              gamma, 0.2)
         assert np.allclose(got, ref, rtol=1e-13, atol=1e-14)
     assert isinstance(RESIDUAL.code, Code)
     assert np.array_equal(compile_body(RESIDUAL.code.forward, ("Z", "A_skip"))(z, da), RESIDUAL.add(z, da))
