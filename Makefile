@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: render test lint golden system browser mxgraph clean docs bench
+.PHONY: render test lint golden system browser mxgraph clean docs bench limits
 
 render: $(STAMP) system
 	$(BIN)/bpdiagram render -o output
@@ -24,16 +24,23 @@ lint: $(TSTAMP)
 golden: $(TSTAMP) system
 	$(BIN)/python tests/regen_golden.py
 
-# the benchmark of issue 8 (README "Performance"): prints a table, writes benchmarks/results.{txt,json};
+# the benchmark (README "Performance", issues 8 and 16): prints the table the README shows, writes benchmarks/results.{txt,json};
+# a full run installs torch and torchview into benchmarks/.venv-torch for the torchview comparison (--no-torch skips);
 # BENCH_ARGS=--quick for a short run
 bench: $(STAMP) system
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
-# graphviz (the dot binary) and the DejaVu fonts the diagrams are measured with
+# how long the largest input each limit accepts takes, all formats (README "Reliability"); e.g.
+# make limits LIMITS_ARGS="--only vectorized --layers 64,128"
+limits: $(STAMP) system
+	$(BIN)/python tools/limits.py $(LIMITS_ARGS)
+
+# graphviz (the dot binary), librsvg's rsvg-convert (PNG and PDF) and the DejaVu fonts the diagrams are measured with
 system:
-	@command -v dot >/dev/null 2>&1 && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || \
+	@command -v dot >/dev/null 2>&1 && command -v rsvg-convert >/dev/null 2>&1 && \
+	  [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || \
 	  { $(SUDO) apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq graphviz fonts-dejavu-core; }
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq graphviz librsvg2-bin fonts-dejavu-core; }
 
 # Debian's chromium and its chromedriver, for the tests that drive the HTML page in a real browser
 # (the tests use these system binaries only; nothing downloads a browser of its own)
@@ -66,7 +73,7 @@ $(TSTAMP): $(STAMP) pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) output/*.svg output/*.png output/*.graphml output/*.pdf output/*.html output/*.dot .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) output/.bpdiagram output/*.svg output/*.png output/*.graphml output/*.pdf output/*.html output/*.dot .pytest_cache .mypy_cache .ruff_cache
 
 # the pictures the README shows (committed, unlike output/)
 docs: $(TSTAMP) system browser mxgraph

@@ -5,12 +5,20 @@ One run measures, on the same networks, the median of several repeats of:
 * bpdiagram in-process: build (spec → model), layout (graphviz included) and
   each writer (svg, png, graphml) on its own, and the CLI end to end for the
   default template (``bpdiagram render -f svg,png,graphml --force``);
+* ``bpdiagram watch``: a rebuild of the default template after a save (in
+  the watch's process, and save → ``rendered:`` line of a real one), next
+  to the cold ``render``;
 * the floor: ``dot -Tjson`` alone on bpdiagram's own DOT for that network, and
   a bare ``python -c pass``;
 * the alternatives: a micrograd-style scalar graph (the small ``Value`` class
   below, data and grad per node) drawn the way micrograd's ``draw_dot`` draws
   it (one record node per value, one node per operation, ``dot -Tsvg``), and
-  torchviz's ``make_dot`` + SVG when torch and torchviz are importable.
+  torchviz's ``make_dot`` + SVG when torch and torchviz are importable;
+* issue 16's section: the CLI's fixed costs (networkx's import, what PNG adds
+  to the element-wise template) and torchview's whole drawing of the
+  128-layer network, in the benchmark's own environment ``.venv-torch``
+  (made with pip on a full run; ``--no-torch`` skips it), then issue 16's
+  aims, judged on CPU time.
 
 It prints a table (ratios bpdiagram / alternative and bpdiagram / floor, the
 log-log growth exponent of time against node count for each sweep, and which
@@ -39,7 +47,9 @@ import os
 import platform
 import random
 import resource
+import select
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -66,9 +76,10 @@ ALTERNATIVE_BUDGET = 20.0
 """Seconds: once one run of an alternative takes longer, the larger networks of that sweep are skipped."""
 DOT_TIMEOUT = 90.0
 """Seconds before one ``dot -Tsvg`` run of an alternative is given up (reported as timed out); 30 with --quick."""
-NOT_AVAILABLE = "skipped: element-wise view not available in this build"
+REFUSED = "skipped: refused by bpdiagram's limits"
+"""A network bpdiagram refuses with a SpecError (the element-wise view draws at most 2,048 weights)."""
 RENDER_IMPORTS = ("import bpdiagram.cli, bpdiagram.diagram, bpdiagram.writers.svg, bpdiagram.writers.png, "
-                  "bpdiagram.writers.graphml, cairosvg")
+                  "bpdiagram.writers.graphml")
 """What ``bpdiagram render -f svg,png,graphml`` imports before it does any work."""
 
 Stage = dict[str, float]
@@ -110,7 +121,7 @@ class Network:
 def networks(quick: bool) -> list[Network]:
     """The default template, the vectorized depth sweep and the element-wise sweep (smaller with ``quick``)."""
     depths = (8, 32) if quick else (8, 32, 64, 128)
-    wide = ((2, 4, 1), (4, 8, 8, 1)) if quick else \
+    wide = ((2, 4, 1), (16, 16, 16, 1)) if quick else \
         ((2, 4, 1), (4, 8, 8, 1), (16, 16, 16, 1), (24, 24, 24, 1), (32, 32, 32, 1))
     out = [Network("default template", (2, 4, 1), template=DEFAULT_TEMPLATE)]
     out += [Network(f"vectorized depth {d}", (8,) * (d + 1), sweep="vectorized depth") for d in depths]
@@ -135,7 +146,8 @@ def repeated(once: Callable[[], Stage], repeats: int) -> tuple[Stage, int]:
     all ``repeats`` while a run is under 2 s, 3 under 20 s, else that one run.
     """
     first = once()
-    total = first["total"] if "total" in first else sum(v for k, v in first.items() if k not in ("nodes", "cpu"))
+    total = first["total"] if "total" in first else \
+        sum(v for k, v in first.items() if k != "nodes" and not k.endswith("cpu"))
     n = repeats if total < 2 else min(repeats, 3) if total < 20 else 1
     samples = [first] + [once() for _ in range(n - 1)]
     return medians(samples), n
@@ -184,7 +196,8 @@ def bpdiagram_once(net: Network, failed: dict[str, str]) -> Stage:
     built = time.perf_counter()
     scene = d.layout
     laid = time.perf_counter()
-    out: Stage = {"build": built - start, "layout": laid - built, "nodes": float(g.number_of_nodes())}
+    out: Stage = {"build": built - start, "layout": laid - built, "nodes": float(g.number_of_nodes()),
+                  "build_layout_cpu": cpu_seconds() - cpu}
     for fmt in WRITERS:
         t = time.perf_counter()
         try:
@@ -352,6 +365,7 @@ def draw_dot(root: Value) -> graphviz.Digraph:
 
 def micrograd_once(net: Network, timeout: float = DOT_TIMEOUT) -> Stage:
     """One micrograd-style rendering: forward, backward, ``draw_dot``, ``dot -Tsvg`` (as ``Digraph.pipe`` runs it)."""
+    cpu = cpu_seconds()
     start = time.perf_counter()
     loss = mlp_loss(net.sizes)
     loss.backward()
@@ -362,7 +376,8 @@ def micrograd_once(net: Network, timeout: float = DOT_TIMEOUT) -> Stage:
     done = time.perf_counter()
     values = topological(loss)
     nodes = len(values) + sum(1 for v in values if v._op)  # a record per value, a node per operation
-    return {"python": drawn - start, "dot": done - drawn, "total": done - start, "nodes": float(nodes)}
+    return {"python": drawn - start, "dot": done - drawn, "total": done - start, "nodes": float(nodes),
+            "cpu": cpu_seconds() - cpu}
 
 
 # -- torchviz ---------------------------------------------------------------------------------------------------
@@ -489,16 +504,95 @@ def measure_cli(bench: Bench, dot_default: tuple[float, float]) -> None:
     bench.say()
 
 
+def measure_watch(bench: Bench) -> None:
+    """``bpdiagram watch``: a rebuild of the default template after a save, against a cold ``render``.
+
+    In-process: the ``Watcher`` a watch process runs, rebuilding after each
+    change of the spec text (median of several saves), its wall and CPU time.
+    End to end: a real ``bpdiagram watch`` process; the time from writing the
+    spec to its ``rendered:`` line (change notice, debounce, rebuild, files).
+    The cold render is ``default_cli`` (same template, same three formats).
+    """
+    from bpdiagram.build import Options, Source
+    from bpdiagram.library import template_path
+    from bpdiagram.watch import Watcher
+
+    n = 3 if bench.quick else 7
+    text = template_path(DEFAULT_TEMPLATE).read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / f"{DEFAULT_TEMPLATE}.yaml"
+        spec.write_text(text, encoding="utf-8")
+        watcher = Watcher([Source(spec, spec.stem)], Options(formats=WRITERS), Path(tmp) / "out",
+                          echo=lambda line: None, fail=lambda line: None)
+        watcher.build_all()  # the first build of a watch session
+
+        def rebuild(i: int) -> tuple[float, float]:
+            spec.write_text(f"# save {i}\n{text}", encoding="utf-8")
+            cpu, start = cpu_seconds(), time.perf_counter()
+            assert watcher.build(watcher.sources[0])
+            return time.perf_counter() - start, cpu_seconds() - cpu
+
+        runs = [rebuild(i) for i in range(n)]
+        latency = _watch_latency(spec, Path(tmp) / "live", text, n)
+    t, c = statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs)
+    cold = bench.results["default_cli"]
+    bench.results["watch"] = {"rebuild_seconds": t, "rebuild_cpu_seconds": c,
+                              "x_cold_render": t / cold["seconds"], "cpu_x_cold_render": c / cold["cpu_seconds"],
+                              "save_to_rendered_seconds": latency}
+    bench.say(f"bpdiagram watch, default template, svg,png,graphml (median of {n} saves)   ms  × cold   cpu ms  × cold")
+    bench.say(f"  rebuild inside watch                          {t * 1000:7.1f}  {t / cold['seconds']:5.2f}"
+              f"  {c * 1000:7.1f}  {c / cold['cpu_seconds']:5.2f}")
+    bench.say(f"  cold: bpdiagram render (above)                {cold['seconds'] * 1000:7.1f}  {1:5.2f}"
+              f"  {cold['cpu_seconds'] * 1000:7.1f}  {1:5.2f}")
+    shown = f"{latency * 1000:7.1f}" if latency is not None else "    n/a"
+    bench.say(f"  save → 'rendered:' line of a watch process    {shown}")
+    bench.say()
+
+
+START_TIMEOUT = 120.0
+
+
+def _rendered_line(proc: subprocess.Popen[str], timeout: float) -> bool:
+    """Whether ``proc`` prints a ``rendered:`` line within ``timeout`` seconds."""
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    return bool(ready) and proc.stdout.readline().startswith("rendered:")
+
+
+def _watch_latency(spec: Path, out: Path, text: str, n: int) -> float | None:
+    """Median seconds from a save to the ``rendered:`` line of a real ``bpdiagram watch`` (None if it fails)."""
+    proc = subprocess.Popen([*bpdiagram_exe(), "watch", str(spec), "-o", str(out), "-f", ",".join(WRITERS)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
+    try:
+        if not _rendered_line(proc, START_TIMEOUT):
+            return None
+        time.sleep(1.0)  # the watch starts once the first build is reported
+        times = []
+        for i in range(n):
+            start = time.perf_counter()
+            spec.write_text(f"# live {i}\n{text}", encoding="utf-8")
+            if not _rendered_line(proc, 30.0):
+                return None
+            times.append(time.perf_counter() - start)
+            time.sleep(0.3)
+        return statistics.median(times)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def measure_network(bench: Bench, net: Network, skip_alternatives: dict[str, str]) -> dict[str, Any]:
     """bpdiagram, the floor and the alternatives on one network."""
     row: dict[str, Any] = {"name": net.name, "sizes": list(net.sizes), "sweep": net.sweep}
     failed: dict[str, str] = {}
     try:
         stages, runs = repeated(functools.partial(bpdiagram_once, net, failed), bench.repeats)
-    except SpecError as exc:
-        if not net.elementwise:
-            raise
-        row["bpdiagram"] = {"skipped": NOT_AVAILABLE, "error": str(exc)}
+    except SpecError as exc:  # beyond a limit (tools/limits.py sets them from measurements): refused, with why
+        row["bpdiagram"] = {"skipped": f"{REFUSED}: {exc.reason}"[:160], "error": str(exc)}
     else:
         nodes = stages.pop("nodes")
         row["nodes"] = int(nodes)
@@ -532,6 +626,7 @@ def measure_network(bench: Bench, net: Network, skip_alternatives: dict[str, str
     row["ratios"] = {
         "bpdiagram_per_dot_json": ratio(bp, row.get("dot_json")),
         "bpdiagram_per_micrograd": ratio(bp, row["micrograd"].get("total")),
+        "bpdiagram_per_micrograd_cpu": ratio(row["bpdiagram"].get("cpu"), row["micrograd"].get("cpu")),
         "bpdiagram_per_torchviz": ratio(bp, row["torchviz"].get("total")),
         "ms_per_node": ratio(bp, row.get("nodes", 0) / 1000),
         "own": own,
@@ -562,7 +657,7 @@ def print_networks(bench: Bench, rows: list[dict[str, Any]]) -> None:
         mg_part = f"{mg['nodes']:>16}{_ms(mg['total'], 8)}" if "total" in mg else f"{'–':>16}{'–':>8}"
         tv_part = _ms(tv.get("total"), 9)
         if "skipped" in bp:
-            ours = f"{'(view not in this build)':>69}"
+            ours = f"{'(refused: see the note below)':>69}"
         else:
             ours = (f"{row['nodes']:>6}{_ms(bp['build'])}{_ms(bp['layout'])}{_ms(bp['svg'])}{_ms(bp.get('png'))}"
                     f"{_ms(bp.get('graphml'))}{_ms(bp['in_process_svg'])}{_ms(row['dot_json'])}"
@@ -650,18 +745,183 @@ def aims(bench: Bench, rows: list[dict[str, Any]]) -> None:
                    "–" if e is None else f"exponent {e:.2f} (CPU time {_x(cpu, 0)}, without dot {_x(own, 0)})"))
     mid = by_name.get("element-wise 16-16-16-1")
     if mid is None or "nodes" not in mid:
-        checks.append(("element-wise 16-16-16-1 in ≤ ½ the micrograd time", None, "view not in this build"))
+        checks.append(("element-wise 16-16-16-1 in ≤ ½ the micrograd time", None, "no element-wise 16-16-16-1 row"))
     else:
         r = mid["ratios"]["bpdiagram_per_micrograd"]
         checks.append(("element-wise 16-16-16-1 in ≤ ½ the micrograd time", None if r is None else r <= 0.5,
                        "–" if r is None else f"{r:.2f}×"))
     e = res["sweeps"].get("element-wise", {}).get("exponents", {}).get("bpdiagram (build+layout+svg)")
     checks.append(("element-wise growth exponent ≤ 1.3", None if e is None else e <= 1.3,
-                   "view not in this build" if e is None else f"{e:.2f}"))
+                   "fewer than two element-wise sizes drawn" if e is None else f"{e:.2f}"))
     res["aims"] = [{"aim": a, "met": m, "value": v} for a, m, v in checks]
     bench.say("Aims (issue 8)")
     for aim, met, value in checks:
         verdict = "met" if met else "not measured" if met is None else "NOT met"
+        bench.say(f"  {verdict:<13} {aim}: {value}")
+
+
+# -- issue 16: the fixed cost of a render, PNG's share, torchview ---------------------------------------------
+
+TORCH_ENV = HERE / ".venv-torch"
+"""The benchmark's own environment for torch and torchview (never the project's .venv); made on a full run."""
+TORCH_PACKAGES = ("torch==2.13.0", "numpy", "torchview")
+ELEMENTWISE_TEMPLATE = "three-layer-elementwise"
+TORCHVIEW_SCRIPT = """
+import json, resource, sys, time
+depth, width = int(sys.argv[1]), int(sys.argv[2])
+import torch
+from torchview import draw_graph
+def cpu():
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + c.ru_utime + c.ru_stime
+runs = []
+for _ in range(int(sys.argv[3])):
+    c0, t0 = cpu(), time.perf_counter()
+    torch.manual_seed(0)
+    mods = []
+    for i in range(depth):
+        mods += [torch.nn.Linear(width, width), torch.nn.Sigmoid() if i == depth - 1 else torch.nn.Tanh()]
+    graph = draw_graph(torch.nn.Sequential(*mods), input_size=(4, width), graph_name="mlp")
+    svg = graph.visual_graph.pipe(format="svg")
+    runs.append((time.perf_counter() - t0, cpu() - c0, svg.count(b'class="node"')))
+print(json.dumps(runs))
+"""
+"""torchview's whole drawing of the vectorized network (model, trace, graph, dot -Tsvg), timed in its own process."""
+
+
+def torch_python(install: bool) -> tuple[Path | None, str]:
+    """The torch environment's interpreter, made with ``pip`` when ``install`` and missing; else why not."""
+    python = TORCH_ENV / "bin" / "python"
+    check = [str(python), "-c", "import torch, torchview"]
+    if python.exists() and subprocess.run(check, capture_output=True, check=False).returncode == 0:
+        return python, ""
+    if not install:
+        return None, f"torch and torchview are not in {TORCH_ENV.name} (a full run installs them; --no-torch skips)"
+    print(f"  … installing {' '.join(TORCH_PACKAGES)} into {TORCH_ENV}", file=sys.stderr, flush=True)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(TORCH_ENV)], check=True, capture_output=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *TORCH_PACKAGES], check=True, capture_output=True,
+                       timeout=1800)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        return None, f"installing torch and torchview failed: {str(exc)[:120]}"
+    ok = subprocess.run(check, capture_output=True, check=False).returncode == 0
+    return (python, "") if ok else (None, "torch and torchview do not import after installing them")
+
+
+def measure_torchview(bench: Bench, net: Network, install: bool) -> dict[str, Any]:
+    """torchview's drawing of ``net`` (median of a few runs in one process, after a warm-up), or why it is skipped."""
+    python, why = torch_python(install)
+    if python is None:
+        return {"skipped": why}
+    n = 2 if bench.quick else 3
+    proc = subprocess.run([str(python), "-c", TORCHVIEW_SCRIPT, str(len(net.sizes) - 1), str(net.sizes[0]),
+                           str(n + 1)], capture_output=True, text=True, check=False, timeout=1800)
+    if proc.returncode != 0:
+        return {"skipped": f"torchview failed: {proc.stderr.strip().splitlines()[-1][:120] if proc.stderr else ''}"}
+    runs = json.loads(proc.stdout.strip().splitlines()[-1])[1:]
+    return {"seconds": statistics.median(r[0] for r in runs), "cpu_seconds": statistics.median(r[1] for r in runs),
+            "nodes": runs[0][2], "runs": len(runs)}
+
+
+def measure_render_costs(bench: Bench) -> None:
+    """The CLI's fixed costs: networkx's import against an svg render; what PNG adds to the element-wise template."""
+    n = 3 if bench.quick else 7
+    with tempfile.TemporaryDirectory() as out:
+        render = [*bpdiagram_exe(), "render", "--force", "-o", out]
+        runs = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "python -c 'import networkx'": [sys.executable, "-c", "import networkx"],
+            f"render {DEFAULT_TEMPLATE} -f svg": [*render, "-f", "svg"],
+            f"render {DEFAULT_TEMPLATE} -f png": [*render, "-f", "png"],
+            f"render {ELEMENTWISE_TEMPLATE} -f svg": [*render, "-t", ELEMENTWISE_TEMPLATE, "-f", "svg"],
+            f"render {ELEMENTWISE_TEMPLATE} -f svg,png": [*render, "-t", ELEMENTWISE_TEMPLATE, "-f", "svg,png"],
+        }
+        times = {name: subprocess_median(cmd, n) for name, cmd in runs.items()}
+    res: dict[str, Any] = {name: {"seconds": t, "cpu_seconds": c} for name, (t, c) in times.items()}
+    bare = times["python -c pass"]
+    nx_cost = tuple(times["python -c 'import networkx'"][i] - bare[i] for i in (0, 1))
+    svg = times[f"render {DEFAULT_TEMPLATE} -f svg"]
+    es, ep = times[f"render {ELEMENTWISE_TEMPLATE} -f svg"], times[f"render {ELEMENTWISE_TEMPLATE} -f svg,png"]
+    res["networkx_share_of_svg_render"] = nx_cost[0] / svg[0]
+    res["networkx_share_of_svg_render_cpu"] = nx_cost[1] / svg[1]
+    res["png_cost_per_svg"] = (ep[0] - es[0]) / es[0]
+    res["png_cost_per_svg_cpu"] = (ep[1] - es[1]) / es[1]
+    bench.results["render_costs"] = res
+    bench.say(f"Fixed costs of the CLI (median of {n} runs; cpu = this process's children)        ms   cpu ms")
+    for name, (t, c) in times.items():
+        bench.say(f"  {name:<70} {t * 1000:7.1f}  {c * 1000:7.1f}")
+    bench.say(f"  networkx's import (minus python -c pass) as a share of render -f svg:   "
+              f"{res['networkx_share_of_svg_render']:5.0%} (CPU {res['networkx_share_of_svg_render_cpu']:.0%})")
+    bench.say(f"  adding png to {ELEMENTWISE_TEMPLATE} costs × its svg-only render:   "
+              f"{res['png_cost_per_svg']:5.2f} (CPU {res['png_cost_per_svg_cpu']:.2f})")
+    bench.say()
+
+
+def deepest_vectorized(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The deepest vectorized network of this run that bpdiagram drew (128 layers; 32 with --quick)."""
+    drawn = [r for r in rows if r["sweep"] == "vectorized depth" and "nodes" in r]
+    return max(drawn, key=lambda r: len(r["sizes"])) if drawn else None
+
+
+def measure_torchview_row(bench: Bench, rows: list[dict[str, Any]], install: bool) -> None:
+    """torchview on the deepest vectorized network, against bpdiagram's in-process layout of it."""
+    row = deepest_vectorized(rows)
+    if row is None:
+        bench.results["torchview"] = {"skipped": "no vectorized network in this run"}
+        return
+    net = Network(row["name"], tuple(row["sizes"]), sweep=row["sweep"])
+    tv = measure_torchview(bench, net, install)
+    tv["network"] = row["name"]
+    bench.results["torchview"] = tv
+    bench.say(f"torchview's whole drawing of {row['name']} (torch model, trace, graph, dot -Tsvg)")
+    if "skipped" in tv:
+        bench.say(f"  skipped: {tv['skipped']}")
+    else:
+        bp = row["bpdiagram"]
+        tv["layout_cpu_x_torchview"] = bp["build_layout_cpu"] / tv["cpu_seconds"]
+        tv["layout_x_torchview"] = (bp["build"] + bp["layout"]) / tv["seconds"]
+        bench.say(f"  torchview {tv['nodes']} nodes: CPU {tv['cpu_seconds'] * 1000:.0f} ms (dot included), "
+                  f"wall {tv['seconds'] * 1000:.0f} ms")
+        bench.say(f"  bpdiagram {row['nodes']} nodes, build + layout: CPU {bp['build_layout_cpu'] * 1000:.0f} ms "
+                  f"(dot included) = {tv['layout_cpu_x_torchview']:.2f}× torchview's; wall "
+                  f"{(bp['build'] + bp['layout']) * 1000:.0f} ms = {tv['layout_x_torchview']:.2f}×")
+    bench.say()
+
+
+def aims_issue16(bench: Bench, rows: list[dict[str, Any]]) -> None:
+    """Issue 16's aims, each met, NOT met or skipped (with why), from this one run.
+
+    Each is judged on CPU time (this process and its children: the machine is
+    shared, and CPU time leaves out waiting for a core); wall time is shown too.
+    """
+    res = bench.results
+    by_name = {r["name"]: r for r in rows}
+    checks: list[tuple[str, bool | None, str]] = []
+    cli = res["default_cli"]
+    checks.append(("default template end to end within 5× its floor", cli["cpu_x_floor"] <= 5,
+                   f"CPU {cli['cpu_x_floor']:.2f}× (wall {cli['x_floor']:.2f}×)"))
+    mid = by_name.get("element-wise 16-16-16-1")
+    r = mid["ratios"].get("bpdiagram_per_micrograd_cpu") if mid is not None else None
+    checks.append(("element-wise 16-16-16-1 (svg) in ≤ ½ the micrograd-style time", None if r is None else r <= 0.5,
+                   "not measured: no element-wise 16-16-16-1 row" if r is None or mid is None else
+                   f"CPU {r:.3f}× (wall {_x(mid['ratios']['bpdiagram_per_micrograd'], 0)}×)"))
+    costs = res.get("render_costs", {})
+    pc = costs.get("png_cost_per_svg_cpu")
+    checks.append((f"adding png to {ELEMENTWISE_TEMPLATE} costs ≤ ½ its svg-only render",
+                   None if pc is None else pc <= 0.5,
+                   "not measured" if pc is None else f"CPU {pc:.2f}× (wall {costs['png_cost_per_svg']:.2f}×)"))
+    tv = res.get("torchview", {})
+    x = tv.get("layout_cpu_x_torchview")
+    checks.append((f"{tv.get('network', 'deepest vectorized network')} layout within 3× torchview's drawing",
+                   None if x is None else x <= 3,
+                   f"skipped: {tv.get('skipped', '')}" if x is None else
+                   f"CPU {x:.2f}× (wall {tv['layout_x_torchview']:.2f}×)"))
+    res["aims_issue16"] = [{"aim": a, "met": m, "value": v} for a, m, v in checks]
+    bench.say()
+    bench.say("Aims (issue 16)")
+    for aim, met, value in checks:
+        verdict = "met" if met else "skipped" if met is None and value.startswith("skipped") else \
+            "not measured" if met is None else "NOT met"
         bench.say(f"  {verdict:<13} {aim}: {value}")
 
 
@@ -753,6 +1013,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sweeps and fewer repeats (a minute or two)")
     parser.add_argument("--repeats", type=int, default=None, help="runs per fast measurement (default 5, quick 3)")
     parser.add_argument("--out", type=Path, default=HERE, help="folder for results(.txt/.json)")
+    parser.add_argument("--no-torch", action="store_true",
+                        help="do not install torch and torchview into benchmarks/.venv-torch (a full run does)")
     args = parser.parse_args(argv)
     if shutil.which("dot") is None:
         print("error: the graphviz 'dot' program is needed (make system)", file=sys.stderr)
@@ -779,12 +1041,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append(measure_network(bench, net, skip))
     bench.results["networks"] = rows
     measure_cli(bench, (rows[0]["dot_json"], rows[0]["dot_json_cpu"]))
+    measure_render_costs(bench)
+    measure_watch(bench)
     print_networks(bench, rows)
+    measure_torchview_row(bench, rows, install=not args.quick and not args.no_torch)
     sweeps(bench, rows)
     aims(bench, rows)
     default = rows[0]["bpdiagram"]
     measure_expressions(bench, (default.get("layout", 0.0) + default.get("build", 0.0) + default.get("svg", 0.0)
                                 + default.get("graphml", 0.0)) * 1000)
+    aims_issue16(bench, rows)
     bench.results["seconds"] = time.perf_counter() - started
     bench.say()
     bench.say(f"(whole run: {bench.results['seconds']:.0f} s)")

@@ -20,9 +20,11 @@ import networkx as nx
 
 from bpdiagram.errors import BpdiagramError, OutputError, SpecError
 from bpdiagram.layout import Scene, layout_graph
+from bpdiagram.layout.crossings import plan_jumps
+from bpdiagram.layout.layout import MARGIN, place_legend
 from bpdiagram.layout.overlays import annotate
 from bpdiagram.layout.quality import Quality, measure
-from bpdiagram.layout.steps import STEPS, step_scene
+from bpdiagram.layout.steps import STEPS, only, step_scene
 from bpdiagram.layout.tiers import choose_wrap, layout_tiers
 from bpdiagram.library import template_path
 from bpdiagram.model.build import BuildOptions, build_graph
@@ -30,8 +32,8 @@ from bpdiagram.model.code import Listing, link_to
 from bpdiagram.model.memory import DEFAULT_BATCH as DEFAULT_MEMORY_BATCH
 from bpdiagram.model.memory import MAX_BATCH as MAX_MEMORY_BATCH
 from bpdiagram.model.memory import CacheMemory, MemoryOptions, cache_memory
-from bpdiagram.options import DTYPES, FORMATS, JUMP_STYLES, THEMES, Dtype, JumpStyle, Theme
-from bpdiagram.spec import ExpressionSpec, Spec, load_spec
+from bpdiagram.options import DTYPES, EDGE_KINDS, FORMATS, JUMP_STYLES, THEMES, Dtype, EdgeKind, JumpStyle, Theme
+from bpdiagram.spec import ExpressionSpec, Spec, load_spec, spec_from_text
 from bpdiagram.spec.network import ELEMENTWISE_WRAP, NetworkSpec, parse_show, parse_wrap
 from bpdiagram.writers import get_writer
 
@@ -118,7 +120,7 @@ class Diagram:
     @classmethod
     def template(cls, template: str, **options: Any) -> Diagram:
         """A diagram of the shipped template ``template``."""
-        return cls(load_spec(template_path(template)), name=template, **options)
+        return cls(load_template(template), name=template, **options)
 
     def __repr__(self) -> str:
         size = f"expression {self.spec.source}" if isinstance(self.spec, ExpressionSpec) else \
@@ -159,7 +161,7 @@ class Diagram:
                        code=self.code if code is None else code,
                        scale=self.scale if scale is None else scale, width=self.width if width is None else width)
         if spec == self.spec and (copy.shapes, copy.values) == (self.shapes, self.values):
-            for shared in ("graph", "layout"):
+            for shared in ("graph", "layout", "_placed"):
                 if shared in self.__dict__:
                     copy.__dict__[shared] = self.__dict__[shared]
         return copy
@@ -174,14 +176,37 @@ class Diagram:
     @cached_property
     def layout(self) -> Scene:
         """The laid-out scene in the default theme and jump style (graphviz runs once per diagram, or per tier)."""
+        return annotate(self._placed, self.graph.graph)
+
+    @cached_property
+    def _placed(self) -> Scene:
+        """Every node and edge placed, before the overlays (band figures, gradient-flow strip) are added.
+
+        A partial view without the forward edges (``show: [backward]``) has
+        nothing to order its columns by, so the full diagram is placed and
+        what is not shown is hidden: every drawn node keeps its place.
+        """
+        kinds = self.spec.show if isinstance(self.spec, ExpressionSpec) else self.spec.diagram.show
+        if "forward" not in kinds:
+            return self._partial(frozenset(kinds))
         wrap = self.spec.diagram.wrap if isinstance(self.spec, NetworkSpec) else None
         if wrap == "auto":
-            scene = choose_wrap(self.graph)
-        elif wrap is not None:
-            scene = layout_tiers(self.graph, wrap)
-        else:
-            scene = layout_graph(self.graph)
-        return annotate(scene, self.graph.graph)
+            return choose_wrap(self.graph)
+        if wrap is not None:
+            return layout_tiers(self.graph, wrap)
+        return layout_graph(self.graph)
+
+    def _partial(self, kinds: frozenset[EdgeKind]) -> Scene:
+        """The full diagram's placement with only the bands and edge kinds this view draws."""
+        whole = self.with_options(show=EDGE_KINDS)._placed
+        bands = {self.graph.nodes[n]["band"] for n in self.graph.nodes}
+        scene = only(whole, bands=frozenset(bands), kinds=kinds)
+        x0, y0, _, _ = whole.legend_box  # the legend names what is drawn, from its left end
+        legend, box = place_legend([e.kind for e in scene.legend], x0, y0, whole.width - MARGIN)
+        kept = {e.id for e in scene.edges}  # a line jump over an edge not drawn would hop over nothing
+        crossings = tuple(c for c in scene.crossings if c.over in kept and c.under in kept)
+        return dataclasses.replace(scene, legend=legend, legend_box=box, crossings=crossings,
+                                   jumps=plan_jumps(scene.edges, crossings))
 
     @property
     def scene(self) -> Scene:
@@ -231,6 +256,11 @@ class Diagram:
         """The files ``save`` with the same arguments writes, in order (nothing is rendered)."""
         return [target for target, _, _ in self._targets(path, formats, steps)]
 
+    def targets(self, path: str | Path, formats: Iterable[str] | None = None, *,
+                steps: bool = False) -> list[tuple[Path, str, int | None]]:
+        """(file, format, slide step or None) for each file ``save`` with the same arguments writes."""
+        return self._targets(path, formats, steps)
+
     def save(self, path: str | Path, formats: Iterable[str] | None = None, *, steps: bool = False) -> list[Path]:
         """Write the diagram; return the paths written.
 
@@ -239,7 +269,7 @@ class Diagram:
         ``figs/<name>.<ext>`` for each format. With ``steps=True`` each file
         becomes the four slides ``<stem>-1.<ext>`` … ``<stem>-4.<ext>``.
         Folders are created when missing; everything is rendered before
-        anything is written, and each file is written atomically.
+        anything is written, and the files are written all or none (see ``write_all``).
         """
         targets = self._targets(path, formats, steps)
         payloads = [(target, self.render(fmt, step=step)) for target, fmt, step in targets]
@@ -248,7 +278,7 @@ class Diagram:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise OutputError(f"{folder}: cannot create output folder: {exc.strerror or exc}") from None
-        return [write_atomic(target, data) for target, data in payloads]
+        return write_all(payloads)
 
     def _targets(self, path: str | Path, formats: Iterable[str] | None,
                  steps: bool) -> list[tuple[Path, str, int | None]]:
@@ -278,6 +308,11 @@ class Diagram:
 
     def _repr_svg_(self) -> str:
         return self._svg(None).decode("utf-8")
+
+
+def load_template(name: str) -> Spec:
+    """The validated spec of template ``name``; errors name it ``template NAME``, not its installed path."""
+    return spec_from_text(template_path(name).read_text(encoding="utf-8"), file=f"template {name}")
 
 
 def _cost_views(spec: Spec, memory: bool | None, gradient_flow: bool | None) -> tuple[bool, bool]:
@@ -319,16 +354,66 @@ def _wrapped(spec: Spec, wrap: int | str) -> Spec:
 
 def write_atomic(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temporary file in the same folder, so no reader sees half a file."""
+    return write_all([(path, data)])[0]
+
+
+def write_all(payloads: list[tuple[Path, bytes]]) -> list[Path]:
+    """Write every file of a diagram, or none of them: no partial output.
+
+    Each file first goes to a temporary file beside its target; only when all are written are they
+    renamed into place, each target's previous file kept aside until the last rename succeeds. A
+    failure anywhere (a target that is a folder, a full disk) removes the temporary files and puts
+    back the files that were there before, so the folder is as it was.
+    """
+    for target, _ in payloads:
+        if target.is_dir():
+            raise OutputError(f"{target}: cannot write: is a directory")
+    temps: list[Path] = []
+    kept: list[tuple[Path, Path | None]] = []  # (target, its previous file set aside) for each rename done
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        for target, data in payloads:
+            temps.append(_temporary(target, data))
+        for target, temp in zip((t for t, _ in payloads), temps, strict=True):
+            previous = None
+            if target.exists():
+                previous = target.with_name(f".{target.name}.{temp.name.rsplit('.', 2)[-2]}.old")
+                _rename(target, previous)
+            kept.append((target, previous))
+            _rename(temp, target)
+    except OutputError:
+        for temp in temps:
+            temp.unlink(missing_ok=True)
+        for target, previous in reversed(kept):
+            if previous is not None:
+                os.replace(previous, target)
+            else:
+                target.unlink(missing_ok=True)
+        raise
+    for _, previous in kept:
+        if previous is not None:
+            previous.unlink(missing_ok=True)
+    return [target for target, _ in payloads]
+
+
+def _temporary(target: Path, data: bytes) -> Path:
+    """``data`` written to a new temporary file in ``target``'s folder."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
-        raise OutputError(f"{path.parent}: cannot write: {exc.strerror or exc}") from None
+        raise OutputError(f"{target.parent}: cannot write: {exc.strerror or exc}") from None
+    temp = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        os.chmod(temp, 0o644)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    return path
+        temp.unlink(missing_ok=True)
+        raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    return temp
+
+
+def _rename(source: Path, target: Path) -> None:
+    try:
+        os.replace(source, target)
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from None

@@ -43,7 +43,12 @@ class SpecError(BpdiagramError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        if self.line is None:
+            where = self.file
+        elif self.file.startswith("template "):  # a name, not a path: ``template relu-mlp: line 4``
+            where = f"{self.file}: line {self.line}"
+        else:
+            where = f"{self.file}:{self.line}"
         return f"{where}: {self.key}: {self.reason}" if self.key else f"{where}: {self.reason}"
 
 
@@ -53,3 +58,7 @@ class GraphvizError(BpdiagramError):
 
 class OutputError(BpdiagramError):
     """An output file or folder cannot be written."""
+
+
+class RasteriserError(BpdiagramError):
+    """librsvg's ``rsvg-convert`` (which makes the PNG and the PDF) is missing, failed or timed out."""

@@ -52,7 +52,7 @@ def test_help_shows_examples() -> None:
 def test_render_default_writes_three_formats_like_the_library(tmp_path: Path) -> None:
     code, out, err = run("render", "-o", str(tmp_path))
     assert code == 0, err
-    files = sorted(p.name for p in tmp_path.iterdir())
+    files = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))  # .bpdiagram: fingerprints
     assert files == ["two-layer-binary.graphml", "two-layer-binary.png", "two-layer-binary.svg"]
     d = Diagram.template("two-layer-binary")
     for fmt in ("svg", "png", "graphml"):
@@ -68,7 +68,7 @@ def test_render_spec_file_and_options(tmp_path: Path) -> None:
     code, _, err = run("render", str(spec), "-t", "relu-mlp", "-o", str(tmp_path / "out"), "-f", "svg",
                        "--backprop-to", "2", "--show", "forward,backward,update")
     assert code == 0, err
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["mine.svg", "relu-mlp.svg"]
+    assert sorted(p.name for p in (tmp_path / "out").glob("[!.]*")) == ["mine.svg", "relu-mlp.svg"]
     svg = (tmp_path / "out" / "mine.svg").read_text(encoding="utf-8")
     assert "kind-cache" not in svg and "kind-derivative" not in svg
     assert 'id="node-dW2"' in svg and 'id="node-dW1"' not in svg
@@ -83,8 +83,8 @@ def test_render_spec_file_and_options(tmp_path: Path) -> None:
      "No such option '--frobnicate'. Did you mean '--force'? (see 'bpdiagram render --help')"),
     (["templates", "nope"], "unknown template 'nope'"),
     (["render", "--jumps", "hop"], "Invalid value for '--jumps': 'hop' is not one of 'arc', 'gap', 'none', 'all'."),
-    (["stats"], "give either a SPEC file or -t NAME"),
-    (["stats", "x.yaml", "-t", "relu-mlp"], "give either a SPEC file or -t NAME"),
+    (["stats"], "give a SPEC file or -t NAME (or several)"),
+    (["stats", "x.yaml", "-t", "relu-mlp"], "x.yaml: no such file"),  # relu-mlp is still measured
     (["stats", "-t", "relu-mpl"], "unknown template 'relu-mpl'; did you mean 'relu-mlp'?"),
     (["stats", "missing.yaml"], "missing.yaml: no such file"),
     (["render", "missing.yaml"], "missing.yaml: no such file"),
@@ -108,7 +108,7 @@ def test_one_bad_spec_does_not_stop_the_good_ones(tmp_path: Path) -> None:
     assert code == 2
     assert err.strip() == (f"error: {bad}:3: layers[1].activation: 'tahn' is not valid; did you mean 'tanh'? "
                            "valid choices: linear, sigmoid, tanh, relu, leaky_relu, softmax")
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.svg"]
+    assert sorted(p.name for p in (tmp_path / "out").glob("[!.]*")) == ["good.svg"]
 
 
 def test_python_dash_m_runs_the_cli() -> None:
@@ -190,25 +190,68 @@ def _age(path: Path, seconds: float) -> None:
 
 
 @pytest.mark.graphviz
-def test_batch_skips_specs_whose_outputs_are_newer_unless_forced(tmp_path: Path) -> None:
+def test_batch_skips_only_what_is_up_to_date_and_says_so(tmp_path: Path) -> None:
     a, b, c = _specs(tmp_path / "specs", "a", "b", "c")
     out = tmp_path / "site"
     code, stdout, err = run("render", str(a), str(b), str(c), "-o", str(out), "-f", "svg,pdf")
     assert code == 0 and err == ""  # not a terminal: no progress bar, no notes
     assert len(stdout.splitlines()) == 6
-    for path in (a, b, c):
-        _age(path, 10)
-    b.write_text(b.read_text(encoding="utf-8").replace("size: 1,", "size: 2,"), encoding="utf-8")  # b edited now
+    b.write_text(b.read_text(encoding="utf-8").replace("size: 1,", "size: 2,"), encoding="utf-8")  # b edited
     (out / "c.pdf").unlink()  # one of c's outputs is missing
+    _age(a, -10)  # a touched (saved again unchanged): still up to date, whatever the clock says
     code, stdout, err = run("render", str(a), str(b), str(c), "-o", str(out), "-f", "svg,pdf")
-    assert code == 0 and err == ""
+    assert code == 0
     assert stdout.splitlines() == [str(out / f) for f in ("b.svg", "b.pdf", "c.svg", "c.pdf")]
-    code, stdout, _ = run("render", str(a), str(b), str(c), "-o", str(out), "-f", "svg,pdf")
-    assert code == 0 and stdout == ""
+    assert err.splitlines() == [f"up to date: {out / f}" for f in ("a.svg", "a.pdf")]  # said even off a terminal
+    code, stdout, err = run("render", str(a), str(b), str(c), "-o", str(out), "-f", "svg,pdf", "-q")
+    assert code == 0 and stdout == "" and err == ""  # -q: skipped quietly
     code, stdout, _ = run("render", str(a), "-o", str(out), "-f", "svg", "--steps")  # other files: not up to date
     assert len(stdout.splitlines()) == 4
     code, stdout, _ = run("render", str(a), str(b), str(c), "-o", str(out), "-f", "svg,pdf", "--force")
     assert code == 0 and len(stdout.splitlines()) == 6
+
+
+@pytest.mark.graphviz
+def test_every_option_and_a_hand_edit_re_render(tmp_path: Path) -> None:
+    """The issue's case: a second render with other options is never skipped as 'up to date'."""
+    out = tmp_path / "figs"
+    base = ["render", "-t", "three-layer-logistic", "-o", str(out), "-f", "svg"]
+    svg = out / "three-layer-logistic.svg"
+    code, stdout, _ = run(*base)
+    assert code == 0 and stdout.splitlines() == [str(svg)]
+    first = svg.read_bytes()
+    for extra in (["--backprop-to", "2"], ["--theme", "print"], ["--values"], ["--shapes"], ["--jumps", "gap"],
+                  ["--show", "forward,backward"], []):
+        code, stdout, err = run(*base, *extra)
+        assert code == 0 and stdout.splitlines() == [str(svg)], (extra, err)
+    assert svg.read_bytes() == first  # back to the plain options: the plain picture again
+    code, stdout, err = run(*base)
+    assert stdout == "" and err == f"up to date: {svg}\n"
+    svg.write_text("<svg/>", encoding="utf-8")  # someone overwrote the file: rendered again
+    code, stdout, _ = run(*base)
+    assert stdout.splitlines() == [str(svg)] and svg.read_bytes() == first
+    record = json.loads((out / ".bpdiagram" / "three-layer-logistic.svg.json").read_text(encoding="utf-8"))
+    assert set(record) == {"fingerprint", "size", "mtime_ns"} and len(record["fingerprint"]) == 64
+
+
+def test_fingerprint_covers_spec_text_and_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bpdiagram.build as build
+
+    (spec,) = _specs(tmp_path, "net")
+    source = build.Source(spec, "net")
+
+    def prints(**options: object) -> list[str]:
+        return [f for _, _, f in build.plan(source, build.Options(**options), tmp_path).files]  # type: ignore[arg-type]
+
+    plain = prints(formats=("svg",))
+    assert plain == prints(formats=("svg",))
+    assert plain != prints(formats=("svg",), theme="print")
+    spec.write_text(spec.read_text(encoding="utf-8") + "# a comment\n", encoding="utf-8")
+    assert plain != prints(formats=("svg",))  # any change of the text counts, even a comment
+    spec.write_text(spec.read_text(encoding="utf-8").replace("# a comment\n", ""), encoding="utf-8")
+    assert plain == prints(formats=("svg",))
+    monkeypatch.setattr(build, "__version__", "99.0")
+    assert plain != prints(formats=("svg",))
 
 
 @pytest.mark.graphviz
@@ -259,22 +302,7 @@ def test_progress_bar_and_notes_on_a_terminal(tmp_path: Path) -> None:
     assert stdout.splitlines() == [str(out / f"{n}.svg") for n in "abc"]  # stdout stays a clean list
     assert "rendering" in tty and "0/3" in tty and "3/3" in tty
     assert "3 rendered, 0 skipped (up to date), 0 failed" in tty
-    _age(specs[0], 10)
     code, stdout, tty = _render_on_a_terminal([*map(str, specs), "-o", str(out), "-f", "svg"], tmp_path)
     assert code == 0 and stdout == ""
-    assert f"skipped {specs[0]}: its outputs are newer than the spec (--force renders it)" in tty
+    assert f"up to date: {out / 'a.svg'}" in tty
     assert "0 rendered, 3 skipped (up to date), 0 failed" in tty
-
-
-def test_up_to_date_rule(tmp_path: Path) -> None:
-    from bpdiagram.cli import up_to_date
-
-    spec, out1, out2 = tmp_path / "s.yaml", tmp_path / "o1", tmp_path / "o2"
-    for p in (spec, out1, out2):
-        p.write_text("x", encoding="utf-8")
-    _age(spec, 5)
-    assert up_to_date(spec, [out1, out2])
-    _age(out2, 10)
-    assert not up_to_date(spec, [out1, out2])
-    assert not up_to_date(spec, [out1, tmp_path / "missing"])
-    assert not up_to_date(tmp_path / "no-spec.yaml", [out1])

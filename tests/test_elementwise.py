@@ -214,7 +214,8 @@ def test_too_big_is_one_located_error(sizes: list[int], line: int, message: str)
 
 
 def test_the_limits_themselves_are_drawn() -> None:
-    spec_from_text(_spec_text([ELEMENTWISE_MAX_UNITS, ELEMENTWISE_MAX_UNITS, ELEMENTWISE_MAX_UNITS]), file="ok.yaml")
+    widest = [ELEMENTWISE_MAX_UNITS, ELEMENTWISE_MAX_WEIGHTS // ELEMENTWISE_MAX_UNITS]
+    spec_from_text(_spec_text(widest), file="ok.yaml")
     spec_from_text(_spec_text([1] * (ELEMENTWISE_MAX_LAYERS + 1)), file="ok.yaml")
     # the vectorized view of the same network is not limited
     spec_from_text(_spec_text([40, 3]).replace("elementwise", "vectorized"), file="ok.yaml")

@@ -31,4 +31,6 @@ def test_quickstart_notebook_runs_and_displays(tmp_path: Path) -> None:
     written = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "figures").rglob("*") if p.is_file())
     assert written == ["figures/my-network.html", "figures/my-network.pdf", "figures/my-network.svg",
                        *(f"figures/slides/my-network-{k}.png" for k in range(1, 5))]
+    listed = code[4].outputs[0].data["text/plain"]  # a flat list of paths, not a list inside a list
+    assert "PosixPath" not in listed and "'figures/my-network.pdf'" in listed and "[[" not in listed
     assert "image/svg+xml" in code[5].outputs[0].data

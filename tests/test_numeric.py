@@ -13,7 +13,7 @@ from bpdiagram.model.catalogue import FUSED_OPS
 from bpdiagram.model.numeric import draw_arrays, run
 from bpdiagram.options import ACTIVATIONS
 from bpdiagram.spec import load_spec
-from bpdiagram.spec.network import NetworkSpec
+from bpdiagram.spec.network import MAX_LAYERS, NetworkSpec
 
 
 def net(layers: list[tuple[int, str]], loss: str, values: dict[str, Any] | None = None, *, inputs: int = 2,
@@ -141,9 +141,12 @@ def test_overflowing_numbers_are_a_located_error() -> None:
             "values": {"X": [[1000]], "W1": [[1000]], "Y": [[0]]}}
     with pytest.raises(SpecError, match=r"values: with these numbers the loss J is inf \(the output reaches 0 or 1"):
         run(load_spec(text))
-    # 1e6 ** 60 is beyond float64: a deep linear stack overflows in the forward pass
+    # (64 · 1e6) ** 40 is beyond float64: a deep, wide linear stack overflows in the forward pass
+    width, depth = 64, min(MAX_LAYERS, 40)
     text["loss"] = "mse"
-    text["layers"] = [{"size": 1, "activation": "linear"}] * 60
-    text["values"] = {"X": [[1e6]], **{f"W{k}": [[1e6]] for k in range(1, 61)}, "Y": [[0]]}
+    text["input"] = width
+    text["layers"] = [{"size": width, "activation": "linear"}] * depth
+    full = [[1e6] * width for _ in range(width)]
+    text["values"] = {"X": [[1e6]] * width, **{f"W{k}": full for k in range(1, depth + 1)}, "Y": [[0]] * width}
     with pytest.raises(SpecError, match=r"values: with these numbers Z\[\d+\] overflows"):
         run(load_spec(text))

@@ -85,7 +85,7 @@ BAD = [
     ("  X: [[1, true], [3, 4]]\n", 8, "values.X[1][2]: is a boolean (True), not a number"),
     ("  X: [[1, [2]], [3, 4]]\n", 8, "values.X[1][2]: is a list, not a number"),
     ("  X: [[1, 1.0e+300], [3, 4]]\n", 8, "values.X[1][2]: is 1e+300; entries are limited to ±1e+06"),
-    ("  X: [[1, 12345678901234567890], [3, 4]]\n", 8, "is a 64-bit integer; entries are limited to ±1e+06"),
+    ("  X: [[1, 12345678901234567890], [3, 4]]\n", 8, "is 12345678901234567890; entries are limited to ±1e+06"),
     ("  X: [[], []]\n", 8, "values.X: needs at least one column (one example), got shape (2, 0)"),
     ("  batch: 0\n", 8, "values.batch: the batch (number of examples m) must be between 1 and 10,000 (got 0)"),
     ("  batch: 10001\n", 8, "must be between 1 and 10,000 (got 10001)"),

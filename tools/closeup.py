@@ -3,7 +3,7 @@
 A jump is a few pixels wide; at README width a whole diagram shows it as a
 speck. This renders the diagram's SVG with the chosen jump style through the
 library, narrows its viewBox to a window around the first crossing, and
-rasterises that window with CairoSVG (as the PNG writer does), enlarged:
+rasterises that window with rsvg-convert (as the PNG writer does), enlarged:
 
     python tools/closeup.py docs/line-jumps.yaml --jumps none -o docs/images/line-jumps-none.png
 """
@@ -15,11 +15,10 @@ import re
 import sys
 from pathlib import Path
 
-import cairosvg
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bpdiagram.diagram import Diagram
+from bpdiagram.layout.engine import run_rsvg
 
 WIDTH, HEIGHT, SCALE = 150.0, 90.0, 4.0
 
@@ -34,8 +33,7 @@ def closeup(spec: Path, jumps: str) -> bytes:
     window = f"{x - WIDTH / 2:.2f} {y - HEIGHT / 2:.2f} {WIDTH:g} {HEIGHT:g}"
     box = f'width="{WIDTH:g}" height="{HEIGHT:g}" viewBox="{window}"'
     svg = re.sub(r'width="[^"]*" height="[^"]*" viewBox="[^"]*"', box, diagram.render("svg").decode("utf-8"), count=1)
-    data: bytes = cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=SCALE)
-    return data
+    return run_rsvg(svg.encode("utf-8"), "png", size=(round(WIDTH * SCALE), round(HEIGHT * SCALE)))
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ layout can be judged by numbers rather than by eye alone.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from itertools import pairwise
@@ -80,6 +81,10 @@ class Quality:
         """Overlaps, spills, grammar violations and edges through nodes: what should always be zero."""
         return (len(self.overlapping_nodes) + len(self.spilling_labels) + len(self.grammar_violations)
                 + len(self.edges_through_nodes))
+
+    def to_json(self) -> str:
+        """``to_dict`` as indented JSON text (``stats --json`` adds the diagram's name in front)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``stats --json`` (key order fixed, documented in the README)."""
@@ -226,7 +231,34 @@ def _grammar(scene: Scene) -> tuple[str, ...]:
             out.append(f"{where} does not point down")
         if e.kind == "update" and not y1 < y0:
             out.append(f"{where} does not point up")
+    out += _layer_order(scene)
     return tuple(sorted(out))
+
+
+def _layer_order(scene: Scene) -> list[str]:
+    """Layers in order along each band: every node of layer l left of every node of a later layer.
+
+    The forward pass runs left to right layer by layer, and the cache and
+    backward bands stand under it, so in each band the layers follow one
+    another; a partial view that lost the forward edges scrambles this while
+    every single edge may still point the right way. Compared by box centres,
+    within each tier of a picture drawn in tiers (each tier starts again at the left).
+    """
+    out = []
+    for tier in sorted({n.tier for n in scene.nodes}):
+        where = f" of tier {tier}" if tier else ""
+        for band in BANDS:
+            layers: dict[int, list[NodeBox]] = {}
+            for n in scene.nodes:
+                if n.band == band and n.tier == tier:
+                    layers.setdefault(n.layer, []).append(n)
+            for before, after in pairwise(sorted(layers)):
+                last = max(layers[before], key=lambda n: n.center[0])
+                first = min(layers[after], key=lambda n: n.center[0])
+                if first.center[0] < last.center[0] - TOLERANCE:
+                    out.append(f"{band} band{where}: layer {after} ({first.id}) stands left of layer {before} "
+                               f"({last.id})")
+    return out
 
 
 def _tiers_apart(scene: Scene, tiers: list[int]) -> list[str]:

@@ -347,7 +347,10 @@ class _Builder:
                 below = p.layers[layer - 2] if p else None
                 main = below.dA_main if below is not None and below.dA_main is not None else \
                     below.dA if below is not None else None
-                rules.append((sym.render(PREVIOUS_GRADIENT, layer), main))
+                rule = sym.render(PREVIOUS_GRADIENT, layer)
+                if main is None and self.options.shapes:  # dA[l−1] is a tensor like dZ[l]: its shape (dW, db: none)
+                    rule += f"\n{self.shape(layer - 1)}"
+                rules.append((rule, main))
             self.node(f"dW{layer}", "grad", "chain", 2 * layer - 1, layer, self._stack(rules),
                       name=sym.symbol("dW", layer))
             skips = self.skips_into(layer)

@@ -15,8 +15,11 @@ The graph is laid out as a forward drawing and its mirror
 from __future__ import annotations
 
 import math
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import networkx as nx
 
@@ -82,11 +85,56 @@ class Evaluation:
     """Per variable, the (gate id, gradient) of each use: more than one means a fan-out sum."""
 
 
-def evaluate(spec: ExpressionSpec, values: dict[str, float] | None = None) -> Evaluation:
-    """Run ``spec`` forward and backward with the catalogue's gate functions.
+_R = TypeVar("_R", float, tuple[float, ...])
+
+
+def exact(value: float) -> str:
+    """A number as the user would write it in a spec: ``0``, ``-2``, ``1e-200``, ``0.1`` (shortest round trip)."""
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
+
+
+class _Guard:
+    """The one place where a gate's numbers are computed, forward and backward, in float64.
+
+    Every result of a gate function, a backward rule, a chain-rule product and a fan-out sum goes
+    through ``__call__``: an arithmetic exception (division by zero, overflow) or a result that is not
+    finite becomes one ``SpecError`` naming the gate (its text and column in the expression) and its
+    inputs' values as a spec would write them — never a traceback, never ``inf`` or ``nan`` drawn.
+    """
+
+    def __init__(self, spec: ExpressionSpec) -> None:
+        self.spec = spec
+
+    def __call__(self, what: str, node: GateNode, inputs: list[Wire], compute: Callable[..., _R],
+                 *args: Any) -> _R:
+        """``compute(*args)`` (a number or a tuple of numbers), or the error saying which gate failed how."""
+        try:
+            value = compute(*args)
+        except ZeroDivisionError:
+            raise self.fail(f"{what} divides by zero", node, inputs) from None
+        except (OverflowError, ValueError):
+            raise self.fail(f"{what} is out of the range of float64 numbers", node, inputs) from None
+        for number in value if isinstance(value, tuple) else (value,):
+            if not math.isfinite(number):
+                raise self.fail(f"{what} is {'not a number' if math.isnan(number) else 'infinite'} in float64",
+                                node, inputs)
+        return value
+
+    def fail(self, problem: str, node: GateNode, inputs: list[Wire]) -> SpecError:
+        """The error for gate ``node``: the problem, where it is, and the values going in."""
+        shown = ", ".join(f"{plain(w.name)} = {exact(w.value)}" for w in inputs if w.node is not None)
+        return SpecError(f"{problem} at column {node.column}: {node.text}" + (f" with {shown}" if shown else ""),
+                         file=self.spec.file, line=self.spec.line, key="expression")
+
+
+def evaluate(spec: ExpressionSpec, values: dict[str, float] | None = None, *, backward: bool = True) -> Evaluation:
+    """Run ``spec`` forward (and backward) with the catalogue's gate functions.
 
     Raises a ``SpecError`` located at the expression when a value leaves a
-    gate's domain (log of a negative, division by zero, …).
+    gate's domain (log of a negative, division by zero, …) or any number,
+    forward or backward, is not a finite float64 (see ``_Guard``).
     """
     env = spec.values if values is None else values
     taken = set(spec.variables)
@@ -96,6 +144,7 @@ def evaluate(spec: ExpressionSpec, values: dict[str, float] | None = None) -> Ev
     base = next((n for n in letters if not any(v.startswith(n) for v in taken)), "g")
     names = iter(letters if count <= len(letters) else [name_markup(f"{base}{i}") for i in range(1, count + 1)])
     gates: list[GateValue] = []
+    guard = _Guard(spec)
 
     def walk(node: Expr, final: bool) -> Wire:
         if isinstance(node, Var):
@@ -108,22 +157,11 @@ def evaluate(spec: ExpressionSpec, values: dict[str, float] | None = None) -> Ev
         walked = {i: walk(node.args[i], False) for i in order}
         inputs = [walked[i] for i in range(len(node.args))]
         op = GATE_OPS[node.op]
-        a = inputs[0].value
-        b = inputs[1].value if len(inputs) > 1 else 0.0
-        c = node.exponent if node.exponent is not None else 0.0
+        a, b, c = _operands(node, inputs)
         problem = op.domain(a, b, c)
-        out = math.nan
-        if problem is None:
-            try:
-                out = op.f(a, b, c)
-            except (OverflowError, ValueError, ZeroDivisionError):
-                problem = "the value is out of range"
-        if problem is None and not math.isfinite(out):
-            problem = "the value is not finite"
         if problem is not None:
-            shown = ", ".join(f"{plain(w.name)} = {fmt(w.value)}" for w in inputs if w.node is not None)
-            raise SpecError(f"{problem} at column {node.column}: {node.text}" + (f" with {shown}" if shown else ""),
-                            file=spec.file, line=spec.line, key="expression")
+            raise guard.fail(problem, node, inputs)
+        out = guard("the value", node, inputs, lambda: op.f(a, b, c))
         gid = f"g{len(gates) + 1}"
         name = "f" if final else next(names)
         gate = GateValue(gid, node, inputs, Wire(gid, name, out))
@@ -134,24 +172,36 @@ def evaluate(spec: ExpressionSpec, values: dict[str, float] | None = None) -> Ev
     if not gates:
         raise SpecError("has no operation to differentiate; write e.g. 2 * x", file=spec.file, line=spec.line,
                         key="expression")
-    by_id = {g.id: g for g in gates}
     contributions: dict[str, list[tuple[str, float]]] = {v: [] for v in spec.variables}
+    if not backward:
+        return Evaluation(gates, root.value, {}, contributions)
+    by_id = {g.id: g for g in gates}
     gates[-1].dout = 1.0
     for gate in reversed(gates):
         op = GATE_OPS[gate.node.op]
-        a = gate.inputs[0].value
-        b = gate.inputs[1].value if len(gate.inputs) > 1 else 0.0
-        c = gate.node.exponent if gate.node.exponent is not None else 0.0
-        gate.dins = [local * gate.dout for local in op.local(a, b, gate.out.value, c)]
+        a, b, c = _operands(gate.node, gate.inputs)
+        rule = "the gradient through it"
+        local = guard(rule, gate.node, gate.inputs, op.local, a, b, gate.out.value, c)
+        gate.dins = [guard(rule, gate.node, gate.inputs, operator.mul, x, gate.dout) for x in local]
         for wire, din in zip(gate.inputs, gate.dins, strict=True):
             if wire.node is None:
                 continue
             if wire.node.startswith("var."):
                 contributions[wire.node[4:]].append((gate.id, din))
             else:
-                by_id[wire.node].dout += din
-    grads = {v: math.fsum(d for _, d in uses) for v, uses in contributions.items()}
+                into = by_id[wire.node]
+                into.dout = guard("the sum of gradients into it", into.node, into.inputs, operator.add, into.dout, din)
+    grads = {}
+    for var, uses in contributions.items():
+        first = by_id[uses[0][0]]
+        grads[var] = guard(f"the sum of d{var}", first.node, first.inputs, math.fsum, [d for _, d in uses])
     return Evaluation(gates, root.value, grads, contributions)
+
+
+def _operands(node: GateNode, inputs: list[Wire]) -> tuple[float, float, float]:
+    """(a, b, c) for the catalogue's gate functions: the inputs and the constant exponent."""
+    b = inputs[1].value if len(inputs) > 1 else 0.0
+    return inputs[0].value, b, node.exponent if node.exponent is not None else 0.0
 
 
 def _count_gates(node: Expr) -> int:
@@ -169,12 +219,27 @@ def _need(node: Expr) -> int:
 
 
 def numeric_gradients(spec: ExpressionSpec, step: float = 1e-6) -> dict[str, float]:
-    """Central finite differences of f with respect to each variable: the oracle ``check`` compares with."""
+    """Central finite differences of f with respect to each variable: the oracle ``check`` compares with.
+
+    When f is not defined (or not finite) a step away from a variable's value, the error names the
+    variable and the value the user gave, not the perturbed one.
+    """
     out = {}
     for var in spec.variables:
-        hi = dict(spec.values, **{var: spec.values[var] + step})
-        lo = dict(spec.values, **{var: spec.values[var] - step})
-        out[var] = (evaluate(spec, hi).value - evaluate(spec, lo).value) / (2 * step)
+        at = spec.values[var]
+        hi = dict(spec.values, **{var: at + step})
+        lo = dict(spec.values, **{var: at - step})
+        try:
+            rise = evaluate(spec, hi, backward=False).value - evaluate(spec, lo, backward=False).value
+            out[var] = rise / (2 * step)
+        except SpecError as exc:
+            reason = exc.reason.split(" at column ")[0]
+            raise SpecError(f"cannot check d{var} by central differences: {var} = {exact(at)} is within "
+                            f"h = {step:g} of where f stops being finite ({reason} at {var} ± h)",
+                            file=spec.file, line=spec.line, key="expression") from None
+        if not math.isfinite(out[var]):
+            raise SpecError(f"cannot check d{var} by central differences at {var} = {exact(at)}: the difference "
+                            "quotient is not finite", file=spec.file, line=spec.line, key="expression")
     return out
 
 

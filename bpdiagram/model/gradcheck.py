@@ -26,6 +26,7 @@ and the check says so instead of reporting a false failure.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -104,7 +105,11 @@ class CheckReport:
         """Every gradient agrees with finite differences."""
         return all(g.ok for g in self.gradients)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> str:
+        """The JSON text ``check --json`` prints (``to_dict`` as one line)."""
+        return json.dumps(self.to_dict())
+
+    def to_dict(self) -> dict[str, Any]:
         """INTERFACE §3: ``ok``, ``loss`` and one entry per W<l> and b<l> (W1, b1, W2, b2, …)."""
         params = sorted((g for g in self.gradients if g.param), key=lambda g: _array_order(g.name))
         return {"ok": self.ok, "loss": self.loss,
@@ -320,7 +325,11 @@ class ExpressionCheckReport:
         """Every gradient agrees with finite differences."""
         return all(g.ok for g in self.gradients)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> str:
+        """The JSON text ``check --json`` prints (``to_dict`` as one line)."""
+        return json.dumps(self.to_dict())
+
+    def to_dict(self) -> dict[str, Any]:
         """INTERFACE §3: ``ok``, ``loss`` (the value f) and one entry per variable, as numbers."""
         return {"ok": self.ok, "loss": self.value,
                 "gradients": [{"name": g.name, "analytic": g.analytic, "numeric": g.numeric,

@@ -16,6 +16,7 @@ as zeros.
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ BAR = " │ "
 
 SMALL = 1e-3
 LARGE = 1e4
+EXACT_SCALE = 300
+"""Beyond 10^±300 a common factor is divided out exactly (in decimal) rather than by a float64 power of ten."""
 NOISE = 1e-12
 """Relative size below which a summary's mean is rounding noise."""
 
@@ -76,7 +79,7 @@ def side_by_side(left: Array, right: Array) -> str:
 def matrix_rows(array: Array) -> tuple[list[str], str]:
     """The rows of ``array`` as aligned text, and the common factor (``" ×10^{−5}"`` or ``""``)."""
     exponent = _exponent(array)
-    scaled = array / 10.0**exponent if exponent else array
+    scaled = _scaled(array, exponent) if exponent else array
     decimals = _decimals(scaled)
     cells = [[_fixed(float(v), decimals) for v in row] for row in scaled]
     columns = list(zip(*cells, strict=True))
@@ -96,8 +99,12 @@ def matrix_rows(array: Array) -> tuple[list[str], str]:
 def summary(array: Array) -> str:
     """``min −1.23, mean 0.0512, max 2.34``: what a large array holds, in one line."""
     top = float(np.max(np.abs(array)))
+    with np.errstate(over="ignore"):
+        mean = float(array.mean())
+    if not math.isfinite(mean):  # entries near float64's largest overflow as a plain sum: average them scaled
+        mean = float((array / top).mean()) * top
     # a mean that is zero in exact arithmetic (softmax gradients) comes out as ±1e-18: say 0
-    mean = float(array.mean()) if abs(float(array.mean())) > NOISE * top else 0.0
+    mean = mean if abs(mean) > NOISE * top else 0.0
     return f"min {short(float(array.min()))}, mean {short(mean)}, max {short(float(array.max()))}"
 
 
@@ -124,6 +131,17 @@ def _exponent(array: Array) -> int:
     if top == 0.0 or SMALL <= top < LARGE:
         return 0
     return math.floor(math.log10(top))
+
+
+def _scaled(array: Array, exponent: int) -> Array:
+    """``array`` / 10^exponent. Near float64's limits 10^exponent is no longer a float64 (beyond 10^308) or only
+    a rough one (subnormal, below 10^−307), so dividing by it would draw 1e-320 as 10.02 ×10⁻³²¹ or 5e-324 as
+    inf: there each entry is scaled exactly, in decimal."""
+    if abs(exponent) <= EXACT_SCALE:
+        out: Array = array / 10.0**exponent
+        return out
+    out = np.array([[float(Decimal(float(v)).scaleb(-exponent)) for v in row] for row in array])
+    return out
 
 
 def _decimals(array: Array) -> int:

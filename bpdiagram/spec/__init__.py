@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bpdiagram.spec.expression import ExpressionSpec, validate_expression
-from bpdiagram.spec.load import Document, parse_spec_text, read_spec_file
+from bpdiagram.spec.load import Document, check_data, parse_spec_text, read_spec_file
 from bpdiagram.spec.network import DiagramOptions, InputSpec, LayerSpec, NetworkSpec, validate_network
 
 __all__ = ["DiagramOptions", "Document", "ExpressionSpec", "InputSpec", "LayerSpec", "NetworkSpec", "Spec",
@@ -25,7 +25,7 @@ def validate(doc: Document) -> Spec:
 def load_spec(source: str | Path | dict[str, Any]) -> Spec:
     """Read and validate a spec from a path or an in-memory mapping."""
     if isinstance(source, dict):
-        return validate(Document(source, "<dict>"))
+        return validate(check_data(source))
     return validate(read_spec_file(source))
 
 

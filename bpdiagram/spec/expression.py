@@ -9,17 +9,19 @@ Errors name the column inside the expression.
 from __future__ import annotations
 
 import ast
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from bpdiagram.options import EDGE_KINDS, FUNCTIONS, EdgeKind, Gate
-from bpdiagram.spec.load import Document, type_name
+from bpdiagram.spec.load import Document, finite_float, shown_number, type_name
 from bpdiagram.spec.network import MAX_TEXT, check_keys, parse_show
 
 EXPRESSION_KEYS = ("title", "expression", "values", "diagram")
 MAX_GATES = 60
-"""Gates in one expression: beyond this a computational graph stops being readable."""
+"""Gates in one expression. Set from ``tools/limits.py`` (``make limits``) so the largest accepted expression
+renders in every format within 10 s on 2 cores: on 2026-11-30, with the mirrored expression layout of issue 11,
+60 gates took at most 9.6 s of CPU (a fan-out chain); with the layout before it, 24 gates took over 40 s of
+wall-clock time and 60 gates over 10 minutes (the limit was 20 for that layout)."""
 
 _BINARY: dict[type[ast.operator], Gate] = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
                                            ast.Pow: "pow"}
@@ -123,13 +125,13 @@ def _values(doc: Document, raw: Any, variables: tuple[str, ...]) -> dict[str, fl
         if key not in variables:
             known = ", ".join(variables)
             raise doc.error(("values", key), f"no variable {key!r} in the expression (variables: {known})")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise doc.error(("values", key), f"must be a finite number, not {value!r}")
+        if finite_float(value) is None:
+            raise doc.error(("values", key), f"must be a finite number, not {shown_number(value)}")
     missing = [v for v in variables if v not in raw]
     if missing:
         raise doc.error(("values",) if "values" in doc.data else ("expression",),
                         f"missing value for {', '.join(missing)}; give every variable a number under 'values:'")
-    return {v: float(raw[v]) for v in variables}
+    return {v: float(raw[v]) for v in variables}  # each checked by finite_float above
 
 
 class _Parser:
@@ -175,10 +177,12 @@ class _Parser:
                 raise self.fail(f"{node.id} is a function; call it like {node.id}(x)", self.column(node))
             return Var(node.id, self.column(node))
         if isinstance(node, ast.Constant):
-            value = node.value
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise self.fail(f"{self.text(node)!r} is not a finite number", self.column(node))
-            return Const(float(value), self.column(node))
+            value = finite_float(node.value)
+            if value is None:
+                shown = self.text(node)
+                shown = shown if len(shown) <= 24 else shown[:20] + "…"
+                raise self.fail(f"{shown!r} is not a finite number", self.column(node))
+            return Const(value, self.column(node))
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             inner = self.node(node.operand)
             if isinstance(node.op, ast.UAdd):

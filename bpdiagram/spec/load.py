@@ -9,7 +9,10 @@ are constructed: a tag that would build a Python object is an error.
 from __future__ import annotations
 
 import json
+import math
+import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +28,17 @@ MAX_SPEC_BYTES = 1_000_000
 MAX_YAML_NODES = 200_000
 """Alias expansion budget: a "billion laughs" document is refused, not expanded."""
 
+MAX_DEPTH = 32
+"""Nesting depth of mappings and lists: a spec needs five (values → W1 → row → entry); deeper is an attack."""
+
 PathKey = tuple[str | int, ...]
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+_NOT_YAML_TEXT = re.compile("[^\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters a JSON string may hold literally but the YAML reader refuses or reads as a line break (C0/C1
+controls, NEL, U+2028/9, tab): in valid JSON they stand inside strings (tab also between tokens), so they are
+rewritten as JSON escapes (tab as a space) and YAML reads the very same values."""
 
 _STANDARD_TAGS = {
     "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
@@ -95,22 +108,42 @@ def dotted(path: PathKey) -> str:
 
 
 def read_spec_file(path: str | Path) -> Document:
-    """Read and parse the spec at ``path``; every failure is a located ``SpecError``."""
+    """Read and parse the spec at ``path``; every failure is a located ``SpecError``.
+
+    Only a regular file is read (a FIFO, a device or a socket is refused before it can hang or flood
+    the reader), and never more than ``MAX_SPEC_BYTES`` of it, even if it grows while being read.
+    """
     name = str(path)
     p = Path(path)
     try:
-        if p.is_dir():
-            raise SpecError("is a directory, not a spec file", file=name)
-        size = p.stat().st_size
-        if size > MAX_SPEC_BYTES:
-            raise SpecError(f"file is {size} bytes; specs are limited to {MAX_SPEC_BYTES}", file=name)
-        raw = p.read_bytes()
+        _check_regular(os.stat(p).st_mode, name)  # before opening: opening a socket fails, a FIFO waits
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
         raise SpecError("no such file", file=name) from None
     except PermissionError:
         raise SpecError("permission denied", file=name) from None
+    except IsADirectoryError:
+        raise SpecError("is a directory, not a spec file", file=name) from None
     except OSError as exc:
         raise SpecError(f"cannot read: {exc.strerror or exc}", file=name) from None
+    try:
+        _check_regular(os.fstat(fd).st_mode, name)  # what was opened, should the path have changed meanwhile
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_SPEC_BYTES:
+            chunk = os.read(fd, MAX_SPEC_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_SPEC_BYTES:
+            raise SpecError(f"file is more than {MAX_SPEC_BYTES} bytes; specs are limited to {MAX_SPEC_BYTES}",
+                            file=name)
+        raw = b"".join(chunks)
+    except OSError as exc:
+        raise SpecError(f"cannot read: {exc.strerror or exc}", file=name) from None
+    finally:
+        os.close(fd)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -118,8 +151,29 @@ def read_spec_file(path: str | Path) -> Document:
     return parse_spec_text(text, file=name, is_json=p.suffix.lower() == ".json")
 
 
+def _check_regular(mode: int, name: str) -> None:
+    if stat.S_ISDIR(mode):
+        raise SpecError("is a directory, not a spec file", file=name)
+    if not stat.S_ISREG(mode):
+        raise SpecError(f"is {_file_kind(mode)}, not a regular file; give a spec file", file=name)
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    return next((what for test, what in kinds if test(mode)), "a special file")
+
+
 def parse_spec_text(text: str, *, file: str = "<spec>", is_json: bool = False) -> Document:
-    """Parse spec text (YAML, or JSON when ``is_json``) into a ``Document``."""
+    """Parse spec text (YAML, or JSON when ``is_json``) into a ``Document``.
+
+    Both syntaxes go through one reader with the same checks (a key given twice, the nesting depth, the
+    size after aliases, text that is not Unicode, a mapping at the top): JSON is first checked as JSON (so
+    its syntax errors say so), then read by the YAML composer, which JSON is a subset of once its literal
+    control characters are written as escapes. JSON the composer still cannot read (a key longer than
+    1,024 characters, a key and its colon on different lines) is read by ``json`` and walked with the
+    same checks, without line numbers.
+    """
     if len(text) > MAX_SPEC_BYTES:
         raise SpecError(f"spec is longer than {MAX_SPEC_BYTES} characters", file=file)
     if "\x00" in text:
@@ -127,21 +181,115 @@ def parse_spec_text(text: str, *, file: str = "<spec>", is_json: bool = False) -
         raise SpecError("binary data (NUL byte), not a spec", file=file, line=line)
     if is_json:
         try:
-            json.loads(text)
+            json.loads(text, object_pairs_hook=lambda pairs: None)
         except json.JSONDecodeError as exc:
             raise SpecError(f"invalid JSON: {exc.msg} (column {exc.colno})", file=file, line=exc.lineno) from None
-    try:
+        except RecursionError:
+            raise SpecError(f"spec is nested more than {MAX_DEPTH} levels deep", file=file, line=1) from None
+        except ValueError:  # an integer of more than 4,300 digits
+            raise SpecError("invalid JSON: a number has too many digits", file=file) from None
+        yaml_text = _NOT_YAML_TEXT.sub(lambda m: " " if m.group() == "\t" else f"\\u{ord(m.group()):04x}", text)
+        try:
+            doc = _compose(yaml_text, file)
+        except SpecError as exc:
+            if not exc.reason.startswith("invalid YAML"):
+                raise
+            doc = _from_json(text, file)
+    else:
         doc = _compose(text, file)
-    except SpecError:
-        if is_json:  # valid JSON that PyYAML cannot read (e.g. tabs): keep it, without lines
-            return Document(json.loads(text), file)
-        raise
     if doc.data is None:
         raise SpecError("empty spec (expected a mapping such as 'input:', 'layers:', 'loss:')", file=file)
     if not isinstance(doc.data, dict):
         raise SpecError(f"the top level must be a mapping of keys, not a {type_name(doc.data)}", file=file,
                         line=doc.lines.get(()))
     return doc
+
+
+def check_data(data: Any, file: str = "<dict>") -> Document:
+    """An in-memory spec (a dict from the API) walked with the checks every parsed spec gets."""
+    doc = Document(None, file)
+    doc.data = _walk(data, (), doc, [MAX_YAML_NODES])
+    return doc
+
+
+def _from_json(text: str, file: str) -> Document:
+    """Valid JSON the YAML composer cannot read, walked with the same checks (no line numbers)."""
+    doc = Document(None, file)
+    try:
+        data = json.loads(text, object_pairs_hook=_Pairs)
+    except RecursionError:
+        raise SpecError(f"spec is nested more than {MAX_DEPTH} levels deep", file=file, line=1) from None
+    doc.data = _walk(data, (), doc, [MAX_YAML_NODES])
+    return doc
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """A JSON object as its key-value pairs in order, so a key given twice is seen, not dropped."""
+
+
+def _walk(value: Any, path: PathKey, doc: Document, budget: list[int]) -> Any:
+    _enter(path, doc, budget, None)
+    if isinstance(value, (_Pairs, dict)):
+        out: dict[str, Any] = {}
+        for key, item in (value if isinstance(value, _Pairs) else value.items()):
+            key = _text(key, path, doc, None) if isinstance(key, str) else key
+            child = (*path, key)
+            if key in out:
+                raise SpecError("key given twice", file=doc.file, key=dotted(child))
+            out[key] = _walk(item, child, doc, budget)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_walk(item, (*path, i), doc, budget) for i, item in enumerate(value)]
+    if isinstance(value, str):
+        return _text(value, path, doc, None)
+    return value
+
+
+def _enter(path: PathKey, doc: Document, budget: list[int], line: int | None) -> None:
+    """Count one value against the alias budget and refuse it beyond ``MAX_DEPTH``."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise SpecError(f"spec expands to more than {MAX_YAML_NODES} values (alias bomb?)", file=doc.file)
+    if len(path) > MAX_DEPTH:
+        raise SpecError(f"spec is nested more than {MAX_DEPTH} levels deep", file=doc.file, line=line,
+                        key=dotted(path[:MAX_DEPTH]) or None)
+
+
+def _text(value: str, path: PathKey, doc: Document, line: int | None) -> str:
+    """``value`` with UTF-16 surrogate pairs (``\\ud83e\\udde0``, as ``json.dumps`` writes 🧠) joined.
+
+    A lone surrogate (half a pair) is no character at all: it cannot be written to any file or terminal,
+    so it is refused here, once, for every command.
+    """
+    if _SURROGATE.search(value) is None:
+        return value
+    try:
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    except UnicodeDecodeError as exc:
+        lone = value.encode("utf-16-le", "surrogatepass")[exc.start:exc.start + 2].decode("utf-16-le",
+                                                                                           "surrogatepass")
+        raise SpecError(f"has a lone surrogate escape \\u{ord(lone):04x} (half of a UTF-16 pair), which is no "
+                        "character; write the character itself, or both halves of its pair", file=doc.file,
+                        line=line, key=dotted(path) or None) from None
+
+
+def finite_float(value: object) -> float | None:
+    """``value`` as a finite float64, or None: booleans, text, NaN, ±inf and integers beyond float64's range
+    (YAML and JSON read ``1000…000`` with 400 digits as an exact int) are not numbers a diagram can draw."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def shown_number(value: object) -> str:
+    """A value the user wrote, quoted for an error: huge integers by their size, not their 400 digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 80:  # over 24 digits
+        return f"an integer of {len(str(abs(value)))} digits" if value.bit_length() < 12_000 else "a huge integer"
+    return repr(value)
 
 
 def type_name(value: object) -> str:
@@ -184,17 +332,15 @@ def _compose(text: str, file: str) -> Document:
     except yaml.YAMLError as exc:
         raise SpecError(f"invalid YAML: {exc}", file=file) from None
     except RecursionError:
-        raise SpecError("spec is nested too deeply", file=file, line=1) from None
+        raise SpecError(f"spec is nested more than {MAX_DEPTH} levels deep", file=file, line=1) from None
     finally:
         loader.dispose()
 
 
 def _convert(node: yaml.Node, path: PathKey, loader: _Loader, doc: Document,
              budget: list[int]) -> Any:
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise SpecError(f"spec expands to more than {MAX_YAML_NODES} values (alias bomb?)", file=doc.file)
     line = node.start_mark.line + 1
+    _enter(path, doc, budget, line)
     doc.lines.setdefault(path, line)
     if node.tag not in _STANDARD_TAGS:
         raise SpecError(f"YAML tag {node.tag!r} is not allowed (plain data only)", file=doc.file, line=line,
@@ -207,7 +353,7 @@ def _convert(node: yaml.Node, path: PathKey, loader: _Loader, doc: Document,
                 raise SpecError("keys must be plain names", file=doc.file, line=key_node.start_mark.line + 1,
                                 key=dotted(path) or None)
             key = loader.construct_object(key_node)
-            key = str(key) if not isinstance(key, str) else key
+            key = str(key) if not isinstance(key, str) else _text(key, path, doc, key_node.start_mark.line + 1)
             child = (*path, key)
             if key in out:
                 raise SpecError("key given twice", file=doc.file, line=key_node.start_mark.line + 1, key=dotted(child))
@@ -217,7 +363,8 @@ def _convert(node: yaml.Node, path: PathKey, loader: _Loader, doc: Document,
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, (*path, i), loader, doc, budget) for i, item in enumerate(node.value)]
     try:
-        return loader.construct_object(node)
+        value = loader.construct_object(node)
+        return _text(value, path, doc, line) if isinstance(value, str) else value
     except (ValueError, OverflowError) as exc:  # an integer of 5,000 digits, a date like 2024-13-45
         shown = str(node.value)
         shown = shown if len(shown) <= 24 else shown[:20] + "…"

@@ -28,11 +28,13 @@ from bpdiagram.options import (
     View,
     WrapAuto,
 )
-from bpdiagram.spec.load import Document, PathKey, type_name
+from bpdiagram.spec.load import Document, PathKey, finite_float, shown_number, type_name
 from bpdiagram.spec.values import ValuesSpec, default_values, validate_values
 
-MAX_LAYERS = 256
-"""Deep enough for any lecture (and the 128-layer benchmark); beyond it the picture is unreadable."""
+MAX_LAYERS = 40
+"""Layers of a network (the vectorized view). Set from ``tools/limits.py`` (``make limits``): the largest
+accepted network must render in every format within 10 s on 2 cores; on 2026-11-30 40 layers took 9 s of CPU,
+most of it rasterising the PNG and PDF (64 layers took 13 s, 256 layers far longer)."""
 
 MAX_UNITS = 1_000_000
 """Units per layer; the vectorized view draws shapes, not units, so this only guards arithmetic."""
@@ -40,11 +42,16 @@ MAX_UNITS = 1_000_000
 ELEMENTWISE_MAX_UNITS = 32
 """Units per layer (the input included) the element-wise view draws; 16 stay readable, 32 are a poster."""
 
-ELEMENTWISE_MAX_WEIGHTS = 2048
-"""Weights (Σ n[l−1] n[l]) the element-wise view draws (32 → 32 → 32 at most): each is two edges."""
+ELEMENTWISE_MAX_WEIGHTS = 192
+"""Weights (Σ n[l−1] n[l]) the element-wise view draws: each is two edges. Set from ``tools/limits.py``
+(``make limits``) so the largest accepted network renders in every format within 10 s on 2 cores: on
+2026-11-30 9 → 21 units (189 weights) took 8.3 s of CPU, 12 → 12 → 12 (288) 8.5 to 10 s, 512 weights 12.6 s
+and 2,048 about a minute."""
 
-ELEMENTWISE_MAX_LAYERS = 16
-"""Layers the element-wise view draws; each is four columns wide, and dot slows with the width."""
+ELEMENTWISE_MAX_LAYERS = 6
+"""Layers the element-wise view draws; each is four columns wide, and dot slows with the width. Set from
+``tools/limits.py`` (``make limits``): on 2026-11-30 6 layers of 5 units took 8.2 s of CPU, 8 layers of 5
+9.5 s and 16 layers of 4 13.3 s."""
 
 MAX_TEXT = 500
 """Longest title, name or learning-rate symbol accepted."""
@@ -236,8 +243,9 @@ def _keep(doc: Document, path: PathKey, value: Any, index: int, n_layers: int) -
     """The keep probability of inverted dropout, in (0, 1]; hidden layers only."""
     if index == n_layers - 1:
         raise doc.error(path, "dropout is for hidden layers only, not the output layer (its A goes into the loss)")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise doc.error(path, f"must be the keep probability, a number in (0, 1] such as 0.8, not {value!r}")
+    if finite_float(value) is None:
+        raise doc.error(path, f"must be the keep probability, a number in (0, 1] such as 0.8, not "
+                              f"{shown_number(value)}")
     if not 0 < value <= 1:
         raise doc.error(path, f"the keep probability must lie in (0, 1] (got {value!r}); "
                               "dropout: 0.8 keeps 80 % of the units")
@@ -273,9 +281,9 @@ def _regularization(doc: Document, value: Any) -> float | None:
     if "l2" not in value:
         return None
     lam = value["l2"]
-    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) \
-            or not 0 <= lam <= MAX_L2:
-        raise doc.error((*path, "l2"), f"λ must be a number from 0 to {MAX_L2:g} (got {lam!r})")
+    number = finite_float(lam)
+    if number is None or not 0 <= number <= MAX_L2:
+        raise doc.error((*path, "l2"), f"λ must be a number from 0 to {MAX_L2:g} (got {shown_number(lam)})")
     return float(lam)
 
 

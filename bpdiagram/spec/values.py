@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from bpdiagram.errors import SpecError
 from bpdiagram.options import INITS, Init, Loss
-from bpdiagram.spec.load import Document, PathKey, type_name
+from bpdiagram.spec.load import Document, PathKey, shown_number, type_name
 
 if TYPE_CHECKING:
     from bpdiagram.spec.network import LayerSpec
@@ -282,7 +282,7 @@ def _entry(doc: Document, path: PathKey, value: Any) -> float:
         raise doc.error(path, f"is {value}; entries must be finite numbers")
     if abs(value) > MAX_ABS:
         # a huge YAML int is never turned into text or float: both can overflow
-        shown = f"{value:.3g}" if isinstance(value, float) else f"a {value.bit_length()}-bit integer"
+        shown = f"{value:.3g}" if isinstance(value, float) else shown_number(value)
         raise doc.error(path, f"is {shown}; entries are limited to ±{MAX_ABS:.0e} (exp overflows beyond)")
     return float(value)
 

@@ -2,7 +2,7 @@
 
 One module per format, each exposing ``WRITER``; the registry maps a format
 name to its module and imports it only when asked, so choosing ``svg`` never
-loads the PNG rasteriser.
+runs the PNG rasteriser.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ _MODULES: dict[str, str] = {
 class Writer:
     """A named output format: file extension and the function producing its bytes.
 
-    Formats made from the SVG (PNG and PDF, through CairoSVG) also offer
+    Formats made from the SVG (PNG and PDF, through rsvg-convert) also offer
     ``from_svg``: the same bytes from SVG already rendered for the scene, so a
     diagram saved as SVG, PNG and PDF builds its SVG once.
 

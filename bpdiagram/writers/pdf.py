@@ -1,4 +1,4 @@
-"""PDF writer: the SVG converted to vector PDF by CairoSVG, for LaTeX and print.
+"""PDF writer: the SVG converted to vector PDF by librsvg's ``rsvg-convert``, for LaTeX and print.
 
 The page is the SVG's size (1 px = 0.75 pt), so ``\\includegraphics`` shows the
 same picture as the SVG and the PNG. Cairo stamps the current time into the
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from bpdiagram.layout.engine import run_rsvg
 from bpdiagram.layout.scene import Scene
 from bpdiagram.writers import Writer, svg
 
@@ -18,10 +19,7 @@ _DATES = re.compile(rb"/(?:CreationDate|ModDate)\s*\((?:[^()\\]|\\.)*\)")
 
 def from_svg(data: bytes, scene: Scene) -> bytes:
     """The scene's SVG ``data`` as PDF bytes, without a creation date."""
-    import cairosvg  # heavy (loads libcairo): imported only when a PDF is asked for
-
-    pdf: bytes = cairosvg.svg2pdf(bytestring=data)
-    return without_dates(pdf)
+    return without_dates(run_rsvg(data, "pdf"))
 
 
 def render(scene: Scene) -> bytes:

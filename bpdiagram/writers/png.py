@@ -1,4 +1,4 @@
-"""PNG writer: the SVG rasterised by CairoSVG, at the pixel size ``pixel_size`` decides.
+"""PNG writer: the SVG rasterised by librsvg's ``rsvg-convert``, at the pixel size ``pixel_size`` decides.
 
 The size is computed once, here, before any rasteriser runs, and handed to
 it as an exact width and height in pixels: by default 2 pixels per SVG unit
@@ -6,10 +6,11 @@ it as an exact width and height in pixels: by default 2 pixels per SVG unit
 pixels wide with the height following (``--width``). Any rasteriser that
 can draw into a given pixel size honours the same options.
 
-Cairo cannot make an image wider or taller than 32767 pixels; by default a
-diagram too big for that at 2× (a vectorized network of some 32 layers or
-more, unwrapped) is rasterised at the largest scale that fits, so it still
-renders, while a size asked for explicitly beyond that limit is an error.
+Cairo (which librsvg draws with) cannot make an image wider or taller than
+32767 pixels; by default a diagram too big for that at 2× (a vectorized
+network of some 32 layers or more, unwrapped) is rasterised at the largest
+scale that fits, so it still renders, while a size asked for explicitly
+beyond that limit is an error.
 SVG and PDF keep such diagrams at full size.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import math
 
 from bpdiagram.errors import BpdiagramError
+from bpdiagram.layout.engine import run_rsvg
 from bpdiagram.layout.scene import Scene
 from bpdiagram.writers import Writer, svg
 
@@ -58,11 +60,7 @@ def pixel_size(scene: Scene, *, scale: float | None = None, width: int | None = 
 
 def from_svg(data: bytes, scene: Scene, *, scale: float | None = None, width: int | None = None) -> bytes:
     """The scene's SVG ``data`` as PNG bytes of exactly ``pixel_size(scene, scale=…, width=…)``."""
-    w, h = pixel_size(scene, scale=scale, width=width)
-    import cairosvg  # heavy (loads libcairo): imported only when a PNG is asked for
-
-    png: bytes = cairosvg.svg2png(bytestring=data, output_width=w, output_height=h)
-    return png
+    return run_rsvg(data, "png", size=pixel_size(scene, scale=scale, width=width))
 
 
 def render(scene: Scene, *, scale: float | None = None, width: int | None = None) -> bytes:
