@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Literal
 
 from bpdiagram import __version__
-from bpdiagram.diagram import Diagram, write_atomic
+from bpdiagram.diagram import Diagram, write_all, write_atomic
 from bpdiagram.errors import BpdiagramError, OutputError, SpecError
 from bpdiagram.options import Dtype, JumpStyle, Theme
 from bpdiagram.spec import ExpressionSpec, spec_from_text
-from bpdiagram.spec.load import MAX_SPEC_BYTES
+from bpdiagram.spec.load import decode_spec, read_spec_bytes
 
 RECORDS = ".bpdiagram"
 """The folder, inside the output folder, that keeps each written file's fingerprint."""
@@ -98,19 +98,8 @@ class Source:
         return f"template {self.template}" if self.template else str(self.path)
 
     def read(self) -> bytes:
-        """The spec's bytes (its fingerprint's main part); a missing file is a ``SpecError``."""
-        try:
-            with self.path.open("rb") as handle:
-                data = handle.read(MAX_SPEC_BYTES + 1)
-        except FileNotFoundError:
-            raise SpecError("no such file", file=self.label) from None
-        except IsADirectoryError:
-            raise SpecError("is a directory, not a spec file", file=self.label) from None
-        except OSError as exc:
-            raise SpecError(f"cannot read: {exc.strerror or exc}", file=self.label) from None
-        if len(data) > MAX_SPEC_BYTES:
-            raise SpecError(f"file is over {MAX_SPEC_BYTES} bytes; specs are limited to that", file=self.label)
-        return data
+        """The spec's bytes (its fingerprint's main part), read as every spec file is read."""
+        return read_spec_bytes(self.path, self.label)
 
     def diagram(self, options: Options) -> tuple[Diagram, bytes]:
         """The diagram with the drawing options applied (not yet the series), and the spec's bytes.
@@ -119,11 +108,8 @@ class Source:
         a file saved again mid-build is never recorded with the wrong hash.
         """
         data = self.read()
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise SpecError(f"not UTF-8 text (byte {exc.start})", file=self.label) from None
-        spec = spec_from_text(text, file=self.label, is_json=self.path.suffix.lower() == ".json")
+        is_json = self.path.suffix.lower() == ".json"
+        spec = spec_from_text(decode_spec(data, self.label), file=self.label, is_json=is_json)
         return Diagram(spec, name=self.stem, shapes=options.shapes, values=options.values, jumps=options.jumps,
                        theme=options.theme, memory=options.memory, batch=options.batch, dtype=options.dtype,
                        gradient_flow=options.gradient_flow, code=options.code), data
@@ -222,13 +208,14 @@ def write(build: Plan) -> list[Path]:
     payloads = [(file, make(), fingerprint) for file, make, fingerprint in build.files]
     for folder in dict.fromkeys(file.parent for file, _, _ in payloads):
         try:
-            (folder / RECORDS).mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputError(f"{folder}: cannot create output folder: {exc.strerror or exc}") from None
-    written = []
-    for file, data, fingerprint in payloads:
+    for file, _, _ in payloads:
         _record_path(file).unlink(missing_ok=True)  # a file being replaced is never taken as up to date
-        written.append(write_atomic(file, data))
+    written = write_all([(file, data) for file, data, _ in payloads])  # all of a build's files, or none
+    for file, _, fingerprint in payloads:  # the records only once every file is in place
+        _record_path(file).parent.mkdir(exist_ok=True)
         st = os.stat(file)
         record = {"fingerprint": fingerprint, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
         write_atomic(_record_path(file), json.dumps(record, sort_keys=True).encode("utf-8"))

@@ -15,9 +15,7 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 TEMPLATES = template_names()
 NETWORK_TEMPLATES = [t for t in TEMPLATES if not t.startswith("expression")]
 COURSE_TEMPLATES = ["l2-regularized", "dropout", "batchnorm", "residual-block"]
-"""INTERFACE §11's templates: drawn and checked; ``bpdiagram code`` refuses them for now."""
-EXPORTED_TEMPLATES = [t for t in TEMPLATES if t not in COURSE_TEMPLATES]
-"""The templates ``bpdiagram code`` exports."""
+"""INTERFACE §11's templates: L2, dropout, batch norm, residuals (drawn, checked and exported)."""
 VECTORIZED_TEMPLATES = [t for t in NETWORK_TEMPLATES if t not in ("single-neuron", "three-layer-elementwise")]
 HAVE_DOT = shutil.which("dot") is not None
 CHROMIUM = shutil.which("chromium")

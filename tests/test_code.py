@@ -15,6 +15,7 @@ import itertools
 import math
 import os
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,20 +29,28 @@ from click.testing import CliRunner
 from bpdiagram.cli import cli
 from bpdiagram.library import template_path
 from bpdiagram.model.build import build_graph
-from bpdiagram.model.catalogue import ACTIVATION_OPS, FUSED_OPS, GATE_OPS, LINEAR, LOSS_OPS, Code
+from bpdiagram.model.catalogue import (
+    ACTIVATION_OPS,
+    BATCHNORM,
+    DROPOUT,
+    FUSED_OPS,
+    GATE_OPS,
+    L2,
+    LINEAR,
+    LOSS_OPS,
+    RESIDUAL,
+    Code,
+)
 from bpdiagram.model.code import Listing, generate
 from bpdiagram.model.expression import evaluate
 from bpdiagram.model.numeric import draw_arrays
 from bpdiagram.options import ACTIVATIONS
 from bpdiagram.spec import ExpressionSpec, load_spec
 from bpdiagram.spec.network import NetworkSpec
-from tests.autodiff import Value, network_gradients
-from tests.conftest import COURSE_TEMPLATES, EXPORTED_TEMPLATES, ROOT
-from tests.conftest import NETWORK_TEMPLATES as ALL_NETWORK_TEMPLATES
+from tests.autodiff import Value, course_network_gradients, network_gradients
+from tests.conftest import COURSE_TEMPLATES, NETWORK_TEMPLATES, ROOT
+from tests.conftest import TEMPLATES as TEMPLATES
 from tests.test_expression import to_text, to_value
-
-NETWORK_TEMPLATES = [t for t in ALL_NETWORK_TEMPLATES if t not in COURSE_TEMPLATES]
-TEMPLATES = EXPORTED_TEMPLATES  # INTERFACE §11's templates are not exported yet (tests/test_course.py)
 
 TOL = 1e-6
 _counter = itertools.count()
@@ -81,24 +90,49 @@ def check_network(spec: NetworkSpec, folder: Path, *, finite_differences: bool =
     """Import the module of ``spec``, run it, and hold it against autodiff and finite differences."""
     module = import_listing(generate(spec), folder)
     params, x, y = module.example()
-    arrays = draw_arrays(spec, spec.numbers())  # the module's numbers are the diagram's numbers
+    arrays = draw_arrays(spec, spec.numbers())  # the module's numbers are the diagram's numbers, to the bit
     assert np.array_equal(x, arrays.X) and np.array_equal(y, arrays.Y)
-    for layer in range(1, len(spec.layers) + 1):
+    layers = range(1, len(spec.layers) + 1)
+    own = {f"W{layer}" for layer in layers}
+    for layer, layer_spec in zip(layers, spec.layers, strict=True):
         assert np.array_equal(params[f"W{layer}"], arrays.W[layer - 1])
-        assert np.array_equal(params[f"b{layer}"], arrays.b[layer - 1])
+        extras = (["gamma", "beta"] if layer_spec.batchnorm else []) + (["D"] if layer_spec.dropout else [])
+        for name in extras:
+            assert np.array_equal(params[f"{name}{layer}"], arrays.extra(name, layer)), (name, layer)
+        if not layer_spec.batchnorm:
+            assert np.array_equal(params[f"b{layer}"], arrays.b[layer - 1])
+        own |= {f"{name}{layer}" for name in extras + ([] if layer_spec.batchnorm else ["b"])}
+    assert set(params) == own  # INTERFACE §13: W, b (none on a batch-norm layer), gamma, beta, D
     j, cache = module.forward(params, x, y)
     grads = module.backward(params, cache)
     k = spec.diagram.backprop_to
-    layers = range(1, len(spec.layers) + 1)
-    assert list(grads) == [f"{p}{layer}" for layer in layers if layer >= k for p in ("dW", "db")]
-    ref_j, ref_dw, ref_db = network_gradients(
-        x.tolist(), y.tolist(), [params[f"W{layer}"].tolist() for layer in layers],
-        [params[f"b{layer}"].tolist() for layer in layers], [layer.activation for layer in spec.layers], spec.loss)
-    assert close(j, ref_j), (j, ref_j)
-    for layer in layers:
-        if layer >= k:
-            assert close(grads[f"dW{layer}"], ref_dw[layer - 1]), (layer, grads[f"dW{layer}"], ref_dw[layer - 1])
-            assert close(grads[f"db{layer}"], ref_db[layer - 1]), (layer, grads[f"db{layer}"], ref_db[layer - 1])
+    assert list(grads) == [f"{p}{layer}" for layer in layers if layer >= k
+                           for p in (("dW", "dgamma", "dbeta") if spec.layers[layer - 1].batchnorm else ("dW", "db"))]
+    if spec.extended:
+        oracle = []
+        for layer, layer_spec in zip(layers, spec.layers, strict=True):
+            entry = {"W": params[f"W{layer}"].tolist(), "activation": layer_spec.activation,
+                     "residual": layer_spec.residual}
+            names = ("gamma", "beta") if layer_spec.batchnorm else ("b",)
+            entry |= {name: params[f"{name}{layer}"].tolist() for name in names}
+            if layer_spec.dropout is not None:
+                entry |= {"D": params[f"D{layer}"].tolist(), "keep": layer_spec.dropout}
+            oracle.append(entry)
+        ref_j, ref = course_network_gradients(x.tolist(), y.tolist(), oracle, spec.loss, l2=spec.l2)
+        assert close(j, ref_j), (j, ref_j)
+        assert {name for name in ref if int(re.sub(r"\D", "", name)) >= k} == {name[1:] for name in grads}
+        for name, grad in grads.items():
+            assert close(grad, ref[name[1:]]), (name, grad, ref[name[1:]])
+    else:
+        ref_j, ref_dw, ref_db = network_gradients(
+            x.tolist(), y.tolist(), [params[f"W{layer}"].tolist() for layer in layers],
+            [params[f"b{layer}"].tolist() for layer in layers], [layer.activation for layer in spec.layers],
+            spec.loss)
+        assert close(j, ref_j), (j, ref_j)
+        for layer in layers:
+            if layer >= k:
+                assert close(grads[f"dW{layer}"], ref_dw[layer - 1]), (layer, grads[f"dW{layer}"], ref_dw[layer - 1])
+                assert close(grads[f"db{layer}"], ref_db[layer - 1]), (layer, grads[f"db{layer}"], ref_db[layer - 1])
     if not finite_differences:
         return
     h = 1e-6
@@ -172,6 +206,91 @@ def test_random_networks_match_autodiff(tmp_path: Path) -> None:
         spec = network(layers, loss, inputs=rng.randint(1, 4), diagram=diagram,
                        values={"seed": rng.randint(0, 10**6), "batch": rng.randint(1, 5)})
         check_network(spec, tmp_path, finite_differences=rng.random() < 0.3)
+
+
+@pytest.mark.parametrize("name", COURSE_TEMPLATES)
+@pytest.mark.parametrize("k", [1, 2])
+def test_l2_dropout_batchnorm_and_residual_templates_match_the_course_autodiff(name: str, k: int,
+                                                                              tmp_path: Path) -> None:
+    spec = load_spec({**_doc(name), "diagram": {"backprop_to": k}})
+    assert isinstance(spec, NetworkSpec) and spec.extended
+    check_network(spec, tmp_path)
+
+
+def _course_doc(rng: random.Random) -> dict[str, Any]:
+    """A network mixing L2, dropout, batch norm and residuals at random (hidden layers of one width)."""
+    width = rng.randint(1, 3)
+    hidden = [a for a in ACTIVATIONS if a != "softmax"]
+    layers: list[dict[str, Any]] = []
+    for k in range(1, rng.randint(2, 4) + 1):
+        layer: dict[str, Any] = {"size": width, "activation": rng.choice(hidden)}
+        if rng.random() < 0.5:
+            layer["dropout"] = rng.choice([0.5, 0.8, 1.0])
+        if rng.random() < 0.5:
+            layer["batchnorm"] = True
+        if k > 1 and rng.random() < 0.5:
+            layer["residual"] = rng.randint(1, k - 1)
+        layers.append(layer)
+    out, loss = rng.choice([("sigmoid", "bce"), ("softmax", "ce"), ("linear", "mse"), ("tanh", "sse")])
+    size = width if rng.random() < 0.3 and out != "softmax" else rng.randint(2, 3)
+    last: dict[str, Any] = {"size": size, "activation": out}
+    if rng.random() < 0.3:
+        last["batchnorm"] = True
+    if size == width and rng.random() < 0.5:
+        last["residual"] = rng.randint(1, len(layers))
+    doc: dict[str, Any] = {"input": rng.randint(1, 3), "layers": [*layers, last], "loss": loss,
+                           "diagram": {"simplify": rng.choice(["auto", "false"]),
+                                       "backprop_to": rng.randint(1, len(layers) + 1),
+                                       "notation": rng.choice(["dls", "cs231n"])},
+                           "values": {"seed": rng.randint(0, 10**6), "batch": rng.randint(2, 5)}}
+    if rng.random() < 0.6:
+        doc["regularization"] = {"l2": rng.choice([0.0, 0.1, 0.7])}
+    return doc
+
+
+def test_random_networks_mixing_all_four_features_match_the_course_autodiff(tmp_path: Path) -> None:
+    rng = random.Random(1117)
+    seen = set()
+    for _ in range(40):
+        doc = _course_doc(rng)
+        spec = load_spec(doc)
+        assert isinstance(spec, NetworkSpec)
+        if rng.random() < 0.3:  # masks, γ and β given in the spec rather than drawn
+            arrays = draw_arrays(spec, spec.numbers())
+            given: dict[str, Any] = {}
+            for layer, layer_spec in enumerate(spec.layers, start=1):
+                if layer_spec.dropout is not None:
+                    mask = arrays.extra("D", layer)
+                    assert mask is not None
+                    given[f"D{layer}"] = (1 - mask).tolist()  # the other units dropped
+                if layer_spec.batchnorm:
+                    given[f"gamma{layer}"] = [[rng.uniform(0.5, 1.5)] for _ in range(layer_spec.size)]
+                    given[f"beta{layer}"] = [[rng.uniform(-0.5, 0.5)] for _ in range(layer_spec.size)]
+            spec = load_spec({**doc, "values": {**doc["values"], **given}})
+            assert isinstance(spec, NetworkSpec)
+        seen |= {key for layer in spec.layers for key, on in (("dropout", layer.dropout is not None),
+                                                               ("batchnorm", layer.batchnorm),
+                                                               ("residual", layer.residual is not None)) if on}
+        seen |= {"l2"} if spec.l2 else set()
+        check_network(spec, tmp_path, finite_differences=rng.random() < 0.5)
+    assert seen == {"dropout", "batchnorm", "residual", "l2"}
+
+
+def test_the_cache_holds_what_the_diagrams_cache_band_draws(tmp_path: Path) -> None:
+    """For every course template and random mix: the cache dict's keys are the cache band's nodes, one each."""
+    rng = random.Random(5)
+    specs = [load_spec(template_path(name)) for name in COURSE_TEMPLATES] + [load_spec(_course_doc(rng))
+                                                                            for _ in range(15)]
+    for spec in specs:
+        assert isinstance(spec, NetworkSpec)
+        graph = build_graph(spec)
+        band = {n for n, d in graph.nodes(data=True) if d["kind"] == "cached"}
+        module = import_listing(generate(spec), tmp_path)
+        params, x, y = module.example()
+        _, cache = module.forward(params, x, y)
+        linked = {node for node in generate(spec).statements() if node.startswith("cache.")}
+        assert linked == band, (linked ^ band)
+        assert len(cache) == len(band)
 
 
 def test_given_values_are_written_exactly(tmp_path: Path) -> None:
@@ -350,6 +469,50 @@ def test_every_catalogue_body_computes_what_the_entrys_numpy_rule_computes() -> 
                 assert math.isclose(got, 1.5 * local, rel_tol=1e-12, abs_tol=1e-15), (name, body)
 
 
+def test_the_course_entries_bodies_compute_what_their_numpy_rules_compute() -> None:
+    """L2, dropout, batch norm, residual, and the activations' g′ from Z and dZ from A (INTERFACE §11)."""
+    rng = np.random.default_rng(17)
+    z, da, w = rng.standard_normal((3, 5)), rng.standard_normal((3, 5)), rng.standard_normal((3, 4))
+    for name, act in ACTIVATION_OPS.items():
+        if act.slope:
+            assert act.slope_code is not None and act.g_prime is not None, name
+            assert np.array_equal(compile_body(act.slope_code, ("Z",))(z), act.g_prime(z)), name
+        if act.output_derivative is not None:
+            assert act.output_code is not None and act.output_backward is not None, name
+            a = act.g(z)
+            assert np.array_equal(compile_body(act.output_code, ("dA", "A"))(da, a), act.output_backward(da, a)), name
+    assert isinstance(L2.code, Code)
+    ws = [w, z]
+    assert math.isclose(compile_body(L2.code.forward, ("Ws", "lambd", "scale"))(ws, 0.7, 0.2), L2.J(ws, 0.7, 0.2),
+                        rel_tol=1e-14)
+    assert np.allclose(compile_body(L2.code.backward[0], ("W", "lambd", "scale"))(w, 0.7, 0.2), L2.dW(w, 0.7, 0.2))
+    assert isinstance(DROPOUT.code, Code)
+    mask = DROPOUT.draw(np.random.default_rng(3), (3, 5), 0.6)
+    same = compile_body(DROPOUT.draw_code, ("rng", "shape", "keep"))(np.random.default_rng(3), (3, 5), 0.6)
+    assert np.array_equal(same, mask)  # the same bits: example() draws the diagram's mask
+    assert np.allclose(compile_body(DROPOUT.code.forward, ("G", "D", "keep"))(z, mask, 0.6),
+                       DROPOUT.apply(z, mask, 0.6))
+    assert np.allclose(compile_body(DROPOUT.code.backward[0], ("dA", "D", "keep"))(da, mask, 0.6),
+                       DROPOUT.backward(da, mask, 0.6))
+    assert isinstance(BATCHNORM.code, Code)
+    gamma, beta = rng.uniform(0.5, 1.5, (3, 1)), rng.standard_normal((3, 1))
+    mu, var, znorm, zbn = compile_body(BATCHNORM.code.forward, ("Z", "gamma", "beta"))(z, gamma, beta)
+    ref_mu, ref_var, ref_norm = BATCHNORM.normalize(z)
+    ref_bn = BATCHNORM.scale_shift(ref_norm, gamma, beta)
+    for got, ref in ((mu, ref_mu), (var, ref_var), (znorm, ref_norm), (zbn, ref_bn)):
+        assert np.allclose(got, ref, rtol=1e-14, atol=1e-14)
+    assert np.allclose(compile_body(BATCHNORM.linear_code, ("W", "A_prev"))(w, z.T[:4]), w @ z.T[:4])
+    expected = BATCHNORM.backward(da, ref_norm, ref_var, gamma, 0.2)
+    for body, ref in zip(BATCHNORM.code.backward, expected, strict=True):
+        # one expression over several lines (dZ's): written as model.code writes it, ``name = expression``
+        got = compile_body(f"out = {body}\nout", ("dZbn", "Znorm", "var", "gamma", "scale"))(da, ref_norm, ref_var,
+                                                                                              gamma, 0.2)
+        assert np.allclose(got, ref, rtol=1e-13, atol=1e-14)
+    assert isinstance(RESIDUAL.code, Code)
+    assert np.array_equal(compile_body(RESIDUAL.code.forward, ("Z", "A_skip"))(z, da), RESIDUAL.add(z, da))
+    assert np.array_equal(compile_body(RESIDUAL.code.backward[0], ("dZ",))(da), RESIDUAL.backward(da))
+
+
 def test_a_catalogue_entry_without_code_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
 
@@ -443,6 +606,8 @@ def test_every_generated_module_passes_ruff_with_the_projects_settings(tmp_path:
               "values": {long_a: 0.5, long_b: 1.5}, "title": "x" * 300}
     (tmp_path / "long_names.py").write_text(generate(load_spec(stress)).text)
     (tmp_path / "given.py").write_text(generate(load_spec(ROOT / "docs" / "worked-example-values.yaml")).text)
+    for i in range(12):  # L2, dropout, batch norm and residuals mixed
+        (tmp_path / f"course_{i}.py").write_text(generate(load_spec(_course_doc(rng))).text)
     ruff = Path(sys.executable).parent / "ruff"
     done = subprocess.run([str(ruff), "check", "--no-cache", "--config", str(ROOT / "pyproject.toml"), str(tmp_path)],
                           capture_output=True, text=True, timeout=120)

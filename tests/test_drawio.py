@@ -107,7 +107,7 @@ def test_steps_work_for_drawio(mx: Any, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["render", "-t", "two-layer-binary", "-f", "drawio", "--steps", "-o",
                                       str(tmp_path)])
     assert result.exit_code == 0, result.output
-    files = sorted(p.name for p in tmp_path.iterdir())
+    files = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))  # not render's records
     assert files == [f"two-layer-binary-{i}.drawio" for i in range(1, 5)]
     first = read(mx, (tmp_path / "two-layer-binary-1.drawio").read_bytes())
     kinds = {v["data"].get("kind") for v in first["vertices"].values()}

@@ -42,7 +42,7 @@ MALFORMED: list[tuple[str, bytes, str]] = [
     ("neg-size.yaml", GOOD.replace("size: 3", "size: -3").encode(), "between 1 and"),
     ("huge-size.yaml", GOOD.replace("size: 3", "size: 1000000000").encode(), "between 1 and 1000000"),
     ("many-layers.yaml", ("input: 2\nloss: mse\nlayers:\n" + "  - {size: 1, activation: linear}\n" * 300).encode(),
-     "at most 40"),
+     "at most 64"),
     ("show-empty.yaml", (GOOD + "diagram: {show: []}\n").encode(), "at least one edge kind"),
     ("upper.yaml", GOOD.replace("loss: bce", "loss: BCE").encode(), "did you mean 'bce'?"),
     ("nan-rate.yaml", (GOOD + "diagram: {learning_rate: .nan}\n").encode(), "learning_rate"),

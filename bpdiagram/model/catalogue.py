@@ -115,6 +115,10 @@ class ActivationOp:
     where g's argument is a sum Z[l] + A[k] that nothing else keeps (a residual layer)."""
     output_backward: Callable[[Array, Array], Array] | None = None
     """(dA, A) → dZ, the numbers of ``output_derivative``."""
+    slope_code: str | None = None
+    """``slope`` as Python from ``Z`` (g's argument), for ``bpdiagram code``; None where ``slope`` is None or empty."""
+    output_code: str | None = None
+    """``output_derivative`` as Python from ``dA`` and ``A``, for ``bpdiagram code``."""
 
 
 @dataclass(frozen=True)
@@ -167,18 +171,21 @@ ACTIVATION_OPS: dict[Activation, ActivationOp] = {
                             lambda da, z, a: da * a * (1 - a),
                             unit_forward="$a = σ($z)", unit_derivative="$dz = $da · $a (1 − $a)",
                             code=Code("1 / (1 + np.exp(-Z))", ("dA * A * (1 - A)",)),
-                            slope="σ($Z) ⊙ (1 − σ($Z))", g_prime=lambda z: _sigmoid(z) * (1 - _sigmoid(z))),
+                            slope="σ($Z) ⊙ (1 − σ($Z))", g_prime=lambda z: _sigmoid(z) * (1 - _sigmoid(z)),
+                            slope_code="1 / (1 + np.exp(-Z)) * (1 - 1 / (1 + np.exp(-Z)))"),
     "tanh": ActivationOp("tanh", "$A = tanh($Z)", "$dZ = $dA ⊙ (1 − $A^{2})", ("A",), lambda z: np.tanh(z),
                          lambda da, z, a: da * (1 - a**2),
                          unit_forward="$a = tanh($z)", unit_derivative="$dz = $da · (1 − $a^{2})",
                          code=Code("np.tanh(Z)", ("dA * (1 - A ** 2)",)),
-                         slope="(1 − tanh^{2}($Z))", g_prime=lambda z: 1 - np.tanh(z) ** 2),
+                         slope="(1 − tanh^{2}($Z))", g_prime=lambda z: 1 - np.tanh(z) ** 2,
+                         slope_code="1 - np.tanh(Z) ** 2"),
     "relu": ActivationOp("relu", "$A = max(0, $Z)", "$dZ = $dA ⊙ [$Z > 0]", ("Z",),
                          lambda z: np.maximum(0.0, z), lambda da, z, a: da * (z > 0),
                          unit_forward="$a = max(0, $z)", unit_derivative="$dz = $da · [$z > 0]", smooth=False,
                          code=Code("np.maximum(0.0, Z)", ("dA * (Z > 0)",)),
                          slope="[$Z > 0]", g_prime=lambda z: (z > 0).astype(np.float64),
-                         output_derivative="$dZ = $dA ⊙ [$A > 0]", output_backward=lambda da, a: da * (a > 0)),
+                         output_derivative="$dZ = $dA ⊙ [$A > 0]", output_backward=lambda da, a: da * (a > 0),
+                         slope_code="(Z > 0).astype(np.float64)", output_code="dA * (A > 0)"),
     "leaky_relu": ActivationOp("leaky_relu", "$A = max(0.01 $Z, $Z)", "$dZ = $dA ⊙ ([$Z > 0] + 0.01 [$Z ≤ 0])",
                                ("Z",), lambda z: np.where(z > 0, z, LEAKY_SLOPE * z),
                                lambda da, z, a: da * np.where(z > 0, 1.0, LEAKY_SLOPE),
@@ -189,7 +196,9 @@ ACTIVATION_OPS: dict[Activation, ActivationOp] = {
                                slope="([$Z > 0] + 0.01 [$Z ≤ 0])",
                                g_prime=lambda z: np.where(z > 0, 1.0, LEAKY_SLOPE),
                                output_derivative="$dZ = $dA ⊙ ([$A > 0] + 0.01 [$A ≤ 0])",
-                               output_backward=lambda da, a: da * np.where(a > 0, 1.0, LEAKY_SLOPE)),
+                               output_backward=lambda da, a: da * np.where(a > 0, 1.0, LEAKY_SLOPE),
+                               slope_code=f"np.where(Z > 0, 1.0, {LEAKY_SLOPE})",
+                               output_code=f"dA * np.where(A > 0, 1.0, {LEAKY_SLOPE})"),
     "softmax": ActivationOp("softmax", "$A = softmax($Z)", "$dZ = $A ⊙ ($dA − Σ_{k} $A ⊙ $dA)", ("A",), _softmax,
                             lambda da, z, a: a * (da - (a * da).sum(axis=0, keepdims=True)),
                             unit_forward="$a = exp($z) / $Σ@kexp($z@k)",
@@ -359,6 +368,8 @@ class L2Op:
     """(every W, λ, scale) → the penalty; scale is the loss's 1/m (or 1)."""
     dW: Callable[[Array, float, float], Array]
     """(W, λ, scale) → the term added to dW."""
+    code: Code | None = None
+    """The penalty from ``Ws`` (every W), ``lambd`` and ``scale``; then dW's term from ``W``, ``lambd``, ``scale``."""
 
 
 L2 = L2Op(
@@ -367,6 +378,7 @@ L2 = L2Op(
     caches=(CachedValue("$W", ("n", "n-")),),
     J=lambda ws, lam, scale: float(lam * scale / 2 * sum(float(np.sum(w * w)) for w in ws)),
     dW=lambda w, lam, scale: lam * scale * w,
+    code=Code("float(lambd * scale / 2 * sum(float(np.sum(W * W)) for W in Ws))", ("lambd * scale * W",)),
 )
 
 
@@ -385,6 +397,10 @@ class DropoutOp:
     """(dA, D, keep) → the gradient of g's output."""
     draw: Callable[[np.random.Generator, tuple[int, int], float], Array]
     """(rng, shape, keep) → a mask of 0/1 with P(1) = keep."""
+    code: Code | None = None
+    """A from ``G`` (g's output), ``D`` and ``keep``; then the gradient of G from ``dA``, ``D``, ``keep``."""
+    draw_code: str = ""
+    """``draw`` as Python from ``rng``, ``shape`` and ``keep`` (the same calls, so the same bits)."""
 
 
 DROPOUT = DropoutOp(
@@ -394,6 +410,8 @@ DROPOUT = DropoutOp(
     apply=lambda g, d, keep: d * g / keep,
     backward=lambda da, d, keep: da * d / keep,
     draw=lambda rng, shape, keep: (rng.random(shape) < keep).astype(np.float64),
+    code=Code("D * G / keep", ("dA * D / keep",)),
+    draw_code="(rng.random(shape) < keep).astype(np.float64)",
 )
 
 
@@ -424,6 +442,11 @@ class BatchNormOp:
     """(Ẑ, γ, β) → Z̃."""
     backward: Callable[[Array, Array, Array, Array, float], tuple[Array, Array, Array]]
     """(dZ̃, Ẑ, σ², γ, scale) → (dγ, dβ, dZ)."""
+    code: Code | None = None
+    """μ, σ², Ẑ, Z̃ (``mu``, ``var``, ``Znorm``, ``Zbn``) from ``Z``, ``gamma``, ``beta``; then dγ, dβ, dZ from
+    ``dZbn``, ``Znorm``, ``var``, ``gamma``, ``scale`` (one expression each)."""
+    linear_code: str = ""
+    """``linear`` as Python from ``W`` and ``A_prev``; dW is the linear step's own (``LINEAR.code``)."""
 
 
 def _normalize(z: Array) -> tuple[Array, Array, Array]:
@@ -452,6 +475,15 @@ BATCHNORM = BatchNormOp(
     normalize=_normalize,
     scale_shift=lambda zhat, gamma, beta: gamma * zhat + beta,
     backward=_batchnorm_backward,
+    code=Code("mu = Z.mean(axis=1, keepdims=True)\n"
+              "var = ((Z - mu) ** 2).mean(axis=1, keepdims=True)\n"
+              f"Znorm = (Z - mu) / np.sqrt(var + {BATCHNORM_EPS!r})\n"
+              "Zbn = gamma * Znorm + beta\n"
+              "mu, var, Znorm, Zbn",
+              ("scale * (dZbn * Znorm).sum(axis=1, keepdims=True)", "scale * dZbn.sum(axis=1, keepdims=True)",
+               "gamma * (dZbn - dZbn.mean(axis=1, keepdims=True)\n"
+               f"         - Znorm * (dZbn * Znorm).mean(axis=1, keepdims=True)) / np.sqrt(var + {BATCHNORM_EPS!r})")),
+    linear_code="W @ A_prev",
 )
 
 
@@ -473,6 +505,8 @@ class ResidualOp:
     """(Z, A[k]) → the argument."""
     backward: Callable[[Array], Array]
     """gradient of the argument → the term added to dA[k]."""
+    code: Code | None = None
+    """The argument from ``Z`` and ``A_skip``; then the term added to dA[k] from ``dZ``."""
 
 
 RESIDUAL = ResidualOp(
@@ -481,6 +515,7 @@ RESIDUAL = ResidualOp(
     caches=(),
     add=lambda z, a: z + a,
     backward=lambda d: d.copy(),
+    code=Code("Z + A_skip", ("dZ.copy()",)),
 )
 
 

@@ -24,14 +24,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from keyword import iskeyword
 
-from bpdiagram.errors import BpdiagramError, SpecError, one_line
+from bpdiagram.errors import BpdiagramError, one_line
 from bpdiagram.model.catalogue import (
     ACTIVATION_OPS,
+    BATCHNORM,
+    DROPOUT,
     GATE_OPS,
+    L2,
     LINEAR,
     LOSS_OPS,
     PREVIOUS_GRADIENT,
+    RESIDUAL,
     Code,
+    backward_form,
+    fill,
     output_rule,
     param_gradients,
 )
@@ -41,7 +47,7 @@ from bpdiagram.model.numeric import init_factor
 from bpdiagram.options import Gate
 from bpdiagram.richtext import plain, plain_lines
 from bpdiagram.spec.expression import ExpressionSpec
-from bpdiagram.spec.network import NetworkSpec
+from bpdiagram.spec.network import LayerSpec, NetworkSpec
 from bpdiagram.spec.values import ValuesSpec
 
 INDENT = "    "
@@ -97,7 +103,12 @@ class _Module:
         self.add()
         self.add()
         self.add(f"def {name}({', '.join(args)}):")
-        self.add(f'"""{_docstring(doc)}"""', depth=1, prose=True)
+        text = _docstring(doc)
+        if len(text) + 10 <= WIDTH:
+            self.add(f'"""{text}"""', depth=1, prose=True)
+        else:  # a long formula (batch norm's): wrapped, the closing quotes on a line of their own
+            self.add('"""' + "\n".join(textwrap.wrap(text, WIDTH - 4, break_on_hyphens=False)) + '\n"""', depth=1,
+                     prose=True)
         lines = body.split("\n") if body else []
         if returns:
             lines.append(", ".join(returns))
@@ -166,6 +177,13 @@ def _code(op: str, code: Code | None) -> Code:
     return code
 
 
+def _body(op: str, text: str | None) -> str:
+    """A code body of a catalogue entry that keeps it in a field of its own (``slope_code``, ``draw_code``)."""
+    if not text:
+        raise _missing(op)
+    return text
+
+
 _TOKEN = re.compile(r"\$(d?[A-Za-z])([+-]?)(')?")
 
 
@@ -174,9 +192,14 @@ def _generic(template: str) -> str:
 
     def sub(match: re.Match[str]) -> str:
         name, shift, prime = match.group(1), match.group(2), match.group(3)
-        return name + ("_prev" if shift == "-" else "") + ("^{T}" if prime else "")
+        grad, base = ("d", name[1:]) if len(name) == 2 else ("", name)
+        return grad + _CODE_NAMES.get(base, base) + ("_prev" if shift == "-" else "") + ("^{T}" if prime else "")
 
-    return _flat(_TOKEN.sub(sub, template.replace("$W$", "$W $")))
+    return _flat(_TOKEN.sub(sub, template.replace("$W$", "$W $").replace("$W@l", "$W")))
+
+
+_CODE_NAMES = {"M": "mu", "V": "var", "N": "Znorm", "T": "Zbn", "G": "gamma", "B": "beta"}
+"""Batch norm's template letters as the generated code names them (the diagram's Z_norm, Z_bn, σ², γ, β)."""
 
 
 def _flat(markup: str) -> str:
@@ -204,33 +227,25 @@ def generate(spec: NetworkSpec | ExpressionSpec, *, source: str = "a spec") -> L
     """The module for ``spec``; ``source`` names where the spec came from, for the header."""
     if isinstance(spec, ExpressionSpec):
         return _expression(spec, source)
-    _refuse_course_ops(spec)
     return _Network(spec, source).write()
-
-
-def _refuse_course_ops(spec: NetworkSpec) -> None:
-    """L2, dropout, batch norm and residuals (INTERFACE §11) are drawn and checked, not yet exported."""
-    used = [("regularization.l2", spec.l2 is not None)]
-    for i, layer in enumerate(spec.layers, start=1):
-        used += [(f"layers[{i}].dropout", layer.dropout is not None), (f"layers[{i}].batchnorm", layer.batchnorm),
-                 (f"layers[{i}].residual", layer.residual is not None)]
-    for key, on in used:
-        if on:
-            raise SpecError(f"'bpdiagram code' does not export {key.split('.')[-1]} yet (render and check "
-                            "draw and verify it); drop the key to export the plain network", file=spec.file,
-                            key=key)
 
 
 class _Network:
     def __init__(self, spec: NetworkSpec, source: str) -> None:
+        from bpdiagram.model.build import BuildOptions, _Builder
+
         self.spec = spec
         self.source = source
         self.L = len(spec.layers)
         self.k = spec.diagram.backprop_to
         self.sym = Symbols(spec.diagram.notation, spec.input.name, spec.target)
+        self.labels = _Builder(spec, BuildOptions())
+        """The diagram's own labels of §11's nodes (g's argument, dropout, residual sums) for the comments."""
         self.loss = LOSS_OPS[spec.loss]
         self.fused = output_rule(spec.layers[-1].activation, spec.loss, spec.diagram.simplify)
-        names = {f"{p}{layer}" for layer in range(0, self.L + 1) for p in ("W", "b", "Z", "A", "dW", "db", "dZ", "dA")}
+        names = {f"{p}{layer}" for layer in range(0, self.L + 1)
+                 for p in ("W", "b", "Z", "A", "dW", "db", "dZ", "dA", "D", "gamma", "beta", "mu", "var", "Znorm",
+                           "Zbn", "dZbn", "dgamma", "dbeta")}
         taken = _RESERVED | names
         self.X = _identifier(spec.input.name, "X", taken)
         self.Y = _identifier(spec.target, "Y", taken | {self.X})
@@ -247,21 +262,71 @@ class _Network:
     def formula(self, template: str, layer: int) -> str:
         return _flat(self.sym.render(template, layer))
 
+    def layer(self, layer: int) -> LayerSpec:
+        return self.spec.layers[layer - 1]
+
+    def form(self, layer: int) -> str:
+        """How dZ (of g's argument) of ``layer`` is computed: ``fused``, or ``backward_form``'s answer."""
+        spec = self.layer(layer)
+        if layer == self.L and self.fused is not None:
+            return "fused"
+        return backward_form(spec.activation, dropout=spec.dropout is not None, residual=spec.residual is not None)
+
+    def argument(self, layer: int, cached: bool = False) -> str:
+        """g's argument of ``layer`` in code: Z (Z_bn with batch norm), plus A[k] with a residual."""
+        spec = self.layer(layer)
+        base = f"{'Zbn' if spec.batchnorm else 'Z'}{layer}"
+        names = [base] if spec.residual is None else [base, f"A{spec.residual}"]
+        if cached:
+            names = [f'cache["{name}"]' for name in names]
+        return names[0] if len(names) == 1 else f"residual_forward({names[0]}, {names[1]})"
+
+    def gradient(self, layer: int) -> str:
+        """The gradient of g's argument as the code names it: dZ_bn with batch norm, else dZ."""
+        return f"{'dZbn' if self.layer(layer).batchnorm else 'dZ'}{layer}"
+
+    def sources(self) -> list[int]:
+        """The layers whose A a residual takes forward."""
+        return [spec.residual for spec in self.spec.layers if spec.residual is not None]
+
     def cached(self) -> list[tuple[str, str]]:
-        """What the backward pass reads, as (code name, diagram node id), in the cache band's order (as built)."""
-        keep: set[str] = set()
+        """What the backward pass reads, as (code name, diagram node id), in the cache band's order.
+
+        The same choice as the diagram's cache band (``build._Builder.cache_edges``), value by value.
+        """
+        keep: dict[str, str] = {}
         for layer in range(self.L, self.k - 1, -1):
-            keep.add(self.prev_node(layer))
-            if layer > self.k:
-                keep.add(f"W{layer}")
+            spec = self.layer(layer)
+            keep[self.prev_node(layer)] = self.prev(layer)
+            if layer > self.k or self.spec.l2 is not None:
+                keep[f"W{layer}"] = f"W{layer}"
+            act = ACTIVATION_OPS[spec.activation]
+            form = self.form(layer)
             if layer == self.L:
-                keep.update((f"A{layer}", "target"))
-                if self.fused is not None:
-                    continue
-            keep.update(f"{used}{layer}" for used in ACTIVATION_OPS[self.spec.layers[layer - 1].activation].uses)
-        order = ["input"] + [f"{p}{layer}" for layer in range(1, self.L + 1) for p in ("W", "Z", "A")] + ["target"]
-        names = {"input": self.X, "target": self.Y}
-        return [(names.get(node, node), node) for node in order if node in keep]
+                keep[f"A{layer}"] = f"A{layer}"
+                keep["target"] = self.Y
+            if form != "fused":
+                reads_argument = (form == "dropout" and act.slope) or (form == "plain" and "Z" in act.uses)
+                if reads_argument:
+                    if spec.batchnorm:
+                        keep[f"BN{layer}.Zt"] = f"Zbn{layer}"
+                    else:
+                        keep[f"Z{layer}"] = f"Z{layer}"
+                    if spec.residual is not None:
+                        keep[f"A{spec.residual}"] = f"A{spec.residual}"
+                if form == "output" or (form == "plain" and "A" in act.uses):
+                    keep[f"A{layer}"] = f"A{layer}"
+                if spec.dropout is not None:
+                    keep[f"D{layer}"] = f"D{layer}"
+            if spec.batchnorm:
+                keep[f"BN{layer}.Zhat"] = f"Znorm{layer}"
+                keep[f"BN{layer}.var"] = f"var{layer}"
+                keep[f"G{layer}"] = f"gamma{layer}"
+        order = ["input"] + [f"{p}{layer}" for layer in range(1, self.L + 1)
+                             for p in ("W", "Z", "BN", "G", "D", "A")] + ["target"]
+        rank = {node: i for i, node in enumerate(order)}
+        nodes = sorted(keep, key=lambda node: (rank[node.split(".")[0]], node))
+        return [(keep[node], node) for node in nodes]
 
     # -- the module ---------------------------------------------------------------------------
     def write(self) -> Listing:
@@ -285,54 +350,146 @@ class _Network:
         return m.listing()
 
     def functions(self) -> None:
-        m, L, k = self.m, self.L, self.k
+        m, L, k, spec = self.m, self.L, self.k, self.spec
+        layers = range(1, L + 1)
+        reached = range(k, L + 1)
+        bn = [layer for layer in layers if self.layer(layer).batchnorm]
         m.add()
         m.add("# -- the gates: one forward/backward pair per op of the diagram, from bpdiagram's catalogue --")
         linear = _code("linear step", LINEAR.code)
-        m.function("affine_forward", ("W", "A_prev", "b"), "The linear step, " + _generic(LINEAR.forward),
-                   linear.forward)
+        if len(bn) < L:
+            m.function("affine_forward", ("W", "A_prev", "b"), "The linear step, " + _generic(LINEAR.forward),
+                       linear.forward)
         dw, db = (_generic(t.format(scale="scale · ")) for t in (LINEAR.weight_gradient, LINEAR.bias_gradient))
-        m.function("affine_backward", ("dZ", "A_prev", "scale"), f"{dw}, {db}", "", linear.backward[:2])
+        if any(layer not in bn for layer in reached):
+            m.function("affine_backward", ("dZ", "A_prev", "scale"), f"{dw}, {db}", "", linear.backward[:2])
+        if bn:
+            m.function("weight_forward", ("W", "A_prev"), "The linear step of a batch-norm layer (no bias), "
+                       + _generic(BATCHNORM.linear), _body("batch norm", BATCHNORM.linear_code))
+            if any(layer in bn for layer in reached):
+                m.function("weight_backward", ("dZ", "A_prev", "scale"), dw, "", linear.backward[:1])
         if k < L:
             m.function("affine_backward_input", ("W", "dZ"), _generic(PREVIOUS_GRADIENT), "", linear.backward[2:])
+        if bn:
+            code = _code("batch norm", BATCHNORM.code)
+            steps = "; ".join(_generic(line) for line in BATCHNORM.forward.split("\n"))
+            m.function("batchnorm_forward", ("Z", "gamma", "beta"), f"Batch norm over the batch: {steps}",
+                       code.forward)
+            if any(layer in bn for layer in reached):
+                rules = [BATCHNORM.gamma_gradient.format(scale="scale · "),
+                         BATCHNORM.beta_gradient.format(scale="scale · "), BATCHNORM.derivative]
+                m.function("batchnorm_backward", ("dZbn", "Znorm", "var", "gamma", "scale"),
+                           "; ".join(_generic(rule) for rule in rules),
+                           _assign(("dgamma", "dbeta", "dZ"), code.backward), ("dgamma", "dbeta", "dZ"))
+        residual = [layer for layer in layers if self.layer(layer).residual is not None]
+        if residual:
+            code = _code("residual", RESIDUAL.code)
+            m.function("residual_forward", ("Z", "A_skip"), "A skip connection: g's argument " +
+                       _generic(fill(RESIDUAL.argument, base="$Z", skip="A[k]")), code.forward)
+            if any(source >= k for source in self.sources()):
+                m.function("residual_backward", ("dZ",), "The skip's gradient, added to dA[k]: "
+                           + _generic(fill(RESIDUAL.sum, skip_grad="dA[k]", grad="$dZ")), "", code.backward)
         seen: set[str] = set()
-        for layer in range(1, L + 1):
-            name = self.spec.layers[layer - 1].activation
+
+        def once(name: str) -> bool:
+            if name in seen:
+                return False
+            seen.add(name)
+            return True
+
+        for layer in layers:
+            name = self.layer(layer).activation
             act = ACTIVATION_OPS[name]
             code = _code(name, act.code)
-            if f"{name}_forward" not in seen:
-                seen.add(f"{name}_forward")
+            if once(f"{name}_forward"):
                 m.function(f"{name}_forward", ("Z",), _generic(act.forward), code.forward)
-            needs_backward = layer >= k and not (layer == L and self.fused is not None)
-            if needs_backward and f"{name}_backward" not in seen:
-                seen.add(f"{name}_backward")
+            if layer < k:
+                continue
+            form = self.form(layer)
+            if form == "plain" and once(f"{name}_backward"):
+                code = _code(name, act.code)
                 m.function(f"{name}_backward", ("dA", *act.uses), _generic(act.derivative), "", code.backward)
-        loss = _code(self.spec.loss, self.loss.code)
-        m.function(f"{self.spec.loss}_forward", ("A", "Y"), _generic(self.loss.forward), loss.forward)
+            if form == "output" and once(f"{name}_backward_from_output"):
+                m.function(f"{name}_backward_from_output", ("dA", "A"),
+                           f"{_generic(act.output_derivative or '')} (g′ read from g's output)", "",
+                           (_body(f"{name} (from its output)", act.output_code),))
+            if form == "dropout" and act.slope and once(f"{name}_slope"):
+                m.function(f"{name}_slope", ("Z",), f"g′ of {name} from its argument: {_generic(act.slope)}",
+                           _body(f"{name} (its slope)", act.slope_code))
+        dropout = [layer for layer in layers if self.layer(layer).dropout is not None]
+        if dropout:
+            code = _code("dropout", DROPOUT.code)
+            m.function("dropout_forward", ("G", "D", "keep"), "Inverted dropout of g's output G, "
+                       + _generic(fill(DROPOUT.forward, g="G", keep="keep")), code.forward)
+            if any(layer >= k for layer in dropout):
+                m.function("dropout_backward", ("dA", "D", "keep"), "The mask and 1/keep reapplied, "
+                           + _generic(fill(DROPOUT.derivative, keep="keep", slope="")) + " (before g′)", "",
+                           code.backward)
+        if spec.l2 is not None:
+            code = _code("L2", L2.code)
+            averaged = self.loss.scale_label != ""
+            m.function("l2_forward", ("Ws", "lambd", "scale"),
+                       "The L2 penalty added to J, " + _generic(L2.penalty[averaged]).replace("λ", "lambd"),
+                       code.forward)
+            m.function("l2_backward", ("W", "lambd", "scale"),
+                       "The L2 term added to dW, " + _generic(L2.weight_gradient[averaged]).replace("λ", "lambd"),
+                       "", code.backward)
+        loss = _code(spec.loss, self.loss.code)
+        m.function(f"{spec.loss}_forward", ("A", "Y"), _generic(self.loss.forward), loss.forward)
         if self.fused is None:
-            m.function(f"{self.spec.loss}_backward", ("A", "Y"), _generic(self.loss.derivative), "", loss.backward)
+            m.function(f"{spec.loss}_backward", ("A", "Y"), _generic(self.loss.derivative), "", loss.backward)
         else:
-            out = self.spec.layers[-1].activation
-            fused = _code(f"{out} + {self.spec.loss}", self.fused.code)
-            m.function(f"{out}_{self.spec.loss}_backward", ("A", "Y"),
-                       f"{_generic(self.fused.derivative)} ({out} and {self.spec.loss} differentiated together)", "",
+            out = spec.layers[-1].activation
+            fused = _code(f"{out} + {spec.loss}", self.fused.code)
+            m.function(f"{out}_{spec.loss}_backward", ("A", "Y"),
+                       f"{_generic(self.fused.derivative)} ({out} and {spec.loss} differentiated together)", "",
                        fused.backward)
 
     def forward(self) -> None:
-        m, spec, L = self.m, self.spec, self.L
+        m, spec, L, sym = self.m, self.spec, self.L, self.sym
         m.add()
         m.add()
         m.add(f"def forward(params, {self.X}, {self.Y}):")
         m.add('"""The forward band, then the cache band: returns the loss J and the cache backward reads."""', depth=1)
         for layer in range(1, L + 1):
-            m.statement([f"{plain(self.sym.symbol('W', layer))}, {plain(self.sym.symbol('b', layer))}"],
-                        f'W{layer}, b{layer} = params["W{layer}"], params["b{layer}"]', f"W{layer}")
-            m.statement([self.formula(LINEAR.forward, layer)],
-                        f"Z{layer} = affine_forward(W{layer}, {self.prev(layer)}, b{layer})", f"Z{layer}")
-            act = spec.layers[layer - 1].activation
-            m.statement([self.formula(ACTIVATION_OPS[act].forward, layer)], f"A{layer} = {act}_forward(Z{layer})",
-                        f"A{layer}")
-        m.statement([self.formula(self.loss.forward, L)], f"J = {spec.loss}_forward(A{L}, {self.Y})", "loss")
+            layer_spec = self.layer(layer)
+            if layer_spec.batchnorm:
+                m.statement([plain(sym.symbol("W", layer))], f'W{layer} = params["W{layer}"]', f"W{layer}")
+                m.statement([self.formula(BATCHNORM.linear, layer)],
+                            f"Z{layer} = weight_forward(W{layer}, {self.prev(layer)})", f"Z{layer}")
+                m.statement([self.formula(BATCHNORM.params, layer)],
+                            f'gamma{layer}, beta{layer} = params["gamma{layer}"], params["beta{layer}"]',
+                            f"G{layer}")
+                # μ is not cached (Ẑ holds it); nor are σ² and Ẑ above the layer backprop stops at
+                kept = ["var", "Znorm"] if layer >= self.k else []
+                outputs = ", ".join(f"{'' if name in kept else '_'}{name}{layer}" for name in ("mu", "var", "Znorm"))
+                m.statement(_flat_lines(sym.render(BATCHNORM.forward, layer)),
+                            f"{outputs}, Zbn{layer} = batchnorm_forward(Z{layer}, gamma{layer}, beta{layer})",
+                            f"BN{layer}")
+            else:
+                m.statement([f"{plain(sym.symbol('W', layer))}, {plain(sym.symbol('b', layer))}"],
+                            f'W{layer}, b{layer} = params["W{layer}"], params["b{layer}"]', f"W{layer}")
+                m.statement([self.formula(LINEAR.forward, layer)],
+                            f"Z{layer} = affine_forward(W{layer}, {self.prev(layer)}, b{layer})", f"Z{layer}")
+            if layer_spec.dropout is not None:
+                m.statement([f"{plain(sym.symbol('D', layer))}, the dropout mask"],
+                            f'D{layer} = params["D{layer}"]', f"D{layer}")
+            act = layer_spec.activation
+            value = f"{act}_forward({self.argument(layer)})"
+            if layer_spec.dropout is not None:
+                value = f"dropout_forward({value}, D{layer}, {layer_spec.dropout!r})"
+            m.statement([_flat(self.labels.activation_label(layer))], f"A{layer} = {value}", f"A{layer}")
+        comments = [self.formula(self.loss.forward, L)]
+        code = f"J = {spec.loss}_forward(A{L}, {self.Y})"
+        if spec.l2 is not None:
+            loss = _code(spec.loss, self.loss.code)
+            averaged = self.loss.scale_label != ""
+            comments.append(f"{_flat(sym.render(L2.penalty[averaged]))}, λ = {spec.l2:g}")
+            if re.search(r"\bm\b", loss.scale):
+                code = f"m = {self.Y}.shape[1]\n" + code
+            ws = ", ".join(f"W{layer}" for layer in range(1, L + 1))
+            code += f"\nJ = J + l2_forward([{ws}], {spec.l2!r}, {loss.scale})"
+        m.statement(comments, code, "loss")
         m.add("# the cache band: what the backward pass reads", depth=1)
         m.add("cache = {", depth=1)
         for name, node in self.cached():
@@ -341,7 +498,7 @@ class _Network:
         m.add("return J, cache", depth=1)
 
     def backward(self) -> None:
-        m, spec, L, k = self.m, self.spec, self.L, self.k
+        m, spec, L, k, sym = self.m, self.spec, self.L, self.k, self.sym
         loss = _code(spec.loss, self.loss.code)
         m.add()
         m.add()
@@ -355,38 +512,81 @@ class _Network:
               depth=1)
         out = spec.layers[-1].activation
         if self.fused is not None:
-            m.statement([self.formula(self.fused.derivative, L)],
-                        f'dZ{L} = {out}_{spec.loss}_backward(cache["A{L}"], cache["{self.Y}"])', f"dZ{L}")
+            m.statement([_flat(self.labels.activation_gradient_label(L))],
+                        f'{self.gradient(L)} = {out}_{spec.loss}_backward(cache["A{L}"], cache["{self.Y}"])', f"dZ{L}")
         else:
             m.statement([self.formula(self.loss.derivative, L)],
                         f'dA{L} = {spec.loss}_backward(cache["A{L}"], cache["{self.Y}"])', f"dA{L}")
             self.activation_backward(L)
         dw, db = param_gradients(self.loss)
+        averaged = self.loss.scale_label != ""
+        if spec.l2 is not None:
+            dw += L2.weight_gradient[averaged]
         for layer in range(L, k - 1, -1):
             prev = self.prev(layer)
-            m.statement([self.formula(dw, layer), self.formula(db, layer)],
-                        f'dW{layer}, db{layer} = affine_backward(dZ{layer}, cache["{prev}"], scale)', f"dW{layer}")
+            layer_spec = self.layer(layer)
+            if layer_spec.batchnorm:
+                scale = self.loss.scale_label
+                m.statement([self.formula(fill(BATCHNORM.gamma_gradient, scale=scale), layer),
+                             self.formula(fill(BATCHNORM.beta_gradient, scale=scale), layer),
+                             self.formula(BATCHNORM.derivative, layer)],
+                            f"dgamma{layer}, dbeta{layer}, dZ{layer} = batchnorm_backward(dZbn{layer}, "
+                            f'cache["Znorm{layer}"], cache["var{layer}"], cache["gamma{layer}"], scale)', f"dG{layer}")
+                code = f'dW{layer} = weight_backward(dZ{layer}, cache["{prev}"], scale)'
+                comments = [self.formula(dw, layer)]
+            else:
+                code = f'dW{layer}, db{layer} = affine_backward(dZ{layer}, cache["{prev}"], scale)'
+                comments = [self.formula(dw, layer), self.formula(db, layer)]
+            if spec.l2 is not None:
+                code += f'\ndW{layer} = dW{layer} + l2_backward(cache["W{layer}"], {spec.l2!r}, scale)'
+            m.statement(comments, code, f"dW{layer}")
             if layer > k:
                 m.statement([self.formula(PREVIOUS_GRADIENT, layer)],
                             f'dA{layer - 1} = affine_backward_input(cache["W{layer}"], dZ{layer})', f"dW{layer}")
+                for n in self.labels.skips_into(layer - 1):
+                    comment = fill(RESIDUAL.sum, skip_grad=sym.symbol("dA", layer - 1),
+                                   grad=self.labels.argument_gradient(n))
+                    m.statement([_flat(comment) + ", the skip's gradient"],
+                                f"dA{layer - 1} = dA{layer - 1} + residual_backward({self.gradient(n)})",
+                                f"sum{layer - 1}")
                 self.activation_backward(layer - 1)
         m.add("return {", depth=1)
         for layer in range(k, L + 1):
             m.add(f'"dW{layer}": dW{layer},', f"dW{layer}", depth=2)
-            m.add(f'"db{layer}": db{layer},', f"dW{layer}", depth=2)
+            if self.layer(layer).batchnorm:
+                m.add(f'"dgamma{layer}": dgamma{layer},', f"dG{layer}", depth=2)
+                m.add(f'"dbeta{layer}": dbeta{layer},', f"dG{layer}", depth=2)
+            else:
+                m.add(f'"db{layer}": db{layer},', f"dW{layer}", depth=2)
         m.add("}", depth=1)
 
     def activation_backward(self, layer: int) -> None:
-        name = self.spec.layers[layer - 1].activation
+        """dZ (or dZ_bn) of ``layer`` from dA: the activation's rule, the dropout rule, or g′ from g's output."""
+        spec = self.layer(layer)
+        name = spec.activation
         act = ACTIVATION_OPS[name]
-        args = ", ".join([f"dA{layer}"] + [f'cache["{used}{layer}"]' for used in act.uses])
-        self.m.statement([self.formula(act.derivative, layer)], f"dZ{layer} = {name}_backward({args})", f"dZ{layer}")
+        form = self.form(layer)
+        if form == "dropout":
+            value = f'dropout_backward(dA{layer}, cache["D{layer}"], {spec.dropout!r})'
+            if act.slope:
+                value += f" * {name}_slope({self.argument(layer, cached=True)})"
+        elif form == "output":
+            value = f'{name}_backward_from_output(dA{layer}, cache["A{layer}"])'
+        else:
+            uses = [self.argument(layer, cached=True) if used == "Z" else f'cache["A{layer}"]' for used in act.uses]
+            value = f"{name}_backward({', '.join([f'dA{layer}', *uses])})"
+        self.m.statement([_flat(self.labels.activation_gradient_label(layer))], f"{self.gradient(layer)} = {value}",
+                         f"dZ{layer}")
 
     def example(self) -> None:
         """``example()``: the spec's numbers, drawn exactly as ``model.numeric.draw_arrays`` draws them."""
         m, spec = self.m, self.spec
         values: ValuesSpec = spec.numbers()
         sizes, batch = spec.sizes, values.batch
+        dropout = [layer for layer in range(1, self.L + 1) if self.layer(layer).dropout is not None]
+        if dropout:
+            m.function("dropout_mask", ("rng", "shape", "keep"), "A dropout mask of 0/1 with P(1) = keep",
+                       _body("dropout (its mask)", DROPOUT.draw_code))
         m.add()
         m.add()
         m.add("def example():")
@@ -397,17 +597,23 @@ class _Network:
         m.add("params = {}", depth=1)
         for layer in range(1, self.L + 1):
             fan_in = sizes[layer - 1]
+            bn = self.layer(layer).batchnorm
             if values.init is None:
                 m.add(f'params["W{layer}"] = rng.standard_normal(({sizes[layer]}, {fan_in})) / np.sqrt({fan_in})',
                       depth=1)
+            else:
+                factor = init_factor(values, fan_in)  # written exactly, so the draw is bpdiagram's to the last bit
+                m.add(f'params["W{layer}"] = rng.standard_normal(({sizes[layer]}, {fan_in})) * {factor!r}'
+                      f"  # init: {values.init}", depth=1)
+            if bn:
+                m.add(f"rng.standard_normal(({sizes[layer]}, 1))  # b's draw, dropped: a batch-norm layer has no bias",
+                      depth=1)
+            elif values.init is None:
                 m.add(f'params["b{layer}"] = 0.1 * rng.standard_normal(({sizes[layer]}, 1))', depth=1)
-                continue
-            factor = init_factor(values, fan_in)  # written exactly, so the draw is bpdiagram's to the last bit
-            m.add(f'params["W{layer}"] = rng.standard_normal(({sizes[layer]}, {fan_in})) * {factor!r}'
-                  f"  # init: {values.init}", depth=1)
-            m.add(f"rng.standard_normal(({sizes[layer]}, 1))  # b's draw, dropped: with an init, biases start at 0",
-                  depth=1)
-            m.add(f'params["b{layer}"] = np.zeros(({sizes[layer]}, 1))', depth=1)
+            else:
+                m.add(f"rng.standard_normal(({sizes[layer]}, 1))  # b's draw, dropped: with an init, biases start at 0",
+                      depth=1)
+                m.add(f'params["b{layer}"] = np.zeros(({sizes[layer]}, 1))', depth=1)
         n = sizes[-1]
         if spec.loss == "bce":
             target = f"rng.integers(0, 2, size=({n}, {batch})).astype(np.float64)"
@@ -416,10 +622,20 @@ class _Network:
         else:
             target = f"rng.standard_normal(({n}, {batch}))"
         m.add(f"{self.Y} = {target}", depth=1)
-        if values.arrays:
+        for layer in range(1, self.L + 1):
+            layer_spec = self.layer(layer)
+            if layer_spec.dropout is not None:
+                m.add(f'params["D{layer}"] = dropout_mask(rng, ({sizes[layer]}, {batch}), {layer_spec.dropout!r})',
+                      depth=1)
+            if layer_spec.batchnorm:
+                m.add(f'params["gamma{layer}"] = np.ones(({sizes[layer]}, 1))', depth=1)
+                m.add(f'params["beta{layer}"] = np.zeros(({sizes[layer]}, 1))', depth=1)
+        given = {name: rows for name, rows in values.arrays.items()
+                 if not (name.startswith("b") and name[1:].isdigit() and self.layer(int(name[1:])).batchnorm)}
+        if given:
             m.add("# given in the spec (drawn above all the same, so the other arrays stay as bpdiagram draws them)",
                   depth=1)
-        for name, rows in values.arrays.items():
+        for name, rows in given.items():
             target_name = {"X": self.X, "Y": self.Y}.get(name)
             left = target_name if target_name is not None else f'params["{name}"]'
             m.add(_array(left, rows), depth=1)
@@ -437,6 +653,21 @@ class _Network:
         m.add('print(f"J = {J:.10g}")', depth=1)
         m.add("for name, grad in grads.items():", depth=1)
         m.add('print(f"{name} =\\n{grad}")', depth=2)
+
+
+def _flat_lines(markup: str) -> list[str]:
+    """Each line of a label as plain text (batch norm's μ, Ẑ and Z̃ lines, one comment each)."""
+    return [line for line in plain_lines(markup) if line]
+
+
+def _assign(names: Sequence[str], expressions: Sequence[str]) -> str:
+    """``name = expression`` lines; an expression's continuation lines are indented under its first."""
+    lines = []
+    for name, expression in zip(names, expressions, strict=True):
+        first, *rest = expression.split("\n")
+        lines.append(f"{name} = {first}")
+        lines += [" " * (len(name) + 3) + line for line in rest]
+    return "\n".join(lines)
 
 
 def _array(left: str, rows: Sequence[Sequence[float]]) -> str:

@@ -108,12 +108,19 @@ def dotted(path: PathKey) -> str:
 
 
 def read_spec_file(path: str | Path) -> Document:
-    """Read and parse the spec at ``path``; every failure is a located ``SpecError``.
+    """Read and parse the spec at ``path``; every failure is a located ``SpecError``."""
+    name = str(path)
+    return parse_spec_text(decode_spec(read_spec_bytes(path, name), name), file=name,
+                           is_json=Path(path).suffix.lower() == ".json")
+
+
+def read_spec_bytes(path: str | Path, name: str) -> bytes:
+    """The bytes of the spec file at ``path`` (``name`` in messages); every failure is a ``SpecError``.
 
     Only a regular file is read (a FIFO, a device or a socket is refused before it can hang or flood
     the reader), and never more than ``MAX_SPEC_BYTES`` of it, even if it grows while being read.
+    Every reader of a spec file goes through here (``render``'s fingerprints too).
     """
-    name = str(path)
     p = Path(path)
     try:
         _check_regular(os.stat(p).st_mode, name)  # before opening: opening a socket fails, a FIFO waits
@@ -139,16 +146,19 @@ def read_spec_file(path: str | Path) -> Document:
         if size > MAX_SPEC_BYTES:
             raise SpecError(f"file is more than {MAX_SPEC_BYTES} bytes; specs are limited to {MAX_SPEC_BYTES}",
                             file=name)
-        raw = b"".join(chunks)
+        return b"".join(chunks)
     except OSError as exc:
         raise SpecError(f"cannot read: {exc.strerror or exc}", file=name) from None
     finally:
         os.close(fd)
+
+
+def decode_spec(raw: bytes, name: str) -> str:
+    """A spec file's text: UTF-8, a byte-order mark dropped; anything else is a ``SpecError``."""
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SpecError(f"not UTF-8 text (byte {exc.start})", file=name) from None
-    return parse_spec_text(text, file=name, is_json=p.suffix.lower() == ".json")
 
 
 def _check_regular(mode: int, name: str) -> None:

