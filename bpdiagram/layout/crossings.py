@@ -279,7 +279,10 @@ def find_crossings(edges: Sequence[EdgeRoute], nodes: Sequence[NodeBox]) -> tupl
                 a_first = True
             over, under = (a, b) if a_first else (b, a)
             seg, t = (hit.seg_a, hit.u) if a_first else (hit.seg_b, hit.v)
-            needs = a.edge.kind != b.edge.kind or bent[i] or bent[j]
+            # lines of one kind from one node (or into one) meet where one branches off their shared run,
+            # a bus: no jump there
+            branch = a.edge.kind == b.edge.kind and (a.edge.source == b.edge.source or a.edge.target == b.edge.target)
+            needs = (a.edge.kind != b.edge.kind or bent[i] or bent[j]) and not branch
             out.append(Crossing(over.edge.id, under.edge.id, (round(hit.point[0], 2), round(hit.point[1], 2)),
                                 round(seg.s0 + seg.length * t, 3), needs))
     return tuple(sorted(out, key=lambda c: (c.over, c.at_length, c.under)))

@@ -16,7 +16,6 @@ from itertools import pairwise
 import graphviz
 import networkx as nx
 
-from bpdiagram.layout.lanes import corridor_width, routed
 from bpdiagram.options import EDGE_KINDS, EdgeKind
 from bpdiagram.style import FONT_FAMILY, NODE_STYLES
 
@@ -73,50 +72,6 @@ def dot_edges(g: nx.MultiDiGraph) -> list[DotEdge]:
     return out
 
 
-def grid_node(row: str, column: float) -> str:
-    """Name of the invisible member that holds ``column`` in ``row`` of a grid."""
-    return f"grid.{row}.{column:g}"
-
-
-def _grid(d: graphviz.Digraph, g: nx.MultiDiGraph, members_of: dict[str, list[str]]) -> None:
-    """Make a grid graph's columns straight lines through every row (``g.graph["grid"]``).
-
-    Every integer column gets a member in every row (an invisible point where
-    no node stands) and consecutive members of a column are tied by heavy
-    invisible edges. Dot's ``group`` alone does not align nodes that share no
-    edge, and a tie across missing rows would leave virtual nodes that dot
-    may place anywhere. The graph's corridors (``g.graph["corridors"]``,
-    column → (lanes, room beside them)) are held open the same way, by members as
-    wide as their lanes need: the layout routes those lanes itself, and dot,
-    never seeing them, would close the gap.
-    """
-    if not g.graph.get("grid"):
-        return
-    corridors: dict[float, tuple[int, float]] = g.graph.get("corridors", {})
-    columns = sorted({c for _, c in g.nodes(data="column") if float(c).is_integer()} | set(corridors))
-    order = rows(g)
-    previous: dict[float, str] = {}
-    for row in order:
-        members = members_of[row]
-        here = {g.nodes[m]["column"]: m for m in members if float(g.nodes[m]["column"]).is_integer()}
-        for column in columns:
-            member = here.get(column)
-            if member is None:
-                member = grid_node(row, column)
-                attrs = {"shape": "point", "style": "invis", "width": "0.01", "height": "0.01",
-                         "group": f"c{int(column)}"}
-                if column in corridors:
-                    width = corridor_width(*corridors[column])
-                    attrs.update(shape="box", width=f"{width / POINTS_PER_INCH:.4f}")
-                d.node(member, **attrs)
-                at = next((i for i, m in enumerate(members) if m in g.nodes and g.nodes[m]["column"] > column),
-                          len(members))
-                members.insert(at, member)
-            if column in previous:
-                d.edge(previous[column], member, style="invis", weight="100")
-            previous[column] = member
-
-
 def to_dot(g: nx.MultiDiGraph, sizes: dict[str, tuple[float, float]],
            edge_labels: dict[str, tuple[float, float]]) -> str:
     """DOT source for ``g``: node boxes of ``sizes`` (px), edge label boxes of ``edge_labels`` (px)."""
@@ -138,10 +93,6 @@ def to_dot(g: nx.MultiDiGraph, sizes: dict[str, tuple[float, float]],
     members_of: dict[str, list[str]] = {r: [] for r in rows(g)}
     for n in order:
         members_of[g.nodes[n]["row"]].append(n)
-    _grid(d, g, members_of)
-    # dot places a row by its real edges and treats weightless order edges as hints; a grid whose
-    # edges dot never sees (routed by name) needs them to count
-    order_weight = str(g.graph.get("order_weight", 0))
     firsts = []
     for row in rows(g):
         members = members_of[row]
@@ -153,12 +104,10 @@ def to_dot(g: nx.MultiDiGraph, sizes: dict[str, tuple[float, float]],
             for n in members:
                 s.node(n)
         for a, b in pairwise(members):
-            d.edge(a, b, style="invis", weight=order_weight)
+            d.edge(a, b, style="invis", weight="0")
     for a, b in pairwise(firsts):
         d.edge(a, b, style="invis", weight="0")
-    for e, (u, v, key) in zip(dot_edges(g), edge_order(g), strict=True):
-        if routed(g, u, v, key):
-            continue  # the model names this edge's route (the element-wise view's lanes): dot must not place it
+    for e in dot_edges(g):
         attrs = {"id": e.id}
         kind = e.kind
         if kind == "derivative":

@@ -19,7 +19,7 @@ from bpdiagram.layout.crossings import find_crossings, plan_jumps
 from bpdiagram.layout.dot import ARROW_LENGTH, dot_edges, edge_order, node_order, to_dot
 from bpdiagram.layout.engine import run_dot
 from bpdiagram.layout.geometry import straight
-from bpdiagram.layout.lanes import route_lanes, tap_heights
+from bpdiagram.layout.grid import grid_layout
 from bpdiagram.layout.mirror import mirror_layout
 from bpdiagram.layout.route import Request, Router
 from bpdiagram.layout.scene import BandRect, Crossing, EdgeRoute, LegendEntry, NodeBox, Point, Scene
@@ -51,12 +51,8 @@ def node_size(kind: str, text: TextBlock) -> tuple[float, float]:
 
 
 def node_sizes(g: nx.MultiDiGraph, texts: dict[str, TextBlock]) -> dict[str, tuple[float, float]]:
-    """Every node's box: around its text, and tall enough for the lanes that tap its sides."""
-    sizes = {n: node_size(g.nodes[n]["kind"], texts[n]) for n in g.nodes}
-    for n, height in tap_heights(g).items():
-        w, h = sizes[n]
-        sizes[n] = (w, max(h, height))
-    return sizes
+    """Every node's box, around its text."""
+    return {n: node_size(g.nodes[n]["kind"], texts[n]) for n in g.nodes}
 
 
 @dataclass(frozen=True)
@@ -95,6 +91,8 @@ def layout_graph(g: nx.MultiDiGraph, *, jumps: JumpStyle = "arc") -> Scene:
     """
     if g.graph.get("layout") == "mirror":
         return _mirror_scene(g, jumps)
+    if g.graph.get("view") == "elementwise":
+        return _grid_scene(g, jumps)
     m = _measure(g)
     result = run_dot(m.dot)
     return _scene(g, result, m.sizes, m.texts, m.edge_texts, jumps)
@@ -131,7 +129,6 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
                              round(cx - w / 2, 2), round(cy - h / 2, 2), w, h, texts[n]))
     by_id = {e.get("id"): e for e in result.get("edges", []) if e.get("id")}
     boxes = {n.id: n for n in nodes}
-    named = route_lanes(g, boxes, arrow=ARROW_LENGTH)
     row_centres: dict[str, list[float]] = {}
     for nb in nodes:
         row_centres.setdefault(g.nodes[nb.id]["row"], []).append(nb.center[0])
@@ -143,14 +140,6 @@ def _scene(g: nx.MultiDiGraph, result: dict[str, Any], sizes: dict[str, tuple[fl
         label = g.edges[u, v, key]["label"]
         text = edge_texts.get(e.id)
         kind = e.kind
-        if (u, v, key) in named:  # the model named this edge's route (element-wise lanes)
-            lane, lane_tip, run = named[(u, v, key)]
-            lane_label = None
-            if run is not None and text is not None:
-                x, y0, y1 = run
-                lane_label = (round(x + 4 + text.width / 2, 2), round((y0 + y1) / 2, 2))
-            fixed.append(EdgeRoute(e.id, u, v, kind, label, plain(label), lane, lane_tip, lane_label, text))
-            continue
         raw = by_id[e.id]
         points, start_tip, end_tip = _spline(raw["pos"])
         pts = tuple(tr(p) for p in points)
@@ -231,6 +220,25 @@ def _mirror_scene(g: nx.MultiDiGraph, jump_style: JumpStyle) -> Scene:
     crossings = find_crossings(routes, nodes)
     right = m.right
     return _finish(title, title_text, nodes, routes, crossings, left=left, right=right, jump_style=jump_style)
+
+
+def _grid_scene(g: nx.MultiDiGraph, jump_style: JumpStyle) -> Scene:
+    """The element-wise view: a grid of unit columns and its mirror (``layout.grid``), no graphviz."""
+    texts = {n: layout_text(g.nodes[n]["label"], FONT_SIZE) for n in g.nodes}
+    sizes = {n: node_size(g.nodes[n]["kind"], texts[n]) for n in g.nodes}
+    order = edge_order(g)
+    ids = {e: f"e{i}" for i, e in enumerate(order)}
+    edge_texts = {e: layout_text(g.edges[e]["label"], SMALL_SIZE) for e in order if g.edges[e]["label"]}
+    title = g.graph.get("title", "")
+    left = MARGIN + GUTTER + BAND_PAD
+    m = grid_layout(g, texts, sizes, edge_texts, ids, left=left, top=0.0)
+    title_text = title_block(title, max(m.right + BAND_PAD + MARGIN, MIN_WIDTH))
+    top = MARGIN + (title_text.height + 12 if title else 0) + BAND_PAD
+    m = grid_layout(g, texts, sizes, edge_texts, ids, left=left, top=top)
+    nodes = [m.nodes[n] for n in node_order(g)]
+    routes = [m.routes[e] for e in order]
+    return _finish(title, title_text, nodes, routes, find_crossings(routes, nodes), left=left, right=m.right,
+                   jump_style=jump_style)
 
 
 def title_block(title: str, width: float) -> TextBlock:
