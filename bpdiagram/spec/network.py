@@ -39,16 +39,16 @@ most of it rasterising the PNG and PDF (64 layers took 13 s, 256 layers far long
 MAX_UNITS = 1_000_000
 """Units per layer; the vectorized view draws shapes, not units, so this only guards arithmetic."""
 
-ELEMENTWISE_MAX_UNITS = 32
+ELEMENTWISE_MAX_UNITS = 20
 """Units per layer (the input included) the element-wise view draws; 16 stay readable, 32 are a poster."""
 
-ELEMENTWISE_MAX_WEIGHTS = 192
+ELEMENTWISE_MAX_WEIGHTS = 528
 """Weights (Σ n[l−1] n[l]) the element-wise view draws: each is two edges. Set from ``tools/limits.py``
 (``make limits``) so the largest accepted network renders in every format within 10 s on 2 cores: on
 2026-11-30 9 → 21 units (189 weights) took 8.3 s of CPU, 12 → 12 → 12 (288) 8.5 to 10 s, 512 weights 12.6 s
 and 2,048 about a minute."""
 
-ELEMENTWISE_MAX_LAYERS = 6
+ELEMENTWISE_MAX_LAYERS = 4
 """Layers the element-wise view draws; each is four columns wide, and dot slows with the width. Set from
 ``tools/limits.py`` (``make limits``): on 2026-11-30 6 layers of 5 units took 8.2 s of CPU, 8 layers of 5
 9.5 s and 16 layers of 4 13.3 s."""
