@@ -7,7 +7,6 @@ are loaded from file:// URLs, as a course author opening the file would.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,32 +15,15 @@ import pytest
 
 from bpdiagram.diagram import Diagram
 from bpdiagram.writers.html import IDLE_STATUS, fragment
-from tests.conftest import CHROMEDRIVER, CHROMIUM
+from tests.chromium import chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.graphviz]
-
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                  "--window-size=1600,1000")
 
 
 @pytest.fixture(scope="module")
 def driver() -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    with tempfile.TemporaryDirectory(prefix="bpdiagram-chromium-") as profile:
-        options.add_argument(f"--user-data-dir={profile}")
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-        try:
-            yield browser
-        finally:
-            browser.quit()
+    with chromium() as (browser, _):
+        yield browser
 
 
 def open_page(driver: Any, path: Path, data: bytes) -> None:

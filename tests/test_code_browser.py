@@ -7,7 +7,6 @@ statement highlights its node and dims the rest. Started as
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,29 +14,16 @@ from typing import Any
 import pytest
 
 from bpdiagram.diagram import Diagram
-from tests.conftest import CHROMEDRIVER, CHROMIUM
-from tests.test_browser import CHROMIUM_FLAGS, highlighted, hover, opacity, open_page
+from tests.chromium import chromium
+from tests.test_browser import highlighted, hover, opacity, open_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.graphviz]
 
 
 @pytest.fixture(scope="module")
 def driver() -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*CHROMIUM_FLAGS, "--window-size=1800,1000"):
-        options.add_argument(flag)
-    with tempfile.TemporaryDirectory(prefix="bpdiagram-chromium-") as profile:
-        options.add_argument(f"--user-data-dir={profile}")
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-        try:
-            yield browser
-        finally:
-            browser.quit()
+    with chromium(["--window-size=1800,1000"]) as (browser, _):
+        yield browser
 
 
 def lines_of(driver: Any, node: str) -> list[str]:

@@ -8,7 +8,6 @@ connection constraints) must be the scene's, within rounding.
 from __future__ import annotations
 
 import math
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,32 +21,19 @@ from bpdiagram.diagram import Diagram
 from bpdiagram.style import EDGE_STYLES, NODE_STYLES
 from bpdiagram.writers.drawio import edge_order
 from bpdiagram.writers.polyline import polyline
-from tests.conftest import CHROMEDRIVER, CHROMIUM, MXGRAPH, ROOT, TEMPLATES
+from tests.chromium import chromium
+from tests.conftest import MXGRAPH, ROOT, TEMPLATES
 from tests.geometry import group_id
 from tests.mxgraph_page import read, write_page
-from tests.test_browser import CHROMIUM_FLAGS
 
 TOL = 0.011  # coordinates are written with two decimals; connection fractions with six
 
 
 @pytest.fixture(scope="module")
 def mx() -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    with tempfile.TemporaryDirectory(prefix="bpdiagram-mxgraph-") as tmp:
-        options.add_argument(f"--user-data-dir={tmp}/profile")
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-        try:
-            browser.get(write_page(Path(tmp), MXGRAPH).as_uri())
-            yield browser
-        finally:
-            browser.quit()
+    with chromium() as (browser, folder):
+        browser.get(write_page(folder, MXGRAPH).as_uri())
+        yield browser
 
 
 def _close(a: list[float] | tuple[float, ...], b: list[float] | tuple[float, ...], tol: float = TOL) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +15,8 @@ from bpdiagram.cli import cli
 from bpdiagram.diagram import Diagram
 from bpdiagram.layout import layout_graph
 from bpdiagram.layout.quality import measure
+from tests.chromium import chromium
 from tests.conftest import CHROMEDRIVER, CHROMIUM
-from tests.test_browser import CHROMIUM_FLAGS
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -190,21 +189,8 @@ def test_check_report_to_json_is_json_text() -> None:
 def driver() -> Iterator[Any]:
     if CHROMIUM is None or CHROMEDRIVER is None:
         pytest.skip("Debian's chromium and chromium-driver are not installed (make test installs them)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    with tempfile.TemporaryDirectory(prefix="bpdiagram-chromium-") as profile:
-        options.add_argument(f"--user-data-dir={profile}")
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-        try:
-            yield browser
-        finally:
-            browser.quit()
+    with chromium() as (browser, _):
+        yield browser
 
 
 def shown_frame(driver: Any) -> list[str]:

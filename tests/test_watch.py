@@ -17,7 +17,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -27,8 +26,8 @@ from typing import Any
 import pytest
 
 from bpdiagram.diagram import Diagram
+from tests.chromium import chromium
 from tests.conftest import CHROMEDRIVER, CHROMIUM, ROOT
-from tests.test_browser import CHROMIUM_FLAGS
 
 pytestmark = pytest.mark.graphviz
 START = 60.0
@@ -181,21 +180,8 @@ def test_watch_refuses_bad_arguments_at_once(tmp_path: Path) -> None:
 def driver() -> Iterator[Any]:
     if CHROMIUM is None or CHROMEDRIVER is None:
         pytest.skip("Debian's chromium and chromium-driver are not installed (make test installs them)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    with tempfile.TemporaryDirectory(prefix="bpdiagram-chromium-") as profile:
-        options.add_argument(f"--user-data-dir={profile}")
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-        try:
-            yield browser
-        finally:
-            browser.quit()
+    with chromium() as (browser, _):
+        yield browser
 
 
 def wait_for(driver: Any, condition: Any, timeout: float = REBUILD) -> Any:
