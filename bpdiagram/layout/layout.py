@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -200,45 +201,53 @@ def _finish(title: str, title_text: TextBlock, nodes: list[NodeBox], routes: lis
 
 
 def _mirror_scene(g: nx.MultiDiGraph, jump_style: JumpStyle) -> Scene:
-    """Expression graphs: the forward drawing and its mirror (``layout.mirror``), no graphviz."""
-    texts = {n: layout_text(g.nodes[n]["label"], FONT_SIZE) for n in g.nodes}
-    sizes = {n: node_size(g.nodes[n]["kind"], texts[n]) for n in g.nodes}
-    order = edge_order(g)
-    ids = {e: f"e{i}" for i, e in enumerate(order)}
-    edge_texts = {e: layout_text(g.edges[e]["label"], SMALL_SIZE) for e in order if g.edges[e]["label"]}
-    title = g.graph.get("title", "")
-    left = MARGIN + GUTTER + BAND_PAD
-    # the rows reflected (the row nearest the cache stays nearest): on every expression measured it crosses
-    # about half as often as the rows translated (README, "How an expression is drawn"); a first pass only
-    # measures the width, which the title wraps to, and the title's height sets the top of the second
-    m = mirror_layout(g, texts, sizes, edge_texts, left=left, top=0.0, reflect=True, edge_id=ids.__getitem__)
-    title_text = title_block(title, max(m.right + BAND_PAD + MARGIN, MIN_WIDTH))
-    top = MARGIN + (title_text.height + 12 if title else 0) + BAND_PAD
-    m = mirror_layout(g, texts, sizes, edge_texts, left=left, top=top, reflect=True, edge_id=ids.__getitem__)
-    nodes = [m.nodes[n] for n in node_order(g)]
-    routes = [m.routes[e] for e in order]
-    crossings = find_crossings(routes, nodes)
-    right = m.right
-    return _finish(title, title_text, nodes, routes, crossings, left=left, right=right, jump_style=jump_style)
+    """Expression graphs: the forward drawing and its mirror (``layout.mirror``), no graphviz.
+
+    The rows are reflected (the row nearest the cache stays nearest): on every expression measured that
+    crosses about half as often as the rows translated (README, "How an expression is drawn").
+    """
+    return _placed_scene(g, jump_style, lambda m, top: mirror_layout(
+        g, m.texts, m.sizes, m.edge_texts, left=m.left, top=top, reflect=True, edge_id=m.ids.__getitem__))
 
 
 def _grid_scene(g: nx.MultiDiGraph, jump_style: JumpStyle) -> Scene:
     """The element-wise view: a grid of unit columns and its mirror (``layout.grid``), no graphviz."""
+    return _placed_scene(g, jump_style, lambda m, top: grid_layout(
+        g, m.texts, m.sizes, m.edge_texts, m.ids, left=m.left, top=top))
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """Every label of ``g`` measured, with the edges' ids, for the layouts that place boxes themselves."""
+
+    texts: dict[str, TextBlock]
+    sizes: dict[str, tuple[float, float]]
+    order: list[tuple[str, str, str]]
+    ids: dict[tuple[str, str, str], str]
+    edge_texts: dict[tuple[str, str, str], TextBlock]
+    left: float
+
+
+def _placed_scene(g: nx.MultiDiGraph, jump_style: JumpStyle, place: Callable[[_Labels, float], Any]) -> Scene:
+    """A scene from a layout that places every box and line itself (``place(labels, top)``).
+
+    A first pass only measures the width, which the title wraps to; the title's height sets the top of
+    the second.
+    """
     texts = {n: layout_text(g.nodes[n]["label"], FONT_SIZE) for n in g.nodes}
-    sizes = {n: node_size(g.nodes[n]["kind"], texts[n]) for n in g.nodes}
     order = edge_order(g)
-    ids = {e: f"e{i}" for i, e in enumerate(order)}
-    edge_texts = {e: layout_text(g.edges[e]["label"], SMALL_SIZE) for e in order if g.edges[e]["label"]}
+    labels = _Labels(texts, {n: node_size(g.nodes[n]["kind"], texts[n]) for n in g.nodes}, order,
+                     {e: f"e{i}" for i, e in enumerate(order)},
+                     {e: layout_text(g.edges[e]["label"], SMALL_SIZE) for e in order if g.edges[e]["label"]},
+                     MARGIN + GUTTER + BAND_PAD)
     title = g.graph.get("title", "")
-    left = MARGIN + GUTTER + BAND_PAD
-    m = grid_layout(g, texts, sizes, edge_texts, ids, left=left, top=0.0)
+    m = place(labels, 0.0)
     title_text = title_block(title, max(m.right + BAND_PAD + MARGIN, MIN_WIDTH))
-    top = MARGIN + (title_text.height + 12 if title else 0) + BAND_PAD
-    m = grid_layout(g, texts, sizes, edge_texts, ids, left=left, top=top)
+    m = place(labels, MARGIN + (title_text.height + 12 if title else 0) + BAND_PAD)
     nodes = [m.nodes[n] for n in node_order(g)]
     routes = [m.routes[e] for e in order]
-    return _finish(title, title_text, nodes, routes, find_crossings(routes, nodes), left=left, right=m.right,
-                   jump_style=jump_style)
+    return _finish(title, title_text, nodes, routes, find_crossings(routes, nodes), left=labels.left,
+                   right=m.right, jump_style=jump_style)
 
 
 def title_block(title: str, width: float) -> TextBlock:
