@@ -66,7 +66,7 @@ import graphviz
 import bpdiagram
 from bpdiagram.diagram import Diagram
 from bpdiagram.errors import SpecError
-from bpdiagram.layout.layout import dot_source
+from bpdiagram.layout.views import dot_source
 from bpdiagram.writers import get_writer
 
 HERE = Path(__file__).resolve().parent
@@ -514,7 +514,7 @@ def measure_watch(bench: Bench) -> None:
     The cold render is ``default_cli`` (same template, same three formats).
     """
     from bpdiagram.build import Options, Source
-    from bpdiagram.library import template_path
+    from bpdiagram.template_files import template_path
     from bpdiagram.watch import Watcher
 
     n = 3 if bench.quick else 7

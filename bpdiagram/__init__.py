@@ -63,7 +63,7 @@ def template(name: str, *, theme: Theme = "default", shapes: bool = False, value
 
 def templates() -> dict[str, str]:
     """Every shipped template: name → one-line description, sorted by name."""
-    from bpdiagram.library import template_description, template_names
+    from bpdiagram.template_files import template_description, template_names
 
     return {n: template_description(n) for n in template_names()}
 

@@ -20,8 +20,8 @@ import click
 
 from bpdiagram import __version__
 from bpdiagram.errors import BpdiagramError, one_line
-from bpdiagram.library import DEFAULT_TEMPLATE, template_description, template_names, template_path
 from bpdiagram.options import DTYPES, FORMATS, JUMP_STYLES, THEMES, Dtype, JumpStyle, Theme
+from bpdiagram.template_files import DEFAULT_TEMPLATE, template_description, template_names, template_path
 
 if TYPE_CHECKING:
     from bpdiagram.build import Options, Source

@@ -21,12 +21,11 @@ import networkx as nx
 from bpdiagram.errors import BpdiagramError, OutputError, SpecError
 from bpdiagram.layout import Scene, layout_graph
 from bpdiagram.layout.crossings import plan_jumps
-from bpdiagram.layout.layout import MARGIN, place_legend
 from bpdiagram.layout.overlays import annotate
 from bpdiagram.layout.quality import Quality, measure
 from bpdiagram.layout.steps import STEPS, only, step_scene
 from bpdiagram.layout.tiers import choose_wrap, layout_tiers
-from bpdiagram.library import template_path
+from bpdiagram.layout.views import MARGIN, place_legend
 from bpdiagram.model.build import BuildOptions, build_graph
 from bpdiagram.model.code import Listing, link_to
 from bpdiagram.model.memory import DEFAULT_BATCH as DEFAULT_MEMORY_BATCH
@@ -35,6 +34,7 @@ from bpdiagram.model.memory import CacheMemory, MemoryOptions, cache_memory
 from bpdiagram.options import DTYPES, EDGE_KINDS, FORMATS, JUMP_STYLES, THEMES, Dtype, EdgeKind, JumpStyle, Theme
 from bpdiagram.spec import ExpressionSpec, Spec, load_spec, spec_from_text
 from bpdiagram.spec.network import ELEMENTWISE_WRAP, NetworkSpec, parse_show, parse_wrap
+from bpdiagram.template_files import template_path
 from bpdiagram.writers import get_writer
 
 

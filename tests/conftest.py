@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bpdiagram.library import template_names
+from bpdiagram.template_files import template_names
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -6,7 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 
 from bpdiagram.diagram import Diagram
-from bpdiagram.layout.layout import dot_source
+from bpdiagram.layout.views import dot_source
 
 
 def dot_text(name: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bpdiagram.library import template_names
+from bpdiagram.template_files import template_names
 from tests.golden_io import crossings_text, dot_text, graphml_text, svg_structure
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

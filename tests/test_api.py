@@ -10,7 +10,7 @@ import pytest
 
 import bpdiagram
 from bpdiagram.errors import OutputError, SpecError
-from bpdiagram.library import template_description, template_names
+from bpdiagram.template_files import template_description, template_names
 from tests.conftest import ROOT
 
 SPEC = {"input": 2, "layers": [{"size": 3, "activation": "tanh"}, {"size": 1, "activation": "sigmoid"}],

@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bpdiagram.cli import cli
-from bpdiagram.model import numeric
+from bpdiagram.model import numeric_pass
 from bpdiagram.model.catalogue import ACTIVATION_OPS, FUSED_OPS, LOSS_OPS
 from bpdiagram.model.gradcheck import check_gradients
 from bpdiagram.spec import load_spec
@@ -183,8 +183,8 @@ def test_a_wrong_loss_gradient_fails_only_where_it_is_drawn(monkeypatch: pytest.
 
 
 def test_a_missing_averaging_factor_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    linear = numeric.LINEAR
-    monkeypatch.setattr(numeric, "LINEAR", dataclasses.replace(linear, dW=lambda dz, a_prev, scale: dz @ a_prev.T))
+    linear = numeric_pass.LINEAR
+    monkeypatch.setattr(numeric_pass, "LINEAR", dataclasses.replace(linear, dW=lambda dz, a_prev, scale: dz @ a_prev.T))
     code, report, _ = broken_check("relu-mlp")
     assert code == 1
     assert [g["name"] for g in report["gradients"] if g["max_abs_error"] > 1e-6] == ["W1", "W2"]

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from bpdiagram.cli import cli
 from bpdiagram.diagram import Diagram
-from bpdiagram.library import template_names
+from bpdiagram.template_files import template_names
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -27,7 +27,6 @@ import pytest
 from click.testing import CliRunner
 
 from bpdiagram.cli import cli
-from bpdiagram.library import template_path
 from bpdiagram.model.build import build_graph
 from bpdiagram.model.catalogue import (
     ACTIVATION_OPS,
@@ -43,10 +42,11 @@ from bpdiagram.model.catalogue import (
 )
 from bpdiagram.model.code import Listing, generate
 from bpdiagram.model.expression import evaluate
-from bpdiagram.model.numeric import draw_arrays
+from bpdiagram.model.numeric_pass import draw_arrays
 from bpdiagram.options import ACTIVATIONS
 from bpdiagram.spec import ExpressionSpec, load_spec
 from bpdiagram.spec.network import NetworkSpec
+from bpdiagram.template_files import template_path
 from tests.autodiff import Value, course_network_gradients, network_gradients
 from tests.conftest import COURSE_TEMPLATES, NETWORK_TEMPLATES, ROOT
 from tests.conftest import TEMPLATES as TEMPLATES

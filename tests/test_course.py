@@ -20,13 +20,13 @@ from hypothesis import strategies as st
 
 from bpdiagram import Diagram
 from bpdiagram.cli import cli
-from bpdiagram.library import template_path
 from bpdiagram.model.build import BuildOptions, build_graph
 from bpdiagram.model.gradcheck import CheckError, check_gradients
-from bpdiagram.model.numeric import run
+from bpdiagram.model.numeric_pass import run
 from bpdiagram.richtext import plain, plain_lines
 from bpdiagram.spec import load_spec
 from bpdiagram.spec.network import NetworkSpec
+from bpdiagram.template_files import template_path
 from tests.autodiff import course_network_gradients
 
 NEW_TEMPLATES = ["l2-regularized", "dropout", "batchnorm", "residual-block"]

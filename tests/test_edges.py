@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from bpdiagram.cli import cli
 from bpdiagram.diagram import Diagram
 from bpdiagram.errors import BpdiagramError, SpecError
-from bpdiagram.model import numbers
+from bpdiagram.model import array_labels
 from bpdiagram.model.expression import evaluate
 from bpdiagram.spec import ExpressionSpec, load_spec, spec_from_text
 from bpdiagram.spec.load import MAX_DEPTH, parse_spec_text
@@ -106,14 +106,14 @@ def test_check_names_the_users_value_when_a_difference_step_leaves_the_domain(tm
 @pytest.mark.parametrize("value", [5e-324, -5e-324, 1e-320, 2.2250738585072014e-308, 1.7976931348623157e308,
                                    -1e308, 1e-305, 3.3e-301])
 def test_arrays_at_float64_limits_are_labelled_with_their_value(value: float) -> None:
-    text = numbers.block(np.array([[value, 0.0]]))
+    text = array_labels.block(np.array([[value, 0.0]]))
     head, row = text.split("\n")
     exponent = int(head.split("{")[1].rstrip("}").replace("−", "-"))
     mantissa = float(row.split("\u2007\u2007")[0].replace("−", "-").replace("\u2007", "").replace("\u2009", ""))
     drawn = Decimal(mantissa).scaleb(exponent)  # in decimal: 1.80 ×10^308 is beyond float64
     assert abs(drawn - Decimal(value)) <= Decimal("0.01") * abs(Decimal(value))
     large = np.full((5, 5), value)
-    assert "inf" not in numbers.summary(large) and "nan" not in numbers.summary(large)
+    assert "inf" not in array_labels.summary(large) and "nan" not in array_labels.summary(large)
 
 
 def test_network_values_at_float64_limits_render_or_fail_cleanly(tmp_path: Path) -> None:

@@ -16,7 +16,6 @@ from click.testing import CliRunner
 from bpdiagram.cli import cli
 from bpdiagram.diagram import Diagram
 from bpdiagram.errors import SpecError
-from bpdiagram.library import template_path
 from bpdiagram.model.build import build_graph
 from bpdiagram.model.catalogue import ACTIVATION_OPS, FUSED_OPS, LOSS_OPS
 from bpdiagram.model.notation import Symbols, UnitSymbols
@@ -30,6 +29,7 @@ from bpdiagram.spec.network import (
     OUTPUT_RANGE,
     NetworkSpec,
 )
+from bpdiagram.template_files import template_path
 from tests.geometry import Box, Line, grammar_violations, read
 
 
@@ -337,7 +337,7 @@ def test_cli_renders_the_templates(name: str, tmp_path: Path) -> None:
 @pytest.mark.graphviz
 def test_a_bus_stays_dashed_where_its_edges_overlap() -> None:
     """Edges gathering into one cache node along one lane have their dash patterns in phase at the end."""
-    from bpdiagram.layout.lanes import path_length
+    from bpdiagram.layout.orthogonal import path_length
     from bpdiagram.style import EDGE_STYLES
 
     scene = Diagram.template("three-layer-elementwise").scene

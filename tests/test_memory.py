@@ -25,7 +25,7 @@ import bpdiagram
 from bpdiagram.cli import cli
 from bpdiagram.layout import overlays
 from bpdiagram.model import memory
-from bpdiagram.model.numeric import run as run_pass
+from bpdiagram.model.numeric_pass import run as run_pass
 from bpdiagram.spec import load_spec
 from tests.autodiff import network_gradients_with_z
 

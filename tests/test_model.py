@@ -5,10 +5,10 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from bpdiagram.library import template_path
 from bpdiagram.model.build import build_graph
 from bpdiagram.spec import ExpressionSpec, load_spec
 from bpdiagram.spec.network import NetworkSpec
+from bpdiagram.template_files import template_path
 
 
 def spec_of(name: str, **diagram: object) -> NetworkSpec | ExpressionSpec:

@@ -10,7 +10,7 @@ import pytest
 
 from bpdiagram.errors import SpecError
 from bpdiagram.model.catalogue import FUSED_OPS
-from bpdiagram.model.numeric import draw_arrays, run
+from bpdiagram.model.numeric_pass import draw_arrays, run
 from bpdiagram.options import ACTIVATIONS
 from bpdiagram.spec import load_spec
 from bpdiagram.spec.network import MAX_LAYERS, NetworkSpec

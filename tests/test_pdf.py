@@ -51,7 +51,7 @@ def test_pdf_is_vector_at_the_svg_size() -> None:
 
 @pytest.mark.graphviz
 def test_pdf_bytes_do_not_depend_on_the_time() -> None:
-    from bpdiagram.layout.engine import run_rsvg
+    from bpdiagram.layout.binaries import run_rsvg
 
     d = Diagram.template("relu-mlp")
     raw = run_rsvg(d.render("svg"), "pdf")

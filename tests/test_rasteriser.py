@@ -1,4 +1,4 @@
-"""PNG and PDF come from librsvg's ``rsvg-convert``, run by one function (``layout.engine.run_rsvg``).
+"""PNG and PDF come from librsvg's ``rsvg-convert``, run by one function (``layout.binaries.run_rsvg``).
 
 Its failures are the user's to fix (install it) or a bug to report, and each
 is one ``error:`` line with exit status 2, like graphviz's.
@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from bpdiagram.cli import cli
 from bpdiagram.errors import RasteriserError
-from bpdiagram.layout import engine
+from bpdiagram.layout import binaries
 
 SQUARE = (b'<svg xmlns="http://www.w3.org/2000/svg" width="30" height="20" viewBox="0 0 30 20">'
           b'<rect width="30" height="20" fill="#ff0000"/><text x="2" y="15" font-size="12">Ab</text></svg>')
@@ -38,14 +38,14 @@ def _bin_with(folder: Path, rsvg_body: str | None) -> str:
 
 def test_png_takes_the_pixel_size_asked_for() -> None:
     for size in ((30, 20), (60, 40), (15, 10), (61, 41)):
-        png = engine.run_rsvg(SQUARE, "png", size=size)
+        png = binaries.run_rsvg(SQUARE, "png", size=size)
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
         assert struct.unpack(">II", png[16:24]) == size
-    assert struct.unpack(">II", engine.run_rsvg(SQUARE, "png")[16:24]) == (30, 20)
+    assert struct.unpack(">II", binaries.run_rsvg(SQUARE, "png")[16:24]) == (30, 20)
 
 
 def test_pdf_is_a_vector_page_of_the_svg_size_with_its_text_as_text() -> None:
-    pdf = engine.run_rsvg(SQUARE, "pdf")
+    pdf = binaries.run_rsvg(SQUARE, "pdf")
     assert pdf.startswith(b"%PDF-")
     assert b"/MediaBox [ 0 0 22.5 15 ]" in pdf  # 30 × 20 px at 0.75 pt a pixel
     assert b"/FontFile" in pdf and b"/Subtype /Image" not in pdf
@@ -53,7 +53,7 @@ def test_pdf_is_a_vector_page_of_the_svg_size_with_its_text_as_text() -> None:
 
 def test_unknown_format_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="png or pdf"):
-        engine.run_rsvg(SQUARE, "jpeg")
+        binaries.run_rsvg(SQUARE, "jpeg")
 
 
 @pytest.mark.graphviz
@@ -86,7 +86,7 @@ def test_rsvg_hang_times_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
     with pytest.raises(RasteriserError, match=r"did not finish within 0\.5 s"):
-        engine.run_rsvg(SQUARE, "png", timeout=0.5)
+        binaries.run_rsvg(SQUARE, "png", timeout=0.5)
 
 
 def test_empty_output_is_a_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,7 +97,7 @@ def test_empty_output_is_a_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
     with pytest.raises(RasteriserError, match="failed to write the PNG: exit status 0"):
-        engine.run_rsvg(SQUARE, "png")
+        binaries.run_rsvg(SQUARE, "png")
 
 
 IMPORTS = """

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from bpdiagram.cli import cli
 from bpdiagram.diagram import Diagram
 from bpdiagram.errors import SpecError
-from bpdiagram.layout import engine
+from bpdiagram.layout import binaries
 from bpdiagram.spec import load_spec
 from tests.geometry import grammar_violations, read
 
@@ -156,7 +156,7 @@ def test_graphviz_crash_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_graphviz_hang_times_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_dot(tmp_path / "bin", "exec sleep 30")
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setattr(engine, "DOT_TIMEOUT", 0.5)
+    monkeypatch.setattr(binaries, "DOT_TIMEOUT", 0.5)
     result = CliRunner().invoke(cli, ["render", "-o", str(tmp_path / "out")])
     assert result.exit_code == 2
     assert "did not finish within 0.5 s" in result.stderr

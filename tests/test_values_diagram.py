@@ -12,13 +12,13 @@ from click.testing import CliRunner
 from bpdiagram.cli import cli
 from bpdiagram.diagram import Diagram
 from bpdiagram.layout.text import text_width
-from bpdiagram.library import template_path
-from bpdiagram.model import numbers
+from bpdiagram.model import array_labels
 from bpdiagram.model.build import BuildOptions, build_graph
-from bpdiagram.model.numeric import run
+from bpdiagram.model.numeric_pass import run
 from bpdiagram.richtext import plain_lines
 from bpdiagram.spec import load_spec
 from bpdiagram.spec.network import NetworkSpec
+from bpdiagram.template_files import template_path
 from tests.conftest import VECTORIZED_TEMPLATES
 from tests.geometry import grammar_violations, read
 from tests.test_writers import assert_labels_inside
@@ -37,10 +37,10 @@ def labels(spec: NetworkSpec, **options: bool) -> dict[str, list[str]]:
 
 
 def test_entries_are_right_aligned_in_columns_with_a_real_minus() -> None:
-    rows, factor = numbers.matrix_rows(np.array([[0.5, -12.25], [-1.0, 3.0], [10.25, 0.0]]))
+    rows, factor = array_labels.matrix_rows(np.array([[0.5, -12.25], [-1.0, 3.0], [10.25, 0.0]]))
     assert factor == ""
     # a figure space is one digit wide, figure + thin space one minus sign
-    assert [r.replace(numbers.FIGURE_SPACE, " ").replace("\u2009", "") for r in rows] == \
+    assert [r.replace(array_labels.FIGURE_SPACE, " ").replace("\u2009", "") for r in rows] == \
         ["  0.50  −12.25", " −1.00    3.00", " 10.25    0.00"]
     widths = {round(text_width(r, 14.0), 1) for r in rows}
     assert len(widths) == 1  # every row as wide as the others: columns line up when centred
@@ -55,17 +55,17 @@ def test_entries_are_right_aligned_in_columns_with_a_real_minus() -> None:
     ([[123456.0]], ["(1, 1) ×10^{5}", "1.23"]),
 ])
 def test_number_formats(array: list[list[float]], expected: list[str]) -> None:
-    text = numbers.block(np.array(array))
-    squeeze = [" ".join(line.replace(numbers.FIGURE_SPACE, " ").replace("\u2009", "").split()) for line in
+    text = array_labels.block(np.array(array))
+    squeeze = [" ".join(line.replace(array_labels.FIGURE_SPACE, " ").replace("\u2009", "").split()) for line in
                text.split("\n")]
     assert squeeze == [" ".join(e.split()) for e in expected]
 
 
 def test_large_arrays_show_shape_and_summary() -> None:
     a = np.arange(40.0).reshape(8, 5) - 10
-    assert numbers.block(a) == "(8, 5)\nmin −10.0, mean 9.50, max 29.0"
+    assert array_labels.block(a) == "(8, 5)\nmin −10.0, mean 9.50, max 29.0"
     noisy = np.array([[1.0, -1.0 + 1e-17]] * 5)  # mean is rounding noise: shown as 0
-    assert numbers.summary(noisy) == "min −1.00, mean 0, max 1.00"
+    assert array_labels.summary(noisy) == "min −1.00, mean 0, max 1.00"
 
 
 # --- the model's labels --------------------------------------------------------------------------------
@@ -74,16 +74,16 @@ def test_large_arrays_show_shape_and_summary() -> None:
 def test_labels_show_the_numeric_pass() -> None:
     spec = load_spec(HAND)
     lab = labels(spec, values=True)
-    assert lab["input"] == ["X", "(1, 2)", "1  2".replace("  ", numbers.COLUMN_GAP)]
-    assert lab["Z1"][1:] == ["(1, 2)", f"0.000{numbers.COLUMN_GAP}0.500"]
-    assert lab["A1"][2] == f"0.500{numbers.COLUMN_GAP}0.622"
+    assert lab["input"] == ["X", "(1, 2)", "1  2".replace("  ", array_labels.COLUMN_GAP)]
+    assert lab["Z1"][1:] == ["(1, 2)", f"0.000{array_labels.COLUMN_GAP}0.500"]
+    assert lab["A1"][2] == f"0.500{array_labels.COLUMN_GAP}0.622"
     assert lab["W1"] == ["W[1], b[1]", "(1, 1) │ (1, 1)", "0.500 │ −0.500"]
     assert lab["loss"][-1] == "J = 0.8336"
-    assert lab["dZ1"][1:] == ["(1, 2)", f"−0.500{numbers.COLUMN_GAP}0.622"]
+    assert lab["dZ1"][1:] == ["(1, 2)", f"−0.500{array_labels.COLUMN_GAP}0.622"]
     assert lab["dW1"] == ["dW[1] = (1/m) dZ[1] Xᵀ", "(1, 1)", "0.372", "db[1] = (1/m) Σ dZ[1]", "(1, 1)", "0.0612"]
     # cached copies show the same numbers as the value they keep
     assert lab["cache.A1"] == ["A[1]", *lab["A1"][1:]]
-    assert lab["cache.target"] == ["Y", "(1, 2)", f"1{numbers.COLUMN_GAP}0"]
+    assert lab["cache.target"] == ["Y", "(1, 2)", f"1{array_labels.COLUMN_GAP}0"]
 
 
 @pytest.mark.parametrize("template", VECTORIZED_TEMPLATES)  # the element-wise view draws no numbers
@@ -109,9 +109,9 @@ def test_every_tensor_node_shows_its_array(template: str) -> None:
     for node, lines in lab.items():
         if node in arrays:
             first = 3 if node.startswith("BN") else 1  # batch norm's label is three lines of formulas
-            assert "\n".join(lines[first:]) == "\n".join(plain_lines(numbers.block(arrays[node]))), node
+            assert "\n".join(lines[first:]) == "\n".join(plain_lines(array_labels.block(arrays[node]))), node
         elif node == "loss":
-            assert lines[-1].endswith(numbers.scalar(p.J))
+            assert lines[-1].endswith(array_labels.scalar(p.J))
         else:
             assert node.startswith(("W", "dW", "G", "dG")), node
 

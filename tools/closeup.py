@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bpdiagram.diagram import Diagram
-from bpdiagram.layout.engine import run_rsvg
+from bpdiagram.layout.binaries import run_rsvg
 
 WIDTH, HEIGHT, SCALE = 150.0, 90.0, 4.0
 

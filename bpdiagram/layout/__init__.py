@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bpdiagram.layout.layout import layout_graph
 from bpdiagram.layout.scene import BandRect, EdgeRoute, NodeBox, Scene
+from bpdiagram.layout.views import layout_graph
 
 __all__ = ["BandRect", "EdgeRoute", "NodeBox", "Scene", "layout_graph"]

@@ -10,11 +10,14 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from typing import Literal
 
 __all__ = ["Point", "bezier_point", "curves", "ellipse_x", "ellipse_y", "is_straight", "polyline",
            "s_curve", "segment_hits_box", "straight", "with_head"]
 
 Point = tuple[float, float]
+Side = Literal["top", "bottom", "left", "right"]
+"""A side of a box, where a line leaves or enters it."""
 
 
 def bezier_point(p0: Point, p1: Point, p2: Point, p3: Point, t: float) -> Point:

@@ -38,8 +38,8 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from bpdiagram.layout.geometry import ellipse_x, polyline
-from bpdiagram.layout.lanes import Side, allocate_taps, lead_in, rounded, side_y
+from bpdiagram.layout.geometry import Side, ellipse_x, polyline
+from bpdiagram.layout.orthogonal import allocate_taps, lead_in, rounded, side_y
 from bpdiagram.layout.scene import EdgeRoute, NodeBox, Point
 from bpdiagram.layout.text import TextBlock
 from bpdiagram.richtext import plain

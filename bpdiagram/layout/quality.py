@@ -16,7 +16,7 @@ from itertools import pairwise
 from typing import Any
 
 from bpdiagram.layout.crossings import drawn_line
-from bpdiagram.layout.route import segment_hits
+from bpdiagram.layout.router import segment_hits
 from bpdiagram.layout.scene import NodeBox, Point, Scene
 from bpdiagram.layout.text import text_width
 from bpdiagram.options import BANDS, EDGE_KINDS, NODE_KINDS

@@ -29,8 +29,8 @@ from collections.abc import Callable
 
 import networkx as nx
 
-from bpdiagram.layout.layout import BAND_PAD, GUTTER, MARGIN, layout_graph, place_legend, title_block
 from bpdiagram.layout.scene import BandRect, Crossing, EdgeRoute, Jump, NodeBox, Point, Scene
+from bpdiagram.layout.views import BAND_PAD, GUTTER, MARGIN, layout_graph, place_legend, title_block
 from bpdiagram.options import EDGE_KINDS, JumpStyle
 from bpdiagram.richtext import plain
 

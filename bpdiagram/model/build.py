@@ -9,7 +9,7 @@ the vectorized view; ``model.elementwise`` builds the element-wise one and
 ``model.expression`` the computational graph of an expression.
 
 With numbers on (``BuildOptions.values``), every tensor node of the vectorized
-view also shows its array from ``model.numeric`` (the catalogue's own numpy
+view also shows its array from ``model.numeric_pass`` (the catalogue's own numpy
 rules) as text, so the numbers are part of the model's labels and every writer
 shows the same ones.
 """
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from bpdiagram.model import numbers
+from bpdiagram.model import array_labels
 from bpdiagram.model.catalogue import (
     ACTIVATION_OPS,
     BATCHNORM,
@@ -41,7 +41,7 @@ from bpdiagram.model.elementwise import build_elementwise
 from bpdiagram.model.expression import build_expression_graph
 from bpdiagram.model.memory import Dims, MemoryOptions, cache_memory, human
 from bpdiagram.model.notation import Symbols
-from bpdiagram.model.numeric import Pass, layer_norms, run
+from bpdiagram.model.numeric_pass import Pass, layer_norms, run
 from bpdiagram.options import EdgeKind, NodeKind
 from bpdiagram.richtext import escape, plain
 from bpdiagram.spec.expression import ExpressionSpec
@@ -222,7 +222,7 @@ class _Builder:
 
     def block(self, array: Array | None) -> str | None:
         """The array as label text when numbers are on."""
-        return numbers.block(array) if self.numbers is not None and array is not None else None
+        return array_labels.block(array) if self.numbers is not None and array is not None else None
 
     # -- what §11 changes in a layer: g's argument, its gradient, the skip sums ------------------
     def argument(self, layer: int) -> str:
@@ -281,10 +281,10 @@ class _Builder:
             else:
                 self.node(f"W{layer}", "param", "params", 2 * layer - 1, layer,
                           f"{sym.symbol('W', layer)}, {sym.symbol('b', layer)}", name=sym.symbol("W", layer),
-                          value=numbers.side_by_side(values.W, values.b) if values else None,
+                          value=array_labels.side_by_side(values.W, values.b) if values else None,
                           array=(f"W{layer}", (spec.sizes[layer], spec.sizes[layer - 1])))
             if values:  # only W goes through the cache (for dA[l−1] = W[l]ᵀ dZ[l])
-                self.blocks[f"W{layer}"] = numbers.block(values.W)
+                self.blocks[f"W{layer}"] = array_labels.block(values.W)
             self.node(f"Z{layer}", "op", "ops", 2 * layer - 1, layer,
                       sym.render(BATCHNORM.linear if bn else LINEAR_FORWARD, layer),
                       shape=self.shape(layer), value=self.block(values.Z if values else None),
@@ -294,10 +294,11 @@ class _Builder:
                 beta = values.beta if values else None
                 self.node(f"G{layer}", "param", "params", 2 * layer - 0.5, layer, sym.render(BATCHNORM.params, layer),
                           name=sym.symbol("G", layer),
-                          value=numbers.side_by_side(gamma, beta) if gamma is not None and beta is not None else None,
+                          value=(array_labels.side_by_side(gamma, beta)
+                                 if gamma is not None and beta is not None else None),
                           array=(f"gamma{layer}", (spec.sizes[layer], 1)))
                 if gamma is not None:
-                    self.blocks[f"G{layer}"] = numbers.block(gamma)
+                    self.blocks[f"G{layer}"] = array_labels.block(gamma)
                 self.node(f"BN{layer}", "op", "ops", 2 * layer - 0.5, layer, sym.render(BATCHNORM.forward, layer),
                           shape=self.shape(layer), name=sym.symbol("N", layer),
                           value=self.block(values.Zt if values else None), array=(f"Zbn{layer}", self.dims(layer)))
@@ -316,7 +317,7 @@ class _Builder:
             averaged = self.loss.scale_label != ""
             label += "\n" + sym.render(L2.penalty[averaged]) + f", λ = {spec.l2:g}"
         self.node("loss", "loss", "ops", 2 * self.L + 1, self.L, label,
-                  value=f"{sym.loss} = {numbers.scalar(p.J)}" if p else None)
+                  value=f"{sym.loss} = {array_labels.scalar(p.J)}" if p else None)
 
     def backward_nodes(self) -> None:
         sym, L, p = self.sym, self.L, self.numbers
@@ -367,7 +368,7 @@ class _Builder:
     @staticmethod
     def _stack(rules: list[tuple[str, Array | None]]) -> str:
         """Backward rules one under the other, each followed by its numbers when they are on."""
-        return "\n".join(rule if array is None else f"{rule}\n{numbers.block(array)}" for rule, array in rules)
+        return "\n".join(rule if array is None else f"{rule}\n{array_labels.block(array)}" for rule, array in rules)
 
     def forward_edges(self) -> None:
         prev = "input"

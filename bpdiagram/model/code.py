@@ -43,7 +43,7 @@ from bpdiagram.model.catalogue import (
 )
 from bpdiagram.model.expression import GateValue, Wire, _fill, evaluate
 from bpdiagram.model.notation import Symbols
-from bpdiagram.model.numeric import init_factor
+from bpdiagram.model.numeric_pass import init_factor
 from bpdiagram.options import Gate
 from bpdiagram.richtext import plain, plain_lines
 from bpdiagram.spec.expression import ExpressionSpec
@@ -579,7 +579,7 @@ class _Network:
                          f"dZ{layer}")
 
     def example(self) -> None:
-        """``example()``: the spec's numbers, drawn exactly as ``model.numeric.draw_arrays`` draws them."""
+        """``example()``: the spec's numbers, drawn exactly as ``model.numeric_pass.draw_arrays`` draws them."""
         m, spec = self.m, self.spec
         values: ValuesSpec = spec.numbers()
         sizes, batch = spec.sizes, values.batch

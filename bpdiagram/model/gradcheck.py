@@ -2,7 +2,7 @@
 
 Every gradient the diagram shows is checked: dW[l] and db[l] of every layer,
 and the intermediate dZ[l], dA[l] (and dA[L] when the output is drawn as the
-general chain). The analytic values come from ``model.numeric``, which
+general chain). The analytic values come from ``model.numeric_pass``, which
 evaluates the very catalogue entries the labels are drawn from.
 
 DLS convention: dZ and dA are per-example gradients, so the check compares
@@ -39,7 +39,7 @@ from bpdiagram.errors import SpecError
 from bpdiagram.model.catalogue import ACTIVATION_OPS, Array, output_rule
 from bpdiagram.model.expression import evaluate, numeric_gradients
 from bpdiagram.model.notation import Symbols
-from bpdiagram.model.numeric import Arrays, LayerNorms, draw_arrays, forward, layer_norms, run_arrays
+from bpdiagram.model.numeric_pass import Arrays, LayerNorms, draw_arrays, forward, layer_norms, run_arrays
 from bpdiagram.richtext import plain
 from bpdiagram.spec.expression import ExpressionSpec
 from bpdiagram.spec.network import NetworkSpec

@@ -3,7 +3,7 @@
 Every array the user writes is checked here, before anything is computed:
 its shape against the layer sizes, its entries (numbers, finite, not huge)
 and, for the target Y, the range the loss needs. The arrays not given are
-drawn later (``model.numeric``) from ``seed``; this stage stays free of numpy
+drawn later (``model.numeric_pass``) from ``seed``; this stage stays free of numpy
 so that the spec is plain, immutable data.
 
 Sizes are refused before anything is allocated: numbers on a diagram or a

@@ -10,7 +10,7 @@ are SVG/PNG only.
 
 from __future__ import annotations
 
-from bpdiagram.layout.dot import POINTS_PER_INCH
+from bpdiagram.layout.dot_input import POINTS_PER_INCH
 from bpdiagram.layout.scene import Point, Scene
 from bpdiagram.style import FONT_FAMILY, FONT_SIZE, SMALL_SIZE, style_table
 from bpdiagram.writers import Writer

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 
 from bpdiagram.errors import BpdiagramError
-from bpdiagram.layout.engine import run_rsvg
+from bpdiagram.layout.binaries import run_rsvg
 from bpdiagram.layout.scene import Scene
 from bpdiagram.writers import Writer, svg
 

@@ -16,13 +16,13 @@ from typing import Any
 
 import networkx as nx
 
+from bpdiagram.layout.binaries import run_dot
 from bpdiagram.layout.crossings import find_crossings, plan_jumps
-from bpdiagram.layout.dot import ARROW_LENGTH, dot_edges, edge_order, node_order, to_dot
-from bpdiagram.layout.engine import run_dot
+from bpdiagram.layout.dot_input import ARROW_LENGTH, dot_edges, edge_order, node_order, to_dot
 from bpdiagram.layout.geometry import straight
 from bpdiagram.layout.grid import grid_layout
 from bpdiagram.layout.mirror import mirror_layout
-from bpdiagram.layout.route import Request, Router
+from bpdiagram.layout.router import Request, Router
 from bpdiagram.layout.scene import BandRect, Crossing, EdgeRoute, LegendEntry, NodeBox, Point, Scene
 from bpdiagram.layout.text import TextBlock, layout_text, wrap_words
 from bpdiagram.options import BANDS, EDGE_KINDS, Band, EdgeKind, JumpStyle

@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Literal
 
-from bpdiagram.layout.geometry import ellipse_y
+from bpdiagram.layout.geometry import Side, ellipse_y
 from bpdiagram.layout.scene import NodeBox, Point
 from bpdiagram.options import EdgeKind
 from bpdiagram.style import EDGE_STYLES, NODE_STYLES
-
-Side = Literal["left", "right", "top", "bottom"]
 
 TAP_MARGIN = 7.0
 """Taps keep this far from a box's corners (as far as the SVG rounds them)."""

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bpdiagram.layout.crossings import DrawnLine, crossing_points, drawn_line
-from bpdiagram.layout.geometry import segment_hits_box, straight, with_head
+from bpdiagram.layout.geometry import Side, segment_hits_box, straight, with_head
 from bpdiagram.layout.scene import EdgeRoute, NodeBox, Point
 from bpdiagram.layout.spatial import Grid
 from bpdiagram.options import EdgeKind
@@ -51,7 +51,6 @@ ARROW_TOL = 0.5
 FACE_COST = 2.0
 """A side entry ranks after every entry through the facing top or bottom (cost ≤ π/2) that crosses no more edges."""
 
-Side = Literal["top", "bottom", "left", "right"]
 Direction = Literal["down", "left", "any"]
 
 
