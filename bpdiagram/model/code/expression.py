@@ -14,7 +14,7 @@ from keyword import iskeyword
 
 from bpdiagram.model.catalogue import GATE_OPS
 from bpdiagram.model.code.listing import INDENT, WIDTH, Listing, ModuleText, code_of, header
-from bpdiagram.model.expression import GateValue, Wire, _fill, evaluate
+from bpdiagram.model.expression_values import GateValue, Wire, evaluate, fill_gate
 from bpdiagram.options import Gate
 from bpdiagram.richtext import plain
 from bpdiagram.spec.expression import ExpressionSpec
@@ -117,7 +117,7 @@ class ExpressionModule:
         for gate in self.ev.gates:
             fwd = self.functions[gate.node.op][0]
             args = [self.value(w, False) for w in gate.inputs] + _exponent(gate)
-            m.statement([f"{plain(gate.out.name)} = {plain(_fill(GATE_OPS[gate.node.op].forward, gate))}"],
+            m.statement([f"{plain(gate.out.name)} = {plain(fill_gate(GATE_OPS[gate.node.op].forward, gate))}"],
                         f"{names[gate.id]} = {fwd}({', '.join(args)})", gate.id)
             for k in GATE_OPS[gate.node.op].keeps:
                 wire = gate.out if k == "o" else gate.inputs["ab".index(k)]
@@ -171,7 +171,7 @@ class ExpressionModule:
                 targets.append(self.grad[wire.node])
         keeps = [self.value(gate.out if k == "o" else gate.inputs["ab".index(k)], True) for k in entry.keeps]
         args = [*keeps, *_exponent(gate), self.grad[gate.id]]
-        rules = [plain(_fill(rule, gate)) for rule, wire in zip(entry.rules, gate.inputs, strict=True)
+        rules = [plain(fill_gate(rule, gate)) for rule, wire in zip(entry.rules, gate.inputs, strict=True)
                  if wire.node is not None]
         self.m.statement(["; ".join(rules)],
                          f"{', '.join(targets)} = {self.functions[gate.node.op][1]}({', '.join(args)})",

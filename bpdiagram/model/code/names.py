@@ -12,6 +12,7 @@ from keyword import iskeyword
 
 from bpdiagram.model.catalogue import ACTIVATION_OPS, LOSS_OPS, backward_form, output_rule
 from bpdiagram.model.code.listing import ModuleText, flat
+from bpdiagram.model.layer_labels import LayerLabels
 from bpdiagram.model.notation import Symbols
 from bpdiagram.spec.network import LayerSpec, NetworkSpec
 
@@ -33,15 +34,13 @@ class NetworkNames:
     """The spec, its symbols and the module being written, with the names the code gives the diagram's values."""
 
     def __init__(self, spec: NetworkSpec, source: str) -> None:
-        from bpdiagram.model.build import BuildOptions, _Builder
-
         self.spec = spec
         self.source = source
         self.L = len(spec.layers)
         self.k = spec.diagram.backprop_to
         self.sym = Symbols(spec.diagram.notation, spec.input.name, spec.target)
-        self.labels = _Builder(spec, BuildOptions())
-        """The diagram's own labels of the layer ops' nodes (g's argument, dropout, residual sums) for comments."""
+        self.labels = LayerLabels(spec)
+        """The diagram's own labels of g's argument, dropout and the residual sums, for the comments."""
         self.loss = LOSS_OPS[spec.loss]
         self.fused = output_rule(spec.layers[-1].activation, spec.loss, spec.diagram.simplify)
         names = {f"{p}{layer}" for layer in range(0, self.L + 1)
@@ -92,7 +91,7 @@ class NetworkNames:
     def cached(self) -> list[tuple[str, str]]:
         """What the backward pass reads, as (code name, diagram node id), in the cache band's order.
 
-        The same choice as the diagram's cache band (``build._Builder.cache_edges``), value by value.
+        The same choice as the diagram's cache band (``vectorized.VectorizedBuilder.cache_edges``), value by value.
         """
         keep: dict[str, str] = {}
         for layer in range(self.L, self.k - 1, -1):

@@ -24,6 +24,7 @@ from bpdiagram.model.code.example import write_example
 from bpdiagram.model.code.functions import write_functions
 from bpdiagram.model.code.listing import Listing, code_of, flat, flat_lines, header
 from bpdiagram.model.code.names import NetworkNames
+from bpdiagram.model.layer_labels import default_title
 from bpdiagram.richtext import plain
 
 
@@ -32,8 +33,6 @@ class NetworkModule(NetworkNames):
 
     def write(self) -> Listing:
         spec, m = self.spec, self.m
-        from bpdiagram.model.build import default_title
-
         title = spec.title if spec.title is not None else default_title(spec)
         below = f" down to layer {self.k}" if self.k > 1 else ""
         text = header(title, f"forward(params, {self.X}, {self.Y}) returns (J, cache), backward(params, cache) "
