@@ -25,6 +25,7 @@ from bpdiagram.layout.mirror import mirror_layout
 from bpdiagram.layout.router import Request, Router
 from bpdiagram.layout.scene import BandRect, Crossing, EdgeRoute, LegendEntry, NodeBox, Point, Scene
 from bpdiagram.layout.text import TextBlock, layout_text, wrap_words
+from bpdiagram.model.graph import from_networkx
 from bpdiagram.options import BANDS, EDGE_KINDS, Band, EdgeKind, JumpStyle
 from bpdiagram.richtext import plain
 from bpdiagram.style import EDGE_STYLES, FONT_SIZE, NODE_STYLES, PAD_X, PAD_Y, SMALL_SIZE, TITLE_SIZE
@@ -213,7 +214,7 @@ def _mirror_scene(g: nx.MultiDiGraph, jump_style: JumpStyle) -> Scene:
 def _grid_scene(g: nx.MultiDiGraph, jump_style: JumpStyle) -> Scene:
     """The element-wise view: a grid of unit columns and its mirror (``layout.grid``), no graphviz."""
     return _placed_scene(g, jump_style, lambda m, top: grid_layout(
-        g, m.texts, m.sizes, m.edge_texts, m.ids, left=m.left, top=top))
+        from_networkx(g), m.texts, m.sizes, m.edge_texts, m.ids, left=m.left, top=top))
 
 
 @dataclass(frozen=True)
