@@ -36,6 +36,7 @@ import math
 from dataclasses import dataclass
 
 from bpdiagram.layout.grid_lanes import Line, draw_routes, plan_lines, role
+from bpdiagram.layout.orthogonal import CENTRE_GAP, TAP_MARGIN
 from bpdiagram.layout.scene import EdgeRoute, NodeBox
 from bpdiagram.layout.text import TextBlock
 from bpdiagram.model.graph import EdgeKey, Graph
@@ -51,9 +52,8 @@ FAN = 70.0
 FAN_PER_UNIT = 8.0
 ROW_GAP = 16.0
 BAND_GAP = 40.0
-TAP_MARGIN = 7.0
 TAP_GAP = 9.0
-CENTRE_GAP = 7.0
+"""Room a box's side leaves between neighbouring taps."""
 CACHE_INSET = 8.0
 """A kept value stands this far left (or right) of the bus that drops into it."""
 LOSS_LANES = ("y-loss", "bus.cache.target", "gradient", "loss-tie")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bpdiagram.layout.geometry import Side, ellipse_x, polyline
 from bpdiagram.layout.orthogonal import allocate_taps, lead_in, rounded, side_y
@@ -149,18 +149,17 @@ def draw_routes(graph: Graph, boxes: dict[str, NodeBox], lines: dict[EdgeKey, Li
     return _Routes(graph, boxes, lines, lane_x, edge_texts, edge_ids).draw(straight)
 
 
+@dataclass
 class _Routes:
     """What drawing a route needs to know, shared by the straight edges and the ones in lanes."""
 
-    def __init__(self, graph: Graph, boxes: dict[str, NodeBox], lines: dict[EdgeKey, Line],
-                 lane_x: dict[str, float], edge_texts: dict[EdgeKey, TextBlock], edge_ids: dict[EdgeKey, str]) -> None:
-        self.graph = graph
-        self.boxes = boxes
-        self.lines = lines
-        self.lane_x = lane_x
-        self.edge_texts = edge_texts
-        self.edge_ids = edge_ids
-        self.routes: dict[EdgeKey, EdgeRoute] = {}
+    graph: Graph
+    boxes: dict[str, NodeBox]
+    lines: dict[EdgeKey, Line]
+    lane_x: dict[str, float]
+    edge_texts: dict[EdgeKey, TextBlock]
+    edge_ids: dict[EdgeKey, str]
+    routes: dict[EdgeKey, EdgeRoute] = field(default_factory=dict)
 
     def draw(self, straight: list[EdgeKey]) -> dict[EdgeKey, EdgeRoute]:
         lane_of = {e: (self.lane_x[line.lane], line.start[1], line.end[1]) for e, line in self.lines.items()}
