@@ -37,6 +37,5 @@ DTYPES: tuple[Dtype, ...] = get_args(Dtype)
 INITS: tuple[Init, ...] = get_args(Init)
 
 Gate = Literal["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sigmoid", "tanh", "relu", "max", "min"]
-GATES: tuple[Gate, ...] = get_args(Gate)
 FUNCTIONS: dict[str, int] = {"exp": 1, "log": 1, "sigmoid": 1, "tanh": 1, "relu": 1, "max": 2, "min": 2}
 """Functions an expression may call, with their number of arguments."""
