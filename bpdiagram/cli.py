@@ -20,7 +20,7 @@ import click
 
 from bpdiagram import __version__
 from bpdiagram.errors import BpdiagramError, one_line
-from bpdiagram.options import DTYPES, FORMATS, JUMP_STYLES, THEMES, Dtype, JumpStyle, Theme
+from bpdiagram.options import DTYPES, FORMATS, JUMP_STYLES, THEMES, Dtype, Format, JumpStyle, Theme, parse_formats
 from bpdiagram.template_files import DEFAULT_TEMPLATE, template_description, template_names, template_path
 
 if TYPE_CHECKING:
@@ -95,15 +95,11 @@ def cli() -> None:
     """
 
 
-def _formats(value: str) -> list[str]:
-    formats = [f.strip().lower() for f in value.split(",") if f.strip()]
-    for fmt in formats:
-        if fmt not in KNOWN_FORMATS:
-            raise click.BadParameter(f"unknown format {fmt!r}; valid formats: {', '.join(KNOWN_FORMATS)}",
-                                     param_hint="-f/--formats")
-    if not formats:
-        raise click.BadParameter("give at least one format", param_hint="-f/--formats")
-    return list(dict.fromkeys(formats))
+def _formats(value: str) -> tuple[Format, ...]:
+    try:
+        return parse_formats(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="-f/--formats") from None
 
 
 def _build_options(func: Any) -> Any:
@@ -185,7 +181,7 @@ def _options(formats: str, backprop_to: str | None, show: str | None, shapes: bo
 
     if scale is not None and png_width is not None:
         raise click.UsageError("give --scale or --width, not both")
-    return Options(tuple(_formats(formats)), parse_backprop_to(backprop_to), show, shapes, values or None, jumps,
+    return Options(_formats(formats), parse_backprop_to(backprop_to), show, shapes, values or None, jumps,
                    theme, steps, code=code, wrap=wrap, scale=scale, width=png_width, memory=memory, batch=batch,
                    dtype=dtype, gradient_flow=gradient_flow)
 

@@ -31,7 +31,18 @@ from bpdiagram.model.code import Listing, link_to
 from bpdiagram.model.memory import DEFAULT_BATCH as DEFAULT_MEMORY_BATCH
 from bpdiagram.model.memory import MAX_BATCH as MAX_MEMORY_BATCH
 from bpdiagram.model.memory import CacheMemory, MemoryOptions, cache_memory
-from bpdiagram.options import DTYPES, EDGE_KINDS, FORMATS, JUMP_STYLES, THEMES, Dtype, EdgeKind, JumpStyle, Theme
+from bpdiagram.options import (
+    DTYPES,
+    EDGE_KINDS,
+    FORMATS,
+    JUMP_STYLES,
+    THEMES,
+    Dtype,
+    EdgeKind,
+    JumpStyle,
+    Theme,
+    parse_formats,
+)
 from bpdiagram.spec import ExpressionSpec, Spec, load_spec, spec_from_text
 from bpdiagram.spec.network import ELEMENTWISE_WRAP, NetworkSpec, parse_show, parse_wrap
 from bpdiagram.template_files import template_path
@@ -292,8 +303,11 @@ class Diagram:
                                   f"({', '.join('.' + f for f in FORMATS)}) or give formats and a folder")
             files = [(path, fmt, path.suffix)]
         else:
-            fmts = list(dict.fromkeys(formats.split(",") if isinstance(formats, str) else formats))
-            suffixes = ["." + get_writer(fmt).extension for fmt in fmts]  # an unknown format fails here, early
+            try:
+                fmts = parse_formats(formats)  # an unknown format fails here, early
+            except ValueError as exc:
+                raise BpdiagramError(str(exc)) from None
+            suffixes = ["." + get_writer(fmt).extension for fmt in fmts]
             files = [(path / f"{self.name}{suffix}", fmt, suffix) for fmt, suffix in zip(fmts, suffixes, strict=True)]
         if not steps:
             return [(file, fmt, None) for file, fmt, _ in files]
