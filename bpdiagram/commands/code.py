@@ -27,7 +27,7 @@ def code(spec: Path | None, template: str | None, output: Path | None) -> int:
       bpdiagram code -t two-layer-binary
       bpdiagram code my-net.yaml -o my_net.py && python my_net.py
     """
-    from bpdiagram.diagram import write_atomic
+    from bpdiagram.atomic_write import write_atomic
     from bpdiagram.errors import OutputError
     from bpdiagram.model.code import generate
 
