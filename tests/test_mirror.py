@@ -165,9 +165,10 @@ def test_one_naming_scheme_with_subscripts() -> None:
 
 def test_reflected_rows_cross_less_than_translated_rows() -> None:
     from bpdiagram.layout.crossings import find_crossings
+    from bpdiagram.layout.dot_input import edge_order
     from bpdiagram.layout.mirror import mirror_layout
     from bpdiagram.layout.text import layout_text
-    from bpdiagram.layout.views import edge_order, node_size
+    from bpdiagram.layout.views import node_size
     from bpdiagram.style import FONT_SIZE, SMALL_SIZE
 
     g = Diagram.load(DOCS / "cs231n-staged.yaml").graph
