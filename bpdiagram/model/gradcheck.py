@@ -110,7 +110,7 @@ class CheckReport:
         return json.dumps(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
-        """INTERFACE §3: ``ok``, ``loss`` and one entry per W<l> and b<l> (W1, b1, W2, b2, …)."""
+        """``check --json``: ``ok``, ``loss`` and one entry per W<l> and b<l> (W1, b1, W2, b2, …)."""
         params = sorted((g for g in self.gradients if g.param), key=lambda g: _array_order(g.name))
         return {"ok": self.ok, "loss": self.loss,
                 "gradients": [{"name": g.name, "analytic": g.analytic.tolist(), "numeric": g.numeric.tolist(),
@@ -330,7 +330,7 @@ class ExpressionCheckReport:
         return json.dumps(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
-        """INTERFACE §3: ``ok``, ``loss`` (the value f) and one entry per variable, as numbers."""
+        """``check --json``: ``ok``, ``loss`` (the value f) and one entry per variable, as numbers."""
         return {"ok": self.ok, "loss": self.value,
                 "gradients": [{"name": g.name, "analytic": g.analytic, "numeric": g.numeric,
                                "max_abs_error": g.max_abs_error} for g in self.gradients]}
