@@ -165,20 +165,15 @@ def test_one_naming_scheme_with_subscripts() -> None:
 
 def test_reflected_rows_cross_less_than_translated_rows() -> None:
     from bpdiagram.layout.crossings import find_crossings
-    from bpdiagram.layout.dot_input import edge_order
+    from bpdiagram.layout.measure import measure
     from bpdiagram.layout.mirror import mirror_layout
-    from bpdiagram.layout.text import layout_text
-    from bpdiagram.layout.views import node_size
-    from bpdiagram.style import FONT_SIZE, SMALL_SIZE
 
-    g = Diagram.load(DOCS / "cs231n-staged.yaml").graph
-    texts = {n: layout_text(g.nodes[n]["label"], FONT_SIZE) for n in g.nodes}
-    sizes = {n: node_size(g.nodes[n]["kind"], texts[n]) for n in g.nodes}
-    order = edge_order(g)
-    ids = {e: f"e{i}" for i, e in enumerate(order)}
-    labels = {e: layout_text(g.edges[e]["label"], SMALL_SIZE) for e in order if g.edges[e]["label"]}
+    model = Diagram.load(DOCS / "cs231n-staged.yaml").model
+    m0 = measure(model)
+    g = model.to_networkx()  # TRANSITION: mirror_layout reads the typed model after its conversion
     counts = []
     for reflect in (True, False):
-        m = mirror_layout(g, texts, sizes, labels, left=0.0, top=0.0, reflect=reflect, edge_id=ids.__getitem__)
-        counts.append(len(find_crossings([m.routes[e] for e in order], list(m.nodes.values()))))
+        m = mirror_layout(g, m0.texts, m0.sizes, m0.edge_texts, left=0.0, top=0.0, reflect=reflect,
+                          edge_id=m0.ids.__getitem__)
+        counts.append(len(find_crossings([m.routes[e] for e in m0.order], list(m.nodes.values()))))
     assert counts[0] < counts[1]

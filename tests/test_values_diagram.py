@@ -29,7 +29,7 @@ HAND = {"input": 1, "layers": [{"size": 1, "activation": "sigmoid"}], "loss": "b
 
 
 def labels(spec: Spec, *, shapes: bool = False, values: bool = False) -> dict[str, list[str]]:
-    g = build_graph(as_network(spec), BuildOptions(shapes=shapes, values=values))
+    g = build_graph(as_network(spec), BuildOptions(shapes=shapes, values=values)).to_networkx()
     return {n: plain_lines(d["label"]) for n, d in g.nodes(data=True)}
 
 
