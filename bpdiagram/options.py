@@ -45,8 +45,9 @@ FUNCTIONS: dict[str, int] = {"exp": 1, "log": 1, "sigmoid": 1, "tanh": 1, "relu"
 def parse_formats(value: str | Iterable[str]) -> tuple[Format, ...]:
     """The output formats a comma-separated list (``-f svg,png``) or a sequence of names asks for, each once.
 
-    Names are trimmed and lower-cased; the order is kept and repeats dropped. A name not in ``FORMATS``,
-    or no name at all, is a ``ValueError`` whose message the CLI and ``Diagram.save`` show as it is.
+    Names are trimmed and lower-cased; the order is kept and repeats dropped. A name not in ``FORMATS`` is a
+    ``ValueError`` whose message the CLI and ``Diagram.save`` show as it is. No name at all is no format (a
+    series written as HTML only saves its frames in none); the CLI's ``-f`` asks for at least one.
 
     >>> parse_formats(" svg, PNG,,svg")
     ('svg', 'png')
@@ -56,16 +57,12 @@ def parse_formats(value: str | Iterable[str]) -> tuple[Format, ...]:
     Traceback (most recent call last):
     ...
     ValueError: unknown format 'jpeg'; valid formats: svg, png, graphml, pdf, html, dot, drawio
-    >>> parse_formats(" , ")
-    Traceback (most recent call last):
-    ...
-    ValueError: give at least one format
+    >>> parse_formats(" , "), parse_formats([])
+    ((), ())
     """
     names = value.split(",") if isinstance(value, str) else value
     wanted = [name.strip().lower() for name in names if name.strip()]
     for name in wanted:
         if name not in FORMATS:
             raise ValueError(f"unknown format {name!r}; valid formats: {', '.join(FORMATS)}")
-    if not wanted:
-        raise ValueError("give at least one format")
     return tuple(cast(Format, name) for name in dict.fromkeys(wanted))

@@ -112,11 +112,14 @@ def claim_stem(claimed: dict[str, Source], source: Source, output: Path) -> None
 
 
 def formats_option(value: str) -> tuple[Format, ...]:
-    """``-f/--formats``, or the usage error that names the option."""
+    """``-f/--formats`` (at least one), or the usage error that names the option."""
     try:
-        return parse_formats(value)
+        formats = parse_formats(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="-f/--formats") from None
+    if not formats:
+        raise click.BadParameter("give at least one format", param_hint="-f/--formats")
+    return formats
 
 
 def drawing_options(formats: str, backprop_to: str | None, show: str | None, shapes: bool, values: bool,
