@@ -513,7 +513,7 @@ def measure_watch(bench: Bench) -> None:
     spec to its ``rendered:`` line (change notice, debounce, rebuild, files).
     The cold render is ``default_cli`` (same template, same three formats).
     """
-    from bpdiagram.build import Options, Source
+    from bpdiagram.render_job import Options, Source
     from bpdiagram.template_files import template_path
     from bpdiagram.watch import Watcher
 
