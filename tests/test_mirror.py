@@ -168,6 +168,7 @@ def test_reflected_rows_cross_less_than_translated_rows() -> None:
     from bpdiagram.layout.mirror import mirror_layout
     from bpdiagram.layout.text import layout_text
     from bpdiagram.layout.views import edge_order, node_size
+    from bpdiagram.model.graph import from_networkx
     from bpdiagram.style import FONT_SIZE, SMALL_SIZE
 
     g = Diagram.load(DOCS / "cs231n-staged.yaml").graph
@@ -176,8 +177,9 @@ def test_reflected_rows_cross_less_than_translated_rows() -> None:
     order = edge_order(g)
     ids = {e: f"e{i}" for i, e in enumerate(order)}
     labels = {e: layout_text(g.edges[e]["label"], SMALL_SIZE) for e in order if g.edges[e]["label"]}
+    typed = from_networkx(g)
     counts = []
     for reflect in (True, False):
-        m = mirror_layout(g, texts, sizes, labels, left=0.0, top=0.0, reflect=reflect, edge_id=ids.__getitem__)
+        m = mirror_layout(typed, texts, sizes, labels, left=0.0, top=0.0, reflect=reflect, edge_id=ids.__getitem__)
         counts.append(len(find_crossings([m.routes[e] for e in order], list(m.nodes.values()))))
     assert counts[0] < counts[1]

@@ -28,12 +28,12 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import networkx as nx
-
 from bpdiagram.layout.geometry import Point, polyline, s_curve, straight
 from bpdiagram.layout.layering import columns_for, rows_for, spans_for
 from bpdiagram.layout.scene import EdgeRoute, NodeBox
 from bpdiagram.layout.text import TextBlock
+from bpdiagram.model.graph import EdgeKey, Graph
+from bpdiagram.options import EdgeKind
 from bpdiagram.richtext import plain
 
 __all__ = ["mirror_layout"]
@@ -55,9 +55,6 @@ PORT_STEP = 10.0
 INPUT_GAP = 22.0
 """Gap before a column nothing flows into (between two inputs)."""
 
-EdgeKey = tuple[str, str, str]
-
-
 @dataclass(frozen=True)
 class Mirrored:
     """The laid-out nodes and edges, and the extent of the drawing (right and bottom edge)."""
@@ -68,18 +65,17 @@ class Mirrored:
     bottom: float
 
 
-def _forward_order(g: nx.MultiDiGraph) -> list[str]:
+def _forward_order(g: Graph) -> list[str]:
     """Ops in evaluation order (the model's ``column``), each input just before the first op that reads it.
 
     An input then waits only while it is used: a weight read once is a
     short stub into its op, not a lane across the whole picture.
     """
-    ops = sorted((n for n in g.nodes if g.nodes[n]["band"] == "forward" and g.nodes[n]["kind"] != "input"),
-                 key=lambda n: (g.nodes[n]["column"], n))
-    inputs = {n for n in g.nodes if g.nodes[n]["band"] == "forward" and g.nodes[n]["kind"] == "input"}
+    ops = sorted((n.id for n in g if n.band == "forward" and n.kind != "input"), key=lambda n: (g.node(n).column, n))
+    inputs = {n.id for n in g if n.band == "forward" and n.kind == "input"}
     out: list[str] = []
     for op in ops:
-        reads = sorted((e for e in g.in_edges(op, keys=True) if e[0] in inputs and g.edges[e]["kind"] == "forward"),
+        reads = sorted((e.ends for e in g.in_edges(op) if e.source in inputs and e.kind == "forward"),
                        key=lambda e: e[2])
         for u, _, _ in reads:
             if u not in out:
@@ -89,16 +85,16 @@ def _forward_order(g: nx.MultiDiGraph) -> list[str]:
     return out
 
 
-def _users(g: nx.MultiDiGraph, forward: list[str]) -> dict[str, list[str]]:
+def _users(g: Graph, forward: list[str]) -> dict[str, list[str]]:
     inside = set(forward)
     out: dict[str, list[str]] = {n: [] for n in forward}
-    for u, v, kind in g.edges(data="kind"):
-        if kind == "forward" and u in inside and v in inside:
-            out[u].append(v)
+    for e in g.edges:
+        if e.kind == "forward" and e.source in inside and e.target in inside:
+            out[e.source].append(e.target)
     return out
 
 
-def mirror_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[str, tuple[float, float]],
+def mirror_layout(g: Graph, texts: dict[str, TextBlock], sizes: dict[str, tuple[float, float]],
                   edge_texts: dict[EdgeKey, TextBlock], *, left: float, top: float, reflect: bool,
                   edge_id: Callable[[EdgeKey], str]) -> Mirrored:
     """Lay ``g`` out as a forward drawing and its mirror; coordinates start at ``left``, ``top``."""
@@ -109,24 +105,25 @@ def mirror_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[s
     rows = max(row.values()) + 1
     mirror_of: dict[str, list[str]] = {n: [] for n in forward}
     cache_of: dict[str, str] = {}
-    for n, data in g.nodes(data=True):
-        if data["band"] == "backward" and data.get("mirror") in mirror_of:
-            mirror_of[data["mirror"]].append(n)
-        elif data["band"] == "cache" and data.get("mirror") in mirror_of:
-            cache_of[data["mirror"]] = n
-    edges = sorted(g.edges(keys=True), key=lambda e: edge_id(e))
-    kind_of = {e: g.edges[e]["kind"] for e in edges}
-    home = {n: g.nodes[n].get("mirror", n) for n in g.nodes}
+    for node in g:
+        if node.band == "backward" and node.mirror in mirror_of:
+            mirror_of[node.mirror].append(node.id)
+        elif node.band == "cache" and node.mirror in mirror_of:
+            cache_of[node.mirror] = node.id
+    edges = sorted((e.ends for e in g.edges), key=lambda e: edge_id(e))
+    edge_of = {e.ends: e for e in g.edges}
+    kind_of = {e: edge_of[e].kind for e in edges}
+    home = {n.id: n.mirror or n.id for n in g}
     # cache lines entering each backward op from other columns, in column order
     foreign: dict[str, list[EdgeKey]] = {}
     for e in edges:
         u, v, _ = e
-        if kind_of[e] == "cache" and g.nodes[u]["band"] == "cache" and home[u] != home[v]:
+        if kind_of[e] == "cache" and g.node(u).band == "cache" and home[u] != home[v]:
             foreign.setdefault(v, []).append(e)
     for v in foreign:
         foreign[v].sort(key=lambda e: (column[home[e[0]]], e))
     seeds = {home[v] for e in edges for u, v in [e[:2]]
-             if kind_of[e] == "backward" and g.nodes[u]["band"] == "forward"}
+             if kind_of[e] == "backward" and g.node(u).band == "forward"}
 
     # -- column widths -------------------------------------------------------------------
     width: dict[str, float] = {}
@@ -136,7 +133,7 @@ def mirror_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[s
         cached = cache_of.get(n)
         wc = sizes[cached][0] if cached else 0.0
         back = mirror_of[n]
-        if g.nodes[n]["kind"] == "input":
+        if g.node(n).kind == "input":
             wb = sum(sizes[b][0] for b in back) + (_sum_gap(g, back, edge_texts, edge_id) if len(back) > 1 else 0.0)
             width[n] = max(wf, wb, wc + 8)
         else:
@@ -151,7 +148,7 @@ def mirror_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[s
         u, v, _ = e
         if kind_of[e] in ("forward", "backward") and e in edge_texts:
             into = v if kind_of[e] == "forward" else home[u]
-            if into in label_room and g.nodes[u]["band"] == g.nodes[v]["band"] and home[u] != home[v]:
+            if into in label_room and g.node(u).band == g.node(v).band and home[u] != home[v]:
                 label_room[into] = max(label_room[into], edge_texts[e].width + 8)
     fwd_h = max(sizes[n][1] for n in forward)
     back_nodes = [b for n in forward for b in mirror_of[n]]
@@ -169,8 +166,8 @@ def mirror_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[s
     x = left
     for i, n in enumerate(forward):
         if i:
-            into = bool(users) and any(n in us for us in users.values())
-            if into:
+            fed = bool(users) and any(n in us for us in users.values())
+            if fed:
                 start = x + 6 + ARROW
                 label_x[n] = start + label_room[n] / 2
                 xb0 = start + label_room[n] + 4
@@ -204,19 +201,19 @@ def mirror_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[s
     boxes: dict[str, NodeBox] = {}
 
     def place(n: str, x0: float, cy: float, w: float | None = None) -> None:
-        data = g.nodes[n]
+        data = g.node(n)
         bw, bh = sizes[n]
         if w is not None:
             bw = w
         # whole pixels: every writer (DOT in points included) then states the same positions exactly
-        boxes[n] = NodeBox(n, data["kind"], data["band"], data["layer"], data["label"], data["plain"],
+        boxes[n] = NodeBox(n, data.kind, data.band, data.layer, data.label, data.plain,
                            float(round(x0)), float(round(cy - bh / 2)), float(math.ceil(bw)), bh, texts[n])
 
     for n in forward:
         x0, w = x_of[n], width[n]
-        if g.nodes[n]["kind"] == "input":
+        if g.node(n).kind == "input":
             place(n, x0 + w - sizes[n][0], y_forward(row[n]))
-            back = sorted(mirror_of[n], key=lambda b: g.nodes[b]["kind"] != "sum")  # the + first, rightmost
+            back = sorted(mirror_of[n], key=lambda b: g.node(b).kind != "sum")  # the + first, rightmost
             edge = x0 + w
             for b in back:
                 place(b, edge - sizes[b][0], y_backward(row[n]))
@@ -237,7 +234,7 @@ def mirror_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[s
     routes: dict[EdgeKey, EdgeRoute] = {}
 
     def route(e: EdgeKey, points: tuple[Point, ...], tip: Point | None, label_at: Point | None) -> None:
-        label = g.edges[e]["label"]
+        label = edge_of[e].label
         text = edge_texts.get(e)
         at = _round(label_at) if text is not None and label_at is not None else None
         routes[e] = EdgeRoute(edge_id(e), e[0], e[1], kind_of[e], label, plain(label),
@@ -277,7 +274,7 @@ def mirror_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[s
         u, v, _ = e
         bu, bv = boxes[u], boxes[v]
         kind = kind_of[e]
-        if kind == "backward" and g.nodes[u]["kind"] == "sum":  # the + into the gradient beside it
+        if kind == "backward" and g.node(u).kind == "sum":  # the + into the gradient beside it
             y = bu.center[1]
             from_sum: Point = (bu.x, y)
             to_grad: Point = (bv.x + bv.w, y)
@@ -288,7 +285,7 @@ def mirror_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[s
         elif kind == "derivative":
             x = boxes[home[u]].x + tie_dx[home[u]]
             route(e, straight((x, bu.y + bu.h), (x, bv.y)), None, None)
-        elif kind == "cache" and g.nodes[v]["band"] == "cache":  # the drop into the cached copy
+        elif kind == "cache" and g.node(v).band == "cache":  # the drop into the cached copy
             x = bv.center[0]
             route(e, straight((x, bu.y + bu.h), (x, bv.y - ARROW)), (x, bv.y), None)
         elif kind == "cache" and home[u] == home[v]:  # the cached output, straight down into its own rule
@@ -309,24 +306,24 @@ def _round(p: Point) -> Point:
     return (round(p[0], 2), round(p[1], 2))
 
 
-def _sum_gap(g: nx.MultiDiGraph, back: list[str], edge_texts: dict[EdgeKey, TextBlock],
+def _sum_gap(g: Graph, back: list[str], edge_texts: dict[EdgeKey, TextBlock],
              edge_id: Callable[[EdgeKey], str]) -> float:
     """Room between a variable's ``+`` and its gradient: the summed gradient's label and an arrow."""
     room = SUM_GAP
     for b in back:
-        for e in g.out_edges(b, keys=True):
+        for e in (f.ends for f in g.out_edges(b)):
             if e in edge_texts and e[1] in back:
                 room = max(room, edge_texts[e].width + 2 * SUM_GAP)
     return room
 
 
-def _pair_backward(g: nx.MultiDiGraph, edges: list[EdgeKey], fwd_edges: list[EdgeKey], home: dict[str, str],
-                   kind_of: dict[EdgeKey, str]) -> dict[EdgeKey, EdgeKey]:
+def _pair_backward(g: Graph, edges: list[EdgeKey], fwd_edges: list[EdgeKey], home: dict[str, str],
+                   kind_of: dict[EdgeKey, EdgeKind]) -> dict[EdgeKey, EdgeKey]:
     """Each forward edge u → v with its mirror dv → du (the n-th of parallel edges with the n-th)."""
     waiting: dict[tuple[str, str], list[EdgeKey]] = {}
     for e in edges:
         u, v, _ = e
-        if kind_of[e] == "backward" and g.nodes[u]["band"] == "backward" and g.nodes[u]["kind"] != "sum" \
+        if kind_of[e] == "backward" and g.node(u).band == "backward" and g.node(u).kind != "sum" \
                 and home[u] != home[v]:
             waiting.setdefault((home[v], home[u]), []).append(e)
     out: dict[EdgeKey, EdgeKey] = {}

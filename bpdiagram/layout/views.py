@@ -25,6 +25,7 @@ from bpdiagram.layout.mirror import mirror_layout
 from bpdiagram.layout.router import Request, Router
 from bpdiagram.layout.scene import BandRect, Crossing, EdgeRoute, LegendEntry, NodeBox, Point, Scene
 from bpdiagram.layout.text import TextBlock, layout_text, wrap_words
+from bpdiagram.model.graph import from_networkx
 from bpdiagram.options import BANDS, EDGE_KINDS, Band, EdgeKind, JumpStyle
 from bpdiagram.richtext import plain
 from bpdiagram.style import EDGE_STYLES, FONT_SIZE, NODE_STYLES, PAD_X, PAD_Y, SMALL_SIZE, TITLE_SIZE
@@ -207,7 +208,8 @@ def _mirror_scene(g: nx.MultiDiGraph, jump_style: JumpStyle) -> Scene:
     crosses about half as often as the rows translated (README, "How an expression is drawn").
     """
     return _placed_scene(g, jump_style, lambda m, top: mirror_layout(
-        g, m.texts, m.sizes, m.edge_texts, left=m.left, top=top, reflect=True, edge_id=m.ids.__getitem__))
+        from_networkx(g), m.texts, m.sizes, m.edge_texts, left=m.left, top=top, reflect=True,
+        edge_id=m.ids.__getitem__))
 
 
 def _grid_scene(g: nx.MultiDiGraph, jump_style: JumpStyle) -> Scene:
