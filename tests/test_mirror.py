@@ -90,6 +90,16 @@ def test_every_gradient_sum_stands_in_its_variables_column() -> None:
         assert plus.x + plus.w == pytest.approx(value.x + value.w)  # the + under the variable's right edge
 
 
+def test_an_ops_new_inputs_stand_in_order_of_first_use() -> None:
+    # x / w is the first to read x and w; w is read again by w − q, so it stands first, in the higher lane,
+    # and x's short stub into x / w runs under it (x first, as the division writes them, made two jumps)
+    scene = Diagram.load({"expression": "w - x / w", "values": {"w": 2, "x": 3}}).layout
+    boxes = {n.id: n for n in scene.nodes}
+    assert boxes["var.w"].x < boxes["var.x"].x
+    assert boxes["var.w"].y < boxes["var.x"].y
+    assert not [c for c in scene.crossings if c.needs_jump]
+
+
 def test_rows_stack_so_nothing_waits_under_an_op() -> None:
     spans = spans_for({"x": 0, "a": 1, "b": 2, "c": 3}, {"x": ["a", "c"], "a": ["b"], "b": ["c"]})
     rows = rows_for(spans)

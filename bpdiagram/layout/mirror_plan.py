@@ -100,7 +100,11 @@ def _forward_order(g: Graph) -> list[str]:
     """Ops in evaluation order (the model's ``column``), each input just before the first op that reads it.
 
     An input then waits only while it is used: a weight read once is a
-    short stub into its op, not a lane across the whole picture.
+    short stub into its op, not a lane across the whole picture. Two inputs
+    an op is the first to read come in the model's order, the order the
+    variables first appear in the expression: in ``w − x / w`` the ``w``
+    that is read again later stands first, so its lane runs above ``x``'s
+    stub instead of crossing it.
     """
     ops = sorted((n.id for n in g if n.band == "forward" and n.kind != "input"), key=lambda n: (g.node(n).column, n))
     inputs = {n.id for n in g if n.band == "forward" and n.kind == "input"}
