@@ -66,7 +66,7 @@ import graphviz
 import bpdiagram
 from bpdiagram.diagram import Diagram
 from bpdiagram.errors import SpecError
-from bpdiagram.layout.views import dot_source
+from bpdiagram.layout.dot_scene import dot_source
 from bpdiagram.writers import get_writer
 
 HERE = Path(__file__).resolve().parent
@@ -600,7 +600,7 @@ def measure_network(bench: Bench, net: Network, skip_alternatives: dict[str, str
         row["bpdiagram"] = {**stages, "runs": runs, "in_process_svg": in_process(stages), "failed": failed,
                             "all_writers": stages["build"] + stages["layout"] + sum(stages[f] for f in WRITERS)
                             if complete else None}
-        source = dot_source(net.diagram().graph).encode("utf-8")
+        source = dot_source(net.diagram().model).encode("utf-8")
         dot_runs = 2 * bench.repeats if stages["layout"] < 2 else runs  # cheap when small: more runs, less noise
         row["dot_json"], row["dot_json_cpu"] = subprocess_median(["dot", "-Tjson"], dot_runs, data=source)
     for alt, once, available in (("micrograd", micrograd_once, True),

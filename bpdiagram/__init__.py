@@ -1,7 +1,7 @@
 """bpdiagram: backpropagation diagrams from a short layer spec.
 
 The pipeline is visible in the sub-packages: ``spec`` (read and validate) →
-``model`` (the graph and the op catalogue) → ``layout`` (graphviz, once) →
+``model`` (the op catalogue and the typed graph) → ``layout`` (once per diagram) →
 ``writers`` (svg, png, graphml, pdf, html, dot, drawio) → ``cli``. The small public API::
 
     import bpdiagram
@@ -11,9 +11,10 @@ The pipeline is visible in the sub-packages: ``spec`` (read and validate) →
     d.save("figs/my-net.pdf")                  # the format from the suffix
     print(d.listing.text)                      # the forward and backward pass as Python (bpdiagram code)
 
-Importing ``bpdiagram`` is light: numpy, networkx and graphviz load on the
-first ``load``/``template``, so the CLI's help and scripts that only list
-templates start fast.
+Importing ``bpdiagram`` is light: graphviz loads on the first
+``load``/``template``, numpy when numbers are needed, and networkx only when a
+script asks for ``Diagram.graph``, so the CLI's help and scripts that only
+list templates start fast.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def templates() -> dict[str, str]:
 
 
 def __getattr__(name: str) -> Any:
-    """``bpdiagram.Diagram`` without importing numpy and networkx at ``import bpdiagram``."""
+    """``bpdiagram.Diagram`` without importing graphviz and the layout at ``import bpdiagram``."""
     if name == "Diagram":
         from bpdiagram.diagram import Diagram
 

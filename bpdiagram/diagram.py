@@ -14,20 +14,19 @@ import tempfile
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from bpdiagram.errors import BpdiagramError, OutputError, SpecError
 from bpdiagram.layout import Scene, layout_graph
 from bpdiagram.layout.crossings import plan_jumps
+from bpdiagram.layout.frame import MARGIN, place_legend
 from bpdiagram.layout.overlays import annotate
 from bpdiagram.layout.quality import Quality, measure
 from bpdiagram.layout.steps import STEPS, only, step_scene
 from bpdiagram.layout.tiers import choose_wrap, layout_tiers
-from bpdiagram.layout.views import MARGIN, place_legend
 from bpdiagram.model.build import BuildOptions, build_graph
 from bpdiagram.model.code import Listing, link_to
+from bpdiagram.model.graph import Graph
 from bpdiagram.model.memory import DEFAULT_BATCH as DEFAULT_MEMORY_BATCH
 from bpdiagram.model.memory import MAX_BATCH as MAX_MEMORY_BATCH
 from bpdiagram.model.memory import CacheMemory, MemoryOptions, cache_memory
@@ -36,6 +35,9 @@ from bpdiagram.spec import ExpressionSpec, Spec, load_spec, spec_from_text
 from bpdiagram.spec.network import ELEMENTWISE_WRAP, NetworkSpec, parse_show, parse_wrap
 from bpdiagram.template_files import template_path
 from bpdiagram.writers import get_writer
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 class Diagram:
@@ -108,8 +110,7 @@ class Diagram:
         """What the cache band holds, value by value, in bytes (None for an expression)."""
         if isinstance(self.spec, ExpressionSpec) or self.spec.diagram.view == "elementwise":
             return None
-        g = self.graph
-        return cache_memory((g.nodes[n] for n in g.nodes), self.memory_options())
+        return cache_memory(self.model, self.memory_options())
 
     @classmethod
     def load(cls, source: str | Path | dict[str, Any], *, name: str | None = None, **options: Any) -> Diagram:
@@ -161,22 +162,30 @@ class Diagram:
                        code=self.code if code is None else code,
                        scale=self.scale if scale is None else scale, width=self.width if width is None else width)
         if spec == self.spec and (copy.shapes, copy.values) == (self.shapes, self.values):
-            for shared in ("graph", "layout", "_placed"):
+            for shared in ("model", "layout", "_placed"):
                 if shared in self.__dict__:
                     copy.__dict__[shared] = self.__dict__[shared]
         return copy
 
     @cached_property
-    def graph(self) -> nx.MultiDiGraph:
-        """The model graph (built once)."""
+    def model(self) -> Graph:
+        """The typed model every layout reads (built once): nodes and edges in order, and the picture's data."""
         memory = self.memory_options() if self.memory else None
         return build_graph(self.spec, BuildOptions(shapes=self.shapes, values=self.values, memory=memory,
                                                    gradient_flow=self.gradient_flow))
 
     @cached_property
+    def graph(self) -> nx.MultiDiGraph:
+        """The model as a ``networkx.MultiDiGraph`` with plain attributes, for scripts (``model.to_networkx()``).
+
+        Nothing on the render path reads it, so networkx is imported only when a script asks.
+        """
+        return self.model.to_networkx()
+
+    @cached_property
     def layout(self) -> Scene:
         """The laid-out scene in the default theme and jump style (graphviz runs once per diagram, or per tier)."""
-        return annotate(self._placed, self.graph.graph)
+        return annotate(self._placed, self.model)
 
     @cached_property
     def _placed(self) -> Scene:
@@ -191,15 +200,15 @@ class Diagram:
             return self._partial(frozenset(kinds))
         wrap = self.spec.diagram.wrap if isinstance(self.spec, NetworkSpec) else None
         if wrap == "auto":
-            return choose_wrap(self.graph)
+            return choose_wrap(self.model)
         if wrap is not None:
-            return layout_tiers(self.graph, wrap)
-        return layout_graph(self.graph)
+            return layout_tiers(self.model, wrap)
+        return layout_graph(self.model)
 
     def _partial(self, kinds: frozenset[EdgeKind]) -> Scene:
         """The full diagram's placement with only the bands and edge kinds this view draws."""
         whole = self.with_options(show=EDGE_KINDS)._placed
-        bands = {self.graph.nodes[n]["band"] for n in self.graph.nodes}
+        bands = {n.band for n in self.model}
         scene = only(whole, bands=frozenset(bands), kinds=kinds)
         x0, y0, _, _ = whole.legend_box  # the legend names what is drawn, from its left end
         legend, box = place_legend([e.kind for e in scene.legend], x0, y0, whole.width - MARGIN)
@@ -212,7 +221,7 @@ class Diagram:
     def scene(self) -> Scene:
         """The laid-out scene every writer reads, in this diagram's theme and jump style."""
         return dataclasses.replace(self.layout, theme=self.theme, jump_style=self.jumps,
-                                   code=link_to(self.listing, self.graph.nodes) if self.code else None)
+                                   code=link_to(self.listing, self.model.nodes) if self.code else None)
 
     @cached_property
     def listing(self) -> Listing:

@@ -6,12 +6,12 @@ import json
 import xml.etree.ElementTree as ET
 
 from bpdiagram.diagram import Diagram
-from bpdiagram.layout.views import dot_source
+from bpdiagram.layout.dot_scene import dot_source
 
 
 def dot_text(name: str) -> str:
     """The DOT source bpdiagram hands to graphviz (needs no graphviz)."""
-    return dot_source(Diagram.template(name).graph)
+    return dot_source(Diagram.template(name).model)
 
 
 def svg_structure(name: str) -> str:

@@ -41,7 +41,7 @@ from bpdiagram.model.catalogue import (
     Code,
 )
 from bpdiagram.model.code import Listing, generate
-from bpdiagram.model.expression import evaluate
+from bpdiagram.model.expression_values import evaluate
 from bpdiagram.model.numeric_pass import draw_arrays
 from bpdiagram.options import ACTIVATIONS
 from bpdiagram.spec import ExpressionSpec, load_spec
@@ -283,7 +283,7 @@ def test_the_cache_holds_what_the_diagrams_cache_band_draws(tmp_path: Path) -> N
                                                                             for _ in range(15)]
     for spec in specs:
         assert isinstance(spec, NetworkSpec)
-        graph = build_graph(spec)
+        graph = build_graph(spec).to_networkx()
         band = {n for n, d in graph.nodes(data=True) if d["kind"] == "cached"}
         module = import_listing(generate(spec), tmp_path)
         params, x, y = module.example()
@@ -536,7 +536,7 @@ def test_every_statement_names_a_node_of_the_diagram_and_every_node_has_one(name
         import dataclasses
 
         spec = dataclasses.replace(spec, diagram=dataclasses.replace(spec.diagram, backprop_to=k))
-    graph = build_graph(spec)
+    graph = build_graph(spec).to_networkx()
     listing = generate(spec)
     assert len(listing.nodes) == len(listing.text.splitlines())
     linked = listing.statements()
@@ -694,7 +694,7 @@ def test_html_with_code_carries_the_panel_and_allows_only_its_own_script() -> No
 def test_in_the_element_wise_view_a_statement_links_every_unit_of_its_value(name: str) -> None:
     from bpdiagram.model.code import link_to
 
-    graph = build_graph(load_spec(template_path(name)))
+    graph = build_graph(load_spec(template_path(name))).to_networkx()
     listing = link_to(generate(load_spec(template_path(name))), graph.nodes)
     linked = listing.statements()
     assert set(linked) <= set(graph.nodes)

@@ -202,7 +202,7 @@ def test_masks_are_drawn_from_the_seed_with_the_keep_probability_and_given_ones_
 
 
 def test_l2_draws_the_penalty_and_the_weight_term_with_W_cached() -> None:
-    g = build_graph(template_spec("l2-regularized"))
+    g = build_graph(template_spec("l2-regularized")).to_networkx()
     lab = labels(g)
     assert lab["loss"].endswith(" / + (λ/2m) Σl ‖W[l]‖², λ = 0.7")
     assert lab["dW1"].startswith("dW[1] = (1/m) dZ[1] Xᵀ + (λ/m) W[1] / ")
@@ -211,7 +211,7 @@ def test_l2_draws_the_penalty_and_the_weight_term_with_W_cached() -> None:
 
 
 def test_dropout_draws_the_mask_into_A_and_its_cached_copy_into_dZ() -> None:
-    g = build_graph(template_spec("dropout"))
+    g = build_graph(template_spec("dropout")).to_networkx()
     lab = labels(g)
     assert lab["A1"] == "A[1] = D[1] ⊙ max(0, Z[1]) / 0.8"
     assert lab["dZ1"] == "dZ[1] = dA[1] ⊙ D[1] / 0.8 ⊙ [Z[1] > 0]"
@@ -231,7 +231,7 @@ def test_dropout_on_a_residual_layer_reads_g_prime_from_the_sum(activation: str,
     spec = network({"input": 2, "layers": [{"size": 2, "activation": "relu"},
                                            {"size": 2, "activation": activation, "dropout": 0.5, "residual": 1},
                                            {"size": 1, "activation": "sigmoid"}], "loss": "bce"})
-    g = build_graph(spec)
+    g = build_graph(spec).to_networkx()
     lab = labels(g)
     assert (lab["A2"], lab["dZ2"]) == (a2, dz2)
     reads = {u for u, v in edges(g, "cache") if v == "dZ2"}
@@ -240,7 +240,7 @@ def test_dropout_on_a_residual_layer_reads_g_prime_from_the_sum(activation: str,
 
 
 def test_batchnorm_draws_gamma_beta_as_parameters_and_no_bias() -> None:
-    g = build_graph(template_spec("batchnorm"))
+    g = build_graph(template_spec("batchnorm")).to_networkx()
     lab = labels(g)
     assert lab["W1"] == "W[1]" and lab["Z1"] == "Z[1] = W[1]X"
     assert "db[1]" not in " ".join(lab.values())
@@ -261,7 +261,7 @@ def test_batchnorm_draws_gamma_beta_as_parameters_and_no_bias() -> None:
 
 
 def test_residual_draws_the_skip_forward_and_the_sum_of_both_paths_backward() -> None:
-    g = build_graph(template_spec("residual-block"))
+    g = build_graph(template_spec("residual-block")).to_networkx()
     lab = labels(g)
     assert lab["A3"] == "A[3] = max(0, Z[3] + A[1])"
     assert lab["dZ3"] == "dZ[3] = dA[3] ⊙ [A[3] > 0]"  # g′ from relu's own output: Z[3] + A[1] is kept nowhere
@@ -273,17 +273,17 @@ def test_residual_draws_the_skip_forward_and_the_sum_of_both_paths_backward() ->
 
 
 def test_cs231n_notation_names_every_new_symbol() -> None:
-    lab = labels(build_graph(template_spec("batchnorm", notation="cs231n")))
+    lab = labels(build_graph(template_spec("batchnorm", notation="cs231n")).to_networkx())
     assert lab["G1"] == "γ1, β1" and lab["dZ1"] == "dZbn,1 = dA1 ⊙ [Zbn,1 > 0]"
     assert lab["dG1"].startswith("dγ1 = (1/m) Σ dZbn,1 ⊙ Znorm,1")
-    lab = labels(build_graph(template_spec("residual-block", notation="cs231n")))
+    lab = labels(build_graph(template_spec("residual-block", notation="cs231n")).to_networkx())
     assert lab["sum1"] == "dA1 += dZ3"
 
 
 def test_values_draw_the_new_arrays() -> None:
     spec = template_spec("batchnorm")
     p = run(spec)
-    lab = labels(build_graph(spec, BuildOptions(values=True)))
+    lab = labels(build_graph(spec, BuildOptions(values=True)).to_networkx())
     layer = p.layers[0]
     assert layer.dgamma is not None and layer.var is not None
     assert f"{layer.dgamma[0, 0]:.3f}".replace("-", "−") in lab["dG1"]
@@ -291,9 +291,9 @@ def test_values_draw_the_new_arrays() -> None:
     res = template_spec("residual-block")
     total = run(res).layers[0].dA
     assert total is not None
-    sum_label = labels(build_graph(res, BuildOptions(values=True)))["sum1"]
+    sum_label = labels(build_graph(res, BuildOptions(values=True)).to_networkx())["sum1"]
     assert sum_label.startswith("dA[1] += dZ[3] / (4, 4)")
-    d = labels(build_graph(template_spec("dropout"), BuildOptions(values=True)))
+    d = labels(build_graph(template_spec("dropout"), BuildOptions(values=True)).to_networkx())
     assert d["D1"].startswith("D[1] / (4, 4)") and d["cache.D1"] == d["D1"]
 
 

@@ -23,7 +23,7 @@ from bpdiagram.cli import cli
 from bpdiagram.diagram import Diagram
 from bpdiagram.errors import BpdiagramError, SpecError
 from bpdiagram.model import array_labels
-from bpdiagram.model.expression import evaluate
+from bpdiagram.model.expression_values import evaluate
 from bpdiagram.spec import ExpressionSpec, load_spec, spec_from_text
 from bpdiagram.spec.load import MAX_DEPTH, parse_spec_text
 from tests.test_fuzz import FUZZ

@@ -54,7 +54,7 @@ def with_diagram(spec: NetworkSpec, **diagram: Any) -> NetworkSpec:
 # -- the single neuron: the four-diagram explanation's building block ---------------------
 
 def test_single_neuron_reads_like_course_notes() -> None:
-    g = build_graph(load_spec(template_path("single-neuron")))
+    g = build_graph(load_spec(template_path("single-neuron"))).to_networkx()
     lab = labels(g)
     assert lab["z1_1"] == "z[1] = Σi wi[1] xi + b[1]"  # the weighted sum (one unit: no unit index)
     assert lab["a1_1"] == "a[1] = σ(z[1])"  # the activation, O
@@ -79,7 +79,7 @@ def test_single_neuron_reads_like_course_notes() -> None:
 
 
 def test_fused_output_is_one_line() -> None:
-    g = build_graph(network([2, 3, 2], ["tanh", "sigmoid"], "bce"))
+    g = build_graph(network([2, 3, 2], ["tanh", "sigmoid"], "bce")).to_networkx()
     lab = labels(g)
     assert lab["dz2_2"] == "dz2[2] = a2[2] − y2"
     assert lab["dz1_3"] == "da3[1] = Σj wj3[2] dzj[2] / dz3[1] = da3[1] · (1 − a3[1]²)"
@@ -120,7 +120,7 @@ def test_cs231n_and_names() -> None:
     spec = load_spec({"input": {"name": "x", "size": 2}, "layers": [{"size": 2, "activation": "relu"}],
                       "loss": "sse", "target": "Targets",
                       "diagram": {"view": "elementwise", "notation": "cs231n"}})
-    lab = labels(build_graph(spec))
+    lab = labels(build_graph(spec).to_networkx())
     assert lab["z1_2"] == "z1,2 = Σi w1,2,i xi + b1,2"
     assert lab["target_2"] == "Targets2"  # longer names are kept as given
     assert lab["loss"] == "L = Σ Σj (a1,j − Targetsj)²"
@@ -130,7 +130,7 @@ def test_input_and_target_never_look_the_same() -> None:
     """Lower case would write both input x and target X as x_i: then both keep their names."""
     spec = load_spec({"input": {"name": "x", "size": 2}, "layers": [{"size": 2, "activation": "linear"}],
                       "loss": "mse", "target": "X", "diagram": {"view": "elementwise"}})
-    lab = labels(build_graph(spec))
+    lab = labels(build_graph(spec).to_networkx())
     assert (lab["input_1"], lab["target_1"]) == ("x1", "X1")
 
 
@@ -139,7 +139,7 @@ def test_input_and_target_never_look_the_same() -> None:
 @pytest.mark.parametrize("sizes", [[3, 4, 3, 1], [1, 1], [5, 2, 6], [2, 7, 1, 3]])
 def test_one_node_per_unit_and_one_edge_per_weight(sizes: list[int]) -> None:
     L = len(sizes) - 1
-    g = build_graph(network(sizes, ["tanh"] * (L - 1) + ["linear"], "mse"))
+    g = build_graph(network(sizes, ["tanh"] * (L - 1) + ["linear"], "mse")).to_networkx()
     ids = set(g.nodes)
     for layer in range(L + 1):
         for prefix in (["input_"] if layer == 0 else [f"{p}{layer}_" for p in ("z", "a", "w", "dz", "dw")]):
@@ -165,7 +165,7 @@ def test_one_node_per_unit_and_one_edge_per_weight(sizes: list[int]) -> None:
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_backprop_to_draws_exactly_the_layers_asked_for(k: int) -> None:
     spec = with_diagram(load_spec(template_path("three-layer-elementwise")), backprop_to=k)
-    g = build_graph(spec)
+    g = build_graph(spec).to_networkx()
     sizes = (3, 4, 3, 1)
     grads = {n for n, d in g.nodes(data=True) if d["band"] == "backward"}
     assert grads == {f"{p}{layer}_{j}" for layer in range(k, 4) for j in range(1, sizes[layer] + 1)
@@ -182,10 +182,10 @@ def test_backprop_to_draws_exactly_the_layers_asked_for(k: int) -> None:
 
 def test_show_hides_kinds_and_their_nodes() -> None:
     spec = load_spec(template_path("three-layer-elementwise"))
-    g = build_graph(with_diagram(spec, show=("forward",)))
+    g = build_graph(with_diagram(spec, show=("forward",))).to_networkx()
     assert {d["band"] for _, d in g.nodes(data=True)} == {"forward"}
     assert {k for _, _, k in g.edges(keys=True)} == {"forward"}
-    g = build_graph(with_diagram(spec, show=("forward", "backward", "update")))
+    g = build_graph(with_diagram(spec, show=("forward", "backward", "update"))).to_networkx()
     assert {d["band"] for _, d in g.nodes(data=True)} == {"forward", "backward"}
     assert {k for _, _, k in g.edges(keys=True)} == {"forward", "backward", "update"}
 

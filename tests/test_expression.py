@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bpdiagram.diagram import Diagram
 from bpdiagram.errors import SpecError
-from bpdiagram.model.expression import evaluate, numeric_gradients
+from bpdiagram.model.expression_values import evaluate, numeric_gradients
 from bpdiagram.spec import ExpressionSpec, load_spec
 from bpdiagram.template_files import template_path
 from tests.autodiff import Value, sigmoid, tanh, vmax, vmin

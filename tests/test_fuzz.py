@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from bpdiagram.diagram import Diagram
 from bpdiagram.errors import BpdiagramError
-from bpdiagram.model.expression import evaluate
+from bpdiagram.model.expression_values import evaluate
 from bpdiagram.model.gradcheck import check_expression
 from bpdiagram.spec import ExpressionSpec, NetworkSpec, load_spec, spec_from_text
 

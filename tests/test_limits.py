@@ -14,7 +14,7 @@ from types import ModuleType
 import pytest
 
 from bpdiagram.errors import SpecError
-from bpdiagram.model.expression import evaluate
+from bpdiagram.model.expression_values import evaluate
 from bpdiagram.spec import ExpressionSpec, NetworkSpec, load_spec
 from bpdiagram.spec.expression import MAX_GATES
 from bpdiagram.spec.network import ELEMENTWISE_MAX_LAYERS, ELEMENTWISE_MAX_UNITS, ELEMENTWISE_MAX_WEIGHTS, MAX_LAYERS

@@ -175,21 +175,14 @@ def test_one_naming_scheme_with_subscripts() -> None:
 
 def test_reflected_rows_cross_less_than_translated_rows() -> None:
     from bpdiagram.layout.crossings import find_crossings
+    from bpdiagram.layout.measure import measure
     from bpdiagram.layout.mirror import mirror_layout
-    from bpdiagram.layout.text import layout_text
-    from bpdiagram.layout.views import edge_order, node_size
-    from bpdiagram.model.graph import from_networkx
-    from bpdiagram.style import FONT_SIZE, SMALL_SIZE
 
-    g = Diagram.load(DOCS / "cs231n-staged.yaml").graph
-    texts = {n: layout_text(g.nodes[n]["label"], FONT_SIZE) for n in g.nodes}
-    sizes = {n: node_size(g.nodes[n]["kind"], texts[n]) for n in g.nodes}
-    order = edge_order(g)
-    ids = {e: f"e{i}" for i, e in enumerate(order)}
-    labels = {e: layout_text(g.edges[e]["label"], SMALL_SIZE) for e in order if g.edges[e]["label"]}
-    typed = from_networkx(g)
+    model = Diagram.load(DOCS / "cs231n-staged.yaml").model
+    m0 = measure(model)
     counts = []
     for reflect in (True, False):
-        m = mirror_layout(typed, texts, sizes, labels, left=0.0, top=0.0, reflect=reflect, edge_id=ids.__getitem__)
-        counts.append(len(find_crossings([m.routes[e] for e in order], list(m.nodes.values()))))
+        m = mirror_layout(model, m0.texts, m0.sizes, m0.edge_texts, left=0.0, top=0.0, reflect=reflect,
+                          edge_id=m0.ids.__getitem__)
+        counts.append(len(find_crossings([m.routes[e] for e in m0.order], list(m.nodes.values()))))
     assert counts[0] < counts[1]

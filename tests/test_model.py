@@ -29,7 +29,7 @@ def labels(g: nx.MultiDiGraph) -> dict[str, str]:
 
 
 def test_default_template_is_the_worked_example() -> None:
-    g = build_graph(spec_of("two-layer-binary"))
+    g = build_graph(spec_of("two-layer-binary")).to_networkx()
     lab = labels(g)
     assert lab["Z1"] == "Z[1] = W[1]X + b[1]"
     assert lab["A1"] == "A[1] = tanh(Z[1])"
@@ -53,7 +53,7 @@ def test_default_template_is_the_worked_example() -> None:
 
 
 def test_general_chain_starts_with_dA() -> None:
-    g = build_graph(spec_of("two-layer-binary-general"))
+    g = build_graph(spec_of("two-layer-binary-general")).to_networkx()
     lab = labels(g)
     assert lab["dA2"] == "dA[2] = −Y / A[2] + (1 − Y) / (1 − A[2])"
     assert lab["dZ2"] == "dZ[2] = dA[2] ⊙ A[2] ⊙ (1 − A[2])"
@@ -63,7 +63,7 @@ def test_general_chain_starts_with_dA() -> None:
 
 
 def test_every_node_has_kind_band_layer_label(template: str) -> None:
-    g = build_graph(spec_of(template))
+    g = build_graph(spec_of(template)).to_networkx()
     for _, data in g.nodes(data=True):
         assert data["kind"] in {"input", "target", "param", "op", "loss", "cached", "grad", "sum"}
         assert data["band"] in {"forward", "cache", "backward"}
@@ -75,7 +75,7 @@ def test_every_node_has_kind_band_layer_label(template: str) -> None:
 
 
 def test_cs231n_notation() -> None:
-    lab = labels(build_graph(spec_of("relu-mlp")))
+    lab = labels(build_graph(spec_of("relu-mlp")).to_networkx())
     assert lab["Z1"] == "Z1 = W1x + b1"
     assert lab["dZ1"] == "dZ1 = dA1 ⊙ [Z1 > 0]"
     assert lab["loss"].startswith("L = ")
@@ -83,7 +83,7 @@ def test_cs231n_notation() -> None:
 
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_backprop_to_draws_exactly_the_layers_asked_for(k: int) -> None:
-    g = build_graph(spec_of("three-layer-logistic", backprop_to=k))
+    g = build_graph(spec_of("three-layer-logistic", backprop_to=k)).to_networkx()
     grads = {n for n, d in g.nodes(data=True) if d["band"] == "backward"}
     assert grads == {f"dZ{layer}" for layer in range(k, 4)} | {f"dW{layer}" for layer in range(k, 4)}
     assert edges(g, "update") == {(f"dW{layer}", f"W{layer}") for layer in range(k, 4)}
@@ -92,9 +92,9 @@ def test_backprop_to_draws_exactly_the_layers_asked_for(k: int) -> None:
 
 
 def test_show_hides_kinds_and_their_nodes() -> None:
-    g = build_graph(spec_of("two-layer-binary", show=("forward",)))
+    g = build_graph(spec_of("two-layer-binary", show=("forward",))).to_networkx()
     assert {d["band"] for _, d in g.nodes(data=True)} == {"forward"}
     assert {k for _, _, k in g.edges(keys=True)} == {"forward"}
-    g = build_graph(spec_of("two-layer-binary", show=("forward", "backward", "update")))
+    g = build_graph(spec_of("two-layer-binary", show=("forward", "backward", "update"))).to_networkx()
     assert {d["band"] for _, d in g.nodes(data=True)} == {"forward", "backward"}
     assert {k for _, _, k in g.edges(keys=True)} == {"forward", "backward", "update"}

@@ -121,7 +121,7 @@ def test_show_without_forward_keeps_every_node_in_place(template: str, show: str
 def test_stats_checks_the_order_of_layers_along_each_band() -> None:
     """The layout that scrambled ``--show backward`` (graphviz on a graph without forward edges) is caught."""
     d = Diagram.template("three-layer-logistic").with_options(show="backward,cache")
-    scrambled = measure(layout_graph(d.graph)).grammar_violations
+    scrambled = measure(layout_graph(d.model)).grammar_violations
     assert "forward band: layer 3 (Z3) stands left of layer 2 (Z2)" in scrambled
     assert "forward band: layer 1 (W1) stands left of layer 0 (input)" in scrambled
     assert d.stats().grammar_violations == ()

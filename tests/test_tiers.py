@@ -49,8 +49,7 @@ def test_ten_layers_with_wrap_auto_fit_the_page(ten: Diagram) -> None:
 
 
 def test_auto_picks_the_smallest_wrap_whose_picture_is_at_most_2_to_1(ten: Diagram) -> None:
-    g = ten.graph
-    scenes = {n: layout_tiers(g, n) for n in (1, 2, 4, 10)}
+    scenes = {n: layout_tiers(ten.model, n) for n in (1, 2, 4, 10)}
     ratios = {n: s.width / s.height for n, s in scenes.items()}
     fitting = [n for n, r in sorted(ratios.items()) if r <= MAX_ASPECT]
     assert ten.layout.wrap == fitting[0]
@@ -88,7 +87,7 @@ def test_every_tier_keeps_the_grammar(ten: Diagram, wrap: int) -> None:
 
 def test_continuations_stand_for_the_values_that_cross_tiers(ten: Diagram) -> None:
     g = ten.graph
-    graphs = split(g, 3)
+    graphs = [sub.to_networkx() for sub in split(ten.model, 3)]
     assert len(graphs) == 4
     for t, sub in enumerate(graphs, start=1):
         conts = {n: d for n, d in sub.nodes(data=True) if d["kind"] == "continuation"}

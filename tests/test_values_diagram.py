@@ -29,7 +29,7 @@ HAND = {"input": 1, "layers": [{"size": 1, "activation": "sigmoid"}], "loss": "b
 
 
 def labels(spec: NetworkSpec, **options: bool) -> dict[str, list[str]]:
-    g = build_graph(spec, BuildOptions(**options))
+    g = build_graph(spec, BuildOptions(**options)).to_networkx()
     return {n: plain_lines(d["label"]) for n, d in g.nodes(data=True)}
 
 

@@ -1,7 +1,7 @@
 """What a laid-out scene can carry beyond nodes and edges: band titles with figures, the gradient-flow strip.
 
-Both are read off the model graph's data (``graph["band_titles"]``,
-``graph["gradient_flow"]``) after the layout has placed every node, so they
+Both are read off the model (``Graph.band_titles``, ``Graph.gradient_flow``)
+after the layout has placed every node, so they
 never move a node: the strip is added under the backward band and the legend
 moves down to make room.
 
@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from bpdiagram.layout.scene import FlowBar, FlowStrip, NodeBox, Scene
 from bpdiagram.layout.text import layout_text
+from bpdiagram.model.graph import Graph
 from bpdiagram.richtext import escape
 from bpdiagram.style import SMALL_SIZE
 
@@ -41,13 +41,13 @@ AXIS_X = 54.0
 """x of the strip's axis: just left of the nodes, right of the band titles' gutter."""
 
 
-def annotate(scene: Scene, graph: Mapping[str, Any]) -> Scene:
-    """``scene`` with the band titles and the gradient-flow strip the model graph asks for."""
-    titles: Mapping[str, str] = graph.get("band_titles", {})
+def annotate(scene: Scene, graph: Graph) -> Scene:
+    """``scene`` with the band titles and the gradient-flow strip the model asks for."""
+    titles = graph.band_titles
     if titles:
         scene = dataclasses.replace(scene, bands=tuple(
             dataclasses.replace(b, title=titles[b.band]) if b.band in titles else b for b in scene.bands))
-    flow: Sequence[tuple[int, float, str | None]] = graph.get("gradient_flow", ())
+    flow = graph.gradient_flow
     if flow:
         scene = with_flow_strip(scene, flow)
     return scene

@@ -1,8 +1,8 @@
 """How good a laid-out picture is, measured on the scene every writer draws.
 
-DESIGN asks the layout to keep the bands apart, point every edge the way the
-grammar says, never overlap two nodes, keep every label inside its node,
-cross few edges and jump every crossing. ``measure`` counts each of these, so
+The visual grammar (README, "How it works") asks the layout to keep the
+bands apart, point every edge the way its kind goes, never overlap two nodes,
+keep every label inside its node, cross few edges and jump every crossing. ``measure`` counts each of these, so
 ``bpdiagram stats`` can report them, tests can demand zeros, and a change of
 layout can be judged by numbers rather than by eye alone.
 """
@@ -205,7 +205,7 @@ def _spills(scene: Scene) -> tuple[str, ...]:
 
 
 def _grammar(scene: Scene) -> tuple[str, ...]:
-    """DESIGN's visual grammar: bands in order without interleaving (within each tier, tiers apart and
+    """The visual grammar: bands in order without interleaving (within each tier, tiers apart and
     each edge inside its tier when the picture is wrapped), and each edge kind's direction."""
     out = []
     tiers = sorted({n.tier for n in scene.nodes})

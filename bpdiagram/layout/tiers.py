@@ -27,10 +27,10 @@ import dataclasses
 import math
 from collections.abc import Callable
 
-import networkx as nx
-
+from bpdiagram.layout.frame import BAND_PAD, LEFT, MARGIN, place_legend, title_block, title_height
 from bpdiagram.layout.scene import BandRect, Crossing, EdgeRoute, Jump, NodeBox, Point, Scene
-from bpdiagram.layout.views import BAND_PAD, GUTTER, MARGIN, layout_graph, place_legend, title_block
+from bpdiagram.layout.views import layout_graph
+from bpdiagram.model.graph import Graph, GraphBuilder, Node
 from bpdiagram.options import EDGE_KINDS, JumpStyle
 from bpdiagram.richtext import plain
 
@@ -42,7 +42,7 @@ MAX_ASPECT = 2.0
 """``wrap: auto`` keeps the picture at most this many times as wide as tall."""
 
 
-def tier_of(g: nx.MultiDiGraph, wrap: int) -> dict[str, int]:
+def tier_of(g: Graph, wrap: int) -> dict[str, int]:
     """Each node's tier (1 = top) when ``g`` is wrapped every ``wrap`` layers.
 
     A node goes with its layer (the input with layer 1, the target and the loss
@@ -50,17 +50,17 @@ def tier_of(g: nx.MultiDiGraph, wrap: int) -> dict[str, int]:
     users when they all stand in one tier (so a value kept only for the next
     layer's dW is cached in the next tier), else with the value it keeps.
     """
-    tiers = {n: (max(int(g.nodes[n]["layer"]), 1) - 1) // wrap + 1 for n in g.nodes}
-    for n in g.nodes:
-        if g.nodes[n]["kind"] != "cached":
+    tiers = {n.id: (max(n.layer, 1) - 1) // wrap + 1 for n in g}
+    for n in g:
+        if n.kind != "cached":
             continue
-        users = {tiers[v] for _, v, kind in g.out_edges(n, data="kind") if kind == "cache"}
+        users = {tiers[e.target] for e in g.out_edges(n.id) if e.kind == "cache"}
         if len(users) == 1:
-            tiers[n] = users.pop()
+            tiers[n.id] = users.pop()
     return tiers
 
 
-def split(g: nx.MultiDiGraph, wrap: int) -> list[nx.MultiDiGraph]:
+def split(g: Graph, wrap: int) -> list[Graph]:
     """One graph per tier, top to bottom, with ``continuation`` nodes where values cross between tiers.
 
     Each tier graph keeps the model's attributes (rows, columns, kinds, labels)
@@ -71,27 +71,30 @@ def split(g: nx.MultiDiGraph, wrap: int) -> list[nx.MultiDiGraph]:
     """
     tiers = tier_of(g, wrap)
     count = max(tiers.values(), default=1)
-    graphs: list[nx.MultiDiGraph] = []
-    for t in range(1, count + 1):
-        sub = nx.MultiDiGraph(g.subgraph([n for n in g.nodes if tiers[n] == t]))
-        sub.graph.update(g.graph, title="")
-        graphs.append(sub)
+    builders = [GraphBuilder() for _ in range(count)]
+    for n in g:
+        builders[tiers[n.id] - 1].add_node(n)
+    for e in g.edges:
+        if tiers[e.source] == tiers[e.target]:
+            builders[tiers[e.source] - 1].add_edge(e)
     stand_ins: dict[tuple[str, str, int], str] = {}
     used: set[str] = set(g.nodes)
-    for u, v, key, data in g.edges(keys=True, data=True):
+    for e in g.edges:
+        u, v = e.source, e.target
         if tiers[u] == tiers[v]:
             continue
-        sub = graphs[tiers[v] - 1]
-        value = str(data.get("value") or g.nodes[u].get("name") or g.nodes[u]["label"])
+        sub = builders[tiers[v] - 1]
+        src = g.node(u)
+        value = e.value or src.name or src.label
         stand_in = stand_ins.get((u, value, tiers[v]))
         if stand_in is None:
             stand_in = _fresh(f"cont.{u}", used)
             stand_ins[(u, value, tiers[v])] = stand_in
-            src = g.nodes[u]
-            sub.add_node(stand_in, kind="continuation", band=src["band"], row=src["row"], column=src["column"],
-                         layer=src["layer"], label=value, plain=plain(value), name=value)
-        sub.add_edge(stand_in, v, key=key, **data)
-    return graphs
+            sub.add_node(Node(stand_in, "continuation", src.band, src.row, src.column, src.layer, value, plain(value),
+                              name=value))
+        sub.add_edge(dataclasses.replace(e, source=stand_in))
+    return [b.freeze(view=g.view, title="", rows=g.rows, notation=g.notation, loss=g.loss,
+                     learning_rate=g.learning_rate, fused=g.fused) for b in builders]
 
 
 def _fresh(name: str, used: set[str]) -> str:
@@ -104,11 +107,11 @@ def _fresh(name: str, used: set[str]) -> str:
     return out
 
 
-def layout_tiers(g: nx.MultiDiGraph, wrap: int, *, jumps: JumpStyle = "arc") -> Scene:
+def layout_tiers(g: Graph, wrap: int, *, jumps: JumpStyle = "arc") -> Scene:
     """Lay out ``g`` in tiers of ``wrap`` layers: each tier by the ordinary layout, then stacked."""
-    wrap = min(wrap, layers(g))
+    wrap = min(wrap, g.layers())
     scenes = [layout_graph(sub, jumps=jumps) for sub in split(g, wrap)]
-    return stack(scenes, title=str(g.graph.get("title", "")), wrap=wrap)
+    return stack(scenes, title=g.title, wrap=wrap)
 
 
 def stack(scenes: list[Scene], *, title: str, wrap: int) -> Scene:
@@ -119,11 +122,10 @@ def stack(scenes: list[Scene], *, title: str, wrap: int) -> Scene:
     (ids stay unique), and its nodes and bands carry ``tier`` = t. Each band
     is named once, beside its first strip.
     """
-    left = MARGIN + GUTTER + BAND_PAD
     content_width = max(s.width for s in scenes)
     title_text = title_block(title, content_width)
     width = max(content_width, title_text.width + 2 * MARGIN)
-    y = MARGIN + (title_text.height + 12 if title else 0)
+    y = MARGIN + title_height(title, title_text)
     nodes: list[NodeBox] = []
     bands: list[BandRect] = []
     edges: list[EdgeRoute] = []
@@ -155,7 +157,7 @@ def stack(scenes: list[Scene], *, title: str, wrap: int) -> Scene:
         y = bottom + dy + TIER_GAP
     content_bottom = y - TIER_GAP
     kinds = [k for k in EDGE_KINDS if any(e.kind == k for e in edges)]
-    legend, box = place_legend(kinds, left - BAND_PAD, content_bottom + 14, width - MARGIN)
+    legend, box = place_legend(kinds, LEFT - BAND_PAD, content_bottom + 14, width - MARGIN)
     height = box[1] + box[3] + MARGIN
     first = scenes[0]
     return Scene(title, title_text, round(width, 2), round(height, 2), tuple(bands), tuple(nodes), tuple(edges),
@@ -169,12 +171,7 @@ def _moved_edge(e: EdgeRoute, down: Callable[[Point], Point], edge_id: Callable[
                                label_at=down(e.label_at) if e.label_at is not None else None)
 
 
-def layers(g: nx.MultiDiGraph) -> int:
-    """The number of layers of a vectorized network's graph (its highest layer number)."""
-    return max((int(layer) for _, layer in g.nodes(data="layer")), default=1)
-
-
-def choose_wrap(g: nx.MultiDiGraph, *, jumps: JumpStyle = "arc") -> Scene:
+def choose_wrap(g: Graph, *, jumps: JumpStyle = "arc") -> Scene:
     """``wrap: auto``: the picture of the smallest number of layers per tier that is at most 2:1.
 
     Tiers of one layer come first: the narrowest picture, so the one whose
@@ -183,7 +180,7 @@ def choose_wrap(g: nx.MultiDiGraph, *, jumps: JumpStyle = "arc") -> Scene:
     wider tiers tried, and when none fits, the least wide picture is kept.
     """
     best: Scene | None = None
-    for wrap in range(1, layers(g) + 1):
+    for wrap in range(1, g.layers() + 1):
         scene = layout_tiers(g, wrap, jumps=jumps)
         if scene.width <= MAX_ASPECT * scene.height:
             return scene

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import networkx as nx
-
 from bpdiagram.model.catalogue import (
     ACTIVATION_OPS,
     LOSS_OPS,
@@ -35,6 +33,7 @@ from bpdiagram.model.catalogue import (
     FusedOp,
     unit_param_gradients,
 )
+from bpdiagram.model.graph import Edge, Graph, GraphBuilder, Node
 from bpdiagram.model.notation import UnitSymbols
 from bpdiagram.options import Band, EdgeKind, NodeKind
 from bpdiagram.richtext import escape, plain
@@ -82,7 +81,7 @@ class _Kept:
     users: tuple[str, ...]
 
 
-def build_elementwise(spec: NetworkSpec, *, shapes: bool, fused: FusedOp | None, title: str) -> nx.MultiDiGraph:
+def build_elementwise(spec: NetworkSpec, *, shapes: bool, fused: FusedOp | None, title: str) -> Graph:
     """The element-wise model of ``spec``; ``fused`` is the output rule in effect (None: the general chain)."""
     return _Builder(spec, shapes=shapes, fused=fused).build(title)
 
@@ -100,7 +99,7 @@ class _Builder:
         self.backward = "backward" in self.show
         self.cache = self.backward and "cache" in self.show
         self.loss = LOSS_OPS[spec.loss]
-        self.g = nx.MultiDiGraph()
+        self.g = GraphBuilder()
 
     # -- helpers -------------------------------------------------------------------------
     def units(self, layer: int) -> range:
@@ -119,15 +118,14 @@ class _Builder:
              *, shape: bool = False) -> None:
         if self.shapes and shape:
             label += "\n(1, m)"  # one unit over the m examples
-        self.g.add_node(node_id, kind=kind, band=band, row=row, column=column, layer=layer, label=label,
-                        plain=plain(label))
+        self.g.add_node(Node(node_id, kind, band, row, column, layer, label, plain(label)))
 
     def edge(self, kind: EdgeKind, source: str, target: str, label: str = "") -> None:
         if kind in self.show and source in self.g and target in self.g:
-            self.g.add_edge(source, target, key=kind, kind=kind, label=label)
+            self.g.add_edge(Edge(source, target, kind, kind, label))
 
     # -- the graph -------------------------------------------------------------------------
-    def build(self, title: str) -> nx.MultiDiGraph:
+    def build(self, title: str) -> Graph:
         kept = self.kept() if self.cache else []
         self.forward_nodes()
         if self.backward:
@@ -144,11 +142,10 @@ class _Builder:
         widest = max(self.sizes)
         rows = [r for j in range(1, widest + 1) for r in (forward_row(j), param_row(j))]
         rows += [CACHE_ROW] + [backward_row(j) for j in range(1, widest + 1)]
-        used = {row for _, row in self.g.nodes(data="row")}
-        self.g.graph.update(title=title, rows=tuple(r for r in rows if r in used), view="elementwise",
-                            notation=self.spec.diagram.notation, loss=self.sym.loss,
-                            learning_rate=self.spec.diagram.learning_rate, fused=self.fused is not None)
-        return self.g
+        used = {n.row for n in self.g.nodes.values()}
+        return self.g.freeze(view="elementwise", title=title, rows=tuple(r for r in rows if r in used),
+                             notation=self.spec.diagram.notation, loss=self.sym.loss,
+                             learning_rate=self.spec.diagram.learning_rate, fused=self.fused is not None)
 
     def forward_nodes(self) -> None:
         sym, L = self.sym, self.L

@@ -1,11 +1,12 @@
-"""Expression graphs: evaluate an expression gate by gate and build its backprop graph.
+"""Expression graphs: the backprop graph of an evaluated expression, gate by gate.
 
 Each gate of the parsed expression becomes a forward op (with its value); its
 backward rule node shows, per input, the catalogue's rule and the number it
 gives. A variable's gradient ends in a node of its own, summed by an explicit
 ``+`` node when the variable is used more than once. Values and gradients are
 written on the wires, forward values in the forward band and gradients in
-the backward band, as in the worked examples of course notes.
+the backward band, as in the worked examples of course notes. The numbers
+come from ``model.expression_values``.
 
 The graph is laid out as a forward drawing and its mirror
 (``layout.mirror``): every backward, sum and cached node names, as
@@ -14,319 +15,134 @@ The graph is laid out as a forward drawing and its mirror
 
 from __future__ import annotations
 
-import math
-import operator
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-import networkx as nx
-
-from bpdiagram.errors import SpecError
 from bpdiagram.model.catalogue import GATE_OPS
-from bpdiagram.options import EdgeKind, NodeKind
-from bpdiagram.richtext import escape, plain
-from bpdiagram.spec.expression import Const, Expr, ExpressionSpec, GateNode, Var
+from bpdiagram.model.expression_values import (
+    Evaluation,
+    GateValue,
+    Wire,
+    evaluate,
+    fill_gate,
+    fmt,
+    name_markup,
+)
+from bpdiagram.model.graph import Edge, Graph, GraphBuilder, Node
+from bpdiagram.options import Band, EdgeKind, NodeKind
+from bpdiagram.richtext import plain
+from bpdiagram.spec.expression import ExpressionSpec
 
-ROWS: dict[str, str] = {"ops": "forward", "params": "forward", "cache": "cache", "chain": "backward",
-                        "grads": "backward"}
-NAMES = ("q", "r", "s", "t", "u", "v", "p", "h", "k", "g")
-"""Names for intermediate results (the output is f), skipping any the expression uses."""
-
-
-def fmt(value: float) -> str:
-    """A number as course notes print it: at most two decimals, a real minus sign."""
-    if value != 0 and (abs(value) >= 1e5 or abs(value) < 0.005):
-        text = f"{value:.2e}"
-    else:
-        text = f"{value:.2f}".rstrip("0").rstrip(".")
-    text = "0" if text in ("-0", "") else text
-    return text.replace("-", "−")
+ROWS: dict[str, Band] = {"ops": "forward", "params": "forward", "cache": "cache", "chain": "backward",
+                         "grads": "backward"}
 
 
-def name_markup(name: str) -> str:
-    """``w0`` → w₀ (trailing digits as a subscript), other names escaped as they are."""
-    match = re.fullmatch(r"([A-Za-z]+)(\d+)", name)
-    return f"{match.group(1)}_{{{match.group(2)}}}" if match else escape(name)
-
-
-@dataclass
-class Wire:
-    """A value flowing into a gate: from a variable, a constant or another gate."""
-
-    node: str | None
-    """The producing node's id (None for a constant)."""
-    name: str
-    """Markup shown in formulas: the variable's or result's name, or the number."""
-    value: float
-
-
-@dataclass
-class GateValue:
-    """One evaluated gate: inputs, output, and (after the backward pass) the gradients."""
-
-    id: str
-    node: GateNode
-    inputs: list[Wire]
-    out: Wire
-    dout: float = 0.0
-    dins: list[float] = field(default_factory=list)
-
-
-@dataclass
-class Evaluation:
-    """The forward and backward pass of an expression, in numbers."""
-
-    gates: list[GateValue]
-    value: float
-    grads: dict[str, float]
-    contributions: dict[str, list[tuple[str, float]]]
-    """Per variable, the (gate id, gradient) of each use: more than one means a fan-out sum."""
-
-
-_R = TypeVar("_R", float, tuple[float, ...])
-
-
-def exact(value: float) -> str:
-    """A number as the user would write it in a spec: ``0``, ``-2``, ``1e-200``, ``0.1`` (shortest round trip)."""
-    if value.is_integer() and abs(value) < 1e16:
-        return str(int(value))
-    return repr(value)
-
-
-class _Guard:
-    """The one place where a gate's numbers are computed, forward and backward, in float64.
-
-    Every result of a gate function, a backward rule, a chain-rule product and a fan-out sum goes
-    through ``__call__``: an arithmetic exception (division by zero, overflow) or a result that is not
-    finite becomes one ``SpecError`` naming the gate (its text and column in the expression) and its
-    inputs' values as a spec would write them — never a traceback, never ``inf`` or ``nan`` drawn.
-    """
-
-    def __init__(self, spec: ExpressionSpec) -> None:
-        self.spec = spec
-
-    def __call__(self, what: str, node: GateNode, inputs: list[Wire], compute: Callable[..., _R],
-                 *args: Any) -> _R:
-        """``compute(*args)`` (a number or a tuple of numbers), or the error saying which gate failed how."""
-        try:
-            value = compute(*args)
-        except ZeroDivisionError:
-            raise self.fail(f"{what} divides by zero", node, inputs) from None
-        except (OverflowError, ValueError):
-            raise self.fail(f"{what} is out of the range of float64 numbers", node, inputs) from None
-        for number in value if isinstance(value, tuple) else (value,):
-            if not math.isfinite(number):
-                raise self.fail(f"{what} is {'not a number' if math.isnan(number) else 'infinite'} in float64",
-                                node, inputs)
-        return value
-
-    def fail(self, problem: str, node: GateNode, inputs: list[Wire]) -> SpecError:
-        """The error for gate ``node``: the problem, where it is, and the values going in."""
-        shown = ", ".join(f"{plain(w.name)} = {exact(w.value)}" for w in inputs if w.node is not None)
-        return SpecError(f"{problem} at column {node.column}: {node.text}" + (f" with {shown}" if shown else ""),
-                         file=self.spec.file, line=self.spec.line, key="expression")
-
-
-def evaluate(spec: ExpressionSpec, values: dict[str, float] | None = None, *, backward: bool = True) -> Evaluation:
-    """Run ``spec`` forward (and backward) with the catalogue's gate functions.
-
-    Raises a ``SpecError`` located at the expression when a value leaves a
-    gate's domain (log of a negative, division by zero, …) or any number,
-    forward or backward, is not a finite float64 (see ``_Guard``).
-    """
-    env = spec.values if values is None else values
-    taken = set(spec.variables)
-    letters = [n for n in NAMES if n not in taken]
-    count = _count_gates(spec.tree) - 1  # the output is f
-    # one naming scheme per picture: letters while they last, else q₁, q₂, … for every result
-    base = next((n for n in letters if not any(v.startswith(n) for v in taken)), "g")
-    names = iter(letters if count <= len(letters) else [name_markup(f"{base}{i}") for i in range(1, count + 1)])
-    gates: list[GateValue] = []
-    guard = _Guard(spec)
-
-    def walk(node: Expr, final: bool) -> Wire:
-        if isinstance(node, Var):
-            return Wire(f"var.{node.name}", name_markup(node.name), env[node.name])
-        if isinstance(node, Const):
-            return Wire(None, fmt(node.value), node.value)
-        # the argument that needs more values kept at once goes first (Sethi–Ullman order): fewer values
-        # wait at the same time, so the drawing needs fewer rows and its lanes cross less
-        order = sorted(range(len(node.args)), key=lambda i: -_need(node.args[i]))
-        walked = {i: walk(node.args[i], False) for i in order}
-        inputs = [walked[i] for i in range(len(node.args))]
-        op = GATE_OPS[node.op]
-        a, b, c = _operands(node, inputs)
-        problem = op.domain(a, b, c)
-        if problem is not None:
-            raise guard.fail(problem, node, inputs)
-        out = guard("the value", node, inputs, lambda: op.f(a, b, c))
-        gid = f"g{len(gates) + 1}"
-        name = "f" if final else next(names)
-        gate = GateValue(gid, node, inputs, Wire(gid, name, out))
-        gates.append(gate)
-        return gate.out
-
-    root = walk(spec.tree, True)
-    if not gates:
-        raise SpecError("has no operation to differentiate; write e.g. 2 * x", file=spec.file, line=spec.line,
-                        key="expression")
-    contributions: dict[str, list[tuple[str, float]]] = {v: [] for v in spec.variables}
-    if not backward:
-        return Evaluation(gates, root.value, {}, contributions)
-    by_id = {g.id: g for g in gates}
-    gates[-1].dout = 1.0
-    for gate in reversed(gates):
-        op = GATE_OPS[gate.node.op]
-        a, b, c = _operands(gate.node, gate.inputs)
-        rule = "the gradient through it"
-        local = guard(rule, gate.node, gate.inputs, op.local, a, b, gate.out.value, c)
-        gate.dins = [guard(rule, gate.node, gate.inputs, operator.mul, x, gate.dout) for x in local]
-        for wire, din in zip(gate.inputs, gate.dins, strict=True):
-            if wire.node is None:
-                continue
-            if wire.node.startswith("var."):
-                contributions[wire.node[4:]].append((gate.id, din))
-            else:
-                into = by_id[wire.node]
-                into.dout = guard("the sum of gradients into it", into.node, into.inputs, operator.add, into.dout, din)
-    grads = {}
-    for var, uses in contributions.items():
-        first = by_id[uses[0][0]]
-        grads[var] = guard(f"the sum of d{var}", first.node, first.inputs, math.fsum, [d for _, d in uses])
-    return Evaluation(gates, root.value, grads, contributions)
-
-
-def _operands(node: GateNode, inputs: list[Wire]) -> tuple[float, float, float]:
-    """(a, b, c) for the catalogue's gate functions: the inputs and the constant exponent."""
-    b = inputs[1].value if len(inputs) > 1 else 0.0
-    return inputs[0].value, b, node.exponent if node.exponent is not None else 0.0
-
-
-def _count_gates(node: Expr) -> int:
-    return 0 if not isinstance(node, GateNode) else 1 + sum(_count_gates(a) for a in node.args)
-
-
-def _need(node: Expr) -> int:
-    """Values an evaluation of ``node`` keeps at once, in the best order (its Sethi–Ullman number)."""
-    if not isinstance(node, GateNode):
-        return 0
-    needs = sorted((_need(arg) for arg in node.args), reverse=True)
-    if len(needs) == 1:
-        return max(1, needs[0])
-    return needs[0] if needs[0] != needs[1] else needs[0] + 1
-
-
-def numeric_gradients(spec: ExpressionSpec, step: float = 1e-6) -> dict[str, float]:
-    """Central finite differences of f with respect to each variable: the oracle ``check`` compares with.
-
-    When f is not defined (or not finite) a step away from a variable's value, the error names the
-    variable and the value the user gave, not the perturbed one.
-    """
-    out = {}
-    for var in spec.variables:
-        at = spec.values[var]
-        hi = dict(spec.values, **{var: at + step})
-        lo = dict(spec.values, **{var: at - step})
-        try:
-            rise = evaluate(spec, hi, backward=False).value - evaluate(spec, lo, backward=False).value
-            out[var] = rise / (2 * step)
-        except SpecError as exc:
-            reason = exc.reason.split(" at column ")[0]
-            raise SpecError(f"cannot check d{var} by central differences: {var} = {exact(at)} is within "
-                            f"h = {step:g} of where f stops being finite ({reason} at {var} ± h)",
-                            file=spec.file, line=spec.line, key="expression") from None
-        if not math.isfinite(out[var]):
-            raise SpecError(f"cannot check d{var} by central differences at {var} = {exact(at)}: the difference "
-                            "quotient is not finite", file=spec.file, line=spec.line, key="expression")
-    return out
-
-
-def build_expression_graph(spec: ExpressionSpec) -> nx.MultiDiGraph:
+def build_expression_graph(spec: ExpressionSpec) -> Graph:
     """The computational graph of ``spec`` with values and gradients."""
-    ev = evaluate(spec)
-    show = set(spec.show)
-    backward = "backward" in show
-    cache = backward and "cache" in show
-    g = nx.MultiDiGraph()
-    title = spec.title if spec.title is not None else f"f = {spec.source}"
-    # laid out as a forward drawing and its mirror (``layout.mirror``): every backward and cached node
-    # names the forward node whose column it stands in (``mirror``)
-    g.graph.update(title=title, rows=tuple(ROWS), notation="expression", fused=False, layout="mirror")
+    return _Builder(spec, evaluate(spec)).build()
 
-    def node(node_id: str, kind: NodeKind, row: str, column: float, label: str, **extra: object) -> None:
-        g.add_node(node_id, kind=kind, band=ROWS[row], row=row, column=column, layer=0, label=label,
-                   plain=plain(label), **extra)
 
-    def edge(kind: EdgeKind, source: str, target: str, label: str = "") -> None:
-        if kind in show and source in g and target in g:
-            key = kind if not g.has_edge(source, target, kind) else f"{kind}.{g.number_of_edges(source, target)}"
-            g.add_edge(source, target, key=key, kind=kind, label=label)
+class _Builder:
+    """One expression's graph, built in passes: forward ops, backward rules, gradient sums, the cache."""
 
-    column = {gate.id: 2 * i + 1 for i, gate in enumerate(ev.gates)}
-    first_use: dict[str, str] = {}
-    for gate in ev.gates:
-        for wire in gate.inputs:
-            if wire.node is not None and wire.node.startswith("var.") and wire.node not in first_use:
-                first_use[wire.node] = gate.id
-    for i, var in enumerate(spec.variables):
-        vid = f"var.{var}"
-        col = column[first_use[vid]] - 0.6 + 0.01 * i
-        node(vid, "input", "params", col, f"{name_markup(var)} = {fmt(spec.values[var])}")
-    for gate in ev.gates:
-        op = GATE_OPS[gate.node.op]
-        formula = _fill(op.forward, gate)
-        node(gate.id, "op", "ops", column[gate.id], f"{gate.out.name} = {formula} = {fmt(gate.out.value)}")
-    for gate in ev.gates:
-        for wire in gate.inputs:
-            if wire.node is not None:
-                edge("forward", wire.node, gate.id, fmt(wire.value))
-    if not backward:
-        return g
-    for gate in ev.gates:
-        op = GATE_OPS[gate.node.op]
-        lines = [f"{_fill(rule, gate)} = {fmt(din)}"
-                 for rule, wire, din in zip(op.rules, gate.inputs, gate.dins, strict=True) if wire.node is not None]
-        node(f"d.{gate.id}", "grad", "chain", column[gate.id], "\n".join(lines) or f"d{gate.out.name}",
-             mirror=gate.id)
-    for var in spec.variables:
-        vid = f"var.{var}"
-        col = g.nodes[vid]["column"]
-        node(f"grad.{var}", "grad", "grads", col - 0.2, f"d{name_markup(var)} = {fmt(ev.grads[var])}", mirror=vid)
-        if len(ev.contributions[var]) > 1:
-            node(f"sum.{var}", "sum", "grads", col, "+", mirror=vid)
-    final = ev.gates[-1]
-    edge("backward", final.id, f"d.{final.id}", fmt(1.0))
-    for gate in reversed(ev.gates):
-        for wire, din in zip(gate.inputs, gate.dins, strict=True):
-            if wire.node is None:
-                continue
-            if wire.node.startswith("var."):
-                var = wire.node[4:]
-                target = f"sum.{var}" if f"sum.{var}" in g else f"grad.{var}"
-                edge("backward", f"d.{gate.id}", target, fmt(din))
-            else:
-                edge("backward", f"d.{gate.id}", f"d.{wire.node}", fmt(din))
-    for var in spec.variables:
-        edge("backward", f"sum.{var}", f"grad.{var}", fmt(ev.grads[var]))
-    if cache:
+    def __init__(self, spec: ExpressionSpec, ev: Evaluation) -> None:
+        self.spec = spec
+        self.ev = ev
+        self.show = set(spec.show)
+        self.g = GraphBuilder()
+        self.column = {gate.id: 2 * i + 1 for i, gate in enumerate(ev.gates)}
+        self.var_id = {var: f"var.{var}" for var in spec.variables}
+
+    def node(self, node_id: str, kind: NodeKind, row: str, column: float, label: str,
+             mirror: str | None = None) -> None:
+        self.g.add_node(Node(node_id, kind, ROWS[row], row, column, 0, label, plain(label), mirror=mirror))
+
+    def edge(self, kind: EdgeKind, source: str, target: str, label: str = "") -> None:
+        """An edge of a shown kind; a second edge of one kind between two nodes gets its own key."""
+        if kind in self.show and source in self.g and target in self.g:
+            n = self.g.number_of_edges(source, target)
+            key = kind if not self.g.has_edge(source, target, kind) else f"{kind}.{n}"
+            self.g.add_edge(Edge(source, target, key, kind, label))
+
+    def build(self) -> Graph:
+        spec = self.spec
+        title = spec.title if spec.title is not None else f"f = {spec.source}"
+        self.forward()
+        backward = "backward" in self.show
+        if backward:
+            self.backward_nodes()
+            self.backward_edges()
+            if "cache" in self.show:
+                self.cache()
+            for gate in self.ev.gates:
+                self.edge("derivative", gate.id, f"d.{gate.id}")
+        return self.g.freeze(view="expression", title=title, rows=tuple(ROWS), notation="expression")
+
+    def forward(self) -> None:
+        """Variables (each just left of the gate that reads it first), the gates, and the wires between."""
+        first_use: dict[str, str] = {}
+        for gate in self.ev.gates:
+            for wire in gate.inputs:
+                if wire.var is not None and wire.var not in first_use:
+                    first_use[wire.var] = gate.id
+        for i, var in enumerate(self.spec.variables):
+            col = self.column[first_use[var]] - 0.6 + 0.01 * i
+            self.node(self.var_id[var], "input", "params", col, f"{name_markup(var)} = {fmt(self.spec.values[var])}")
+        for gate in self.ev.gates:
+            formula = fill_gate(GATE_OPS[gate.node.op].forward, gate)
+            label = f"{gate.out.name} = {formula} = {fmt(gate.out.value)}"
+            self.node(gate.id, "op", "ops", self.column[gate.id], label)
+        for gate in self.ev.gates:
+            for wire in gate.inputs:
+                if wire.node is not None:
+                    self.edge("forward", wire.node, gate.id, fmt(wire.value))
+
+    def backward_nodes(self) -> None:
+        """Each gate's rules under it; each variable's gradient (and its ``+`` when used twice) under it."""
+        ev = self.ev
         for gate in ev.gates:
+            op = GATE_OPS[gate.node.op]
+            lines = [f"{fill_gate(rule, gate)} = {fmt(din)}"
+                     for rule, wire, din in zip(op.rules, gate.inputs, gate.dins, strict=True) if wire.node is not None]
+            self.node(f"d.{gate.id}", "grad", "chain", self.column[gate.id], "\n".join(lines) or f"d{gate.out.name}",
+                      mirror=gate.id)
+        for var in self.spec.variables:
+            vid = self.var_id[var]
+            col = self.g.node(vid).column
+            self.node(f"grad.{var}", "grad", "grads", col - 0.2, f"d{name_markup(var)} = {fmt(ev.grads[var])}",
+                      mirror=vid)
+            if len(ev.contributions[var]) > 1:
+                self.node(f"sum.{var}", "sum", "grads", col, "+", mirror=vid)
+
+    def backward_edges(self) -> None:
+        """dJ/df = 1 into the last gate's rule, then every gradient back along its wire, into the sums."""
+        ev = self.ev
+        final = ev.gates[-1]
+        self.edge("backward", final.id, f"d.{final.id}", fmt(1.0))
+        for gate in reversed(ev.gates):
+            for wire, din in zip(gate.inputs, gate.dins, strict=True):
+                if wire.node is None:
+                    continue
+                if wire.var is not None:
+                    target = f"sum.{wire.var}" if f"sum.{wire.var}" in self.g else f"grad.{wire.var}"
+                    self.edge("backward", f"d.{gate.id}", target, fmt(din))
+                else:
+                    self.edge("backward", f"d.{gate.id}", f"d.{wire.node}", fmt(din))
+        for var in self.spec.variables:
+            self.edge("backward", f"sum.{var}", f"grad.{var}", fmt(ev.grads[var]))
+
+    def cache(self) -> None:
+        """Each value a drawn backward rule reads, kept once under its producer and wired to every reader."""
+        for gate in self.ev.gates:
             for kept in _reads(gate):
                 wire = gate.out if kept == "o" else gate.inputs["ab".index(kept)]
                 if wire.node is None:
                     continue
                 cid = f"cache.{wire.node}"
-                if cid not in g:
-                    source = g.nodes[wire.node]
-                    offset = 0.3 if source["kind"] == "op" else 0.0
-                    node(cid, "cached", "cache", source["column"] + offset, f"{wire.name} = {fmt(wire.value)}",
-                         mirror=wire.node)
-                    edge("cache", wire.node, cid)
-                edge("cache", cid, f"d.{gate.id}")
-    for gate in ev.gates:
-        edge("derivative", gate.id, f"d.{gate.id}")
-    return g
+                if cid not in self.g:
+                    source = self.g.node(wire.node)
+                    offset = 0.3 if source.kind == "op" else 0.0
+                    self.node(cid, "cached", "cache", source.column + offset, f"{wire.name} = {fmt(wire.value)}",
+                              mirror=wire.node)
+                    self.edge("cache", wire.node, cid)
+                self.edge("cache", cid, f"d.{gate.id}")
 
 
 def _reads(gate: GateValue) -> list[str]:
@@ -346,19 +162,6 @@ def _reads(gate: GateValue) -> list[str]:
     return [k for k in op.keeps if k in read]
 
 
-def _fill(template: str, gate: GateValue) -> str:
-    """A gate template with its inputs', output's and exponent's names filled in."""
-    a = gate.inputs[0].name
-    b = gate.inputs[1].name if len(gate.inputs) > 1 else ""
-    c = fmt(gate.node.exponent) if gate.node.exponent is not None else ""
-    k = fmt(gate.node.exponent - 1) if gate.node.exponent is not None else ""
-    if gate.node.exponent is not None:
-        # the power rule as course notes print it: 2t, not 2 · t¹; 3t², not 3 · t²; and c alone for t¹
-        e = gate.node.exponent - 1
-        template = template.replace("$c · $a^{$k}", "$c" if e == 0 else "$c$a" if e == 1 else "$c$a^{$k}")
-    # constants and negative numbers read better in parentheses inside a formula
-    if gate.inputs[0].node is None and a.startswith("−"):
-        a = f"({a})"
-    if len(gate.inputs) > 1 and gate.inputs[1].node is None and b.startswith("−"):
-        b = f"({b})"
-    return template.replace("$a", a).replace("$b", b).replace("$o", gate.out.name).replace("$c", c).replace("$k", k)
+# the names model.code imports from here (until it imports model.expression_values)
+_fill = fill_gate
+__all__ = ["GateValue", "Wire", "_fill", "build_expression_graph", "evaluate"]

@@ -37,7 +37,7 @@ import numpy as np
 
 from bpdiagram.errors import SpecError
 from bpdiagram.model.catalogue import ACTIVATION_OPS, Array, output_rule
-from bpdiagram.model.expression import evaluate, numeric_gradients
+from bpdiagram.model.expression_values import evaluate, numeric_gradients
 from bpdiagram.model.notation import Symbols
 from bpdiagram.model.numeric_pass import Arrays, LayerNorms, draw_arrays, forward, layer_norms, run_arrays
 from bpdiagram.richtext import plain
@@ -84,8 +84,26 @@ class GradientCheck:
     param: bool
 
 
+class _Verdict:
+    """What both reports share: ok when every gradient is, and the JSON ``check --json`` prints."""
+
+    gradients: tuple[GradientCheck, ...] | tuple[VariableCheck, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Every gradient agrees with finite differences."""
+        return all(g.ok for g in self.gradients)
+
+    def to_json(self) -> str:
+        """The JSON text ``check --json`` prints (``to_dict`` as one line)."""
+        return json.dumps(self.to_dict())
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class CheckReport:
+class CheckReport(_Verdict):
     """The outcome of ``check``: the loss and every gradient checked, in backward order."""
 
     loss: float
@@ -100,17 +118,8 @@ class CheckReport:
     layers: tuple[LayerNorms, ...] = ()
     """The gradients' norms layer by layer, 1 … L."""
 
-    @property
-    def ok(self) -> bool:
-        """Every gradient agrees with finite differences."""
-        return all(g.ok for g in self.gradients)
-
-    def to_json(self) -> str:
-        """The JSON text ``check --json`` prints (``to_dict`` as one line)."""
-        return json.dumps(self.to_dict())
-
     def to_dict(self) -> dict[str, Any]:
-        """INTERFACE §3: ``ok``, ``loss`` and one entry per W<l> and b<l> (W1, b1, W2, b2, …)."""
+        """``ok``, ``loss`` and one entry per W<l> and b<l> (W1, b1, W2, b2, …), (README, "Checking gradients")."""
         params = sorted((g for g in self.gradients if g.param), key=lambda g: _array_order(g.name))
         return {"ok": self.ok, "loss": self.loss,
                 "gradients": [{"name": g.name, "analytic": g.analytic.tolist(), "numeric": g.numeric.tolist(),
@@ -314,23 +323,14 @@ class VariableCheck:
 
 
 @dataclass(frozen=True)
-class ExpressionCheckReport:
+class ExpressionCheckReport(_Verdict):
     """The outcome of ``check`` on an expression: f and one gradient per variable."""
 
     value: float
     gradients: tuple[VariableCheck, ...]
 
-    @property
-    def ok(self) -> bool:
-        """Every gradient agrees with finite differences."""
-        return all(g.ok for g in self.gradients)
-
-    def to_json(self) -> str:
-        """The JSON text ``check --json`` prints (``to_dict`` as one line)."""
-        return json.dumps(self.to_dict())
-
     def to_dict(self) -> dict[str, Any]:
-        """INTERFACE §3: ``ok``, ``loss`` (the value f) and one entry per variable, as numbers."""
+        """``ok``, ``loss`` (the value f) and one entry per variable, as numbers."""
         return {"ok": self.ok, "loss": self.value,
                 "gradients": [{"name": g.name, "analytic": g.analytic, "numeric": g.numeric,
                                "max_abs_error": g.max_abs_error} for g in self.gradients]}

@@ -16,11 +16,14 @@ optimizer state, and the framework's own workspace.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bpdiagram.options import Dtype
+
+if TYPE_CHECKING:
+    from bpdiagram.model.graph import Node
 
 BYTES: dict[Dtype, int] = {"float16": 2, "float32": 4, "float64": 8}
 """Bytes per number of each dtype."""
@@ -92,18 +95,18 @@ class CacheMemory:
                 "values": [{"name": v.name, "shape": list(v.shape), "bytes": v.bytes} for v in self.values]}
 
 
-def cache_memory(nodes: Iterable[Mapping[str, Any]], options: MemoryOptions) -> CacheMemory:
-    """The memory of the cached nodes among ``nodes`` (the graph's node data, in the graph's order)."""
-    cached = sorted((data for data in nodes if data["kind"] == "cached" and "dims" in data), key=_forward_order)
-    values = tuple(CachedValue(data["array"], options.shape(data["dims"]), options.nbytes(data["dims"]))
-                   for data in cached)
+def cache_memory(nodes: Iterable[Node], options: MemoryOptions) -> CacheMemory:
+    """The memory of the cached nodes among ``nodes`` (in the graph's order): those that name their tensor."""
+    cached = sorted(((n.array, n.dims, n.layer) for n in nodes
+                     if n.kind == "cached" and n.array is not None and n.dims is not None), key=_forward_order)
+    values = tuple(CachedValue(array, options.shape(dims), options.nbytes(dims)) for array, dims, _ in cached)
     return CacheMemory(options.batch, options.dtype, values)
 
 
-def _forward_order(data: Mapping[str, Any]) -> tuple[int, int]:
+def _forward_order(kept: tuple[str, Dims, int]) -> tuple[int, int]:
     """Layer by layer, and in a layer as the forward pass makes them: W[l], Z[l], A[l] (X first, Y last)."""
-    name: str = data["array"]
-    return (data["layer"], FORWARD_ORDER.index(name[0]) if name[0] in FORWARD_ORDER else len(FORWARD_ORDER))
+    name, _, layer = kept
+    return (layer, FORWARD_ORDER.index(name[0]) if name[0] in FORWARD_ORDER else len(FORWARD_ORDER))
 
 
 def human(n: int) -> str:
