@@ -111,3 +111,12 @@ def test_parameters_feed_their_linear_step_straight_up(diagram: tuple[str, Diagr
     for e in edges:
         assert len({p[0] for p in e.points}) == 1, e.id
         assert e.tip is not None and e.tip[1] < e.points[0][1]
+
+
+def test_grid_lanes_doctests() -> None:
+    import doctest
+
+    from bpdiagram.layout import grid_lanes
+
+    failed, tried = doctest.testmod(grid_lanes)
+    assert tried and not failed

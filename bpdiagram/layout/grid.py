@@ -33,21 +33,16 @@ kept targets come down to the right of the loss, and turn left into dz[L].
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
-import networkx as nx
-
-from bpdiagram.layout.geometry import Side, ellipse_x, polyline
-from bpdiagram.layout.orthogonal import allocate_taps, lead_in, rounded, side_y
-from bpdiagram.layout.scene import EdgeRoute, NodeBox, Point
+from bpdiagram.layout.grid_lanes import Line, draw_routes, plan_lines, role
+from bpdiagram.layout.orthogonal import CENTRE_GAP, TAP_MARGIN
+from bpdiagram.layout.scene import EdgeRoute, NodeBox
 from bpdiagram.layout.text import TextBlock
-from bpdiagram.richtext import plain
-from bpdiagram.style import NODE_STYLES
+from bpdiagram.model.graph import EdgeKey, Graph
 
-__all__ = ["grid_layout"]
+__all__ = ["Grid", "grid_layout"]
 
-ARROW = 7.5
 PITCH = 9.0
 """Distance between neighbouring lanes."""
 PAD = 12.0
@@ -57,309 +52,223 @@ FAN = 70.0
 FAN_PER_UNIT = 8.0
 ROW_GAP = 16.0
 BAND_GAP = 40.0
-JOG = 9.0
-"""How far under a parameter an update turns to arrive pointing up."""
-TAP_MARGIN = 7.0
 TAP_GAP = 9.0
-CENTRE_GAP = 7.0
+"""Room a box's side leaves between neighbouring taps."""
 CACHE_INSET = 8.0
 """A kept value stands this far left (or right) of the bus that drops into it."""
-
-EdgeKey = tuple[str, str, str]
-_UNIT = re.compile(r"^(input|target|[zawd]+)(\d*)_(\d+)$")
+LOSS_LANES = ("y-loss", "bus.cache.target", "gradient", "loss-tie")
+"""The lanes right of the loss, left to right."""
 
 
 @dataclass(frozen=True)
 class Grid:
+    """The laid-out grid: every box and route, and how far right and down it reaches."""
+
     nodes: dict[str, NodeBox]
     routes: dict[EdgeKey, EdgeRoute]
     right: float
     bottom: float
 
 
-@dataclass
-class _Line:
-    """An orthogonal route: its lane names in order, and how it starts and ends."""
-
-    start: tuple[str, Side]
-    lane: str
-    end: tuple[str, Side]
-    jog: bool = False
-    """Turn under the target and arrive pointing up (updates)."""
-
-
-def _role(n: str) -> tuple[str, int, int]:
-    """(kind, layer, unit) of a unit node: ('z', 2, 3) for z2_3, ('input', 0, 1) for input_1."""
-    m = _UNIT.match(n)
-    if not m:
-        return (n, 0, 0)
-    return (m.group(1), int(m.group(2) or 0), int(m.group(3)))
-
-
-def grid_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[str, tuple[float, float]],
+def grid_layout(graph: Graph, texts: dict[str, TextBlock], sizes: dict[str, tuple[float, float]],
                 edge_texts: dict[EdgeKey, TextBlock], edge_ids: dict[EdgeKey, str], *,
                 left: float, top: float) -> Grid:
-    """Lay the element-wise graph ``g`` out from ``left``, ``top``."""
-    size = {0: sum(1 for n in g.nodes if n.startswith("input_"))}
-    L = max(int(g.nodes[n]["layer"]) for n in g.nodes)
-    for layer in range(1, L + 1):
-        size[layer] = sum(1 for n in g.nodes if re.fullmatch(fr"z{layer}_\d+", n))
-    widest = max(size.values())
-    edges = sorted(g.edges(keys=True), key=lambda e: edge_ids[e])
-    kind_of = {e: g.edges[e]["kind"] for e in edges}
-    has = set(g.nodes)
+    """Lay the element-wise graph out from ``left``, ``top``.
 
-    # -- the lines that run in lanes, and the lanes of each gap -------------------------------
-    lines: dict[EdgeKey, _Line] = {}
-    straight_edges: list[EdgeKey] = []
-    for e in edges:
-        u, v, kind = e
-        ru, rv = _role(u), _role(v)
-        if kind in ("forward", "backward") and not (u == "loss" or (ru[0] == "target" and rv[0] == "loss")):
-            straight_edges.append(e)
-        elif kind == "forward":  # a target into the loss
-            if ru[2] == 1:
-                straight_edges.append(e)
-            else:
-                lines[e] = _Line((u, "right"), "y-loss", ("loss", "right"))
-        elif kind == "backward":  # the loss into dz[L]
-            lines[e] = _Line(("loss", "right"), "gradient", (v, "right"))
-        elif kind == "update":
-            lines[e] = _Line((u, "right"), f"update.{ru[1]}.{ru[2]}", (v, "bottom"), jog=True)
-        elif kind == "derivative" and u == "loss":
-            lines[e] = _Line(("loss", "right"), "loss-tie", (v, "right"))
-        elif kind == "derivative" and ru[0] == "z":
-            lines[e] = _Line((u, "right"), f"ztie.{ru[1]}.{ru[2]}", (v, "right"))
-        elif kind == "derivative":
-            lines[e] = _Line((u, "left"), f"atie.{ru[1]}.{ru[2]}", (v, "left"))
-        elif kind == "cache" and g.nodes[v]["band"] == "cache":  # a value into its kept copy
-            side: Side = "left" if ru[0] in ("input", "a") else "right"
-            lines[e] = _Line((u, side), f"bus.{v}", (v, "top"))
-        else:  # a kept value into a backward op that reads it
-            rv_kind = rv[0]
-            if u.startswith(("cache.a", "cache.input")) and rv_kind == "dw":
-                lines[e] = _Line((u, "right"), f"read.{u}", (v, "left"))
-            elif u.startswith("cache.w"):
-                lines[e] = _Line((u, "left"), f"read.{u}", (v, "right"))
-            elif u == "cache.target":
-                lines[e] = _Line((u, "bottom"), f"bus.{u}", (v, "right"))
-            else:  # cache.a or cache.z into dz of its own layer, down its bus
-                lines[e] = _Line((u, "bottom"), f"bus.{u}", (v, "left"))
+    The order matters: which lanes exist decides how tall a box must be
+    (its taps) and how wide each gap between columns is; rows, then
+    columns and lanes, then the boxes, then the routes between them.
+    """
+    edges = sorted(graph.edges, key=lambda e: edge_ids[e.ends])
+    lines, straight = plan_lines(graph, edges)
+    height = _heights(graph, sizes, lines, straight)
+    y_of, bottom = _row_centres(graph, height, top)
+    columns = _Columns(graph, sizes, {line.lane for line in lines.values()})
+    right = columns.place(left)
+    boxes = {n.id: columns.box(n.id, height[n.id], y_of[n.row], texts[n.id]) for n in graph}
+    return Grid(boxes, draw_routes(graph, boxes, lines, straight, columns.lane_x, edge_texts, edge_ids), right,
+                bottom)
 
-    # -- row heights: boxes, and room for the taps on their sides ----------------------------
+
+def _heights(graph: Graph, sizes: dict[str, tuple[float, float]], lines: dict[EdgeKey, Line],
+             straight: list[EdgeKey]) -> dict[str, float]:
+    """Every box's height: its text's, or taller when the lanes tapping one side need room apart.
+
+    A side that straight lines also use keeps its middle clear for them.
+    Heights are even, so box centres fall on whole pixels.
+    """
     taps: dict[tuple[str, str], set[str]] = {}
     for line in lines.values():
         for node, s in (line.start, line.end):
             if s in ("left", "right"):
                 taps.setdefault((node, s), set()).add(line.lane)
     busy: set[tuple[str, str]] = set()
-    for u, v, _ in straight_edges:
-        if g.nodes[u]["row"] == g.nodes[v]["row"] or g.nodes[u]["column"] != g.nodes[v]["column"]:
+    for u, v, _ in straight:
+        nu, nv = graph.node(u), graph.node(v)
+        if nu.row == nv.row or nu.column != nv.column:
             busy.update({(u, "left"), (u, "right"), (v, "left"), (v, "right")})
-    height = {n: sizes[n][1] for n in g.nodes}
+    height = {n.id: sizes[n.id][1] for n in graph}
     for (n, facing), names in taps.items():
         need = 2 * TAP_MARGIN + (len(names) - 1) * TAP_GAP + (2 * CENTRE_GAP if (n, facing) in busy else 0.0)
         height[n] = max(height[n], need)
-    height = {n: 2.0 * math.ceil(h / 2) for n, h in height.items()}  # even: centres on whole pixels
-    rows: dict[str, float] = {}
-    for n in g.nodes:
-        r = g.nodes[n]["row"]
-        rows[r] = max(rows.get(r, 0.0), height[n])
-    y_of: dict[str, float] = {}  # row centre
+    return {n: 2.0 * math.ceil(h / 2) for n, h in height.items()}
+
+
+def _row_centres(graph: Graph, height: dict[str, float], top: float) -> tuple[dict[str, float], float]:
+    """The centre of every row from ``top`` down, and the bottom of the last.
+
+    The forward rows stand in the graph's order, the cache row under them;
+    the backward rows are mirrored (unit 1 lowest), so each backward fan is
+    its forward fan reflected about the cache band.
+    """
+    tallest: dict[str, float] = {}
+    band: dict[str, str] = {}
+    for n in graph:
+        tallest[n.row] = max(tallest.get(n.row, 0.0), height[n.id])
+        band[n.row] = n.band
+    y_of: dict[str, float] = {}
     y = top
-    forward_rows = [r for j in range(1, widest + 1) for r in (f"f{j}", f"p{j}") if r in rows]
-    for r in forward_rows:
-        y_of[r] = y + rows[r] / 2
-        y += rows[r] + ROW_GAP
+    for r in (r for r in graph.rows if band.get(r) == "forward"):
+        y_of[r] = y + tallest[r] / 2
+        y += tallest[r] + ROW_GAP
     fwd_bottom = y - ROW_GAP
-    if "cache" in rows:
-        y_of["cache"] = fwd_bottom + BAND_GAP + rows["cache"] / 2
-        y = fwd_bottom + 2 * BAND_GAP + rows["cache"]
+    if "cache" in tallest:
+        y_of["cache"] = fwd_bottom + BAND_GAP + tallest["cache"] / 2
+        y = fwd_bottom + 2 * BAND_GAP + tallest["cache"]
     else:
         y = fwd_bottom + BAND_GAP
-    back_rows = [f"b{j}" for j in range(widest, 0, -1) if f"b{j}" in rows]  # mirrored: unit 1 lowest
-    for r in back_rows:
-        y_of[r] = y + rows[r] / 2
-        y += rows[r] + ROW_GAP
-    bottom = y - ROW_GAP
+    for r in reversed([r for r in graph.rows if band.get(r) == "backward"]):
+        y_of[r] = y + tallest[r] / 2
+        y += tallest[r] + ROW_GAP
+    return y_of, y - ROW_GAP
 
-    # -- columns ------------------------------------------------------------------------------
-    def col_width(column: float) -> float:
-        return max((sizes[n][0] for n in g.nodes if g.nodes[n]["column"] == column
-                    and g.nodes[n]["band"] != "cache"), default=0.0)
 
-    lane_x: dict[str, float] = {}
-    cache_x: dict[str, float] = {}
-    col_x: dict[float, float] = {}
-    x = left
-    in_cache = [n for n in ("cache.input",) if n in has]
-    if in_cache:  # the bus of the inputs runs left of their column
-        lane_x[f"bus.{in_cache[0]}"] = x + CACHE_INSET
-        cache_x[in_cache[0]] = x
-        x += CACHE_INSET + PAD + 4
-    col_x[0] = x
-    x += col_width(0)
-    for layer in range(1, L + 1):
-        units = size[layer]
-        # the fan before z[l]: the kept values read across it run down beside the columns either side
+class _Columns:
+    """The x of every column, lane and kept value, placed in one sweep left to right.
+
+    Layer l's linear steps stand in column 4l − 2 and its activations in
+    column 4l (the inputs in 0, the loss in 4L + 2), as the builder numbers
+    them. ``x`` is where the sweep has got to.
+    """
+
+    def __init__(self, graph: Graph, sizes: dict[str, tuple[float, float]], lanes: set[str]) -> None:
+        self.graph = graph
+        self.sizes = sizes
+        self.lanes = lanes
+        self.units = {0: sum(1 for n in graph if n.id.startswith("input_"))}
+        for n in graph:
+            op, layer, _ = role(n.id)
+            if op == "z":
+                self.units[layer] = self.units.get(layer, 0) + 1
+        self.widths: dict[float, float] = {}
+        for n in graph:
+            if n.band != "cache":
+                self.widths[n.column] = max(self.widths.get(n.column, 0.0), sizes[n.id][0])
+        self.col_x: dict[float, float] = {}
+        self.lane_x: dict[str, float] = {}
+        self.cache_x: dict[str, float] = {}
+        self.x = 0.0
+
+    def place(self, left: float) -> float:
+        """Place everything from ``left``; returns the right edge of the last lane."""
+        self.x = left
+        self._inputs()
+        layers = self.graph.layers()
+        for layer in range(1, layers + 1):
+            self._fan(layer)
+            self._unit_lanes(layer)
+            self._activations(layer)
+        self._loss(layers)
+        return self.x
+
+    def box(self, node_id: str, h: float, row_y: float, text: TextBlock) -> NodeBox:
+        """The box of ``node_id``, ``h`` tall: centred in its column (kept values where their bus put them)."""
+        n = self.graph.node(node_id)
+        w = self.sizes[node_id][0]
+        x0 = self.cache_x[node_id] if n.band == "cache" else self.col_x[n.column] + (self._width(n.column) - w) / 2
+        cy = round(row_y)
+        return NodeBox(node_id, n.kind, n.band, n.layer, n.label, n.plain, float(round(x0)), cy - h / 2,
+                       float(round(w)), h, text)
+
+    def _width(self, column: float) -> float:
+        """The widest box of a column (the kept values stand apart, under their buses)."""
+        return self.widths.get(column, 0.0)
+
+    def _units(self, layer: int) -> int:
+        return self.units.get(layer, 0)
+
+    def _lane(self, name: str) -> None:
+        """The next lane at ``x``, when some edge runs in it."""
+        if name in self.lanes:
+            self.lane_x[name] = self.x
+            self.x += PITCH
+
+    def _inputs(self) -> None:
+        """The inputs' column, the bus of the kept inputs left of it."""
+        if "cache.input" in self.graph:
+            self.lane_x["bus.cache.input"] = self.x + CACHE_INSET
+            self.cache_x["cache.input"] = self.x
+            self.x += CACHE_INSET + PAD + 4
+        self.col_x[0] = self.x
+        self.x += self._width(0)
+
+    def _fan(self, layer: int) -> None:
+        """The room of the weight fan into z[l], then z[l]'s column.
+
+        The kept values read across the fan run down beside the columns
+        either side of it: the weights of layer l beside the previous
+        column, the previous activations beside z[l].
+        """
         prev = f"cache.a{layer - 1}" if layer > 1 else "cache.input"
-        room = FAN + FAN_PER_UNIT * max(units, size[layer - 1])
-        if f"read.cache.w{layer}" in {ln.lane for ln in lines.values()}:
-            lane_x[f"read.cache.w{layer}"] = x + PAD
-        z_at = x + room + (2 * PAD if prev in has else 0.0)
-        if f"read.{prev}" in {ln.lane for ln in lines.values()}:
-            lane_x[f"read.{prev}"] = z_at - PAD
-        col_x[4 * layer - 2] = z_at
-        x = z_at + col_width(4 * layer - 2) + PAD
-        # the gap between z[l] and a[l]
+        room = FAN + FAN_PER_UNIT * max(self._units(layer), self._units(layer - 1))
+        if f"read.cache.w{layer}" in self.lanes:
+            self.lane_x[f"read.cache.w{layer}"] = self.x + PAD
+        z_at = self.x + room + (2 * PAD if prev in self.graph else 0.0)
+        if f"read.{prev}" in self.lanes:
+            self.lane_x[f"read.{prev}"] = z_at - PAD
+        self.col_x[4 * layer - 2] = z_at
+        self.x = z_at + self._width(4 * layer - 2) + PAD
+
+    def _unit_lanes(self, layer: int) -> None:
+        """The gap after z[l]: updates and z ties nested (unit 1 outermost), the kept w and z, the a ties."""
+        units = self._units(layer)
         for j in range(units, 0, -1):
-            for name in (f"update.{layer}.{j}", f"ztie.{layer}.{j}"):
-                if any(ln.lane == name for ln in lines.values()):
-                    lane_x[name] = x
-                    x += PITCH
+            self._lane(f"update.{layer}.{j}")
+            self._lane(f"ztie.{layer}.{j}")
         for kept in (f"cache.w{layer}", f"cache.z{layer}"):
-            if kept in has:
-                x += CACHE_INSET
-                lane_x[f"bus.{kept}"] = x
-                cache_x[kept] = x - CACHE_INSET
-                x = x - CACHE_INSET + sizes[kept][0] + PITCH
+            if kept in self.graph:
+                self.x += CACHE_INSET
+                self.lane_x[f"bus.{kept}"] = self.x
+                self.cache_x[kept] = self.x - CACHE_INSET
+                self.x = self.x - CACHE_INSET + self.sizes[kept][0] + PITCH
         for j in range(1, units + 1):
-            name = f"atie.{layer}.{j}"
-            if any(ln.lane == name for ln in lines.values()):
-                lane_x[name] = x
-                x += PITCH
+            self._lane(f"atie.{layer}.{j}")
+
+    def _activations(self, layer: int) -> None:
+        """The bus of the kept a[l], then a[l]'s column; the kept a[l] may reach past the column."""
         kept = f"cache.a{layer}"
-        if kept in has:
-            x += CACHE_INSET
-            lane_x[f"bus.{kept}"] = x
-            cache_x[kept] = x - CACHE_INSET
-            x += PITCH
-        x += PAD - PITCH if x > col_x[4 * layer - 2] else 0.0
-        col_x[4 * layer] = x
-        x += col_width(4 * layer)
-        if kept in has:
-            x = max(x, cache_x[kept] + sizes[kept][0] + PAD)
-    # the loss, and the lanes right of it
-    x += FAN + FAN_PER_UNIT * size[L]
-    loss_col = 4 * L + 2
-    col_x[loss_col] = x
-    x += col_width(loss_col) + PAD
-    for name in ("y-loss", "bus.cache.target", "gradient", "loss-tie"):
-        if any(ln.lane == name for ln in lines.values()):
-            if name == "bus.cache.target":
-                x += CACHE_INSET
-                lane_x[name] = x
-                cache_x["cache.target"] = x + CACHE_INSET - sizes["cache.target"][0]
-                x += PITCH
+        if kept in self.graph:
+            self.x += CACHE_INSET
+            self.lane_x[f"bus.{kept}"] = self.x
+            self.cache_x[kept] = self.x - CACHE_INSET
+            self.x += PITCH
+        self.x += PAD - PITCH if self.x > self.col_x[4 * layer - 2] else 0.0
+        self.col_x[4 * layer] = self.x
+        self.x += self._width(4 * layer)
+        if kept in self.graph:
+            self.x = max(self.x, self.cache_x[kept] + self.sizes[kept][0] + PAD)
+
+    def _loss(self, layers: int) -> None:
+        """The loss's column after the last fan, and the lanes right of it (the kept targets right-aligned)."""
+        self.x += FAN + FAN_PER_UNIT * self._units(layers)
+        column = 4 * layers + 2
+        self.col_x[column] = self.x
+        self.x += self._width(column) + PAD
+        for name in LOSS_LANES:
+            if name == "bus.cache.target" and name in self.lanes:
+                self.x += CACHE_INSET
+                self.lane_x[name] = self.x
+                self.cache_x["cache.target"] = self.x + CACHE_INSET - self.sizes["cache.target"][0]
+                self.x += PITCH
             else:
-                lane_x[name] = x
-                x += PITCH
-    right = x
-
-    # -- boxes --------------------------------------------------------------------------------
-    boxes: dict[str, NodeBox] = {}
-    for n, data in g.nodes(data=True):
-        w, _ = sizes[n]
-        h = height[n]
-        if data["band"] == "cache":
-            x0 = cache_x[n]
-        else:
-            column = data["column"]
-            x0 = col_x[column] + (col_width(column) - w) / 2
-        cy = round(y_of[data["row"]])
-        boxes[n] = NodeBox(n, data["kind"], data["band"], data["layer"], data["label"], data["plain"],
-                           float(round(x0)), cy - h / 2, float(round(w)), h, texts[n])
-
-    # -- routes -------------------------------------------------------------------------------
-    lane_of = {e: (lane_x[line.lane], line.start[1], line.end[1]) for e, line in lines.items()}
-    tap_y = allocate_taps(boxes, lane_of, straight_edges)
-    routes: dict[EdgeKey, EdgeRoute] = {}
-
-    def put(e: EdgeKey, corners: list[Point], head: bool, label_at: Point | None = None) -> None:
-        label = g.edges[e]["label"]
-        text = edge_texts.get(e)
-        line = lines.get(e)
-        if line is not None and line.lane.startswith(("bus.", "read.", "gradient", "loss-tie")):
-            # a line of a bus: square corners, so where it branches off the shared run it only touches it
-            pts = polyline(_shorten(_dedupe(corners), ARROW if head else 0.0))
-        else:
-            pts = rounded(_dedupe(corners), shorten=ARROW if head else 0.0)
-        if line is not None and line.end[1] == "top" and line.start[1] in ("left", "right"):
-            # a bus gathering into a kept value: the dashes of its lines in phase where they overlap
-            pts = lead_in(pts, kind_of[e], into=1.0 if line.start[1] == "left" else -1.0)
-        tip = corners[-1] if head else None
-        at = label_at if text is not None else None
-        if text is not None and at is None:
-            a, b = corners[len(corners) // 2 - 1], corners[len(corners) // 2]
-            at = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
-        routes[e] = EdgeRoute(edge_ids[e], e[0], e[1], kind_of[e], label, plain(label), pts,
-                              _r(tip) if tip else None, _r(at) if at else None, text)
-
-    for e in straight_edges:
-        u, v, _ = e
-        bu, bv = boxes[u], boxes[v]
-        head = kind_of[e] != "derivative"
-        if g.nodes[u]["column"] == g.nodes[v]["column"]:  # straight up (w → z, y → J), one column
-            cx = bv.center[0]
-            put(e, [(cx, side_y(bu, "top", cx)), (cx, side_y(bv, "bottom", cx))], head)
-        elif bv.x > bu.x:
-            put(e, [(_side(bu, "right", bu.center[1]), bu.center[1]),
-                    (_side(bv, "left", bv.center[1]), bv.center[1])], head)
-        else:
-            put(e, [(_side(bu, "left", bu.center[1]), bu.center[1]),
-                    (_side(bv, "right", bv.center[1]), bv.center[1])], head)
-    for e, line in lines.items():
-        u, v, _ = e
-        bu, bv = boxes[u], boxes[v]
-        lx = lane_x[line.lane]
-        (_, s0), (_, s1) = line.start, line.end
-        pts: list[Point] = []
-        if s0 in ("left", "right"):
-            ty = tap_y.get((u, s0, lx), bu.center[1])
-            pts += [(_side(bu, s0, ty), ty), (lx, ty)]
-        else:  # out of a kept value's bottom, on its bus
-            pts.append((lx, bu.y + bu.h))
-        if s1 in ("left", "right"):
-            ty = tap_y.get((v, s1, lx), bv.center[1])
-            pts += [(lx, ty), (_side(bv, s1, ty), ty)]
-        elif line.jog:  # under the parameter, then up into it
-            cx = bv.center[0]
-            below = bv.y + bv.h + JOG
-            pts += [(lx, below), (cx, below), (cx, side_y(bv, "bottom", cx))]
-        else:  # into a kept value's top
-            pts.append((lx, bv.y))
-        head = kind_of[e] != "derivative"
-        label_at = None
-        if e in edge_texts and line.jog:  # on the turn under the parameter, where nothing else runs
-            label_at = ((lx + bv.center[0]) / 2, bv.y + bv.h + JOG)
-        elif e in edge_texts:
-            text = edge_texts[e]
-            label_at = (lx + 4 + text.width / 2, (pts[1][1] + pts[-3][1]) / 2 if len(pts) >= 4 else pts[0][1])
-        put(e, pts, head, label_at)
-    return Grid(boxes, routes, right, bottom)
-
-
-def _shorten(points: list[Point], by: float) -> list[Point]:
-    """``points`` with the last segment ``by`` px shorter (room for the arrow head)."""
-    (ax, ay), (bx, by_) = points[-2], points[-1]
-    length = math.hypot(bx - ax, by_ - ay) or 1.0
-    cut = min(by, length * 0.8)
-    return [*points[:-1], (bx - (bx - ax) * cut / length, by_ - (by_ - ay) * cut / length)]
-
-
-def _side(box: NodeBox, side: str, y: float) -> float:
-    if NODE_STYLES[box.kind].shape == "ellipse":
-        return ellipse_x(box.center, (box.w, box.h), side, y)
-    return box.x if side == "left" else box.x + box.w
-
-
-def _dedupe(points: list[Point]) -> list[Point]:
-    out = [_r(points[0])]
-    for p in points[1:]:
-        if abs(p[0] - out[-1][0]) > 0.01 or abs(p[1] - out[-1][1]) > 0.01:
-            out.append(_r(p))
-    return out
-
-
-def _r(p: Point) -> Point:
-    return (round(p[0], 2), round(p[1], 2))
+                self._lane(name)

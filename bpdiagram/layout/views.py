@@ -61,9 +61,8 @@ def _mirror_scene(g: Graph, jump_style: JumpStyle) -> Scene:
 
 def _grid_scene(g: Graph, jump_style: JumpStyle) -> Scene:
     """The element-wise view: a grid of unit columns and its mirror (``layout.grid``), no graphviz."""
-    nx_g = g.to_networkx()  # TRANSITION: grid_layout reads the typed model after its conversion
     return _placed_scene(g, jump_style, lambda m, top: grid_layout(
-        nx_g, m.texts, m.sizes, m.edge_texts, m.ids, left=LEFT, top=top))
+        g, m.texts, m.sizes, m.edge_texts, m.ids, left=LEFT, top=top))
 
 
 def _placed_scene(g: Graph, jump_style: JumpStyle, place: Callable[[Labels, float], _Placed]) -> Scene:
