@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Literal
 
 from bpdiagram import __version__
-from bpdiagram.diagram import Diagram, write_all, write_atomic
+from bpdiagram.atomic_write import write_all, write_atomic
+from bpdiagram.diagram import Diagram
 from bpdiagram.errors import BpdiagramError, OutputError, SpecError
 from bpdiagram.options import Dtype, JumpStyle, Theme
 from bpdiagram.spec import ExpressionSpec, spec_from_text

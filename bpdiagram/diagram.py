@@ -9,13 +9,12 @@ once, on first use, and shared by every format, theme and slide step.
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bpdiagram.atomic_write import write_all
 from bpdiagram.errors import BpdiagramError, OutputError, SpecError
 from bpdiagram.layout import Scene, layout_graph
 from bpdiagram.layout.crossings import plan_jumps
@@ -30,7 +29,18 @@ from bpdiagram.model.graph import Graph
 from bpdiagram.model.memory import DEFAULT_BATCH as DEFAULT_MEMORY_BATCH
 from bpdiagram.model.memory import MAX_BATCH as MAX_MEMORY_BATCH
 from bpdiagram.model.memory import CacheMemory, MemoryOptions, cache_memory
-from bpdiagram.options import DTYPES, EDGE_KINDS, FORMATS, JUMP_STYLES, THEMES, Dtype, EdgeKind, JumpStyle, Theme
+from bpdiagram.options import (
+    DTYPES,
+    EDGE_KINDS,
+    FORMATS,
+    JUMP_STYLES,
+    THEMES,
+    Dtype,
+    EdgeKind,
+    JumpStyle,
+    Theme,
+    parse_formats,
+)
 from bpdiagram.spec import ExpressionSpec, Spec, load_spec, spec_from_text
 from bpdiagram.spec.network import ELEMENTWISE_WRAP, NetworkSpec, parse_show, parse_wrap
 from bpdiagram.template_files import template_path
@@ -278,7 +288,7 @@ class Diagram:
         ``figs/<name>.<ext>`` for each format. With ``steps=True`` each file
         becomes the four slides ``<stem>-1.<ext>`` … ``<stem>-4.<ext>``.
         Folders are created when missing; everything is rendered before
-        anything is written, and the files are written all or none (see ``write_all``).
+        anything is written, and the files are written all or none (see ``atomic_write.write_all``).
         """
         targets = self._targets(path, formats, steps)
         payloads = [(target, self.render(fmt, step=step)) for target, fmt, step in targets]
@@ -301,8 +311,11 @@ class Diagram:
                                   f"({', '.join('.' + f for f in FORMATS)}) or give formats and a folder")
             files = [(path, fmt, path.suffix)]
         else:
-            fmts = list(dict.fromkeys(formats.split(",") if isinstance(formats, str) else formats))
-            suffixes = ["." + get_writer(fmt).extension for fmt in fmts]  # an unknown format fails here, early
+            try:
+                fmts = parse_formats(formats)  # an unknown format fails here, early
+            except ValueError as exc:
+                raise BpdiagramError(str(exc)) from None
+            suffixes = ["." + get_writer(fmt).extension for fmt in fmts]
             files = [(path / f"{self.name}{suffix}", fmt, suffix) for fmt, suffix in zip(fmts, suffixes, strict=True)]
         if not steps:
             return [(file, fmt, None) for file, fmt, _ in files]
@@ -359,70 +372,3 @@ def _wrapped(spec: Spec, wrap: int | str) -> Spec:
     if spec.diagram.view == "elementwise":
         raise SpecError(ELEMENTWISE_WRAP, file=spec.file, key="--wrap")
     return dataclasses.replace(spec, diagram=dataclasses.replace(spec.diagram, wrap=tiers))
-
-
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder, so no reader sees half a file."""
-    return write_all([(path, data)])[0]
-
-
-def write_all(payloads: list[tuple[Path, bytes]]) -> list[Path]:
-    """Write every file of a diagram, or none of them: no partial output.
-
-    Each file first goes to a temporary file beside its target; only when all are written are they
-    renamed into place, each target's previous file kept aside until the last rename succeeds. A
-    failure anywhere (a target that is a folder, a full disk) removes the temporary files and puts
-    back the files that were there before, so the folder is as it was.
-    """
-    for target, _ in payloads:
-        if target.is_dir():
-            raise OutputError(f"{target}: cannot write: is a directory")
-    temps: list[Path] = []
-    kept: list[tuple[Path, Path | None]] = []  # (target, its previous file set aside) for each rename done
-    try:
-        for target, data in payloads:
-            temps.append(_temporary(target, data))
-        for target, temp in zip((t for t, _ in payloads), temps, strict=True):
-            previous = None
-            if target.exists():
-                previous = target.with_name(f".{target.name}.{temp.name.rsplit('.', 2)[-2]}.old")
-                _rename(target, previous)
-            kept.append((target, previous))
-            _rename(temp, target)
-    except OutputError:
-        for temp in temps:
-            temp.unlink(missing_ok=True)
-        for target, previous in reversed(kept):
-            if previous is not None:
-                os.replace(previous, target)
-            else:
-                target.unlink(missing_ok=True)
-        raise
-    for _, previous in kept:
-        if previous is not None:
-            previous.unlink(missing_ok=True)
-    return [target for target, _ in payloads]
-
-
-def _temporary(target: Path, data: bytes) -> Path:
-    """``data`` written to a new temporary file in ``target``'s folder."""
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise OutputError(f"{target.parent}: cannot write: {exc.strerror or exc}") from None
-    temp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temp, 0o644)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from None
-    return temp
-
-
-def _rename(source: Path, target: Path) -> None:
-    try:
-        os.replace(source, target)
-    except OSError as exc:
-        raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from None

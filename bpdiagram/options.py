@@ -6,7 +6,8 @@ here, so an error message can list them and a new choice is added once.
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from collections.abc import Iterable
+from typing import Literal, cast, get_args
 
 EdgeKind = Literal["forward", "cache", "backward", "update", "derivative"]
 NodeKind = Literal["input", "target", "param", "op", "loss", "cached", "grad", "sum", "continuation"]
@@ -37,6 +38,31 @@ DTYPES: tuple[Dtype, ...] = get_args(Dtype)
 INITS: tuple[Init, ...] = get_args(Init)
 
 Gate = Literal["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sigmoid", "tanh", "relu", "max", "min"]
-GATES: tuple[Gate, ...] = get_args(Gate)
 FUNCTIONS: dict[str, int] = {"exp": 1, "log": 1, "sigmoid": 1, "tanh": 1, "relu": 1, "max": 2, "min": 2}
 """Functions an expression may call, with their number of arguments."""
+
+
+def parse_formats(value: str | Iterable[str]) -> tuple[Format, ...]:
+    """The output formats a comma-separated list (``-f svg,png``) or a sequence of names asks for, each once.
+
+    Names are trimmed and lower-cased; the order is kept and repeats dropped. A name not in ``FORMATS`` is a
+    ``ValueError`` whose message the CLI and ``Diagram.save`` show as it is. No name at all is no format (a
+    series written as HTML only saves its frames in none); the CLI's ``-f`` asks for at least one.
+
+    >>> parse_formats(" svg, PNG,,svg")
+    ('svg', 'png')
+    >>> parse_formats(["pdf", "html"])
+    ('pdf', 'html')
+    >>> parse_formats("svg,jpeg")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown format 'jpeg'; valid formats: svg, png, graphml, pdf, html, dot, drawio
+    >>> parse_formats(" , "), parse_formats([])
+    ((), ())
+    """
+    names = value.split(",") if isinstance(value, str) else value
+    wanted = [name.strip().lower() for name in names if name.strip()]
+    for name in wanted:
+        if name not in FORMATS:
+            raise ValueError(f"unknown format {name!r}; valid formats: {', '.join(FORMATS)}")
+    return tuple(cast(Format, name) for name in dict.fromkeys(wanted))

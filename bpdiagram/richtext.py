@@ -26,12 +26,24 @@ class Run:
 
 
 def escape(text: str) -> str:
-    """Make user text literal inside markup."""
+    r"""Make user text literal inside markup.
+
+    >>> escape("x^{2}_a")
+    'x\\^\\{2\\}\\_a'
+    >>> plain(escape("x^{2}")), plain("x^{2}")
+    ('x^{2}', 'x²')
+    """
     return "".join("\\" + c if c in _SPECIAL else c for c in text)
 
 
 def parse(markup: str) -> list[list[Run]]:
-    """Split markup into lines of runs; unbalanced braces are read literally."""
+    r"""Split markup into lines of runs; unbalanced braces are read literally.
+
+    >>> [[(run.text, run.script) for run in line] for line in parse("Z^{[1]} = W_{1}\nb")]
+    [[('Z', 'normal'), ('[1]', 'sup'), (' = W', 'normal'), ('1', 'sub')], [('b', 'normal')]]
+    >>> parse("x^{2")
+    [[Run(text='x^{2', script='normal')]]
+    """
     lines: list[list[Run]] = [[]]
     buf: list[str] = []
     script: Script = "normal"
@@ -73,12 +85,24 @@ def parse(markup: str) -> list[list[Run]]:
 
 
 def plain(markup: str) -> str:
-    """One-line plain text: ``W^{[2]T}`` → ``W[2]ᵀ``, ``A^{2}`` → ``A²``, ``W_{1}`` → ``W1``."""
+    r"""One-line plain text: ``W^{[2]T}`` → ``W[2]ᵀ``, ``A^{2}`` → ``A²``, ``W_{1}`` → ``W1``.
+
+    Brackets in a superscript stay on the line (a layer index); lines are joined with `` / ``.
+
+    >>> plain("W^{[2]T}"), plain("A^{2}"), plain("W_{1}"), plain("x^{n+1}")
+    ('W[2]ᵀ', 'A²', 'W1', 'xⁿ⁺¹')
+    >>> plain("dW^{[1]}\n(1, 1)")
+    'dW[1] / (1, 1)'
+    """
     return " / ".join(plain_lines(markup))
 
 
 def plain_lines(markup: str) -> list[str]:
-    """Plain text, one string per line of the label."""
+    r"""Plain text, one string per line of the label.
+
+    >>> plain_lines("A^{[1]} = tanh(Z^{[1]})\n(4, m)")
+    ['A[1] = tanh(Z[1])', '(4, m)']
+    """
     out = []
     for line in parse(markup):
         text = ""

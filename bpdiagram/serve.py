@@ -25,7 +25,6 @@ from bpdiagram.errors import BpdiagramError, one_line
 from bpdiagram.writers.html import _csp_hash
 
 HOST = "127.0.0.1"
-DEFAULT_PORT = 8765
 POLL_MS = 250
 
 LIVE_SCRIPT = """

@@ -12,6 +12,7 @@ import bpdiagram
 from bpdiagram.errors import OutputError, SpecError
 from bpdiagram.template_files import template_description, template_names
 from tests.conftest import ROOT
+from tests.narrow import as_network
 
 SPEC = {"input": 2, "layers": [{"size": 3, "activation": "tanh"}, {"size": 1, "activation": "sigmoid"}],
         "loss": "bce"}
@@ -41,7 +42,7 @@ def test_diagram_is_reachable_lazily() -> None:
 
 def test_load_from_dict_and_path(tmp_path: Path) -> None:
     from_dict = bpdiagram.load(SPEC)
-    assert from_dict.name == "diagram" and len(from_dict.spec.layers) == 2
+    assert from_dict.name == "diagram" and len(as_network(from_dict.spec).layers) == 2
     path = tmp_path / "net.yaml"
     path.write_text("input: 2\nlayers:\n  - {size: 3, activation: tanh}\nloss: mse\n", encoding="utf-8")
     d = bpdiagram.load(path, theme="print")
@@ -99,7 +100,7 @@ def test_every_format_is_registered_and_offered_by_the_cli() -> None:
 @pytest.mark.graphviz
 def test_svg_is_built_once_for_the_formats_made_from_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Saving SVG, PNG and PDF builds the SVG once (per step), and each file is what its writer alone makes."""
-    from bpdiagram.writers import get_writer, svg
+    from bpdiagram.writers import Writer, get_writer, svg
 
     d = bpdiagram.template("two-layer-binary")
     built = []
@@ -109,7 +110,7 @@ def test_svg_is_built_once_for_the_formats_made_from_it(tmp_path: Path, monkeypa
         built.append(scene)
         return real(scene)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(svg, "WRITER", svg.Writer("svg", "svg", counting))
+    monkeypatch.setattr(svg, "WRITER", Writer("svg", "svg", counting))
     files = d.save(tmp_path, ["svg", "png", "pdf"])
     assert len(built) == 1
     d.save(tmp_path / "slides", ["svg", "png"], steps=True)

@@ -23,10 +23,11 @@ from hypothesis import strategies as st
 
 from bpdiagram.cli import cli
 from bpdiagram.model import numeric_pass
-from bpdiagram.model.catalogue import ACTIVATION_OPS, FUSED_OPS, LOSS_OPS
+from bpdiagram.model.catalogue import ACTIVATION_OPS, FUSED_OPS, LINEAR, LOSS_OPS
 from bpdiagram.model.gradcheck import check_gradients
 from bpdiagram.spec import load_spec
 from tests.autodiff import network_gradients
+from tests.narrow import as_network
 
 HIDDEN = ["linear", "sigmoid", "tanh", "relu", "leaky_relu"]
 OUTPUTS = [("sigmoid", "bce"), ("softmax", "ce"), ("sigmoid", "ce")] + \
@@ -55,8 +56,8 @@ def test_every_activation_loss_and_chain_passes_check(out: str, loss: str, simpl
     out_size = max(sizes[-1], 2) if out == "softmax" else sizes[-1]
     layers = [{"size": n, "activation": a} for n, a in zip(sizes[1:], hidden, strict=False)]
     layers.append({"size": out_size, "activation": out})
-    spec = load_spec({"input": sizes[0], "layers": layers, "loss": loss, "diagram": {"simplify": simplify},
-                      "values": {"seed": seed, "batch": batch}})
+    spec = as_network(load_spec({"input": sizes[0], "layers": layers, "loss": loss, "diagram": {"simplify": simplify},
+                                 "values": {"seed": seed, "batch": batch}}))
     report = check_gradients(spec)
     assert report.ok, [(g.label, g.max_abs_error) for g in report.gradients]
     n = len(layers)
@@ -183,7 +184,7 @@ def test_a_wrong_loss_gradient_fails_only_where_it_is_drawn(monkeypatch: pytest.
 
 
 def test_a_missing_averaging_factor_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    linear = numeric_pass.LINEAR
+    linear = LINEAR  # the entry numeric_pass computes Z, dW, db and dA[l−1] with
     monkeypatch.setattr(numeric_pass, "LINEAR", dataclasses.replace(linear, dW=lambda dz, a_prev, scale: dz @ a_prev.T))
     code, report, _ = broken_check("relu-mlp")
     assert code == 1

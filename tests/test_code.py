@@ -98,9 +98,11 @@ def check_network(spec: NetworkSpec, folder: Path, *, finite_differences: bool =
         assert np.array_equal(params[f"W{layer}"], arrays.W[layer - 1])
         extras = (["gamma", "beta"] if layer_spec.batchnorm else []) + (["D"] if layer_spec.dropout else [])
         for name in extras:
-            assert np.array_equal(params[f"{name}{layer}"], arrays.extra(name, layer)), (name, layer)
+            drawn = arrays.extra(name, layer)
+            assert drawn is not None and np.array_equal(params[f"{name}{layer}"], drawn), (name, layer)
         if not layer_spec.batchnorm:
-            assert np.array_equal(params[f"b{layer}"], arrays.b[layer - 1])
+            bias = arrays.b[layer - 1]
+            assert bias is not None and np.array_equal(params[f"b{layer}"], bias)
         own |= {f"{name}{layer}" for name in extras + ([] if layer_spec.batchnorm else ["b"])}
     assert set(params) == own  # INTERFACE §13: W, b (none on a batch-norm layer), gamma, beta, D
     j, cache = module.forward(params, x, y)
@@ -199,7 +201,7 @@ def test_random_networks_match_autodiff(tmp_path: Path) -> None:
     for _ in range(40):
         depth = rng.randint(1, 3)
         out, loss = rng.choice(pairs)
-        layers = [(rng.randint(1, 4), rng.choice(hidden)) for _ in range(depth - 1)]
+        layers: list[tuple[int, str]] = [(rng.randint(1, 4), rng.choice(hidden)) for _ in range(depth - 1)]
         layers.append((rng.randint(2, 4) if out == "softmax" else rng.randint(1, 3), out))
         diagram = {"simplify": rng.choice(["auto", "true", "false"]), "backprop_to": rng.randint(1, depth),
                    "notation": rng.choice(["dls", "cs231n"])}
@@ -440,11 +442,11 @@ def test_every_catalogue_body_computes_what_the_entrys_numpy_rule_computes() -> 
         assert np.allclose(backward(da, z, a), act.backward(da, z, a), rtol=1e-14, atol=1e-14), name
     a = 1 / (1 + np.exp(-z))
     y = np.eye(3)[:, [0, 2, 1, 1, 0]]
-    for name, loss in LOSS_OPS.items():
-        assert isinstance(loss.code, Code), name
-        assert math.isclose(compile_body(loss.code.forward, ("A", "Y"))(a, y), loss.J(a, y), rel_tol=1e-14), name
-        assert np.allclose(compile_body(loss.code.backward[0], ("A", "Y"))(a, y), loss.dA(a, y)), name
-        assert compile_body(loss.code.scale, ("m",))(5) == loss.scale(5), name
+    for loss_name, loss in LOSS_OPS.items():
+        assert isinstance(loss.code, Code), loss_name
+        assert math.isclose(compile_body(loss.code.forward, ("A", "Y"))(a, y), loss.J(a, y), rel_tol=1e-14), loss_name
+        assert np.allclose(compile_body(loss.code.backward[0], ("A", "Y"))(a, y), loss.dA(a, y)), loss_name
+        assert compile_body(loss.code.scale, ("m",))(5) == loss.scale(5), loss_name
     for pair, fused in FUSED_OPS.items():
         assert isinstance(fused.code, Code), pair
         assert np.allclose(compile_body(fused.code.backward[0], ("A", "Y"))(a, y), fused.dZ(a, y)), pair
@@ -455,18 +457,19 @@ def test_every_catalogue_body_computes_what_the_entrys_numpy_rule_computes() -> 
     assert np.allclose(dw(da, a_prev, w, 0.2), LINEAR.dW(da, a_prev, 0.2))
     assert np.allclose(db(da, a_prev, w, 0.2), LINEAR.db(da, 0.2))
     assert np.allclose(da_prev(da, a_prev, w, 0.2), LINEAR.dA_prev(w, da))
-    for name, gate in GATE_OPS.items():
-        assert isinstance(gate.code, Code), name
-        assert len(gate.code.backward) == len(gate.rules), name
+    for gate_name, gate in GATE_OPS.items():
+        assert isinstance(gate.code, Code), gate_name
+        assert len(gate.code.backward) == len(gate.rules), gate_name
         for x, yy in ((0.7, -1.3), (-0.4, 0.9), (1.5, 2.5)):
-            c = 3.0 if name == "pow" else 0.0
+            c = 3.0 if gate_name == "pow" else 0.0
             if gate.domain(x, yy, c) is not None:
                 continue
             o = gate.f(x, yy, c)
-            assert math.isclose(compile_body(gate.code.forward, ("a", "b", "c"))(x, yy, c), o, rel_tol=1e-12), name
+            assert math.isclose(compile_body(gate.code.forward, ("a", "b", "c"))(x, yy, c), o,
+                                rel_tol=1e-12), gate_name
             for body, local in zip(gate.code.backward, gate.local(x, yy, o, c), strict=True):
                 got = compile_body(body, ("a", "b", "out", "c", "dout"))(x, yy, o, c, 1.5)
-                assert math.isclose(got, 1.5 * local, rel_tol=1e-12, abs_tol=1e-15), (name, body)
+                assert math.isclose(got, 1.5 * local, rel_tol=1e-12, abs_tol=1e-15), (gate_name, body)
 
 
 def test_the_course_entries_bodies_compute_what_their_numpy_rules_compute() -> None:

@@ -177,7 +177,7 @@ def test_a_wrong_formula_is_caught() -> None:
 
 
 def test_masks_are_drawn_from_the_seed_with_the_keep_probability_and_given_ones_are_used() -> None:
-    base = {"input": 2, "layers": [{"size": 50, "activation": "relu", "dropout": 0.8},
+    base: dict[str, Any] = {"input": 2, "layers": [{"size": 50, "activation": "relu", "dropout": 0.8},
                                    {"size": 1, "activation": "sigmoid"}], "loss": "bce"}
     first = run(network({**base, "values": {"seed": 1, "batch": 40}})).layers[0].D
     again = run(network({**base, "values": {"seed": 1, "batch": 40}})).layers[0].D

@@ -311,7 +311,7 @@ def test_a_rename_failing_midway_puts_back_the_files_that_were_there(fail_at: in
                 raise OSError(28, "No space left on device")
         real(source, target)
 
-    monkeypatch.setattr("bpdiagram.diagram.os.replace", flaky)
+    monkeypatch.setattr("bpdiagram.atomic_write.os.replace", flaky)
     code, err = run_cli(["render", "-o", str(out), "-f", "svg,png,graphml"])
     assert_one_error(code, err, "No space left on device")
     assert [p.name for p in out.iterdir()] == ["two-layer-binary.png"]

@@ -21,7 +21,7 @@ from bpdiagram.model.catalogue import ACTIVATION_OPS, FUSED_OPS, LOSS_OPS
 from bpdiagram.model.notation import Symbols, UnitSymbols
 from bpdiagram.options import ACTIVATIONS, LOSSES
 from bpdiagram.richtext import plain
-from bpdiagram.spec import load_spec, spec_from_text
+from bpdiagram.spec import Spec, load_spec, spec_from_text
 from bpdiagram.spec.network import (
     ELEMENTWISE_MAX_LAYERS,
     ELEMENTWISE_MAX_UNITS,
@@ -31,12 +31,13 @@ from bpdiagram.spec.network import (
 )
 from bpdiagram.template_files import template_path
 from tests.geometry import Box, Line, grammar_violations, read
+from tests.narrow import as_network
 
 
 def network(sizes: list[int], activations: list[str], loss: str, **diagram: Any) -> NetworkSpec:
     layers = [{"size": n, "activation": a} for n, a in zip(sizes[1:], activations, strict=True)]
-    return load_spec({"input": sizes[0], "layers": layers, "loss": loss,
-                      "diagram": {"view": "elementwise", **diagram}})
+    return as_network(load_spec({"input": sizes[0], "layers": layers, "loss": loss,
+                                 "diagram": {"view": "elementwise", **diagram}}))
 
 
 def labels(g: nx.MultiDiGraph) -> dict[str, str]:
@@ -47,8 +48,9 @@ def edges(g: nx.MultiDiGraph, kind: str) -> set[tuple[str, str]]:
     return {(u, v) for u, v, k in g.edges(keys=True) if k == kind}
 
 
-def with_diagram(spec: NetworkSpec, **diagram: Any) -> NetworkSpec:
-    return dataclasses.replace(spec, diagram=dataclasses.replace(spec.diagram, **diagram))
+def with_diagram(spec: Spec, **diagram: Any) -> NetworkSpec:
+    network = as_network(spec)
+    return dataclasses.replace(network, diagram=dataclasses.replace(network.diagram, **diagram))
 
 
 # -- the single neuron: the four-diagram explanation's building block ---------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -97,8 +98,9 @@ def to_value(t: Any, env: dict[str, Value]) -> Value:
     if len(t) == 2:
         op, x = t
         v = to_value(x, env)
-        return {"exp": v.exp, "tanh": lambda: tanh(v), "sigmoid": lambda: sigmoid(v), "neg": lambda: -v,
-                "square": lambda: v * v}[op]()
+        unary: dict[str, Callable[[], Value]] = {"exp": v.exp, "tanh": lambda: tanh(v), "sigmoid": lambda: sigmoid(v),
+                                                 "neg": lambda: -v, "square": lambda: v * v}
+        return unary[op]()
     op, x, y = t
     a, b = to_value(x, env), to_value(y, env)
     return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import networkx as nx
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from bpdiagram.diagram import Diagram
 from bpdiagram.spec import load_spec
 from tests.geometry import grammar_violations, group_id, read
+from tests.narrow import as_network
 
 pytestmark = pytest.mark.graphviz
 
@@ -28,9 +30,10 @@ def test_template_grammar(template: str) -> None:
     {"backprop_to": 2}, {"backprop_to": 3}, {"notation": "cs231n"}, {"simplify": "false"},
     {"show": ("forward", "backward", "update")},
 ])
-def test_variant_grammar(variant: dict[str, object]) -> None:
+def test_variant_grammar(variant: dict[str, Any]) -> None:
     d = Diagram.template("three-layer-logistic")
-    spec = dataclasses.replace(d.spec, diagram=dataclasses.replace(d.spec.diagram, **variant))
+    network = as_network(d.spec)
+    spec = dataclasses.replace(network, diagram=dataclasses.replace(network.diagram, **variant))
     boxes, lines = read(Diagram(spec, shapes=True).render("graphml"))
     violations = grammar_violations(boxes, lines)
     # ops below layer k have no backward partner in a partial view; hidden links are not drawn

@@ -28,6 +28,7 @@ from bpdiagram.model import memory
 from bpdiagram.model.numeric_pass import run as run_pass
 from bpdiagram.spec import load_spec
 from tests.autodiff import network_gradients_with_z
+from tests.narrow import as_network
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -138,24 +139,25 @@ def test_memory_in_the_spec_and_the_dls_l_layer_network(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("init", ["normal", "xavier", "he"])
 def test_init_draws_weights_with_the_documented_spread(tmp_path: Path, init: str) -> None:
-    spec = {"input": 400, "layers": [{"size": 300, "activation": "relu"}, {"size": 1, "activation": "sigmoid"}],
-            "loss": "bce", "values": {"init": init, "batch": 1}}
-    p = run_pass(load_spec(write(tmp_path, spec)))
+    spec: dict[str, Any] = {"input": 400, "layers": [{"size": 300, "activation": "relu"},
+                                                     {"size": 1, "activation": "sigmoid"}],
+                            "loss": "bce", "values": {"init": init, "batch": 1}}
+    p = run_pass(as_network(load_spec(write(tmp_path, spec))))
     w, b = p.layers[0].W, p.layers[0].b
     expected = {"normal": 0.01, "xavier": math.sqrt(1 / 400), "he": math.sqrt(2 / 400)}[init]
     assert w.std() == pytest.approx(expected, rel=0.02)  # 120,000 draws: the standard error is 0.2 %
     assert abs(w.mean()) < 4 * expected / math.sqrt(w.size)
     assert not b.any()  # biases not given are 0 with an init
     spec["values"]["scale"] = 2 * (0.01 if init == "normal" else 1)  # scale replaces S: twice the default
-    scaled = run_pass(load_spec(write(tmp_path, spec))).layers[0].W
+    scaled = run_pass(as_network(load_spec(write(tmp_path, spec)))).layers[0].W
     np.testing.assert_allclose(scaled, 2 * w)
 
 
 def test_init_keeps_the_other_arrays_when_one_is_given(tmp_path: Path) -> None:
     spec = net("tanh", values={"init": "he", "seed": 3})
-    base = run_pass(load_spec(write(tmp_path, spec)))
+    base = run_pass(as_network(load_spec(write(tmp_path, spec))))
     spec["values"]["W2"] = [[1, 2, 3, 4, 5]]
-    given = run_pass(load_spec(write(tmp_path, spec, "g.json")))
+    given = run_pass(as_network(load_spec(write(tmp_path, spec, "g.json"))))
     np.testing.assert_array_equal(base.X, given.X)
     np.testing.assert_array_equal(base.layers[0].W, given.layers[0].W)
     np.testing.assert_array_equal(given.layers[1].W, [[1, 2, 3, 4, 5]])
@@ -170,7 +172,7 @@ def test_layer_norms_agree_with_an_independent_autodiff(tmp_path: Path, hidden: 
     code, out, err = run("check", str(write(tmp_path, spec)), "--json")
     assert code == 0, err
     report = json.loads(out)
-    p = run_pass(load_spec(write(tmp_path, spec)))
+    p = run_pass(as_network(load_spec(write(tmp_path, spec))))
     ws = [layer.W.tolist() for layer in p.layers]
     bs = [layer.b.tolist() for layer in p.layers]
     _, dw, _, dz = network_gradients_with_z(p.X.tolist(), p.Y.tolist(), ws, bs, [hidden, hidden, "sigmoid"], "bce")
@@ -320,7 +322,7 @@ def test_doctests_of_the_helpers() -> None:
         assert tried and not failed
 
 
-COURSE_CACHES = {
+COURSE_CACHES: dict[str, dict[str, tuple[int | str, int | str]]] = {
     # inverted dropout on a relu layer: Z[1] for g′ (the kept A[1] is masked and scaled), A[1] for dW[2],
     # the mask D[1] to reapply, then W[2], A[2], Y as in any network
     "dropout": {"X": (3, "m"), "Z1": (4, "m"), "A1": (4, "m"), "D1": (4, "m"), "W2": (1, 4), "A2": (1, "m"),
@@ -342,7 +344,7 @@ def test_cache_bytes_by_hand_for_dropout_batch_norm_residual_and_l2(template: st
         code, out, err = run("stats", "-t", template, "--json", "--batch", str(batch), "--dtype", dtype)
         assert code == 0, err
         cache = json.loads(out)["cache"]
-        expected = {name: math.prod(batch if d == "m" else d for d in dims) * size
+        expected = {name: math.prod(batch if d == "m" else int(d) for d in dims) * size
                     for name, dims in COURSE_CACHES[template].items()}
         assert {v["name"]: v["bytes"] for v in cache["values"]} == expected
         assert cache["bytes"] == sum(expected.values())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import networkx as nx
 import pytest
 
@@ -11,7 +13,7 @@ from bpdiagram.spec.network import NetworkSpec
 from bpdiagram.template_files import template_path
 
 
-def spec_of(name: str, **diagram: object) -> NetworkSpec | ExpressionSpec:
+def spec_of(name: str, **diagram: Any) -> NetworkSpec | ExpressionSpec:
     import dataclasses
 
     spec = load_spec(template_path(name))

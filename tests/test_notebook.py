@@ -15,7 +15,7 @@ NOTEBOOK = ROOT / "examples" / "quickstart.ipynb"
 
 
 def test_quickstart_notebook_runs_and_displays(tmp_path: Path) -> None:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nb = nbformat.read(NOTEBOOK, as_version=4)  # type: ignore[no-untyped-call]  # nbformat is untyped
     assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code"), \
         "commit the notebook without outputs"
     NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()

@@ -14,6 +14,7 @@ from bpdiagram.model.numeric_pass import draw_arrays, run
 from bpdiagram.options import ACTIVATIONS
 from bpdiagram.spec import load_spec
 from bpdiagram.spec.network import MAX_LAYERS, NetworkSpec
+from tests.narrow import as_network
 
 
 def net(layers: list[tuple[int, str]], loss: str, values: dict[str, Any] | None = None, *, inputs: int = 2,
@@ -22,7 +23,7 @@ def net(layers: list[tuple[int, str]], loss: str, values: dict[str, Any] | None 
                             "loss": loss, "diagram": {"simplify": simplify}}
     if values is not None:
         spec["values"] = values
-    return load_spec(spec)
+    return as_network(load_spec(spec))
 
 
 @pytest.mark.parametrize("simplify", ["auto", "false"])
@@ -140,7 +141,7 @@ def test_overflowing_numbers_are_a_located_error() -> None:
     text = {"input": 1, "layers": [{"size": 1, "activation": "sigmoid"}], "loss": "bce",
             "values": {"X": [[1000]], "W1": [[1000]], "Y": [[0]]}}
     with pytest.raises(SpecError, match=r"values: with these numbers the loss J is inf \(the output reaches 0 or 1"):
-        run(load_spec(text))
+        run(as_network(load_spec(text)))
     # (64 · 1e6) ** 40 is beyond float64: a deep, wide linear stack overflows in the forward pass
     width, depth = 64, min(MAX_LAYERS, 40)
     text["loss"] = "mse"
@@ -149,4 +150,4 @@ def test_overflowing_numbers_are_a_located_error() -> None:
     full = [[1e6] * width for _ in range(width)]
     text["values"] = {"X": [[1e6]] * width, **{f"W{k}": full for k in range(1, depth + 1)}, "Y": [[0]] * width}
     with pytest.raises(SpecError, match=r"values: with these numbers Z\[\d+\] overflows"):
-        run(load_spec(text))
+        run(as_network(load_spec(text)))

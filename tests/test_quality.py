@@ -18,6 +18,7 @@ from bpdiagram.diagram import Diagram
 from bpdiagram.layout.quality import measure
 from bpdiagram.spec import load_spec
 from tests.geometry import crossings, curve_lines
+from tests.narrow import as_network
 from tests.scenes import box, line, plus, scene
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -93,7 +94,8 @@ def _unseen() -> list[tuple[str, Diagram]]:
     variants: list[dict[str, Any]] = [{"backprop_to": 2}, {"backprop_to": 3}, {"show": ("forward", "backward")},
                                       {"show": ("forward", "cache", "backward", "derivative")}]
     for variant in variants:
-        spec = dataclasses.replace(base.spec, diagram=dataclasses.replace(base.spec.diagram, **variant))
+        network = as_network(base.spec)
+        spec = dataclasses.replace(network, diagram=dataclasses.replace(network.diagram, **variant))
         out.append((f"three-layer {variant}", Diagram(spec)))
     return out
 

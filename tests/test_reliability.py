@@ -177,12 +177,12 @@ def test_failure_mid_way_leaves_earlier_files_intact(tmp_path: Path, monkeypatch
     out.mkdir()
     (out / "two-layer-binary.svg").write_bytes(b"old good file")
     from bpdiagram.errors import OutputError
-    from bpdiagram.writers import png
+    from bpdiagram.writers import Writer
 
     def broken(scene: object) -> bytes:
         raise OutputError("rasteriser exploded")
 
-    monkeypatch.setattr("bpdiagram.writers.png.WRITER", png.Writer("png", "png", broken))
+    monkeypatch.setattr("bpdiagram.writers.png.WRITER", Writer("png", "png", broken))
     result = CliRunner().invoke(cli, ["render", "-o", str(out)])
     assert result.exit_code == 2
     assert "rasteriser exploded" in result.stderr
@@ -195,7 +195,7 @@ def test_numbers_in_scientific_notation_are_numbers(tmp_path: Path) -> None:
     spec = tmp_path / "sci.yaml"
     spec.write_text("expression: x * y\nvalues: {x: 1e-3, y: -2E2}\n", encoding="utf-8")
     loaded = load_spec(spec)
-    assert loaded.values == {"x": 0.001, "y": -200.0}  # type: ignore[union-attr]
+    assert loaded.values == {"x": 0.001, "y": -200.0}
     nan = tmp_path / "nan.json"
     nan.write_text('{"expression": "x * 2", "values": {"x": NaN}}', encoding="utf-8")
     with pytest.raises(SpecError, match="must be a finite number, not nan"):

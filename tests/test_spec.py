@@ -9,6 +9,7 @@ import pytest
 
 from bpdiagram.errors import SpecError
 from bpdiagram.spec import load_spec, spec_from_text
+from tests.narrow import as_network
 
 GOOD = """\
 title: t
@@ -21,8 +22,8 @@ loss: bce
 
 
 def test_long_and_short_input_forms_agree() -> None:
-    long = spec_from_text(GOOD, file="a.yaml")
-    short = spec_from_text(GOOD.replace("{name: X, size: 2}", "2"), file="b.yaml")
+    long = as_network(spec_from_text(GOOD, file="a.yaml"))
+    short = as_network(spec_from_text(GOOD.replace("{name: X, size: 2}", "2"), file="b.yaml"))
     assert long.input == short.input
     assert long.layers == short.layers
     assert long.target == "Y"
@@ -33,7 +34,7 @@ def test_json_spec_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "net.json"
     path.write_text(json.dumps({"input": 3, "layers": [{"size": 2, "activation": "softmax"}], "loss": "ce"}),
                     encoding="utf-8")
-    spec = load_spec(path)
+    spec = as_network(load_spec(path))
     assert spec.layers[0].activation == "softmax"
     assert spec.file == str(path)
 
@@ -41,7 +42,7 @@ def test_json_spec_is_accepted(tmp_path: Path) -> None:
 def test_diagram_section_is_read() -> None:
     text = GOOD + "diagram: {notation: cs231n, simplify: false, backprop_to: 2, show: [forward, backward]," \
                   " learning_rate: 0.1}\n"
-    d = spec_from_text(text, file="a.yaml").diagram
+    d = as_network(spec_from_text(text, file="a.yaml")).diagram
     assert (d.notation, d.simplify, d.backprop_to, d.show, d.learning_rate) == \
         ("cs231n", "false", 2, ("forward", "backward"), "0.1")
 

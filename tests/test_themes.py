@@ -91,4 +91,4 @@ def test_changing_only_the_theme_reuses_the_layout() -> None:
 
 def test_unknown_theme_is_a_clear_error() -> None:
     with pytest.raises(BpdiagramError, match="unknown theme 'pritn'; valid themes: default, print"):
-        Diagram.template("two-layer-binary", theme="pritn")  # type: ignore[arg-type]
+        Diagram.template("two-layer-binary", theme="pritn")

@@ -16,11 +16,11 @@ from bpdiagram.model import array_labels
 from bpdiagram.model.build import BuildOptions, build_graph
 from bpdiagram.model.numeric_pass import run
 from bpdiagram.richtext import plain_lines
-from bpdiagram.spec import load_spec
-from bpdiagram.spec.network import NetworkSpec
+from bpdiagram.spec import Spec, load_spec
 from bpdiagram.template_files import template_path
 from tests.conftest import VECTORIZED_TEMPLATES
 from tests.geometry import grammar_violations, read
+from tests.narrow import as_network
 from tests.test_writers import assert_labels_inside
 
 HAND = {"input": 1, "layers": [{"size": 1, "activation": "sigmoid"}], "loss": "bce",
@@ -28,8 +28,8 @@ HAND = {"input": 1, "layers": [{"size": 1, "activation": "sigmoid"}], "loss": "b
 """The hand-derived network of test_numeric: J = 0.8336…, dZ = [−0.5, 0.6225], dW = 0.3725, db = 0.0612."""
 
 
-def labels(spec: NetworkSpec, **options: bool) -> dict[str, list[str]]:
-    g = build_graph(spec, BuildOptions(**options)).to_networkx()
+def labels(spec: Spec, *, shapes: bool = False, values: bool = False) -> dict[str, list[str]]:
+    g = build_graph(as_network(spec), BuildOptions(shapes=shapes, values=values)).to_networkx()
     return {n: plain_lines(d["label"]) for n, d in g.nodes(data=True)}
 
 
@@ -88,7 +88,7 @@ def test_labels_show_the_numeric_pass() -> None:
 
 @pytest.mark.parametrize("template", VECTORIZED_TEMPLATES)  # the element-wise view draws no numbers
 def test_every_tensor_node_shows_its_array(template: str) -> None:
-    spec = load_spec(template_path(template))
+    spec = as_network(load_spec(template_path(template)))
     p = run(spec)
     lab = labels(spec, values=True)
     arrays = {"input": p.X, "target": p.Y, "cache.input": p.X, "cache.target": p.Y}
@@ -117,7 +117,7 @@ def test_every_tensor_node_shows_its_array(template: str) -> None:
 
 
 def test_the_lowest_drawn_layer_shows_no_dA() -> None:
-    spec = load_spec(template_path("three-layer-logistic"))
+    spec = as_network(load_spec(template_path("three-layer-logistic")))
     spec = dataclasses.replace(spec, diagram=dataclasses.replace(spec.diagram, backprop_to=2))
     lab = labels(spec, values=True)
     assert not any(line.startswith("dA") for line in lab["dW2"])

@@ -9,6 +9,7 @@ import pytest
 from bpdiagram.errors import SpecError
 from bpdiagram.spec import spec_from_text
 from bpdiagram.spec.values import MAX_ENTRIES, ValuesSpec, value_entries
+from tests.narrow import as_network
 
 NET = """\
 input: 2
@@ -23,7 +24,7 @@ values:
 
 
 def load(extra: str = "", base: str = NET) -> ValuesSpec:
-    values = spec_from_text(base + extra, file="net.yaml").values
+    values = as_network(spec_from_text(base + extra, file="net.yaml")).values
     assert values is not None
     return values
 
@@ -143,7 +144,7 @@ def test_absurd_sizes_are_refused_before_anything_is_allocated() -> None:
     assert str(info.value).startswith("big.yaml:6: values: the network's arrays would hold 1,014,013 numbers")
     assert value_entries((1000, 1000, 1), 4) > MAX_ENTRIES
     # without values: the spec is fine (it can be drawn), but asking it for numbers is refused
-    spec = spec_from_text(big.replace("values: {batch: 4}\n", ""), file="big.yaml")
+    spec = as_network(spec_from_text(big.replace("values: {batch: 4}\n", ""), file="big.yaml"))
     with pytest.raises(SpecError, match="numbers are limited to 1,000,000"):
         spec.numbers()
 

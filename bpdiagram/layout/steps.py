@@ -22,14 +22,13 @@ class Step:
 
     bands: frozenset[Band]
     kinds: frozenset[EdgeKind]
-    caption: str
 
 
 STEPS: tuple[Step, ...] = (
-    Step(frozenset({"forward"}), frozenset({"forward"}), "forward pass"),
-    Step(frozenset({"forward", "cache"}), frozenset({"forward", "cache"}), "+ cache"),
-    Step(frozenset(BANDS), frozenset({"forward", "cache", "backward"}), "+ backward pass"),
-    Step(frozenset(BANDS), frozenset(EDGE_KINDS), "+ update and derivative links"),
+    Step(frozenset({"forward"}), frozenset({"forward"})),  # the forward pass
+    Step(frozenset({"forward", "cache"}), frozenset({"forward", "cache"})),  # + the cache
+    Step(frozenset(BANDS), frozenset({"forward", "cache", "backward"})),  # + the backward pass
+    Step(frozenset(BANDS), frozenset(EDGE_KINDS)),  # + update edges and derivative links
 )
 """Steps 1 … 4: forward only; + cache; + backward; + update and derivative links."""
 

@@ -48,18 +48,49 @@ NOISE = 1e-12
 
 
 def shape_text(array: Array) -> str:
-    """``(4, 2)``."""
+    """``(4, 2)``.
+
+    >>> import numpy as np
+    >>> shape_text(np.zeros((4, 2)))
+    '(4, 2)'
+    """
     return f"({array.shape[0]}, {array.shape[1]})"
 
 
 def is_small(array: Array) -> bool:
-    """Whether every entry of ``array`` is shown."""
+    """Whether every entry of ``array`` is shown.
+
+    >>> import numpy as np
+    >>> is_small(np.zeros((4, 4))), is_small(np.zeros((5, 1)))
+    (True, False)
+    """
     rows, columns = array.shape
     return bool(rows <= MAX_SHOWN and columns <= MAX_SHOWN)
 
 
 def block(array: Array) -> str:
-    """Markup for ``array``: its shape line, then rows of entries or a one-line summary."""
+    """Markup for ``array``: its shape line, then rows of entries or a one-line summary.
+
+    In the examples ``_`` stands for a figure space (one digit wide) and ``+``
+    for the sign space that lines a positive entry up with a negative one.
+
+    >>> import numpy as np
+    >>> def show(text): print(text.replace(SIGN_SPACE, "+").replace(FIGURE_SPACE, "_"))
+    >>> show(block(np.array([[1.0, -0.5], [0.25, 2.0]])))
+    (2, 2)
+    1.00__−0.50
+    0.25__+2.00
+    >>> show(block(np.array([[1.0, 0.0], [0.0, 1.0]])))  # whole numbers: no decimals
+    (2, 2)
+    1__0
+    0__1
+    >>> show(block(np.array([[0.00012, -0.000034]])))  # far from 1: a common factor
+    (1, 2) ×10^{−4}
+    1.20__−0.34
+    >>> show(block(np.arange(10.0).reshape(2, 5)))  # more than 4 columns: a summary
+    (2, 5)
+    min 0, mean 4.50, max 9.00
+    """
     if not is_small(array):
         return f"{shape_text(array)}\n{summary(array)}"
     rows, factor = matrix_rows(array)
@@ -67,7 +98,13 @@ def block(array: Array) -> str:
 
 
 def side_by_side(left: Array, right: Array) -> str:
-    """Two arrays with the same rows as one block, ``[W │ b]``, when both are small; else one block each."""
+    """Two arrays with the same rows as one block, ``[W │ b]``, when both are small; else one block each.
+
+    >>> import numpy as np
+    >>> print(side_by_side(np.array([[0.5]]), np.array([[-0.5]])))
+    (1, 1) │ (1, 1)
+    0.500 │ −0.500
+    """
     if not (is_small(left) and is_small(right)):
         return f"{block(left)}\n{block(right)}"
     left_rows, left_factor = matrix_rows(left)
@@ -97,7 +134,12 @@ def matrix_rows(array: Array) -> tuple[list[str], str]:
 
 
 def summary(array: Array) -> str:
-    """``min −1.23, mean 0.0512, max 2.34``: what a large array holds, in one line."""
+    """``min −1.23, mean 0.0512, max 2.34``: what a large array holds, in one line.
+
+    >>> import numpy as np
+    >>> summary(np.array([[-1.234, 0.1, 2.345, 0.0, 1.0]]))
+    'min −1.23, mean 0.442, max 2.35'
+    """
     top = float(np.max(np.abs(array)))
     with np.errstate(over="ignore"):
         mean = float(array.mean())
@@ -109,7 +151,11 @@ def summary(array: Array) -> str:
 
 
 def short(value: float, digits: int = 3) -> str:
-    """``value`` with ``digits`` significant digits, a real minus sign and ×10ⁿ instead of e-notation."""
+    """``value`` with ``digits`` significant digits, a real minus sign and ×10ⁿ instead of e-notation.
+
+    >>> short(0.000123456), short(-1234.5), short(2.0), short(0.0)
+    ('0.000123', '−1.23×10^{3}', '2.00', '0')
+    """
     if value == 0.0:
         return "0"
     text = f"{value:#.{digits}g}".rstrip(".")
@@ -120,7 +166,11 @@ def short(value: float, digits: int = 3) -> str:
 
 
 def scalar(value: float) -> str:
-    """A loss value: four decimals, or four significant digits when far from 1."""
+    """A loss value: four decimals, or four significant digits when far from 1.
+
+    >>> scalar(0.83361), scalar(-2.5), scalar(1.5e-6), scalar(0.0)
+    ('0.8336', '−2.5000', '1.500×10^{−6}', '0.0000')
+    """
     if value == 0 or SMALL <= abs(value) < LARGE:
         return _minus(f"{value:.4f}")
     return short(value, 4)

@@ -1,4 +1,4 @@
-"""draw.io writer: an uncompressed ``.drawio`` file (``mxfile`` / ``mxGraphModel``) that opens laid out (INTERFACE §10).
+"""draw.io writer: an uncompressed ``.drawio`` file (``mxfile`` / ``mxGraphModel``) that opens laid out and styled.
 
 draw.io (diagrams.net) runs on mxGraph, whose model is a tree of cells: the
 root ``0``, the default layer ``1``, then vertices and edges with an

@@ -2,9 +2,9 @@
 
 yEd reads its own extension (``y:ShapeNode`` with geometry, ``y:PolyLineEdge``
 with a path); scripts (networkx, igraph) read the plain ``kind``, ``band``,
-``layer`` and ``label`` keys and ignore the rest (INTERFACE §5).
+``layer`` and ``label`` keys and ignore the rest (README, "GraphML and yEd").
 
-As yEd saves a diagram (INTERFACE §10): each band is a group node
+As yEd saves a diagram: each band is a group node
 (``yfiles.foldertype="group"``, a ``y:ProxyAutoBoundsNode`` with an open and a
 closed ``y:GroupNode``) whose nested ``<graph id="<group>:">`` holds the band's
 nodes; its insets are the band strip's margins, so the group yEd recomputes
@@ -112,7 +112,7 @@ class BandGroup:
     """One yEd group: a band's strip (x, y, w, h) and the nodes it holds.
 
     ``id`` is ``band.<band>``; where a band has several strips (a wrapped
-    diagram, one strip per tier, INTERFACE §9) each strip is its own group,
+    diagram, one strip per tier: ``--wrap``) each strip is its own group,
     ``band.<band>.<tier>`` (a strip without a tier: n counted from the top).
     """
 

@@ -3,7 +3,7 @@
 The page inlines the SVG (the same picture as ``-f svg``), a little CSS and a
 little JavaScript, and loads nothing (its Content-Security-Policy forbids any
 fetch), so it works offline and from ``file://``. Hovering or focusing a node
-adds the class ``highlight`` to what belongs to it (INTERFACE §6) — its
+adds the class ``highlight`` to what belongs to it (the SVG's classes) — its
 derivative or update partner, the cached values it and its partner use, and
 the gradient path from the loss — and dims the rest; checkboxes show and hide
 each edge kind. Hovering or focusing a bar of the gradient-flow strip writes

@@ -3,7 +3,7 @@
 The page is the SVG's size (1 px = 0.75 pt), so ``\\includegraphics`` shows the
 same picture as the SVG and the PNG. Cairo stamps the current time into the
 PDF's info dictionary; that stamp is blanked out so the same spec gives the
-same bytes (DESIGN: deterministic output).
+same bytes, as every format does (README, "Reliability": reproducible).
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""SVG writer: the scene as standalone SVG with classes per kind (INTERFACE §6).
+"""SVG writer: the scene as standalone SVG with classes per kind.
+
+Every node is a ``<g class="node kind-<kind> band-<band>">``, every edge a
+``<g class="edge kind-<kind>" data-jumps="N">``, each with a ``<title>``; the
+legend is ``<g id="legend">``. Scripts and the HTML page select by these
+classes, so they are part of the output's contract.
 
 Every run of label text is placed at an absolute position computed by the
 layout (no ``text-anchor``, no ``baseline-shift``), so browsers and the PNG

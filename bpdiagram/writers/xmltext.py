@@ -15,12 +15,20 @@ _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def clean(text: str) -> str:
-    """``text`` without the characters XML 1.0 forbids."""
+    r"""``text`` without the characters XML 1.0 forbids (tab and newline are allowed).
+
+    >>> clean("a\x00b\x1fc\td\ne")
+    'abc\td\ne'
+    """
     return _INVALID.sub("", text)
 
 
 def num(value: float) -> str:
-    """A coordinate with at most two decimals and no trailing zeros: stable, compact output."""
+    """A coordinate with at most two decimals and no trailing zeros: stable, compact output.
+
+    >>> num(12.0), num(3.14159), num(0.005), num(-0.001), num(-2.50)
+    ('12', '3.14', '0.01', '0', '-2.5')
+    """
     text = f"{value:.2f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
