@@ -54,7 +54,16 @@ def test_the_check_sees_a_heavy_import() -> None:
     """The check itself works: a command that draws does load them."""
     code, _, modules = loaded_by("stats", "-t", "two-layer-binary", "--json")
     assert code == 0
-    assert {"networkx", "graphviz", "bpdiagram.diagram"} <= modules
+    assert {"graphviz", "bpdiagram.diagram"} <= modules
+
+
+@pytest.mark.graphviz
+@pytest.mark.parametrize("template", ["two-layer-binary", "expression-add-mul", "three-layer-elementwise"])
+def test_drawing_loads_no_networkx(template: str) -> None:
+    """Every view lays out the typed model: networkx is loaded only when a script asks for ``Diagram.graph``."""
+    code, _, modules = loaded_by("stats", "-t", template, "--json")
+    assert code == 0 and "bpdiagram.layout.views" in modules
+    assert not [m for m in modules if m == "networkx" or m.startswith("networkx.")]
 
 
 @pytest.mark.graphviz
