@@ -32,7 +32,7 @@ from bpdiagram.model.catalogue import (
     output_rule,
 )
 from bpdiagram.options import Loss
-from bpdiagram.spec.network import NetworkSpec
+from bpdiagram.spec.network import LayerSpec, NetworkSpec
 from bpdiagram.spec.values import ValuesSpec
 
 if TYPE_CHECKING:
@@ -268,7 +268,6 @@ def run_arrays(spec: NetworkSpec, arrays: Arrays, *, seed: int = 0, line: int | 
         d_main: Array | None = None
         for k in range(n, 0, -1):
             layer = spec.layers[k - 1]
-            act = ACTIVATION_OPS[layer.activation]
             w, arg, a = arrays.W[k - 1], f.arguments[k - 1], acts[k - 1]
             mask = arrays.extra("D", k)
             if k == n and fused is not None:
@@ -277,15 +276,7 @@ def run_arrays(spec: NetworkSpec, arrays: Arrays, *, seed: int = 0, line: int | 
                 if k == n:
                     d_a = loss.dA(a, arrays.Y)
                 assert d_a is not None
-                form = backward_form(layer.activation, dropout=layer.dropout is not None,
-                                     residual=layer.residual is not None)
-                if form == "dropout" and mask is not None and layer.dropout is not None:
-                    assert act.g_prime is not None
-                    d_arg = DROPOUT.backward(d_a, mask, layer.dropout) * act.g_prime(arg)
-                elif form == "output" and act.output_backward is not None:
-                    d_arg = act.output_backward(d_a, a)
-                else:
-                    d_arg = act.backward(d_a, arg, a)
+                d_arg = _argument_gradient(layer, d_a, arg, a, mask)
             if layer.residual is not None:
                 skip.setdefault(layer.residual, []).append(RESIDUAL.backward(d_arg))
             norm = f.norms[k - 1]
@@ -319,6 +310,18 @@ def run_arrays(spec: NetworkSpec, arrays: Arrays, *, seed: int = 0, line: int | 
     result = Pass(arrays.X, arrays.Y, tuple(layers), f.J, scale, fused is not None, seed, m)
     _check_finite(spec, result, line)
     return result
+
+
+def _argument_gradient(layer: LayerSpec, d_a: Array, arg: Array, a: Array, mask: Array | None) -> Array:
+    """The gradient of g's argument from dA: the dropout rule, g′ read from g's output, or the activation's own."""
+    act = ACTIVATION_OPS[layer.activation]
+    form = backward_form(layer.activation, dropout=layer.dropout is not None, residual=layer.residual is not None)
+    if form == "dropout" and mask is not None and layer.dropout is not None:
+        assert act.g_prime is not None
+        return DROPOUT.backward(d_a, mask, layer.dropout) * act.g_prime(arg)
+    if form == "output" and act.output_backward is not None:
+        return act.output_backward(d_a, a)
+    return act.backward(d_a, arg, a)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bpdiagram.options import EDGE_KINDS, FUNCTIONS, EdgeKind, Gate
+from bpdiagram.spec.diagram_options import parse_show
+from bpdiagram.spec.fields import MAX_TEXT, check_keys
 from bpdiagram.spec.load import Document, finite_float, shown_number, type_name
-from bpdiagram.spec.network import MAX_TEXT, check_keys, parse_show
 
 EXPRESSION_KEYS = ("title", "expression", "values", "diagram")
 MAX_GATES = 60
@@ -72,7 +73,7 @@ class ExpressionSpec:
 
 
 def validate_expression(doc: Document) -> ExpressionSpec:
-    """Check ``doc`` against the expression spec format (INTERFACE §2)."""
+    """Check ``doc`` against the expression spec format (README, "Expression specs")."""
     data = doc.data
     check_keys(doc, (), data, EXPRESSION_KEYS)
     raw = data["expression"]
@@ -172,42 +173,72 @@ class _Parser:
         return GateNode(op, args, self.column(node), self.text(node), exponent)
 
     def node(self, node: ast.AST) -> Expr:
+        """The tree of ``node``: only the node types of the whitelist, each read by its own method."""
         if isinstance(node, ast.Name):
-            if node.id in FUNCTIONS:
-                raise self.fail(f"{node.id} is a function; call it like {node.id}(x)", self.column(node))
-            return Var(node.id, self.column(node))
+            return self.name(node)
         if isinstance(node, ast.Constant):
-            value = finite_float(node.value)
-            if value is None:
-                shown = self.text(node)
-                shown = shown if len(shown) <= 24 else shown[:20] + "…"
-                raise self.fail(f"{shown!r} is not a finite number", self.column(node))
-            return Const(value, self.column(node))
+            return self.constant(node)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            inner = self.node(node.operand)
-            if isinstance(node.op, ast.UAdd):
-                return inner
-            if isinstance(inner, Const):
-                return Const(-inner.value, self.column(node))
-            return self.gate("neg", (inner,), node)
+            return self.unary(node)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            op = _BINARY[type(node.op)]
-            left = self.node(node.left)
-            right = self.node(node.right)
-            if op == "pow":
-                if not isinstance(right, Const):
-                    raise self.fail("** needs a constant exponent, such as x ** 2", self.column(node.right))
-                return self.gate("pow", (left,), node, exponent=right.value)
-            return self.gate(op, (left, right), node)
+            return self.binary(node)
         if isinstance(node, ast.Call):
-            name = node.func.id if isinstance(node.func, ast.Name) else None
-            if name not in FUNCTIONS:
-                shown = name or self.text(node.func)
-                raise self.fail(f"unknown function {shown!r} (known: {', '.join(FUNCTIONS)})", self.column(node))
-            if node.keywords or len(node.args) != FUNCTIONS[name]:
-                count = FUNCTIONS[name]
-                raise self.fail(f"{name} takes {count} argument{'s' if count > 1 else ''}", self.column(node))
-            args = tuple(self.node(a) for a in node.args)
-            return self.gate(name, args, node)  # type: ignore[arg-type]
+            return self.call(node)
         raise self.fail(f"{self.text(node)!r} is not allowed (use numbers, variables, + - * / **, and "
                         f"{', '.join(FUNCTIONS)})", self.column(node))
+
+    def name(self, node: ast.Name) -> Expr:
+        if node.id in FUNCTIONS:
+            raise self.fail(f"{node.id} is a function; call it like {node.id}(x)", self.column(node))
+        return Var(node.id, self.column(node))
+
+    def constant(self, node: ast.Constant) -> Expr:
+        value = finite_float(node.value)
+        if value is None:
+            shown = self.text(node)
+            shown = shown if len(shown) <= 24 else shown[:20] + "…"
+            raise self.fail(f"{shown!r} is not a finite number", self.column(node))
+        return Const(value, self.column(node))
+
+    def unary(self, node: ast.UnaryOp) -> Expr:
+        """``+x`` is x; ``-c`` of a constant is the constant −c, of anything else a ``neg`` gate.
+
+        A run of signs is read in a loop, not by recursion: signs make no gates, so only the text's
+        length bounds how many there are.
+        """
+        signs: list[ast.UnaryOp] = []
+        operand: ast.AST = node
+        while isinstance(operand, ast.UnaryOp) and isinstance(operand.op, (ast.USub, ast.UAdd)):
+            signs.append(operand)
+            operand = operand.operand
+        inner = self.node(operand)
+        for sign in reversed(signs):
+            if isinstance(sign.op, ast.UAdd):
+                continue
+            if isinstance(inner, Const):
+                inner = Const(-inner.value, self.column(sign))
+            else:
+                inner = self.gate("neg", (inner,), sign)
+        return inner
+
+    def binary(self, node: ast.BinOp) -> Expr:
+        op = _BINARY[type(node.op)]
+        left = self.node(node.left)
+        right = self.node(node.right)
+        if op == "pow":
+            if not isinstance(right, Const):
+                raise self.fail("** needs a constant exponent, such as x ** 2", self.column(node.right))
+            return self.gate("pow", (left,), node, exponent=right.value)
+        return self.gate(op, (left, right), node)
+
+    def call(self, node: ast.Call) -> Expr:
+        """A call of one of ``options.FUNCTIONS`` with its number of arguments, no keywords."""
+        name = node.func.id if isinstance(node.func, ast.Name) else None
+        if name not in FUNCTIONS:
+            shown = name or self.text(node.func)
+            raise self.fail(f"unknown function {shown!r} (known: {', '.join(FUNCTIONS)})", self.column(node))
+        if node.keywords or len(node.args) != FUNCTIONS[name]:
+            count = FUNCTIONS[name]
+            raise self.fail(f"{name} takes {count} argument{'s' if count > 1 else ''}", self.column(node))
+        args = tuple(self.node(a) for a in node.args)
+        return self.gate(name, args, node)  # type: ignore[arg-type]

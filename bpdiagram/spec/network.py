@@ -7,29 +7,29 @@ file, line and key and lists the valid choices.
 
 from __future__ import annotations
 
-import difflib
-import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, cast
 
-from bpdiagram.options import (
-    ACTIVATIONS,
-    EDGE_KINDS,
-    LOSSES,
-    NOTATIONS,
-    VIEWS,
-    Activation,
-    EdgeKind,
-    Loss,
-    Notation,
-    Simplify,
-    View,
-    WrapAuto,
+from bpdiagram.options import ACTIVATIONS, LOSSES, Activation, Loss
+from bpdiagram.spec.diagram_options import (
+    ELEMENTWISE_WRAP,
+    DiagramOptions,
+    parse_show,
+    parse_wrap,
+    validate_diagram,
 )
+from bpdiagram.spec.fields import MAX_TEXT, check_keys, choice, flag, optional_text, valid_name
 from bpdiagram.spec.load import Document, PathKey, finite_float, shown_number, type_name
 from bpdiagram.spec.values import ValuesSpec, default_values, validate_values
+
+__all__ = [
+    "ELEMENTWISE_MAX_LAYERS", "ELEMENTWISE_MAX_UNITS", "ELEMENTWISE_MAX_WEIGHTS", "ELEMENTWISE_WRAP", "MAX_LAYERS",
+    "MAX_TEXT", "MAX_UNITS", "OUTPUT_RANGE", "DiagramOptions", "InputSpec", "LayerSpec", "NetworkSpec",
+    "check_keys", "parse_show", "parse_wrap", "validate_network",
+]
+"""The network format's names; ``DiagramOptions``, ``MAX_TEXT``, ``check_keys`` and the parsers live in
+``spec.diagram_options`` and ``spec.fields`` and are importable from here as before."""
 
 MAX_LAYERS = 64
 """Layers of a network (the vectorized view). Set from ``tools/limits.py`` (``make limits``): the largest
@@ -53,12 +53,7 @@ ELEMENTWISE_MAX_LAYERS = 4
 ``tools/limits.py`` (``make limits``): on 2026-11-30 6 layers of 5 units took 8.2 s of CPU, 8 layers of 5
 9.5 s and 16 layers of 4 13.3 s."""
 
-MAX_TEXT = 500
-"""Longest title, name or learning-rate symbol accepted."""
-
 TOP_KEYS = ("title", "input", "layers", "loss", "target", "regularization", "diagram", "values")
-DIAGRAM_KEYS = ("view", "notation", "simplify", "backprop_to", "show", "learning_rate", "memory", "gradient_flow",
-                "show_values", "wrap")
 LAYER_KEYS = ("size", "activation", "dropout", "batchnorm", "residual")
 REQUIRED_LAYER_KEYS = ("size", "activation")
 REGULARIZATION_KEYS = ("l2",)
@@ -98,27 +93,6 @@ class LayerSpec:
 
 
 @dataclass(frozen=True)
-class DiagramOptions:
-    """What to draw and how; every field has a default so ``diagram:`` may be omitted."""
-
-    view: View = "vectorized"
-    notation: Notation = "dls"
-    simplify: Simplify = "auto"
-    backprop_to: int = 1
-    show: tuple[EdgeKind, ...] = EDGE_KINDS
-    learning_rate: str = "α"
-    memory: bool = False
-    """Annotate every cached value with its shape and bytes, and the cache band with the total."""
-    gradient_flow: bool = False
-    """Draw the strip of ‖dW[l]‖ bars under the backward band (computes the numbers)."""
-    show_values: bool | None = None
-    """Draw the numbers on the nodes; None: exactly when the spec has ``values:``. A deep network whose
-    numbers only feed the gradient-flow strip says false."""
-    wrap: int | WrapAuto | None = None
-    """Layers per tier (``auto``: chosen to keep the picture at most 2:1); None draws one row of layers."""
-
-
-@dataclass(frozen=True)
 class NetworkSpec:
     """A validated network spec."""
 
@@ -145,13 +119,14 @@ class NetworkSpec:
 
     @property
     def extended(self) -> bool:
-        """The network uses L2, dropout, batch norm or a residual (INTERFACE §11)."""
+        """The network uses L2, dropout, batch norm or a residual (README, "Regularisation, dropout, batch norm and
+        residual connections")."""
         return self.l2 is not None or any(layer.dropout is not None or layer.batchnorm or layer.residual is not None
                                           for layer in self.layers)
 
 
 def validate_network(doc: Document) -> NetworkSpec:
-    """Check ``doc`` against the network spec format (INTERFACE §2)."""
+    """Check ``doc`` against the network spec format (README, "The spec")."""
     data = doc.data
     if "expression" in data:
         raise doc.error(("expression",),
@@ -160,11 +135,11 @@ def validate_network(doc: Document) -> NetworkSpec:
     for required in ("input", "layers", "loss"):
         if required not in data:
             raise doc.error((), f"missing required key '{required}'")
-    title = _opt_text(doc, ("title",), data.get("title"))
+    title = optional_text(doc, ("title",), data.get("title"))
     inp = _input(doc, data["input"])
     layers = _layers(doc, data["layers"])
-    loss = cast(Loss, _choice(doc, ("loss",), data["loss"], LOSSES))
-    target = _name(doc, ("target",), data.get("target", "Y"))
+    loss = cast(Loss, choice(doc, ("loss",), data["loss"], LOSSES))
+    target = valid_name(doc, ("target",), data.get("target", "Y"))
     if target == inp.name:
         raise doc.error(("target",), f"target and input are both named {target!r}; give them different names")
     out = layers[-1].activation
@@ -178,7 +153,7 @@ def validate_network(doc: Document) -> NetworkSpec:
         raise doc.error(("layers", len(layers) - 1, "activation"),
                         f"loss {loss!r} takes logs of the output, so the output activation must be one of: {allowed}")
     l2 = _regularization(doc, data.get("regularization"))
-    diagram = _diagram(doc, data.get("diagram"), len(layers))
+    diagram = validate_diagram(doc, data.get("diagram"), len(layers))
     if diagram.view == "elementwise":
         _check_elementwise(doc, data["input"], inp, layers)
         _refuse_elementwise_extensions(doc, data, layers, l2)
@@ -190,21 +165,12 @@ def validate_network(doc: Document) -> NetworkSpec:
     return NetworkSpec(title, inp, layers, loss, target, diagram, values, doc.file, l2)
 
 
-def check_keys(doc: Document, path: PathKey, mapping: dict[str, Any], allowed: Sequence[str]) -> None:
-    """Refuse keys outside ``allowed``, suggesting the closest valid one."""
-    for key in mapping:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-            hint = f"did you mean '{close[0]}'? " if close else ""
-            raise doc.error((*path, key), f"unknown key; {hint}valid keys: {', '.join(allowed)}")
-
-
 def _input(doc: Document, value: Any) -> InputSpec:
     if isinstance(value, dict):
         check_keys(doc, ("input",), value, INPUT_KEYS)
         if "size" not in value:
             raise doc.error(("input",), "missing required key 'size'")
-        name = _name(doc, ("input", "name"), value.get("name", "X"))
+        name = valid_name(doc, ("input", "name"), value.get("name", "X"))
         return InputSpec(name, _size(doc, ("input", "size"), value["size"]))
     if isinstance(value, int) and not isinstance(value, bool):
         return InputSpec("X", _size(doc, ("input",), value))
@@ -229,11 +195,9 @@ def _layers(doc: Document, value: Any) -> tuple[LayerSpec, ...]:
             if required not in item:
                 raise doc.error(path, f"missing required key '{required}'")
         size = _size(doc, (*path, "size"), item["size"])
-        act = cast(Activation, _choice(doc, (*path, "activation"), item["activation"], ACTIVATIONS))
+        act = cast(Activation, choice(doc, (*path, "activation"), item["activation"], ACTIVATIONS))
         keep = _keep(doc, (*path, "dropout"), item["dropout"], i, len(value)) if "dropout" in item else None
-        batchnorm = item.get("batchnorm", False)
-        if not isinstance(batchnorm, bool):
-            raise doc.error((*path, "batchnorm"), f"must be true or false, not {batchnorm!r}")
+        batchnorm = flag(doc, (*path, "batchnorm"), item.get("batchnorm", False))
         residual = _residual(doc, (*path, "residual"), item["residual"], i, size, out) if "residual" in item else None
         out.append(LayerSpec(size, act, keep, batchnorm, residual))
     return tuple(out)
@@ -300,66 +264,6 @@ def _refuse_elementwise_extensions(doc: Document, data: dict[str, Any], layers: 
                 raise doc.error(("layers", i, key), f"{key} is not drawn unit by unit; {hint}")
 
 
-def _diagram(doc: Document, value: Any, n_layers: int) -> DiagramOptions:
-    if value is None:
-        return DiagramOptions()
-    if not isinstance(value, dict):
-        raise doc.error(("diagram",), f"must be a mapping, not a {type_name(value)}")
-    check_keys(doc, ("diagram",), value, DIAGRAM_KEYS)
-    base = DiagramOptions()
-    view = cast(View, _choice(doc, ("diagram", "view"), value.get("view", base.view), VIEWS))
-    notation = cast(Notation, _choice(doc, ("diagram", "notation"), value.get("notation", base.notation), NOTATIONS))
-    simplify = parse_simplify(value.get("simplify", base.simplify))
-    if simplify is None:
-        raise doc.error(("diagram", "simplify"), f"must be one of: auto, true, false (got {value['simplify']!r})")
-    backprop_to = value.get("backprop_to", base.backprop_to)
-    if not isinstance(backprop_to, int) or isinstance(backprop_to, bool) or not 1 <= backprop_to <= n_layers:
-        raise doc.error(("diagram", "backprop_to"),
-                        f"must be a layer number from 1 to {n_layers} (got {backprop_to!r})")
-    show = parse_show(value.get("show", list(base.show)))
-    if isinstance(show, str):
-        raise doc.error(("diagram", "show"), show)
-    rate = value.get("learning_rate", base.learning_rate)
-    bad_number = isinstance(rate, float) and not math.isfinite(rate)
-    if isinstance(rate, bool) or not isinstance(rate, (str, int, float)) or bad_number:
-        raise doc.error(("diagram", "learning_rate"),
-                        f"must be a symbol such as α or a number, not {rate!r}")
-    rate_text = _text(doc, ("diagram", "learning_rate"), str(rate))
-    memory = _flag(doc, ("diagram", "memory"), value.get("memory", base.memory))
-    flow = _flag(doc, ("diagram", "gradient_flow"), value.get("gradient_flow", base.gradient_flow))
-    numbers = _flag(doc, ("diagram", "show_values"), value["show_values"]) if "show_values" in value else None
-    try:
-        wrap = parse_wrap(value.get("wrap"))
-    except ValueError as exc:
-        raise doc.error(("diagram", "wrap"), str(exc)) from None
-    if wrap is not None and view == "elementwise":
-        raise doc.error(("diagram", "wrap"), ELEMENTWISE_WRAP)
-    return DiagramOptions(view, notation, simplify, backprop_to, show, rate_text, memory, flow, numbers, wrap)
-
-
-def _flag(doc: Document, path: PathKey, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise doc.error(path, f"must be true or false, not {value!r}")
-    return value
-
-
-ELEMENTWISE_WRAP = ("applies to the vectorized view only: the element-wise view draws every unit's lanes "
-                    "across the whole network, which tiers would cut; use view: vectorized to wrap")
-
-
-def parse_wrap(value: Any) -> int | WrapAuto | None:
-    """``wrap:`` / ``--wrap``: a layer count (1 or more), ``auto`` or None; ValueError (the message) otherwise."""
-    if value is None:
-        return None
-    if value == "auto":
-        return "auto"
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-        return value
-    raise ValueError(f"must be a number of layers per tier (1 or more) or auto (got {value!r})")
-
-
 def _check_elementwise(doc: Document, raw_input: Any, inp: InputSpec, layers: tuple[LayerSpec, ...]) -> None:
     """Refuse networks too big to draw unit by unit, before anything is built (arithmetic on sizes only)."""
     input_path: PathKey = ("input", "size") if isinstance(raw_input, dict) else ("input",)
@@ -379,68 +283,9 @@ def _check_elementwise(doc: Document, raw_input: Any, inp: InputSpec, layers: tu
                                              f"most {ELEMENTWISE_MAX_WEIGHTS}; {hint}")
 
 
-def parse_simplify(value: Any) -> Simplify | None:
-    """``auto``/``true``/``false`` from YAML (booleans or strings); None when invalid."""
-    if value is True or value in ("true", "True", "yes"):
-        return "true"
-    if value is False or value in ("false", "False", "no"):
-        return "false"
-    if value == "auto":
-        return "auto"
-    return None
-
-
-def parse_show(value: Any) -> tuple[EdgeKind, ...] | str:
-    """Edge kinds to show, from a list or a comma-separated string; an error message when invalid."""
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list):
-        return f"must be a list of edge kinds ({', '.join(EDGE_KINDS)}), not a {type_name(value)}"
-    if not items:
-        return f"must list at least one edge kind ({', '.join(EDGE_KINDS)})"
-    kinds = []
-    for item in items:
-        name = item.strip() if isinstance(item, str) else item
-        if name not in EDGE_KINDS:
-            return f"unknown edge kind {name!r}; valid kinds: {', '.join(EDGE_KINDS)}"
-        kinds.append(name)
-    return tuple(k for k in EDGE_KINDS if k in kinds)
-
-
-def _choice(doc: Document, path: PathKey, value: Any, choices: Sequence[str]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        shown = repr(value) if isinstance(value, (str, int, float, bool)) or value is None else f"a {type_name(value)}"
-        close = []
-        if isinstance(value, str):
-            lowered = [c for c in choices if c == value.lower()]
-            close = lowered or difflib.get_close_matches(value.lower(), choices, n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        raise doc.error(path, f"{shown} is not valid; {hint}valid choices: {', '.join(choices)}")
-    return value
-
-
 def _size(doc: Document, path: PathKey, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise doc.error(path, f"must be a whole number of units, not a {type_name(value)} ({value!r})")
     if not 1 <= value <= MAX_UNITS:
         raise doc.error(path, f"must be between 1 and {MAX_UNITS} (got {value})")
     return value
-
-
-def _text(doc: Document, path: PathKey, value: str) -> str:
-    if len(value) > MAX_TEXT:
-        raise doc.error(path, f"is {len(value)} characters long; at most {MAX_TEXT}")
-    return value
-
-
-def _opt_text(doc: Document, path: PathKey, value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, (dict, list)):
-        raise doc.error(path, f"must be text, not a {type_name(value)}")
-    return _text(doc, path, str(value))
-
-
-def _name(doc: Document, path: PathKey, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise doc.error(path, f"must be a non-empty name such as X or Y, not {value!r}")
-    return _text(doc, path, value.strip())

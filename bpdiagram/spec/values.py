@@ -108,10 +108,10 @@ def default_values(sizes: Sequence[int], *, file: str) -> ValuesSpec:
 
 def validate_values(doc: Document, value: Any, *, sizes: Sequence[int], loss: Loss, input_name: str,
                     target_name: str, layers: Sequence[LayerSpec] = ()) -> ValuesSpec:
-    """Check ``values:`` (INTERFACE §2, §11) against a network with layer ``sizes`` (n[0] first).
+    """Check ``values:`` against a network with layer ``sizes`` (n[0] first).
 
     ``layers`` tells which extra arrays exist: D<l> for a dropout layer, gamma<l> and beta<l> for a
-    batch-norm layer (which has no b<l>).
+    batch-norm layer (which has no b<l>). The format is README's "Showing numbers".
     """
     path: PathKey = ("values",)
     if value is None:  # a bare ``values:`` asks for numbers, all drawn from the default seed
@@ -119,29 +119,13 @@ def validate_values(doc: Document, value: Any, *, sizes: Sequence[int], loss: Lo
     if not isinstance(value, dict):
         raise doc.error(path, f"must be a mapping (seed, batch, X, Y, W1, b1, ...), not a {type_name(value)}")
     n_layers = len(sizes) - 1
-    names = _array_names(n_layers)
-    for k, layer in enumerate(layers, start=1):
-        if layer.batchnorm and f"b{k}" in value:
-            raise doc.error((*path, f"b{k}"), f"layer {k} uses batch norm, which has no bias b{k} "
-                                              f"(β{k} takes its place); give beta{k} instead")
-        if layer.dropout is not None:
-            names.append(f"D{k}")
-        if layer.batchnorm:
-            names += [f"gamma{k}", f"beta{k}"]
+    names = _array_names(n_layers) + _layer_op_arrays(doc, value, layers)
     aliases = {alias: canon for alias, canon in ((input_name, "X"), (target_name, "Y"))
                if alias not in names and alias not in SETTINGS}
     _check_keys(doc, value, names, aliases, n_layers)
     seed = _whole(doc, (*path, "seed"), value.get("seed", DEFAULT_SEED), 0, MAX_SEED, "seed")
     init, scale = _init(doc, value)
-    raw: dict[str, tuple[PathKey, Matrix]] = {}
-    for key, item in value.items():
-        if key in SETTINGS:
-            continue
-        canon = aliases.get(str(key), str(key))
-        if canon in raw:
-            first = next(k for k in value if aliases.get(k, k) == canon)
-            raise doc.error((*path, key), f"{first} and {key} both give the array {canon}; keep one")
-        raw[canon] = ((*path, key), _matrix(doc, (*path, key), item))
+    raw = _arrays(doc, value, aliases)
     batch = _batch(doc, value, raw)
     check_size(sizes, batch, file=doc.file, line=doc.line_of(path))
     for canon, (where, matrix) in raw.items():
@@ -153,6 +137,34 @@ def validate_values(doc: Document, value: Any, *, sizes: Sequence[int], loss: Lo
             _check_mask(doc, where, matrix)
     return ValuesSpec(seed, batch, {canon: matrix for canon, (_, matrix) in raw.items()}, doc.line_of(path),
                       init, scale)
+
+
+def _layer_op_arrays(doc: Document, value: dict[str, Any], layers: Sequence[LayerSpec]) -> list[str]:
+    """The arrays dropout and batch norm add (D<l>; gamma<l>, beta<l>); a b<l> of a batch-norm layer refused."""
+    names: list[str] = []
+    for k, layer in enumerate(layers, start=1):
+        if layer.batchnorm and f"b{k}" in value:
+            raise doc.error(("values", f"b{k}"), f"layer {k} uses batch norm, which has no bias b{k} "
+                                                 f"(β{k} takes its place); give beta{k} instead")
+        if layer.dropout is not None:
+            names.append(f"D{k}")
+        if layer.batchnorm:
+            names += [f"gamma{k}", f"beta{k}"]
+    return names
+
+
+def _arrays(doc: Document, value: dict[str, Any], aliases: dict[str, str]) -> dict[str, tuple[PathKey, Matrix]]:
+    """The arrays given, by their canonical names (the input's and target's names read as X and Y)."""
+    raw: dict[str, tuple[PathKey, Matrix]] = {}
+    for key, item in value.items():
+        if key in SETTINGS:
+            continue
+        canon = aliases.get(str(key), str(key))
+        if canon in raw:
+            first = next(k for k in value if aliases.get(k, k) == canon)
+            raise doc.error(("values", key), f"{first} and {key} both give the array {canon}; keep one")
+        raw[canon] = (("values", key), _matrix(doc, ("values", key), item))
+    return raw
 
 
 def _init(doc: Document, value: dict[str, Any]) -> tuple[Init | None, float | None]:
