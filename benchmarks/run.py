@@ -513,7 +513,7 @@ def measure_watch(bench: Bench) -> None:
     spec to its ``rendered:`` line (change notice, debounce, rebuild, files).
     The cold render is ``default_cli`` (same template, same three formats).
     """
-    from bpdiagram.build import Options, Source
+    from bpdiagram.render_job import Options, Source
     from bpdiagram.template_files import template_path
     from bpdiagram.watch import Watcher
 
@@ -844,6 +844,7 @@ def measure_render_costs(bench: Bench) -> None:
     es, ep = times[f"render {ELEMENTWISE_TEMPLATE} -f svg"], times[f"render {ELEMENTWISE_TEMPLATE} -f svg,png"]
     res["networkx_share_of_svg_render"] = nx_cost[0] / svg[0]
     res["networkx_share_of_svg_render_cpu"] = nx_cost[1] / svg[1]
+    res["networkx_on_render_path"] = networkx_on_render_path()
     res["png_cost_per_svg"] = (ep[0] - es[0]) / es[0]
     res["png_cost_per_svg_cpu"] = (ep[1] - es[1]) / es[1]
     bench.results["render_costs"] = res
@@ -852,9 +853,26 @@ def measure_render_costs(bench: Bench) -> None:
         bench.say(f"  {name:<70} {t * 1000:7.1f}  {c * 1000:7.1f}")
     bench.say(f"  networkx's import (minus python -c pass) as a share of render -f svg:   "
               f"{res['networkx_share_of_svg_render']:5.0%} (CPU {res['networkx_share_of_svg_render_cpu']:.0%})")
+    bench.say(f"  networkx imported by a render in every format and view (issue 20):     "
+              f"{'yes' if res['networkx_on_render_path'] else 'no'}")
     bench.say(f"  adding png to {ELEMENTWISE_TEMPLATE} costs × its svg-only render:   "
               f"{res['png_cost_per_svg']:5.2f} (CPU {res['png_cost_per_svg_cpu']:.2f})")
     bench.say()
+
+
+def networkx_on_render_path() -> bool:
+    """Whether rendering every format of the three views (graphviz's, the grid's, the mirror's) imports networkx.
+
+    The typed model is all the layout and the writers read, so a render should not pay for networkx's import;
+    ``Diagram.graph`` (the model for scripts) is the only thing that loads it.
+    """
+    code = ("import sys, bpdiagram\n"
+            f"for name in ({DEFAULT_TEMPLATE!r}, {ELEMENTWISE_TEMPLATE!r}, 'expression-sigmoid-neuron'):\n"
+            "    d = bpdiagram.template(name)\n"
+            "    for fmt in ('svg', 'png', 'graphml', 'pdf', 'html', 'dot', 'drawio'): d.render(fmt)\n"
+            "print('networkx' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    return out.stdout.strip() == "True"
 
 
 def deepest_vectorized(rows: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -4,7 +4,7 @@ It parses arguments, calls the library and turns every ``BpdiagramError`` (and
 click's usage errors) into one ``error:`` line on stderr with exit status 2.
 The commands live in ``bpdiagram.commands``, one module per job; this module
 holds the group, its error handling and the entry point. Heavy modules
-(numpy, networkx, graphviz) are imported inside the commands that need them,
+(numpy, graphviz, the layout) are imported inside the commands that need them,
 so ``--help`` and ``templates`` start fast; so are the light ones only some
 commands use (json), since start-up is paid on every call
 (``tests/test_startup.py`` keeps it so).

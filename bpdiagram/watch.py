@@ -1,6 +1,6 @@
 """``bpdiagram watch``: build, then build again whenever a spec file changes.
 
-The process stays up, so the imports (numpy, networkx, the writers) and the
+The process stays up, so the imports (numpy, graphviz, the writers) and the
 template catalogue are paid once; a rebuild only reads the spec and lays it
 out. File changes come from ``watchfiles`` (inotify on Linux, FSEvents on
 macOS, a Rust core), which watches each spec's folder: editors that save by
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from bpdiagram.build import Options, Source, plan, write
 from bpdiagram.errors import BpdiagramError
+from bpdiagram.render_job import Options, Source, plan, write
 from bpdiagram.serve import Site
 
 DEBOUNCE_MS = 150

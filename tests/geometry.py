@@ -90,17 +90,28 @@ def read_all(data: bytes) -> tuple[dict[str, Box], list[Line]]:
 
 
 def grammar_violations(boxes: dict[str, Box], lines: list[Line], tol: float = 1.0) -> list[str]:
-    """Every way the picture breaks DESIGN's visual grammar, as readable strings."""
-    out = []
+    """Every way the picture breaks the visual grammar (README, "How it works"), as readable strings."""
     nodes = [b for b in boxes.values() if b.kind != "legend"]
+    return _interleaved(nodes, tol) + _misdirected(lines, tol) + _overlapping(nodes) + _unlinked(nodes, lines)
+
+
+def _interleaved(nodes: list[Box], tol: float) -> list[str]:
+    """Bands out of order: forward above cache above backward (in each tier of a wrapped picture)."""
+    out = []
     order = ["forward", "cache", "backward"]
-    for tier in sorted({b.tier for b in nodes}):  # a wrapped picture: the bands of each tier
+    for tier in sorted({b.tier for b in nodes}):
         for upper in order:
             for lower in order[order.index(upper) + 1:]:
                 ups = [b for b in nodes if b.band == upper and b.tier == tier]
                 lows = [b for b in nodes if b.band == lower and b.tier == tier]
                 if ups and lows and max(b.y + b.h for b in ups) > min(b.y for b in lows) + tol:
                     out.append(f"bands {upper} and {lower} interleave" + (f" in tier {tier}" if tier else ""))
+    return out
+
+
+def _misdirected(lines: list[Line], tol: float) -> list[str]:
+    """Edges against their kind's direction: forward right, backward left, cache down, update up."""
+    out = []
     for line in lines:
         (x0, y0), (x1, y1) = line.points[0], line.points[-1]
         if line.kind == "forward" and x1 < x0 - tol:
@@ -111,14 +122,17 @@ def grammar_violations(boxes: dict[str, Box], lines: list[Line], tol: float = 1.
             out.append(f"cache edge {line.source}->{line.target} does not point down")
         if line.kind == "update" and not y1 < y0:
             out.append(f"update edge {line.source}->{line.target} does not point up")
-    for i, a in enumerate(nodes):
-        for b in nodes[i + 1:]:
-            if a.x < b.x + b.w and b.x < a.x + a.w and a.y < b.y + b.h and b.y < a.y + a.h:
-                out.append(f"nodes {a.id} and {b.id} overlap")
-    for op in (b for b in nodes if b.kind == "op"):
-        if not any(line.kind == "derivative" and op.id in (line.source, line.target) for line in lines):
-            out.append(f"op {op.id} has no derivative link")
     return out
+
+
+def _overlapping(nodes: list[Box]) -> list[str]:
+    return [f"nodes {a.id} and {b.id} overlap" for i, a in enumerate(nodes) for b in nodes[i + 1:]
+            if a.x < b.x + b.w and b.x < a.x + a.w and a.y < b.y + b.h and b.y < a.y + a.h]
+
+
+def _unlinked(nodes: list[Box], lines: list[Line]) -> list[str]:
+    return [f"op {op.id} has no derivative link" for op in nodes if op.kind == "op"
+            and not any(line.kind == "derivative" and op.id in (line.source, line.target) for line in lines)]
 
 
 SHARED_NODE_PAD = 10.0

@@ -235,7 +235,7 @@ def test_every_option_and_a_hand_edit_re_render(tmp_path: Path) -> None:
 
 
 def test_fingerprint_covers_spec_text_and_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bpdiagram.build as build
+    import bpdiagram.render_job as build
 
     (spec,) = _specs(tmp_path, "net")
     source = build.Source(spec, "net")

@@ -86,12 +86,8 @@ def network(layers: list[tuple[int, str]], loss: str, *, inputs: int = 2, diagra
 # -- networks ------------------------------------------------------------------------------
 
 
-def check_network(spec: NetworkSpec, folder: Path, *, finite_differences: bool = True) -> None:
-    """Import the module of ``spec``, run it, and hold it against autodiff and finite differences."""
-    module = import_listing(generate(spec), folder)
-    params, x, y = module.example()
-    arrays = draw_arrays(spec, spec.numbers())  # the module's numbers are the diagram's numbers, to the bit
-    assert np.array_equal(x, arrays.X) and np.array_equal(y, arrays.Y)
+def _check_example(spec: NetworkSpec, params: dict[str, Any], arrays: Any) -> None:
+    """The module's parameters are the diagram's, to the bit: W, b (none on a batch-norm layer), gamma, beta, D."""
     layers = range(1, len(spec.layers) + 1)
     own = {f"W{layer}" for layer in layers}
     for layer, layer_spec in zip(layers, spec.layers, strict=True):
@@ -104,7 +100,17 @@ def check_network(spec: NetworkSpec, folder: Path, *, finite_differences: bool =
             bias = arrays.b[layer - 1]
             assert bias is not None and np.array_equal(params[f"b{layer}"], bias)
         own |= {f"{name}{layer}" for name in extras + ([] if layer_spec.batchnorm else ["b"])}
-    assert set(params) == own  # INTERFACE §13: W, b (none on a batch-norm layer), gamma, beta, D
+    assert set(params) == own
+
+
+def check_network(spec: NetworkSpec, folder: Path, *, finite_differences: bool = True) -> None:
+    """Import the module of ``spec``, run it, and hold it against autodiff and finite differences."""
+    module = import_listing(generate(spec), folder)
+    params, x, y = module.example()
+    arrays = draw_arrays(spec, spec.numbers())  # the module's numbers are the diagram's numbers, to the bit
+    assert np.array_equal(x, arrays.X) and np.array_equal(y, arrays.Y)
+    layers = range(1, len(spec.layers) + 1)
+    _check_example(spec, params, arrays)
     j, cache = module.forward(params, x, y)
     grads = module.backward(params, cache)
     k = spec.diagram.backprop_to

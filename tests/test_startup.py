@@ -54,16 +54,26 @@ def test_the_check_sees_a_heavy_import() -> None:
     """The check itself works: a command that draws does load them."""
     code, _, modules = loaded_by("stats", "-t", "two-layer-binary", "--json")
     assert code == 0
-    assert {"graphviz", "bpdiagram.diagram"} <= modules
+    assert {"graphviz", "bpdiagram.diagram", "bpdiagram.model.graph"} <= modules
 
 
 @pytest.mark.graphviz
-@pytest.mark.parametrize("template", ["two-layer-binary", "expression-add-mul", "three-layer-elementwise"])
-def test_drawing_loads_no_networkx(template: str) -> None:
-    """Every view lays out the typed model: networkx is loaded only when a script asks for ``Diagram.graph``."""
-    code, _, modules = loaded_by("stats", "-t", template, "--json")
-    assert code == 0 and "bpdiagram.layout.views" in modules
-    assert not [m for m in modules if m == "networkx" or m.startswith("networkx.")]
+@pytest.mark.parametrize("template", ["two-layer-binary", "three-layer-elementwise", "expression-sigmoid-neuron"])
+def test_rendering_never_loads_networkx(template: str, tmp_path: object) -> None:
+    """The typed model is all the layout and the writers read: networkx loads only for ``Diagram.graph``.
+
+    Each view's layout (graphviz's, the grid's, the mirror's), every format, ``stats``, ``check`` and a
+    wrapped picture run without it; asking for ``d.graph`` then loads it.
+    """
+    code = ("import sys, bpdiagram\n"
+            f"d = bpdiagram.template({template!r})\n"
+            "for fmt in ('svg', 'graphml', 'dot', 'drawio', 'html'): d.render(fmt)\n"
+            "d.stats(); d.with_options(wrap=1).render('svg') if d.model.view == 'vectorized' else None\n"
+            "print('networkx' in sys.modules)\n"
+            "g = d.graph\n"
+            "print('networkx' in sys.modules, g.number_of_nodes() == len(d.model.nodes))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.split("\n")[:2] == ["False", "True True"]
 
 
 @pytest.mark.graphviz

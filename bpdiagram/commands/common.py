@@ -23,7 +23,7 @@ def fail(message: str) -> None:
 
 def spec_or_template(spec: Path | None, template: str | None) -> Spec:
     """The validated spec of a command that reads one: the SPEC file or the template ``-t NAME``, exactly one."""
-    from bpdiagram.diagram import load_template  # heavy: numpy, networkx, graphviz
+    from bpdiagram.diagram import load_template  # heavy: graphviz and the layout
     from bpdiagram.spec import load_spec
 
     if spec is not None and template is None:

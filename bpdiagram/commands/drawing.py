@@ -1,7 +1,7 @@
 """The options ``render`` and ``watch`` share: what to build, where, in which formats, drawn how.
 
 ``build_options`` adds them to a command; ``sources`` and ``drawing_options``
-turn their values into what ``bpdiagram.build`` builds.
+turn their values into what ``bpdiagram.render_job`` builds.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from bpdiagram.options import DTYPES, FORMATS, JUMP_STYLES, THEMES, Dtype, Forma
 from bpdiagram.template_files import DEFAULT_TEMPLATE, template_path
 
 if TYPE_CHECKING:
-    from bpdiagram.build import Options, Source
+    from bpdiagram.render_job import Options, Source
 
 DEFAULT_FORMATS = "svg,png,graphml"
 
@@ -79,7 +79,7 @@ def build_options(func: F) -> F:
 
 def given_sources(specs: tuple[Path, ...], templates: tuple[str, ...]) -> list[Source]:
     """The SPEC files, then the templates ``-t NAME``, in the order given."""
-    from bpdiagram.build import Source
+    from bpdiagram.render_job import Source
 
     return [Source(p, p.stem) for p in specs] + [Source(template_path(name), name, template=name)
                                                  for name in templates]
@@ -87,7 +87,7 @@ def given_sources(specs: tuple[Path, ...], templates: tuple[str, ...]) -> list[S
 
 def sources(specs: tuple[Path, ...], templates: tuple[str, ...], stem: str | None) -> list[Source]:
     """What to build: the SPEC files, then the templates (the default template when neither is given)."""
-    from bpdiagram.build import Source
+    from bpdiagram.render_job import Source
 
     found = given_sources(specs, templates)
     if not found:
@@ -127,7 +127,7 @@ def drawing_options(formats: str, backprop_to: str | None, show: str | None, sha
                     png_width: int | None, memory: bool | None, batch: int | None, dtype: Dtype,
                     gradient_flow: bool | None, code: bool) -> Options:
     """The build options the command line gives (``build_options``' values past the sources and the folder)."""
-    from bpdiagram.build import Options, parse_backprop_to
+    from bpdiagram.render_job import Options, parse_backprop_to
 
     if scale is not None and png_width is not None:
         raise click.UsageError("give --scale or --width, not both")

@@ -15,7 +15,7 @@ from bpdiagram.errors import BpdiagramError
 from bpdiagram.options import Dtype, JumpStyle, Theme
 
 if TYPE_CHECKING:
-    from bpdiagram.build import Options, Source
+    from bpdiagram.render_job import Options, Source
 
 
 @click.command()
@@ -76,7 +76,7 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
 
 def _build(source: Source, options: Options, output: Path, progress: _Progress, *, force: bool, quiet: bool) -> str:
     """Build one source unless it is up to date: ``rendered`` or ``skipped``."""
-    from bpdiagram.build import plan, up_to_date, write  # heavy: numpy, networkx, graphviz
+    from bpdiagram.render_job import plan, up_to_date, write  # heavy: graphviz and the layout
 
     build = plan(source, options, output)
     if not force and up_to_date(build):

@@ -13,8 +13,8 @@ from bpdiagram.errors import BpdiagramError
 from bpdiagram.options import DTYPES, JUMP_STYLES, Dtype, JumpStyle
 
 if TYPE_CHECKING:
-    from bpdiagram.build import Options, Source
     from bpdiagram.layout.quality import Quality
+    from bpdiagram.render_job import Options, Source
 
 
 @click.command()
@@ -56,7 +56,7 @@ def stats(specs: tuple[Path, ...], templates: tuple[str, ...], as_json: bool, ba
     """
     if not specs and not templates:
         raise click.UsageError("give a SPEC file or -t NAME (or several)")
-    from bpdiagram.build import Options  # heavy: numpy, networkx, graphviz
+    from bpdiagram.render_job import Options  # heavy: graphviz and the layout
 
     options = Options(shapes=shapes, jumps=jumps, memory=memory, batch=batch, dtype=dtype)
     sources = given_sources(specs, templates)

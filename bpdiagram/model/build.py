@@ -65,6 +65,3 @@ def gradient_norms(spec: NetworkSpec) -> tuple[FlowNorm, ...]:
     return tuple((n.layer, n.dW_norm, f"dW{n.layer}" if vectorized else None) for n in layer_norms(run(spec))
                  if n.layer >= spec.diagram.backprop_to)
 
-
-# model.code's name for the builder whose labels it reuses (until it imports model.layer_labels)
-_Builder = VectorizedBuilder

@@ -19,7 +19,6 @@ from bpdiagram.model.catalogue import GATE_OPS
 from bpdiagram.model.expression_values import (
     Evaluation,
     GateValue,
-    Wire,
     evaluate,
     fill_gate,
     fmt,
@@ -161,7 +160,3 @@ def _reads(gate: GateValue) -> list[str]:
         read |= {v for v in "abo" if f"${v}" in rhs}
     return [k for k in op.keeps if k in read]
 
-
-# the names model.code imports from here (until it imports model.expression_values)
-_fill = fill_gate
-__all__ = ["GateValue", "Wire", "_fill", "build_expression_graph", "evaluate"]

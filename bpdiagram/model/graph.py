@@ -233,21 +233,3 @@ class GraphBuilder:
         return Graph(view, title, rows, notation, dict(self.nodes), self.edges(), loss, learning_rate, fused,
                      dict(band_titles or {}))
 
-
-def from_networkx(g: nx.MultiDiGraph) -> Graph:
-    """TRANSITION ONLY (removed once every builder freezes a ``Graph``): the typed model of a networkx model."""
-    b = GraphBuilder()
-    for n, d in g.nodes(data=True):
-        b.add_node(Node(n, d["kind"], d["band"], d["row"], d["column"], d["layer"], d["label"], d["plain"],
-                        d.get("name"), d.get("array"), d.get("dims"), d.get("mirror")))
-    for u, v, k, d in g.edges(keys=True, data=True):
-        b.add_edge(Edge(u, v, k, d["kind"], d.get("label", ""), d.get("value")))
-    meta = g.graph
-    view: View = "expression" if meta.get("layout") == "mirror" else meta.get("view", "vectorized")
-    graph = b.freeze(view=view, title=meta.get("title", ""), rows=tuple(meta["rows"]),
-                     notation=meta.get("notation", ""), loss=meta.get("loss"),
-                     learning_rate=meta.get("learning_rate"), fused=bool(meta.get("fused", False)),
-                     band_titles=meta.get("band_titles"))
-    if meta.get("gradient_flow"):
-        object.__setattr__(graph, "gradient_flow", tuple(meta["gradient_flow"]))
-    return graph

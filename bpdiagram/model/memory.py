@@ -68,7 +68,7 @@ class MemoryOptions:
 
 
 @dataclass(frozen=True)
-class CachedValue:
+class CachedBytes:
     """One value of the cache band: its array name (``A1``, ``W2``, ``Y``), shape and bytes."""
 
     name: str
@@ -82,7 +82,7 @@ class CacheMemory:
 
     batch: int
     dtype: Dtype
-    values: tuple[CachedValue, ...]
+    values: tuple[CachedBytes, ...]
 
     @property
     def bytes(self) -> int:
@@ -99,7 +99,7 @@ def cache_memory(nodes: Iterable[Node], options: MemoryOptions) -> CacheMemory:
     """The memory of the cached nodes among ``nodes`` (in the graph's order): those that name their tensor."""
     cached = sorted(((n.array, n.dims, n.layer) for n in nodes
                      if n.kind == "cached" and n.array is not None and n.dims is not None), key=_forward_order)
-    values = tuple(CachedValue(array, options.shape(dims), options.nbytes(dims)) for array, dims, _ in cached)
+    values = tuple(CachedBytes(array, options.shape(dims), options.nbytes(dims)) for array, dims, _ in cached)
     return CacheMemory(options.batch, options.dtype, values)
 
 
