@@ -90,6 +90,16 @@ def test_every_gradient_sum_stands_in_its_variables_column() -> None:
         assert plus.x + plus.w == pytest.approx(value.x + value.w)  # the + under the variable's right edge
 
 
+def test_an_ops_new_inputs_stand_in_order_of_first_use() -> None:
+    # x / w is the first to read x and w; w is read again by w − q, so it stands first, in the higher lane,
+    # and x's short stub into x / w runs under it (x first, as the division writes them, made two jumps)
+    scene = Diagram.load({"expression": "w - x / w", "values": {"w": 2, "x": 3}}).layout
+    boxes = {n.id: n for n in scene.nodes}
+    assert boxes["var.w"].x < boxes["var.x"].x
+    assert boxes["var.w"].y < boxes["var.x"].y
+    assert not [c for c in scene.crossings if c.needs_jump]
+
+
 def test_rows_stack_so_nothing_waits_under_an_op() -> None:
     spans = spans_for({"x": 0, "a": 1, "b": 2, "c": 3}, {"x": ["a", "c"], "a": ["b"], "b": ["c"]})
     rows = rows_for(spans)
@@ -170,10 +180,9 @@ def test_reflected_rows_cross_less_than_translated_rows() -> None:
 
     model = Diagram.load(DOCS / "cs231n-staged.yaml").model
     m0 = measure(model)
-    g = model.to_networkx()  # TRANSITION: mirror_layout reads the typed model after its conversion
     counts = []
     for reflect in (True, False):
-        m = mirror_layout(g, m0.texts, m0.sizes, m0.edge_texts, left=0.0, top=0.0, reflect=reflect,
+        m = mirror_layout(model, m0.texts, m0.sizes, m0.edge_texts, left=0.0, top=0.0, reflect=reflect,
                           edge_id=m0.ids.__getitem__)
         counts.append(len(find_crossings([m.routes[e] for e in m0.order], list(m.nodes.values()))))
     assert counts[0] < counts[1]

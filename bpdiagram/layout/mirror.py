@@ -28,34 +28,25 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import networkx as nx
-
 from bpdiagram.layout.geometry import Point, polyline, s_curve, straight
-from bpdiagram.layout.layering import columns_for, rows_for, spans_for
+from bpdiagram.layout.mirror_plan import (
+    ARROW,
+    EDGE_PAD,
+    ENTRY_STEP,
+    PORT_STEP,
+    ROW_GAP,
+    Columns,
+    Measured,
+    Plan,
+    Rows,
+    sum_gap,
+)
 from bpdiagram.layout.scene import EdgeRoute, NodeBox
 from bpdiagram.layout.text import TextBlock
+from bpdiagram.model.graph import EdgeKey, Graph
 from bpdiagram.richtext import plain
 
 __all__ = ["mirror_layout"]
-
-ARROW = 7.5
-ROW_GAP = 24.0
-"""Vertical room between the boxes of neighbouring rows (the S-bends between lanes pass there)."""
-BAND_GAP = 34.0
-"""Vertical room between the forward rows, the cache row and the backward rows."""
-BEND = 30.0
-"""Length of the S-bend a lane takes into its op's row, just before the op."""
-ENTRY_STEP = 12.0
-"""Distance between the cache lines that enter a backward op from other columns."""
-EDGE_PAD = 12.0
-"""Room between a box's left side and the first vertical line in its column."""
-SUM_GAP = 16.0
-"""Room around the label between a ``+`` and the gradient it sums into."""
-PORT_STEP = 10.0
-INPUT_GAP = 22.0
-"""Gap before a column nothing flows into (between two inputs)."""
-
-EdgeKey = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
@@ -68,265 +59,187 @@ class Mirrored:
     bottom: float
 
 
-def _forward_order(g: nx.MultiDiGraph) -> list[str]:
-    """Ops in evaluation order (the model's ``column``), each input just before the first op that reads it.
-
-    An input then waits only while it is used: a weight read once is a
-    short stub into its op, not a lane across the whole picture.
-    """
-    ops = sorted((n for n in g.nodes if g.nodes[n]["band"] == "forward" and g.nodes[n]["kind"] != "input"),
-                 key=lambda n: (g.nodes[n]["column"], n))
-    inputs = {n for n in g.nodes if g.nodes[n]["band"] == "forward" and g.nodes[n]["kind"] == "input"}
-    out: list[str] = []
-    for op in ops:
-        reads = sorted((e for e in g.in_edges(op, keys=True) if e[0] in inputs and g.edges[e]["kind"] == "forward"),
-                       key=lambda e: e[2])
-        for u, _, _ in reads:
-            if u not in out:
-                out.append(u)
-        out.append(op)
-    out += sorted(inputs - set(out))
-    return out
-
-
-def _users(g: nx.MultiDiGraph, forward: list[str]) -> dict[str, list[str]]:
-    inside = set(forward)
-    out: dict[str, list[str]] = {n: [] for n in forward}
-    for u, v, kind in g.edges(data="kind"):
-        if kind == "forward" and u in inside and v in inside:
-            out[u].append(v)
-    return out
-
-
-def mirror_layout(g: nx.MultiDiGraph, texts: dict[str, TextBlock], sizes: dict[str, tuple[float, float]],
+def mirror_layout(g: Graph, texts: dict[str, TextBlock], sizes: dict[str, tuple[float, float]],
                   edge_texts: dict[EdgeKey, TextBlock], *, left: float, top: float, reflect: bool,
                   edge_id: Callable[[EdgeKey], str]) -> Mirrored:
-    """Lay ``g`` out as a forward drawing and its mirror; coordinates start at ``left``, ``top``."""
-    forward = _forward_order(g)
-    users = _users(g, forward)
-    column = columns_for(forward)
-    row = rows_for(spans_for(column, users))
-    rows = max(row.values()) + 1
-    mirror_of: dict[str, list[str]] = {n: [] for n in forward}
-    cache_of: dict[str, str] = {}
-    for n, data in g.nodes(data=True):
-        if data["band"] == "backward" and data.get("mirror") in mirror_of:
-            mirror_of[data["mirror"]].append(n)
-        elif data["band"] == "cache" and data.get("mirror") in mirror_of:
-            cache_of[data["mirror"]] = n
-    edges = sorted(g.edges(keys=True), key=lambda e: edge_id(e))
-    kind_of = {e: g.edges[e]["kind"] for e in edges}
-    home = {n: g.nodes[n].get("mirror", n) for n in g.nodes}
-    # cache lines entering each backward op from other columns, in column order
-    foreign: dict[str, list[EdgeKey]] = {}
-    for e in edges:
-        u, v, _ = e
-        if kind_of[e] == "cache" and g.nodes[u]["band"] == "cache" and home[u] != home[v]:
-            foreign.setdefault(v, []).append(e)
-    for v in foreign:
-        foreign[v].sort(key=lambda e: (column[home[e[0]]], e))
-    seeds = {home[v] for e in edges for u, v in [e[:2]]
-             if kind_of[e] == "backward" and g.nodes[u]["band"] == "forward"}
+    """Lay ``g`` out as a forward drawing and its mirror; coordinates start at ``left``, ``top``.
 
-    # -- column widths -------------------------------------------------------------------
-    width: dict[str, float] = {}
-    tie_dx: dict[str, float] = {}
-    for n in forward:
-        wf = sizes[n][0]
-        cached = cache_of.get(n)
-        wc = sizes[cached][0] if cached else 0.0
-        back = mirror_of[n]
-        if g.nodes[n]["kind"] == "input":
-            wb = sum(sizes[b][0] for b in back) + (_sum_gap(g, back, edge_texts, edge_id) if len(back) > 1 else 0.0)
-            width[n] = max(wf, wb, wc + 8)
-        else:
-            wb = max((sizes[b][0] for b in back), default=0.0)
-            tie = EDGE_PAD + ENTRY_STEP * sum(len(foreign.get(b, [])) for b in back)
-            tie_dx[n] = tie
-            need = tie + (10 + wc if cached else 0) + (26 if n in seeds else 10)
-            width[n] = max(wf, wb, need)
-    # gaps: the labels of the edges into a column (forward values, mirrored gradients), then the S-bend
-    label_room: dict[str, float] = {n: 0.0 for n in forward}
-    for e in edges:
-        u, v, _ = e
-        if kind_of[e] in ("forward", "backward") and e in edge_texts:
-            into = v if kind_of[e] == "forward" else home[u]
-            if into in label_room and g.nodes[u]["band"] == g.nodes[v]["band"] and home[u] != home[v]:
-                label_room[into] = max(label_room[into], edge_texts[e].width + 8)
-    fwd_h = max(sizes[n][1] for n in forward)
-    back_nodes = [b for n in forward for b in mirror_of[n]]
-    back_h = max((sizes[b][1] for b in back_nodes), default=fwd_h)
-    pitch_f, pitch_b = fwd_h + ROW_GAP, back_h + ROW_GAP
-    # the S-bend into a column is longer where a lane steps down (or up) many rows: a gentle slope
-    bend_len: dict[str, float] = {n: BEND for n in forward}
-    for n in forward:
-        for u in users[n]:
-            drop = abs(row[n] - row[u]) * max(pitch_f, pitch_b)
-            bend_len[u] = max(bend_len[u], min(BEND + 0.25 * drop, 3 * BEND))
-    x_of: dict[str, float] = {}
-    label_x: dict[str, float] = {}
-    bend_at: dict[str, tuple[float, float]] = {}
-    x = left
-    for i, n in enumerate(forward):
-        if i:
-            into = bool(users) and any(n in us for us in users.values())
-            if into:
-                start = x + 6 + ARROW
-                label_x[n] = start + label_room[n] / 2
-                xb0 = start + label_room[n] + 4
-                xb1 = xb0 + bend_len[n]
-                x = xb1 + 2 + ARROW
-                bend_at[n] = (xb0, xb1)
-            else:
-                x += INPUT_GAP
-        x_of[n] = x
-        x += width[n]
-    right = x
+    Each step reads only the ones before it: where every node stands (columns
+    and rows, no sizes yet), the rows' heights, the columns' widths, then the
+    boxes and the lines between them.
+    """
+    measured = Measured(texts, sizes, edge_texts, edge_id)
+    plan = Plan.of(g, edge_id)
+    ys = Rows.of(plan, sizes, top=top, reflect=reflect)
+    xs = Columns.of(plan, measured, left=left, pitch=max(ys.pitch_f, ys.pitch_b))
+    drawing = _Drawing(plan, xs, ys, measured)
+    drawing.place_nodes()
+    drawing.route_lanes()
+    drawing.route_verticals()
+    return Mirrored(drawing.boxes, drawing.routes, xs.right, ys.bottom)
 
-    # -- rows ---------------------------------------------------------------------------
 
-    def y_forward(r: int) -> float:
-        return top + (rows - 1 - r) * pitch_f + pitch_f / 2
+class _Drawing:
+    """The boxes and lines, placed from the plan and the coordinates of its columns and rows."""
 
-    fwd_bottom = top + rows * pitch_f
-    caches = list(cache_of.values())
-    cache_h = max((sizes[c][1] for c in caches), default=0.0)
-    cache_bottom = fwd_bottom + BAND_GAP + cache_h if caches else fwd_bottom
-    back_top = cache_bottom + BAND_GAP - ROW_GAP / 2
-
-    def y_backward(r: int) -> float:
-        k = r if reflect else rows - 1 - r
-        return back_top + k * pitch_b + pitch_b / 2
-
-    bottom = back_top + rows * pitch_b if back_nodes else fwd_bottom
+    def __init__(self, plan: Plan, xs: Columns, ys: Rows, measured: Measured) -> None:
+        self.plan, self.xs, self.ys, self.measured = plan, xs, ys, measured
+        self.boxes: dict[str, NodeBox] = {}
+        self.routes: dict[EdgeKey, EdgeRoute] = {}
 
     # -- nodes --------------------------------------------------------------------------
-    boxes: dict[str, NodeBox] = {}
 
-    def place(n: str, x0: float, cy: float, w: float | None = None) -> None:
-        data = g.nodes[n]
-        bw, bh = sizes[n]
+    def place_nodes(self) -> None:
+        """Each forward node in its column and lane, its backward nodes in the mirrored lane, its copy in the cache."""
+        for n in self.plan.forward:
+            if self.plan.graph.node(n).kind == "input":
+                self._place_input_column(n)
+            else:
+                self._place_op_column(n)
+
+    def _place(self, n: str, x0: float, cy: float, w: float | None = None) -> None:
+        node = self.plan.graph.node(n)
+        bw, bh = self.measured.sizes[n]
         if w is not None:
             bw = w
         # whole pixels: every writer (DOT in points included) then states the same positions exactly
-        boxes[n] = NodeBox(n, data["kind"], data["band"], data["layer"], data["label"], data["plain"],
-                           float(round(x0)), float(round(cy - bh / 2)), float(math.ceil(bw)), bh, texts[n])
+        self.boxes[n] = NodeBox(n, node.kind, node.band, node.layer, node.label, node.plain, float(round(x0)),
+                                float(round(cy - bh / 2)), float(math.ceil(bw)), bh, self.measured.texts[n])
 
-    for n in forward:
-        x0, w = x_of[n], width[n]
-        if g.nodes[n]["kind"] == "input":
-            place(n, x0 + w - sizes[n][0], y_forward(row[n]))
-            back = sorted(mirror_of[n], key=lambda b: g.nodes[b]["kind"] != "sum")  # the + first, rightmost
-            edge = x0 + w
-            for b in back:
-                place(b, edge - sizes[b][0], y_backward(row[n]))
-                edge -= sizes[b][0] + _sum_gap(g, back, edge_texts, edge_id)
-            if n in cache_of:
-                c = cache_of[n]
-                centre = boxes[n].center[0]
-                cx = min(max(centre - sizes[c][0] / 2, x0), x0 + w - sizes[c][0])
-                place(c, cx, cache_bottom - sizes[c][1] / 2)
-        else:
-            place(n, x0, y_forward(row[n]), w)
-            for b in mirror_of[n]:
-                place(b, x0, y_backward(row[n]), w)
-            if n in cache_of:
-                place(cache_of[n], x0 + tie_dx[n] + 10, cache_bottom - sizes[cache_of[n]][1] / 2)
+    def _place_input_column(self, n: str) -> None:
+        """A variable at its column's right, its ``+`` under it and its gradient left of the ``+``."""
+        plan, sizes = self.plan, self.measured.sizes
+        x0, w = self.xs.x[n], self.xs.width[n]
+        self._place(n, x0 + w - sizes[n][0], self.ys.forward(plan.row[n]))
+        back = sorted(plan.mirror_of[n], key=lambda b: plan.graph.node(b).kind != "sum")  # the + first, rightmost
+        edge = x0 + w
+        for b in back:
+            self._place(b, edge - sizes[b][0], self.ys.backward(plan.row[n]))
+            edge -= sizes[b][0] + sum_gap(plan.graph, back, self.measured.edge_texts)
+        if n in plan.cache_of:
+            c = plan.cache_of[n]
+            centre = self.boxes[n].center[0]
+            cx = min(max(centre - sizes[c][0] / 2, x0), x0 + w - sizes[c][0])
+            self._place(c, cx, self.ys.cache_bottom - sizes[c][1] / 2)
 
-    # -- routes -------------------------------------------------------------------------
-    routes: dict[EdgeKey, EdgeRoute] = {}
+    def _place_op_column(self, n: str) -> None:
+        """An op and its backward op as wide as the column; its cached copy right of the derivative tie."""
+        plan = self.plan
+        x0, w = self.xs.x[n], self.xs.width[n]
+        self._place(n, x0, self.ys.forward(plan.row[n]), w)
+        for b in plan.mirror_of[n]:
+            self._place(b, x0, self.ys.backward(plan.row[n]), w)
+        if n in plan.cache_of:
+            c = plan.cache_of[n]
+            self._place(c, x0 + self.xs.tie_dx[n] + 10, self.ys.cache_bottom - self.measured.sizes[c][1] / 2)
 
-    def route(e: EdgeKey, points: tuple[Point, ...], tip: Point | None, label_at: Point | None) -> None:
-        label = g.edges[e]["label"]
-        text = edge_texts.get(e)
+    # -- lines --------------------------------------------------------------------------
+
+    def _route(self, e: EdgeKey, points: tuple[Point, ...], tip: Point | None, label_at: Point | None) -> None:
+        edge = self.plan.edge_of[e]
+        text = self.measured.edge_texts.get(e)
         at = _round(label_at) if text is not None and label_at is not None else None
-        routes[e] = EdgeRoute(edge_id(e), e[0], e[1], kind_of[e], label, plain(label),
-                              tuple(_round(p) for p in points), _round(tip) if tip else None, at, text)
+        self.routes[e] = EdgeRoute(self.measured.edge_id(e), e[0], e[1], edge.kind, edge.label, plain(edge.label),
+                                   tuple(_round(p) for p in points), _round(tip) if tip else None, at, text)
 
-    fwd_edges = [e for e in edges if kind_of[e] == "forward" and e[0] in column and e[1] in column]
-    ports = _ports(fwd_edges, boxes, lambda e: boxes[e[0]].center[1])
-    pairs = _pair_backward(g, edges, fwd_edges, home, kind_of)
-    back_ports = _ports([pairs[e] for e in fwd_edges if e in pairs], boxes,
-                        lambda b: y_backward(row[home[b[1]]]))
-    for e in fwd_edges:
-        u, v, _ = e
-        bu, bv = boxes[u], boxes[v]
-        lane, port = bu.center[1], ports[e]
-        xb0, xb1 = bend_at[v]
+    def route_lanes(self) -> None:
+        """Each forward edge along its lane into its op, and its mirrored backward edge the same way reversed."""
+        plan, boxes = self.plan, self.boxes
+        fwd_edges = [e for e in plan.edges
+                     if plan.edge_of[e].kind == "forward" and e[0] in plan.column and e[1] in plan.column]
+        ports = _ports(fwd_edges, boxes, lambda e: boxes[e[0]].center[1])
+        pairs = _pair_backward(plan, fwd_edges)
+        back_ports = _ports([pairs[e] for e in fwd_edges if e in pairs], boxes,
+                            lambda b: self.ys.backward(plan.row[plan.home[b[1]]]))
+        for e in fwd_edges:
+            self._route_forward(e, ports[e])
+            if e in pairs:
+                self._route_mirrored(pairs[e], back_ports[pairs[e]], e[1])
+
+    def _route_forward(self, e: EdgeKey, port: float) -> None:
+        """Along the source's lane, an S-bend into the op's row just before it, into its port."""
+        bu, bv = self.boxes[e[0]], self.boxes[e[1]]
+        lane = bu.center[1]
+        xb0, xb1 = self.xs.bend_at[e[1]]
         base = bv.x - ARROW
         if abs(lane - port) < 0.5:
             points = straight((bu.x + bu.w, lane), (base, port))
         else:
             points = polyline([(bu.x + bu.w, lane), (xb0, lane)]) + s_curve((xb0, lane), (xb1, port))[1:] \
                 + straight((xb1, port), (base, port))[1:]
-        route(e, points, (bv.x, port), (label_x[v], lane))
-        if e in pairs:
-            mirrored = pairs[e]
-            source, target = boxes[mirrored[0]], boxes[mirrored[1]]
-            lane_b, port_b = target.center[1], back_ports[mirrored]
-            end = target.x + target.w
-            if abs(lane_b - port_b) < 0.5:
-                points = straight((source.x, port_b), (end + ARROW, lane_b))
-            else:
-                points = polyline([(source.x, port_b), (xb1, port_b)]) + s_curve((xb1, port_b), (xb0, lane_b))[1:] \
-                    + straight((xb0, lane_b), (end + ARROW, lane_b))[1:]
-            route(mirrored, points, (end, lane_b), (label_x[v], lane_b))
-    for e in edges:
-        if e in routes:
-            continue
+        self._route(e, points, (bv.x, port), (self.xs.label_x[e[1]], lane))
+
+    def _route_mirrored(self, e: EdgeKey, port: float, column: str) -> None:
+        """The forward edge into ``column`` reflected and reversed: out of the backward op's port, along its lane."""
+        source, target = self.boxes[e[0]], self.boxes[e[1]]
+        lane = target.center[1]
+        xb0, xb1 = self.xs.bend_at[column]
+        end = target.x + target.w
+        if abs(lane - port) < 0.5:
+            points = straight((source.x, port), (end + ARROW, lane))
+        else:
+            points = polyline([(source.x, port), (xb1, port)]) + s_curve((xb1, port), (xb0, lane))[1:] \
+                + straight((xb0, lane), (end + ARROW, lane))[1:]
+        self._route(e, points, (end, lane), (self.xs.label_x[column], lane))
+
+    def route_verticals(self) -> None:
+        """Every other edge: within a column (ties, drops, the first gradient, a ``+``) or down from the cache."""
+        for e in self.plan.edges:
+            if e in self.routes:
+                continue
+            u, v, _ = e
+            kind = self.plan.edge_of[e].kind
+            bu, bv = self.boxes[u], self.boxes[v]
+            if kind == "backward" and self.plan.graph.node(u).kind == "sum":  # the + into the gradient beside it
+                y = bu.center[1]
+                from_sum: Point = (bu.x, y)
+                to_grad: Point = (bv.x + bv.w, y)
+                self._route(e, straight(from_sum, (to_grad[0] + ARROW, y)), to_grad,
+                            ((from_sum[0] + to_grad[0]) / 2, y))
+            elif kind == "backward":  # the output's first gradient, at the right of its column
+                x = bu.x + bu.w - 12
+                self._route(e, straight((x, bu.y + bu.h), (x, bv.y - ARROW)), (x, bv.y), (x, (bu.y + bu.h + bv.y) / 2))
+            elif kind == "derivative":  # the tie from an op down to its backward op
+                x = self.boxes[self.plan.home[u]].x + self.xs.tie_dx[self.plan.home[u]]
+                self._route(e, straight((x, bu.y + bu.h), (x, bv.y)), None, None)
+            elif kind == "cache" and bv.band == "cache":  # the drop into the cached copy
+                x = bv.center[0]
+                self._route(e, straight((x, bu.y + bu.h), (x, bv.y - ARROW)), (x, bv.y), None)
+            elif kind == "cache" and self.plan.home[u] == self.plan.home[v]:  # the cached output into its own rule
+                x = bu.center[0]
+                self._route(e, straight((x, bu.y + bu.h), (x, bv.y - ARROW)), (x, bv.y), None)
+            elif kind == "cache":
+                self._route_foreign(e)
+
+    def _route_foreign(self, e: EdgeKey) -> None:
+        """A cache line down to a backward op in another column: a knee above the backward band, then straight down.
+
+        It leaves its cached copy right of the copy's centre (one step per line
+        leaving it) and enters the op left of its tie (one step per line entering).
+        """
+        plan = self.plan
         u, v, _ = e
-        bu, bv = boxes[u], boxes[v]
-        kind = kind_of[e]
-        if kind == "backward" and g.nodes[u]["kind"] == "sum":  # the + into the gradient beside it
-            y = bu.center[1]
-            from_sum: Point = (bu.x, y)
-            to_grad: Point = (bv.x + bv.w, y)
-            route(e, straight(from_sum, (to_grad[0] + ARROW, y)), to_grad, ((from_sum[0] + to_grad[0]) / 2, y))
-        elif kind == "backward":  # the output's first gradient, at the right of its column
-            x = bu.x + bu.w - 12
-            route(e, straight((x, bu.y + bu.h), (x, bv.y - ARROW)), (x, bv.y), (x, (bu.y + bu.h + bv.y) / 2))
-        elif kind == "derivative":
-            x = boxes[home[u]].x + tie_dx[home[u]]
-            route(e, straight((x, bu.y + bu.h), (x, bv.y)), None, None)
-        elif kind == "cache" and g.nodes[v]["band"] == "cache":  # the drop into the cached copy
-            x = bv.center[0]
-            route(e, straight((x, bu.y + bu.h), (x, bv.y - ARROW)), (x, bv.y), None)
-        elif kind == "cache" and home[u] == home[v]:  # the cached output, straight down into its own rule
-            x = bu.center[0]
-            route(e, straight((x, bu.y + bu.h), (x, bv.y - ARROW)), (x, bv.y), None)
-        elif kind == "cache":
-            i = foreign[v].index(e)
-            mine = [f for f in edges if f[0] == u and f in foreign.get(f[1], [])]
-            j = mine.index(e)
-            x0 = min(bu.center[0] + 8 + 8 * j, bu.x + bu.w - 4)
-            xe = bv.x + EDGE_PAD + ENTRY_STEP * i - ENTRY_STEP / 2 - 2
-            knee = back_top + ROW_GAP / 2 - 8
-            route(e, polyline([(x0, bu.y + bu.h), (xe, knee), (xe, bv.y - ARROW)]), (xe, bv.y), None)
-    return Mirrored(boxes, routes, right, bottom)
+        bu, bv = self.boxes[u], self.boxes[v]
+        i = plan.foreign[v].index(e)
+        mine = [f for f in plan.edges if f[0] == u and f in plan.foreign.get(f[1], [])]
+        j = mine.index(e)
+        x0 = min(bu.center[0] + 8 + 8 * j, bu.x + bu.w - 4)
+        xe = bv.x + EDGE_PAD + ENTRY_STEP * i - ENTRY_STEP / 2 - 2
+        knee = self.ys.back_top + ROW_GAP / 2 - 8
+        self._route(e, polyline([(x0, bu.y + bu.h), (xe, knee), (xe, bv.y - ARROW)]), (xe, bv.y), None)
 
 
 def _round(p: Point) -> Point:
     return (round(p[0], 2), round(p[1], 2))
 
 
-def _sum_gap(g: nx.MultiDiGraph, back: list[str], edge_texts: dict[EdgeKey, TextBlock],
-             edge_id: Callable[[EdgeKey], str]) -> float:
-    """Room between a variable's ``+`` and its gradient: the summed gradient's label and an arrow."""
-    room = SUM_GAP
-    for b in back:
-        for e in g.out_edges(b, keys=True):
-            if e in edge_texts and e[1] in back:
-                room = max(room, edge_texts[e].width + 2 * SUM_GAP)
-    return room
-
-
-def _pair_backward(g: nx.MultiDiGraph, edges: list[EdgeKey], fwd_edges: list[EdgeKey], home: dict[str, str],
-                   kind_of: dict[EdgeKey, str]) -> dict[EdgeKey, EdgeKey]:
+def _pair_backward(plan: Plan, fwd_edges: list[EdgeKey]) -> dict[EdgeKey, EdgeKey]:
     """Each forward edge u → v with its mirror dv → du (the n-th of parallel edges with the n-th)."""
+    g, home = plan.graph, plan.home
     waiting: dict[tuple[str, str], list[EdgeKey]] = {}
-    for e in edges:
+    for e in plan.edges:
         u, v, _ = e
-        if kind_of[e] == "backward" and g.nodes[u]["band"] == "backward" and g.nodes[u]["kind"] != "sum" \
+        if plan.edge_of[e].kind == "backward" and g.node(u).band == "backward" and g.node(u).kind != "sum" \
                 and home[u] != home[v]:
             waiting.setdefault((home[v], home[u]), []).append(e)
     out: dict[EdgeKey, EdgeKey] = {}

@@ -55,9 +55,8 @@ def _mirror_scene(g: Graph, jump_style: JumpStyle) -> Scene:
     The rows are reflected (the row nearest the cache stays nearest): on every expression measured that
     crosses about half as often as the rows translated (README, "How an expression is drawn").
     """
-    nx_g = g.to_networkx()  # TRANSITION: mirror_layout reads the typed model after its conversion
     return _placed_scene(g, jump_style, lambda m, top: mirror_layout(
-        nx_g, m.texts, m.sizes, m.edge_texts, left=LEFT, top=top, reflect=True, edge_id=m.ids.__getitem__))
+        g, m.texts, m.sizes, m.edge_texts, left=LEFT, top=top, reflect=True, edge_id=m.ids.__getitem__))
 
 
 def _grid_scene(g: Graph, jump_style: JumpStyle) -> Scene:
