@@ -113,10 +113,18 @@ def test_parameters_feed_their_linear_step_straight_up(diagram: tuple[str, Diagr
         assert e.tip is not None and e.tip[1] < e.points[0][1]
 
 
-def test_grid_lanes_doctests() -> None:
-    import doctest
+def test_every_unit_node_says_what_it_is_for_which_unit() -> None:
+    """The grid places unit nodes by ``Node.unit``, never by reading their ids: the two agree on every node."""
+    from bpdiagram.layout.grid_lanes import role
 
-    from bpdiagram.layout import grid_lanes
-
-    failed, tried = doctest.testmod(grid_lanes)
-    assert tried and not failed
+    g = Diagram.template("three-layer-elementwise").model
+    units = [n for n in g if n.unit is not None]
+    assert {n.unit[0] for n in units if n.unit} == {"input", "w", "z", "a", "target", "dz", "dw"}
+    for n in units:
+        assert n.unit is not None
+        what, unit = n.unit
+        layer = "" if what in ("input", "target") else str(n.layer)
+        assert n.id == f"{what}{layer}_{unit}"
+        assert role(g, n.id) == (what, n.layer, unit)
+    assert role(g, "z2_3") == ("z", 2, 3)
+    assert role(g, "loss") == ("loss", 0, 0) and g.node("loss").unit is None

@@ -33,15 +33,14 @@ kept targets come down to the right of the loss, and turn left into dz[L].
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from bpdiagram.layout.grid_lanes import Line, draw_routes, plan_lines, role
 from bpdiagram.layout.orthogonal import CENTRE_GAP, TAP_MARGIN
-from bpdiagram.layout.scene import EdgeRoute, NodeBox
+from bpdiagram.layout.scene import NodeBox, PlacedDrawing
 from bpdiagram.layout.text import TextBlock
 from bpdiagram.model.graph import EdgeKey, Graph
 
-__all__ = ["Grid", "grid_layout"]
+__all__ = ["grid_layout"]
 
 PITCH = 9.0
 """Distance between neighbouring lanes."""
@@ -60,19 +59,9 @@ LOSS_LANES = ("y-loss", "bus.cache.target", "gradient", "loss-tie")
 """The lanes right of the loss, left to right."""
 
 
-@dataclass(frozen=True)
-class Grid:
-    """The laid-out grid: every box and route, and how far right and down it reaches."""
-
-    nodes: dict[str, NodeBox]
-    routes: dict[EdgeKey, EdgeRoute]
-    right: float
-    bottom: float
-
-
 def grid_layout(graph: Graph, texts: dict[str, TextBlock], sizes: dict[str, tuple[float, float]],
                 edge_texts: dict[EdgeKey, TextBlock], edge_ids: dict[EdgeKey, str], *,
-                left: float, top: float) -> Grid:
+                left: float, top: float) -> PlacedDrawing:
     """Lay the element-wise graph out from ``left``, ``top``.
 
     The order matters: which lanes exist decides how tall a box must be
@@ -86,8 +75,8 @@ def grid_layout(graph: Graph, texts: dict[str, TextBlock], sizes: dict[str, tupl
     columns = _Columns(graph, sizes, {line.lane for line in lines.values()})
     right = columns.place(left)
     boxes = {n.id: columns.box(n.id, height[n.id], y_of[n.row], texts[n.id]) for n in graph}
-    return Grid(boxes, draw_routes(graph, boxes, lines, straight, columns.lane_x, edge_texts, edge_ids), right,
-                bottom)
+    routes = draw_routes(graph, boxes, lines, straight, columns.lane_x, edge_texts, edge_ids)
+    return PlacedDrawing(boxes, routes, right, bottom)
 
 
 def _heights(graph: Graph, sizes: dict[str, tuple[float, float]], lines: dict[EdgeKey, Line],
@@ -157,7 +146,7 @@ class _Columns:
         self.lanes = lanes
         self.units = {0: sum(1 for n in graph if n.id.startswith("input_"))}
         for n in graph:
-            op, layer, _ = role(n.id)
+            op, layer, _ = role(graph, n.id)
             if op == "z":
                 self.units[layer] = self.units.get(layer, 0) + 1
         self.widths: dict[float, float] = {}

@@ -19,7 +19,6 @@ weight fan), and right of the loss ``y-loss``, ``gradient`` and ``loss-tie``.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -40,9 +39,6 @@ SQUARE = ("bus.", "read.", "gradient", "loss-tie")
 """Lanes that several edges share: their corners stay square, so a line branching off the shared run only
 touches it."""
 
-_UNIT = re.compile(r"^(input|target|[zawd]+)(\d*)_(\d+)$")
-
-
 @dataclass
 class Line:
     """An edge's route through one lane: the side it leaves by, the lane, the side it enters by."""
@@ -54,16 +50,12 @@ class Line:
     """Turn under the target and arrive pointing up (updates)."""
 
 
-def role(node_id: str) -> tuple[str, int, int]:
-    """(op, layer, unit) of a unit node, read from the id the builder gave it; (id, 0, 0) for any other.
-
-    >>> role("z2_3"), role("dw1_2"), role("input_1"), role("loss")
-    (('z', 2, 3), ('dw', 1, 2), ('input', 0, 1), ('loss', 0, 0))
-    """
-    m = _UNIT.match(node_id)
-    if not m:
+def role(graph: Graph, node_id: str) -> tuple[str, int, int]:
+    """(what, layer, unit) of a unit node (``("z", 2, 3)`` for z_3[2]); (its id, 0, 0) for any other node."""
+    node = graph.node(node_id)
+    if node.unit is None:
         return (node_id, 0, 0)
-    return (m.group(1), int(m.group(2) or 0), int(m.group(3)))
+    return (node.unit[0], node.layer, node.unit[1])
 
 
 def plan_lines(graph: Graph, edges: Iterable[Edge]) -> tuple[dict[EdgeKey, Line], list[EdgeKey]]:
@@ -83,19 +75,19 @@ def _line_of(graph: Graph, e: Edge) -> Line | None:
     """The lane ``e`` runs in, or None when it is a straight line."""
     u, v = e.source, e.target
     if e.kind in ("forward", "backward"):
-        return _loss_line(e)
+        return _loss_line(graph, e)
     if e.kind == "update":
-        _, layer, unit = role(u)
+        _, layer, unit = role(graph, u)
         return Line((u, "right"), f"update.{layer}.{unit}", (v, "bottom"), jog=True)
     if e.kind == "derivative":
-        return _tie_line(u, v)
+        return _tie_line(graph, u, v)
     if graph.node(v).band == "cache":  # a value into its kept copy, on the copy's bus
-        side: Side = "left" if role(u)[0] in ("input", "a") else "right"
+        side: Side = "left" if role(graph, u)[0] in ("input", "a") else "right"
         return Line((u, side), f"bus.{v}", (v, "top"))
-    return _read_line(u, v)
+    return _read_line(graph, u, v)
 
 
-def _loss_line(e: Edge) -> Line | None:
+def _loss_line(graph: Graph, e: Edge) -> Line | None:
     """Forward and backward edges are straight, but for the targets into the loss and its gradient.
 
     The first target stands under the loss and goes straight up into it;
@@ -103,16 +95,16 @@ def _loss_line(e: Edge) -> Line | None:
     comes down one into dz[L].
     """
     u, v = e.source, e.target
-    if u != "loss" and not (role(u)[0] == "target" and v == "loss"):
+    if u != "loss" and not (role(graph, u)[0] == "target" and v == "loss"):
         return None
     if e.kind == "backward":
         return Line(("loss", "right"), "gradient", (v, "right"))
-    if role(u)[2] == 1:
+    if role(graph, u)[2] == 1:
         return None
     return Line((u, "right"), "y-loss", ("loss", "right"))
 
 
-def _tie_line(u: str, v: str) -> Line:
+def _tie_line(graph: Graph, u: str, v: str) -> Line:
     """A derivative tie from a forward op down to the backward op in its column.
 
     z_j's tie leaves and enters on the right, a_j's on the left: both stay
@@ -120,20 +112,20 @@ def _tie_line(u: str, v: str) -> Line:
     """
     if u == "loss":
         return Line(("loss", "right"), "loss-tie", (v, "right"))
-    op, layer, unit = role(u)
+    op, layer, unit = role(graph, u)
     if op == "z":
         return Line((u, "right"), f"ztie.{layer}.{unit}", (v, "right"))
     return Line((u, "left"), f"atie.{layer}.{unit}", (v, "left"))
 
 
-def _read_line(u: str, v: str) -> Line:
+def _read_line(graph: Graph, u: str, v: str) -> Line:
     """A kept value into a backward op that reads it.
 
     a[l−1] read by dw[l] and the weights read by dz[l−1] cross a weight fan,
     each in a lane of its own beside the column it enters; the others come
     down their own bus.
     """
-    if u.startswith(("cache.a", "cache.input")) and role(v)[0] == "dw":
+    if u.startswith(("cache.a", "cache.input")) and role(graph, v)[0] == "dw":
         return Line((u, "right"), f"read.{u}", (v, "left"))
     if u.startswith("cache.w"):
         return Line((u, "left"), f"read.{u}", (v, "right"))

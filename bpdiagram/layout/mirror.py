@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from bpdiagram.layout.geometry import Point, polyline, s_curve, straight
 from bpdiagram.layout.mirror_plan import (
@@ -41,7 +40,7 @@ from bpdiagram.layout.mirror_plan import (
     Rows,
     sum_gap,
 )
-from bpdiagram.layout.scene import EdgeRoute, NodeBox
+from bpdiagram.layout.scene import EdgeRoute, NodeBox, PlacedDrawing
 from bpdiagram.layout.text import TextBlock
 from bpdiagram.model.graph import EdgeKey, Graph
 from bpdiagram.richtext import plain
@@ -49,19 +48,9 @@ from bpdiagram.richtext import plain
 __all__ = ["mirror_layout"]
 
 
-@dataclass(frozen=True)
-class Mirrored:
-    """The laid-out nodes and edges, and the extent of the drawing (right and bottom edge)."""
-
-    nodes: dict[str, NodeBox]
-    routes: dict[EdgeKey, EdgeRoute]
-    right: float
-    bottom: float
-
-
 def mirror_layout(g: Graph, texts: dict[str, TextBlock], sizes: dict[str, tuple[float, float]],
                   edge_texts: dict[EdgeKey, TextBlock], *, left: float, top: float, reflect: bool,
-                  edge_id: Callable[[EdgeKey], str]) -> Mirrored:
+                  edge_id: Callable[[EdgeKey], str]) -> PlacedDrawing:
     """Lay ``g`` out as a forward drawing and its mirror; coordinates start at ``left``, ``top``.
 
     Each step reads only the ones before it: where every node stands (columns
@@ -76,7 +65,7 @@ def mirror_layout(g: Graph, texts: dict[str, TextBlock], sizes: dict[str, tuple[
     drawing.place_nodes()
     drawing.route_lanes()
     drawing.route_verticals()
-    return Mirrored(drawing.boxes, drawing.routes, xs.right, ys.bottom)
+    return PlacedDrawing(drawing.boxes, drawing.routes, xs.right, ys.bottom)
 
 
 class _Drawing:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bpdiagram.layout.text import TextBlock
+from bpdiagram.model.graph import EdgeKey
 from bpdiagram.options import Band, EdgeKind, JumpStyle, NodeKind, Theme
 
 if TYPE_CHECKING:
@@ -205,3 +206,18 @@ class Scene:
         if self.jump_style == "none":
             return ()
         return self.every_jump if self.jump_style == "all" else self.jumps
+
+
+@dataclass(frozen=True)
+class PlacedDrawing:
+    """What a layout that places every box and line itself returns (the grid's, the mirror's), before the frame.
+
+    ``views`` puts it in the frame every picture shares (title, band strips, legend) to make the ``Scene``.
+    """
+
+    nodes: dict[str, NodeBox]
+    routes: dict[EdgeKey, EdgeRoute]
+    right: float
+    """The drawing's right edge."""
+    bottom: float
+    """The drawing's bottom edge."""

@@ -11,7 +11,6 @@ every writer draws that scene, so all formats show the same picture.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 from bpdiagram.layout.crossings import find_crossings
 from bpdiagram.layout.dot_input import node_order
@@ -20,8 +19,8 @@ from bpdiagram.layout.frame import BAND_PAD, LEFT, MARGIN, MIN_WIDTH, finish, ti
 from bpdiagram.layout.grid import grid_layout
 from bpdiagram.layout.measure import Labels, measure
 from bpdiagram.layout.mirror import mirror_layout
-from bpdiagram.layout.scene import EdgeRoute, NodeBox, Scene
-from bpdiagram.model.graph import EdgeKey, Graph
+from bpdiagram.layout.scene import PlacedDrawing, Scene
+from bpdiagram.model.graph import Graph
 from bpdiagram.options import JumpStyle
 
 
@@ -36,17 +35,6 @@ def layout_graph(g: Graph, *, jumps: JumpStyle = "arc") -> Scene:
     if g.view == "elementwise":
         return _grid_scene(g, jumps)
     return dot_scene(g, jumps)
-
-
-class _Placed(Protocol):
-    """What a layout that places every box and line itself returns."""
-
-    @property
-    def nodes(self) -> dict[str, NodeBox]: ...
-    @property
-    def routes(self) -> dict[EdgeKey, EdgeRoute]: ...
-    @property
-    def right(self) -> float: ...
 
 
 def _mirror_scene(g: Graph, jump_style: JumpStyle) -> Scene:
@@ -65,7 +53,7 @@ def _grid_scene(g: Graph, jump_style: JumpStyle) -> Scene:
         g, m.texts, m.sizes, m.edge_texts, m.ids, left=LEFT, top=top))
 
 
-def _placed_scene(g: Graph, jump_style: JumpStyle, place: Callable[[Labels, float], _Placed]) -> Scene:
+def _placed_scene(g: Graph, jump_style: JumpStyle, place: Callable[[Labels, float], PlacedDrawing]) -> Scene:
     """A scene from a layout that places every box and line itself (``place(labels, top)``).
 
     A first pass only measures the width, which the title wraps to; the title's height sets the top of

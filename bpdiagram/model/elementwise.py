@@ -23,6 +23,7 @@ Every label comes from the catalogue's element-wise templates, rendered by
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 from bpdiagram.model.catalogue import (
     ACTIVATION_OPS,
@@ -86,6 +87,15 @@ def build_elementwise(spec: NetworkSpec, *, shapes: bool, fused: FusedOp | None,
     return _Builder(spec, shapes=shapes, fused=fused).build(title)
 
 
+class _UnitMore(TypedDict, total=False):
+    """What a node of the element-wise view may have besides its place and label."""
+
+    shape: bool
+    """Show its shape, (1, m): one unit over the m examples (with ``--shapes``)."""
+    unit: tuple[str, int]
+    """What it is for one unit and the unit's number (``("z", 2)``), which the grid places it by."""
+
+
 class _Builder:
     def __init__(self, spec: NetworkSpec, *, shapes: bool, fused: FusedOp | None) -> None:
         self.spec = spec
@@ -115,10 +125,10 @@ class _Builder:
         return self.backward and layer >= self.k
 
     def node(self, node_id: str, kind: NodeKind, band: Band, row: str, column: float, layer: int, label: str,
-             *, shape: bool = False) -> None:
-        if self.shapes and shape:
+             **more: Unpack[_UnitMore]) -> None:
+        if self.shapes and more.get("shape"):
             label += "\n(1, m)"  # one unit over the m examples
-        self.g.add_node(Node(node_id, kind, band, row, column, layer, label, plain(label)))
+        self.g.add_node(Node(node_id, kind, band, row, column, layer, label, plain(label), unit=more.get("unit")))
 
     def edge(self, kind: EdgeKind, source: str, target: str, label: str = "") -> None:
         if kind in self.show and source in self.g and target in self.g:
@@ -151,20 +161,21 @@ class _Builder:
         sym, L = self.sym, self.L
         for i in self.units(0):
             self.node(f"input_{i}", "input", "forward", forward_row(i), a_column(0), 0, sym.unit("a", 0, i),
-                      shape=True)
+                      shape=True, unit=("input", i))
         for layer in range(1, L + 1):
             act = ACTIVATION_OPS[self.spec.layers[layer - 1].activation]
             for j in self.units(layer):
                 self.node(f"w{layer}_{j}", "param", "forward", param_row(j), z_column(layer), layer,
-                          sym.render(UNIT_PARAMS, layer, j))
+                          sym.render(UNIT_PARAMS, layer, j), unit=("w", j))
                 self.node(f"z{layer}_{j}", "op", "forward", forward_row(j), z_column(layer), layer,
-                          sym.render(UNIT_LINEAR_FORWARD, layer, j), shape=True)
+                          sym.render(UNIT_LINEAR_FORWARD, layer, j), shape=True, unit=("z", j))
                 self.node(f"a{layer}_{j}", "op", "forward", forward_row(j), a_column(layer), layer,
-                          sym.render(act.unit_forward, layer, j), shape=True)
+                          sym.render(act.unit_forward, layer, j), shape=True, unit=("a", j))
         loss_column = a_column(L) + 2
         self.node("loss", "loss", "forward", forward_row(1), loss_column, L, sym.render(self.loss.unit_forward, L, "j"))
         for j in self.units(L):
-            self.node(f"target_{j}", "target", "forward", param_row(j), loss_column, L, sym.target(j), shape=True)
+            self.node(f"target_{j}", "target", "forward", param_row(j), loss_column, L, sym.target(j), shape=True,
+                      unit=("target", j))
 
     def backward_nodes(self) -> None:
         sym, L = self.sym, self.L
@@ -181,9 +192,9 @@ class _Builder:
                     lines = [sym.render(UNIT_PREVIOUS_GRADIENT, layer + 1, "j", j),
                              sym.render(act.unit_derivative, layer, j)]
                 self.node(f"dz{layer}_{j}", "grad", "backward", backward_row(j), a_column(layer), layer,
-                          "\n".join(lines), shape=True)
+                          "\n".join(lines), shape=True, unit=("dz", j))
                 self.node(f"dw{layer}_{j}", "grad", "backward", backward_row(j), z_column(layer), layer,
-                          f"{sym.render(dw, layer, j)}\n{sym.render(db, layer, j)}")
+                          f"{sym.render(dw, layer, j)}\n{sym.render(db, layer, j)}", unit=("dw", j))
 
     def forward_edges(self) -> None:
         L = self.L

@@ -63,6 +63,9 @@ class Node:
     """That tensor's dimensions (``(4, "m")``)."""
     mirror: str | None = None
     """Expression graphs: the forward node whose column this backward or cached node stands in."""
+    unit: tuple[str, int] | None = None
+    """The element-wise view: what the node is for one unit (``z``, ``a``, ``w``, ``dz``, ``dw``, ``input``,
+    ``target``) and the unit's number in its layer (1 … n[l])."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +182,7 @@ def node_data(n: Node) -> dict[str, Any]:
     """A node's attributes as a plain mapping (the optional ones only when set)."""
     data: dict[str, Any] = {"kind": n.kind, "band": n.band, "row": n.row, "column": n.column, "layer": n.layer,
                             "label": n.label, "plain": n.plain}
-    for key in ("name", "array", "dims", "mirror"):
+    for key in ("name", "array", "dims", "mirror", "unit"):
         value = getattr(n, key)
         if value is not None:
             data[key] = value

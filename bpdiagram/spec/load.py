@@ -306,19 +306,12 @@ def type_name(value: object) -> str:
     """A user-facing name for the YAML type of ``value``."""
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, Mapping):
-        return "mapping"
-    return type(value).__name__
+    return next((name for kind, name in _TYPE_NAMES if isinstance(value, kind)), type(value).__name__)
+
+
+_TYPE_NAMES: tuple[tuple[type, str], ...] = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
+                                            (list, "list"), (Mapping, "mapping"))
+"""YAML's names for Python's types, the most specific first (a bool is an int too)."""
 
 
 def _compose(text: str, file: str) -> Document:
