@@ -24,7 +24,6 @@ tier), ``stack`` (one scene per tier → the picture) and ``choose_wrap``
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 
 from bpdiagram.layout.frame import BAND_PAD, LEFT, MARGIN, place_legend, title_block, title_height
@@ -189,7 +188,3 @@ def choose_wrap(g: Graph, *, jumps: JumpStyle = "arc") -> Scene:
     assert best is not None  # a network has at least one layer
     return best
 
-
-def aspect(scene: Scene) -> float:
-    """Width over height, rounded to 2 decimals."""
-    return round(scene.width / scene.height, 2) if scene.height else math.inf
