@@ -515,7 +515,7 @@ def measure_watch(bench: Bench) -> None:
     """
     from bpdiagram.render_job import Options, Source
     from bpdiagram.template_files import template_path
-    from bpdiagram.watch import Watcher
+    from bpdiagram.watcher import Watcher
 
     n = 3 if bench.quick else 7
     text = template_path(DEFAULT_TEMPLATE).read_text(encoding="utf-8")

@@ -20,18 +20,14 @@ import click
 from bpdiagram import __version__
 from bpdiagram.commands.check import check
 from bpdiagram.commands.code import code
-from bpdiagram.commands.common import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, fail
-from bpdiagram.commands.drawing import DEFAULT_FORMATS
+from bpdiagram.commands.common import EXIT_BAD_INPUT, fail
 from bpdiagram.commands.render import render
-from bpdiagram.commands.stats import format_stats, stats
+from bpdiagram.commands.stats import stats
 from bpdiagram.commands.templates import templates
 from bpdiagram.commands.watch import watch
 from bpdiagram.errors import BpdiagramError
-from bpdiagram.options import FORMATS
 
-__all__ = ["DEFAULT_FORMATS", "EXIT_BAD_INPUT", "EXIT_CHECK_FAILED", "KNOWN_FORMATS", "cli", "format_stats", "main"]
-
-KNOWN_FORMATS: tuple[str, ...] = FORMATS
+__all__ = ["cli", "main"]
 
 
 class _Cli(click.Group):

@@ -70,6 +70,10 @@ def test_the_model_is_frozen() -> None:
         model.title = "changed"  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         model.edges[0].kind = "update"  # type: ignore[misc]
+    with pytest.raises(TypeError):  # the node table and the band titles are read-only views
+        model.nodes["extra"] = node  # type: ignore[index]
+    with pytest.raises(TypeError):
+        model.band_titles["cache"] = "changed"  # type: ignore[index]
 
 
 def test_an_edge_needs_both_its_nodes() -> None:

@@ -175,11 +175,11 @@ def test_one_naming_scheme_with_subscripts() -> None:
 
 def test_reflected_rows_cross_less_than_translated_rows() -> None:
     from bpdiagram.layout.crossings import find_crossings
-    from bpdiagram.layout.measure import measure
+    from bpdiagram.layout.label_boxes import measure_labels
     from bpdiagram.layout.mirror import mirror_layout
 
     model = Diagram.load(DOCS / "cs231n-staged.yaml").model
-    m0 = measure(model)
+    m0 = measure_labels(model)
     counts = []
     for reflect in (True, False):
         m = mirror_layout(model, m0.texts, m0.sizes, m0.edge_texts, left=0.0, top=0.0, reflect=reflect,

@@ -27,13 +27,13 @@ def check(spec: Path | None, template: str | None, as_json: bool) -> int:
       bpdiagram check -t expression-add-mul --json
       bpdiagram check my-net.yaml --json
     """
-    from bpdiagram.model.build import default_title
     from bpdiagram.model.gradcheck import (  # heavy: numpy
         check_expression,
         check_gradients,
         format_expression_table,
         format_table,
     )
+    from bpdiagram.model.layer_labels import default_title
     from bpdiagram.spec import ExpressionSpec
 
     loaded = spec_or_template(spec, template)

@@ -43,7 +43,7 @@ def watch(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, for
       bpdiagram watch my-net.yaml --serve        # then open http://127.0.0.1:8765/
       bpdiagram watch lecture/*.yaml -o figs --backprop-to all --serve --port 8000
     """
-    from bpdiagram.watch import Watcher  # heavy: graphviz, the layout, watchfiles
+    from bpdiagram.watcher import Watcher  # heavy: graphviz, the layout, watchfiles
 
     options = drawing_options(formats, backprop_to, show, shapes, values, jumps, theme, steps, wrap, scale, png_width,
                               memory, batch, dtype, gradient_flow, code)

@@ -15,15 +15,14 @@ from itertools import pairwise
 
 import graphviz
 
-from bpdiagram.model.graph import EdgeKey, Graph
-from bpdiagram.options import EDGE_KINDS, EdgeKind
+from bpdiagram.layout.geometry import ARROW_LENGTH
+from bpdiagram.model.graph import Graph
+from bpdiagram.options import EdgeKind
 from bpdiagram.style import FONT_FAMILY, NODE_STYLES
 
 POINTS_PER_INCH = 72.0
-ARROW_SIZE = 0.75
-"""Graphviz arrowsize: dot leaves 10 pt × this between the spline end and the node for our arrowhead."""
-ARROW_LENGTH = 10.0 * ARROW_SIZE
-
+ARROW_SIZE = ARROW_LENGTH / 10.0
+"""Graphviz arrowsize: dot leaves 10 pt × this between the spline end and the node, room for our arrowhead."""
 
 
 @dataclass(frozen=True)
@@ -37,19 +36,6 @@ class DotEdge:
     reversed: bool
 
 
-def node_order(g: Graph) -> list[str]:
-    """Nodes sorted by row, then column, then id: the stable order of every output."""
-    order = g.rows
-    return sorted(g.nodes, key=lambda n: (order.index(g.node(n).row), g.node(n).column, n))
-
-
-def edge_order(g: Graph) -> list[EdgeKey]:
-    """Edge (source, target, key) triples sorted by kind, then by the order of their endpoints, then key."""
-    rank = {n: i for i, n in enumerate(node_order(g))}
-    return [e.ends for e in sorted(g.edges, key=lambda e: (EDGE_KINDS.index(e.kind), rank[e.source],
-                                                           rank[e.target], e.key))]
-
-
 def _goes_up_or_left(g: Graph, source: str, target: str) -> bool:
     s, t = g.node(source), g.node(target)
     rs, rt = g.rows.index(s.row), g.rows.index(t.row)
@@ -59,7 +45,7 @@ def _goes_up_or_left(g: Graph, source: str, target: str) -> bool:
 def dot_edges(g: Graph) -> list[DotEdge]:
     """Every model edge with its id and DOT direction (derivative links included; ``to_dot`` skips them)."""
     out = []
-    for i, (u, v, key) in enumerate(edge_order(g)):
+    for i, (u, v, key) in enumerate(g.edge_order()):
         rev = _goes_up_or_left(g, u, v)
         out.append(DotEdge(f"e{i}", v if rev else u, u if rev else v, g.edge((u, v, key)).kind, rev))
     return out
@@ -72,7 +58,7 @@ def to_dot(g: Graph, sizes: dict[str, tuple[float, float]], edge_labels: dict[st
            fontname=FONT_FAMILY, outputorder="edgesfirst", pad="0")
     d.attr("node", shape="box", fixedsize="true", label="", margin="0")
     d.attr("edge", arrowsize=str(ARROW_SIZE), fontname=FONT_FAMILY)
-    order = node_order(g)
+    order = g.node_order()
     _nodes(d, g, order, sizes)
     _rows(d, g, order)
     for e in dot_edges(g):

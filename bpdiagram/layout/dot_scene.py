@@ -18,10 +18,10 @@ from typing import Any
 
 from bpdiagram.layout.binaries import run_dot
 from bpdiagram.layout.crossings import find_crossings
-from bpdiagram.layout.dot_input import ARROW_LENGTH, DotEdge, dot_edges, node_order, to_dot
+from bpdiagram.layout.dot_input import DotEdge, dot_edges, to_dot
 from bpdiagram.layout.frame import BAND_PAD, LEFT, MARGIN, MIN_WIDTH, finish, title_block, title_height
-from bpdiagram.layout.geometry import straight
-from bpdiagram.layout.measure import Labels, measure
+from bpdiagram.layout.geometry import ARROW_LENGTH, straight
+from bpdiagram.layout.label_boxes import Labels, measure_labels
 from bpdiagram.layout.router import Request, Router
 from bpdiagram.layout.scene import EdgeRoute, NodeBox, Point, Scene
 from bpdiagram.layout.text import TextBlock
@@ -33,7 +33,7 @@ from bpdiagram.style import NODE_STYLES
 
 def dot_source(g: Graph) -> str:
     """The DOT text graphviz is handed for ``g`` (for golden files and the benchmark's floor)."""
-    return _dot(g, measure(g))
+    return _dot(g, measure_labels(g))
 
 
 def _dot(g: Graph, labels: Labels) -> str:
@@ -43,7 +43,7 @@ def _dot(g: Graph, labels: Labels) -> str:
 
 def dot_scene(g: Graph, jump_style: JumpStyle) -> Scene:
     """Lay out ``g`` with graphviz: its node placement, then the lines as the module docstring says."""
-    labels = measure(g)
+    labels = measure_labels(g)
     result = run_dot(_dot(g, labels))
     place = _Placement.of(g.title, result)
     nodes = _node_boxes(g, result, labels, place)
@@ -86,7 +86,7 @@ def _node_boxes(g: Graph, result: dict[str, Any], labels: Labels, place: _Placem
         if obj.get("name") in g and "pos" in obj:
             centers[obj["name"]] = place.point(_xy(obj["pos"]))
     nodes = []
-    for n in node_order(g):
+    for n in g.node_order():
         node = g.node(n)
         cx, cy = centers[n]
         w, h = labels.sizes[n]
@@ -154,7 +154,7 @@ def _request(g: Graph, spline: EdgeRoute) -> Request | None:
     """What the router is asked to draw straight instead of dot's spline (None: keep the spline).
 
     Derivative links straight when one fits; cache edges as short lines down (a cached value may come
-    into its user from the side); the loss's (or an expression's output's) first gradient turning down,
+    into its user from the side); the loss's first gradient turning down,
     never pointing right.
     """
     u, v, kind = spline.source, spline.target, spline.kind

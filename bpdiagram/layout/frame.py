@@ -1,8 +1,9 @@
 """The frame around laid-out nodes and lines: the title, the band strips, the legend, the canvas size.
 
-Every layout (graphviz's, the mirror's, the grid's, the stacked tiers') ends
-here, so every picture has the same margins, the same wrapped title and the
-same legend rows, whichever way its nodes were placed.
+Every layout (graphviz's, the mirror's, the grid's) ends here, and the
+stacked tiers use the same title block and legend rows, so every picture has
+the same margins, the same wrapped title and the same legend, whichever way
+its nodes were placed.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ __all__ = ["Point", "bezier_point", "curves", "ellipse_x", "ellipse_y", "is_stra
            "s_curve", "segment_hits_box", "straight", "with_head"]
 
 Point = tuple[float, float]
+ARROW_LENGTH = 7.5
+"""An arrowhead's length along its line, in every view: a route ends this far before the box it points at."""
 Side = Literal["top", "bottom", "left", "right"]
 """A side of a box, where a line leaves or enters it."""
 

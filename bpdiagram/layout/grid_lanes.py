@@ -22,7 +22,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bpdiagram.layout.geometry import Side, ellipse_x, polyline
+from bpdiagram.layout.geometry import ARROW_LENGTH, Side, ellipse_x, polyline
 from bpdiagram.layout.orthogonal import allocate_taps, lead_in, rounded, side_y
 from bpdiagram.layout.scene import EdgeRoute, NodeBox, Point
 from bpdiagram.layout.text import TextBlock
@@ -32,7 +32,6 @@ from bpdiagram.style import NODE_STYLES
 
 __all__ = ["Line", "draw_routes", "plan_lines", "role"]
 
-ARROW = 7.5
 JOG = 9.0
 """How far under a parameter an update turns to arrive pointing up."""
 SQUARE = ("bus.", "read.", "gradient", "loss-tie")
@@ -196,9 +195,9 @@ class _Routes:
         text = self.edge_texts.get(e)
         line = self.lines.get(e)
         if line is not None and line.lane.startswith(SQUARE):
-            pts = polyline(_shorten(_dedupe(corners), ARROW if head else 0.0))
+            pts = polyline(_shorten(_dedupe(corners), ARROW_LENGTH if head else 0.0))
         else:
-            pts = rounded(_dedupe(corners), shorten=ARROW if head else 0.0)
+            pts = rounded(_dedupe(corners), shorten=ARROW_LENGTH if head else 0.0)
         if line is not None and line.end[1] == "top" and line.start[1] in ("left", "right"):
             # a bus gathering into a kept value: the dashes of its lines in phase where they overlap
             pts = lead_in(pts, edge.kind, into=1.0 if line.start[1] == "left" else -1.0)

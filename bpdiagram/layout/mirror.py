@@ -27,16 +27,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from bpdiagram.layout.geometry import Point, polyline, s_curve, straight
+from bpdiagram.layout.geometry import ARROW_LENGTH, Point, polyline, s_curve, straight
 from bpdiagram.layout.mirror_plan import (
-    ARROW,
     EDGE_PAD,
     ENTRY_STEP,
     PORT_STEP,
     ROW_GAP,
     Columns,
     Measured,
-    Plan,
+    MirrorPlan,
     Rows,
     sum_gap,
 )
@@ -58,7 +57,7 @@ def mirror_layout(g: Graph, texts: dict[str, TextBlock], sizes: dict[str, tuple[
     boxes and the lines between them.
     """
     measured = Measured(texts, sizes, edge_texts, edge_id)
-    plan = Plan.of(g, edge_id)
+    plan = MirrorPlan.of(g, edge_id)
     ys = Rows.of(plan, sizes, top=top, reflect=reflect)
     xs = Columns.of(plan, measured, left=left, pitch=max(ys.pitch_f, ys.pitch_b))
     drawing = _Drawing(plan, xs, ys, measured)
@@ -71,7 +70,7 @@ def mirror_layout(g: Graph, texts: dict[str, TextBlock], sizes: dict[str, tuple[
 class _Drawing:
     """The boxes and lines, placed from the plan and the coordinates of its columns and rows."""
 
-    def __init__(self, plan: Plan, xs: Columns, ys: Rows, measured: Measured) -> None:
+    def __init__(self, plan: MirrorPlan, xs: Columns, ys: Rows, measured: Measured) -> None:
         self.plan, self.xs, self.ys, self.measured = plan, xs, ys, measured
         self.boxes: dict[str, NodeBox] = {}
         self.routes: dict[EdgeKey, EdgeRoute] = {}
@@ -150,7 +149,7 @@ class _Drawing:
         bu, bv = self.boxes[e[0]], self.boxes[e[1]]
         lane = bu.center[1]
         xb0, xb1 = self.xs.bend_at[e[1]]
-        base = bv.x - ARROW
+        base = bv.x - ARROW_LENGTH
         if abs(lane - port) < 0.5:
             points = straight((bu.x + bu.w, lane), (base, port))
         else:
@@ -165,10 +164,10 @@ class _Drawing:
         xb0, xb1 = self.xs.bend_at[column]
         end = target.x + target.w
         if abs(lane - port) < 0.5:
-            points = straight((source.x, port), (end + ARROW, lane))
+            points = straight((source.x, port), (end + ARROW_LENGTH, lane))
         else:
             points = polyline([(source.x, port), (xb1, port)]) + s_curve((xb1, port), (xb0, lane))[1:] \
-                + straight((xb0, lane), (end + ARROW, lane))[1:]
+                + straight((xb0, lane), (end + ARROW_LENGTH, lane))[1:]
         self._route(e, points, (end, lane), (self.xs.label_x[column], lane))
 
     def route_verticals(self) -> None:
@@ -183,20 +182,21 @@ class _Drawing:
                 y = bu.center[1]
                 from_sum: Point = (bu.x, y)
                 to_grad: Point = (bv.x + bv.w, y)
-                self._route(e, straight(from_sum, (to_grad[0] + ARROW, y)), to_grad,
+                self._route(e, straight(from_sum, (to_grad[0] + ARROW_LENGTH, y)), to_grad,
                             ((from_sum[0] + to_grad[0]) / 2, y))
             elif kind == "backward":  # the output's first gradient, at the right of its column
                 x = bu.x + bu.w - 12
-                self._route(e, straight((x, bu.y + bu.h), (x, bv.y - ARROW)), (x, bv.y), (x, (bu.y + bu.h + bv.y) / 2))
+                middle = (x, (bu.y + bu.h + bv.y) / 2)
+                self._route(e, straight((x, bu.y + bu.h), (x, bv.y - ARROW_LENGTH)), (x, bv.y), middle)
             elif kind == "derivative":  # the tie from an op down to its backward op
                 x = self.boxes[self.plan.home[u]].x + self.xs.tie_dx[self.plan.home[u]]
                 self._route(e, straight((x, bu.y + bu.h), (x, bv.y)), None, None)
             elif kind == "cache" and bv.band == "cache":  # the drop into the cached copy
                 x = bv.center[0]
-                self._route(e, straight((x, bu.y + bu.h), (x, bv.y - ARROW)), (x, bv.y), None)
+                self._route(e, straight((x, bu.y + bu.h), (x, bv.y - ARROW_LENGTH)), (x, bv.y), None)
             elif kind == "cache" and self.plan.home[u] == self.plan.home[v]:  # the cached output into its own rule
                 x = bu.center[0]
-                self._route(e, straight((x, bu.y + bu.h), (x, bv.y - ARROW)), (x, bv.y), None)
+                self._route(e, straight((x, bu.y + bu.h), (x, bv.y - ARROW_LENGTH)), (x, bv.y), None)
             elif kind == "cache":
                 self._route_foreign(e)
 
@@ -215,14 +215,14 @@ class _Drawing:
         x0 = min(bu.center[0] + 8 + 8 * j, bu.x + bu.w - 4)
         xe = bv.x + EDGE_PAD + ENTRY_STEP * i - ENTRY_STEP / 2 - 2
         knee = self.ys.back_top + ROW_GAP / 2 - 8
-        self._route(e, polyline([(x0, bu.y + bu.h), (xe, knee), (xe, bv.y - ARROW)]), (xe, bv.y), None)
+        self._route(e, polyline([(x0, bu.y + bu.h), (xe, knee), (xe, bv.y - ARROW_LENGTH)]), (xe, bv.y), None)
 
 
 def _round(p: Point) -> Point:
     return (round(p[0], 2), round(p[1], 2))
 
 
-def _pair_backward(plan: Plan, fwd_edges: list[EdgeKey]) -> dict[EdgeKey, EdgeKey]:
+def _pair_backward(plan: MirrorPlan, fwd_edges: list[EdgeKey]) -> dict[EdgeKey, EdgeKey]:
     """Each forward edge u → v with its mirror dv → du (the n-th of parallel edges with the n-th)."""
     g, home = plan.graph, plan.home
     waiting: dict[tuple[str, str], list[EdgeKey]] = {}

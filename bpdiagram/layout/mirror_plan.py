@@ -2,7 +2,7 @@
 
 The first half of ``layout.mirror``: it reads the typed model and the
 measured sizes, and decides everything that does not depend on drawing a
-line. ``Plan`` says where each node stands (one column per forward value,
+line. ``MirrorPlan`` says where each node stands (one column per forward value,
 its lane; the backward and cached nodes under it); ``Rows`` and ``Columns``
 turn lanes and columns into y and x, with room for the labels and the
 S-bends of the lanes that enter a column.
@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from bpdiagram.layout.geometry import ARROW_LENGTH
 from bpdiagram.layout.layering import columns_for, rows_for, spans_for
 from bpdiagram.layout.text import TextBlock
 from bpdiagram.model.graph import Edge, EdgeKey, Graph
 
-__all__ = ["ARROW", "EDGE_PAD", "ENTRY_STEP", "PORT_STEP", "ROW_GAP", "Columns", "Measured", "Plan", "Rows",
+__all__ = ["EDGE_PAD", "ENTRY_STEP", "PORT_STEP", "ROW_GAP", "Columns", "Measured", "MirrorPlan", "Rows",
            "sum_gap"]
 
-ARROW = 7.5
 ROW_GAP = 24.0
 """Vertical room between the boxes of neighbouring rows (the S-bends between lanes pass there)."""
 BAND_GAP = 34.0
@@ -49,7 +49,7 @@ class Measured:
 
 
 @dataclass(frozen=True)
-class Plan:
+class MirrorPlan:
     """Where every node stands before any size is known: the forward columns and rows, and what hangs under them."""
 
     graph: Graph
@@ -76,7 +76,7 @@ class Plan:
     """The columns where the output's first gradient starts (it needs room at the column's right)."""
 
     @classmethod
-    def of(cls, g: Graph, edge_id: Callable[[EdgeKey], str]) -> Plan:
+    def of(cls, g: Graph, edge_id: Callable[[EdgeKey], str]) -> MirrorPlan:
         forward = _forward_order(g)
         users = _users(g, forward)
         column = columns_for(forward)
@@ -163,7 +163,7 @@ class Rows:
     reflect: bool
 
     @classmethod
-    def of(cls, plan: Plan, sizes: Mapping[str, tuple[float, float]], *, top: float, reflect: bool) -> Rows:
+    def of(cls, plan: MirrorPlan, sizes: Mapping[str, tuple[float, float]], *, top: float, reflect: bool) -> Rows:
         fwd_h = max(sizes[n][1] for n in plan.forward)
         back_nodes = [b for n in plan.forward for b in plan.mirror_of[n]]
         back_h = max((sizes[b][1] for b in back_nodes), default=fwd_h)
@@ -202,7 +202,7 @@ class Columns:
     right: float
 
     @classmethod
-    def of(cls, plan: Plan, measured: Measured, *, left: float, pitch: float) -> Columns:
+    def of(cls, plan: MirrorPlan, measured: Measured, *, left: float, pitch: float) -> Columns:
         width, tie_dx = _widths(plan, measured)
         label_room = _label_room(plan, measured.edge_texts)
         bend_len = _bend_lengths(plan, pitch)
@@ -213,11 +213,11 @@ class Columns:
         x = left
         for i, n in enumerate(plan.forward):
             if i and n in fed:  # a gap for the lanes' labels, then their S-bends
-                start = x + 6 + ARROW
+                start = x + 6 + ARROW_LENGTH
                 label_x[n] = start + label_room[n] / 2
                 xb0 = start + label_room[n] + 4
                 xb1 = xb0 + bend_len[n]
-                x = xb1 + 2 + ARROW
+                x = xb1 + 2 + ARROW_LENGTH
                 bend_at[n] = (xb0, xb1)
             elif i:
                 x += INPUT_GAP
@@ -226,7 +226,7 @@ class Columns:
         return cls(x_of, width, tie_dx, label_x, bend_at, x)
 
 
-def _widths(plan: Plan, measured: Measured) -> tuple[dict[str, float], dict[str, float]]:
+def _widths(plan: MirrorPlan, measured: Measured) -> tuple[dict[str, float], dict[str, float]]:
     """Each column's width, and where in an op's column its derivative tie runs.
 
     An input's column holds its gradient and its ``+`` side by side; an op's
@@ -253,7 +253,7 @@ def _widths(plan: Plan, measured: Measured) -> tuple[dict[str, float], dict[str,
     return width, tie_dx
 
 
-def _label_room(plan: Plan, edge_texts: Mapping[EdgeKey, TextBlock]) -> dict[str, float]:
+def _label_room(plan: MirrorPlan, edge_texts: Mapping[EdgeKey, TextBlock]) -> dict[str, float]:
     """The room before each column for the labels of the lanes entering it (forward values, mirrored gradients)."""
     g, home = plan.graph, plan.home
     room = {n: 0.0 for n in plan.forward}
@@ -267,7 +267,7 @@ def _label_room(plan: Plan, edge_texts: Mapping[EdgeKey, TextBlock]) -> dict[str
     return room
 
 
-def _bend_lengths(plan: Plan, pitch: float) -> dict[str, float]:
+def _bend_lengths(plan: MirrorPlan, pitch: float) -> dict[str, float]:
     """The S-bend into a column is longer where a lane steps down (or up) many rows: a gentle slope."""
     bend_len = {n: BEND for n in plan.forward}
     for n in plan.forward:

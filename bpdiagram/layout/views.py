@@ -1,4 +1,4 @@
-"""Which layout draws which view, and the frame every layout's result is put in.
+"""Which layout draws which view; ``layout.frame`` then puts every result in the same frame.
 
 The vectorized view is placed by graphviz (``layout.dot_scene``); an
 expression graph is drawn as a forward drawing and its mirror
@@ -13,11 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bpdiagram.layout.crossings import find_crossings
-from bpdiagram.layout.dot_input import node_order
 from bpdiagram.layout.dot_scene import dot_scene
 from bpdiagram.layout.frame import BAND_PAD, LEFT, MARGIN, MIN_WIDTH, finish, title_block, title_height
 from bpdiagram.layout.grid import grid_layout
-from bpdiagram.layout.measure import Labels, measure
+from bpdiagram.layout.label_boxes import Labels, measure_labels
 from bpdiagram.layout.mirror import mirror_layout
 from bpdiagram.layout.scene import PlacedDrawing, Scene
 from bpdiagram.model.graph import Graph
@@ -59,11 +58,11 @@ def _placed_scene(g: Graph, jump_style: JumpStyle, place: Callable[[Labels, floa
     A first pass only measures the width, which the title wraps to; the title's height sets the top of
     the second.
     """
-    labels = measure(g)
+    labels = measure_labels(g)
     m = place(labels, 0.0)
     title_text = title_block(g.title, max(m.right + BAND_PAD + MARGIN, MIN_WIDTH))
     m = place(labels, MARGIN + title_height(g.title, title_text) + BAND_PAD)
-    nodes = [m.nodes[n] for n in node_order(g)]
+    nodes = [m.nodes[n] for n in g.node_order()]
     routes = [m.routes[e] for e in labels.order]
     return finish(g.title, title_text, nodes, routes, find_crossings(routes, nodes), right=m.right,
                   jump_style=jump_style)

@@ -23,7 +23,7 @@ from bpdiagram.model.vectorized import VectorizedBuilder
 from bpdiagram.spec.expression import ExpressionSpec
 from bpdiagram.spec.network import NetworkSpec
 
-__all__ = ["BuildOptions", "build_graph", "default_title", "gradient_norms", "output_fusion"]
+__all__ = ["BuildOptions", "build_graph", "gradient_norms"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class BuildOptions:
     memory: MemoryOptions | None = None
     """Show each cached value's shape and bytes at this batch size and dtype, and the total on the cache band."""
     gradient_flow: bool = False
-    """Record ‖dW[l]‖_F of every layer drawn (``graph["gradient_flow"]``) for the strip under the backward band."""
+    """Record ‖dW[l]‖_F of every layer drawn (``Graph.gradient_flow``) for the strip under the backward band."""
 
 
 def build_graph(spec: NetworkSpec | ExpressionSpec, options: BuildOptions | None = None) -> Graph:

@@ -84,7 +84,7 @@ class _Kept:
 
 def build_elementwise(spec: NetworkSpec, *, shapes: bool, fused: FusedOp | None, title: str) -> Graph:
     """The element-wise model of ``spec``; ``fused`` is the output rule in effect (None: the general chain)."""
-    return _Builder(spec, shapes=shapes, fused=fused).build(title)
+    return ElementwiseBuilder(spec, shapes=shapes, fused=fused).build(title)
 
 
 class _UnitMore(TypedDict, total=False):
@@ -96,7 +96,9 @@ class _UnitMore(TypedDict, total=False):
     """What it is for one unit and the unit's number (``("z", 2)``), which the grid places it by."""
 
 
-class _Builder:
+class ElementwiseBuilder:
+    """One element-wise network's graph, built in passes: forward units, backward units, kept values, edges."""
+
     def __init__(self, spec: NetworkSpec, *, shapes: bool, fused: FusedOp | None) -> None:
         self.spec = spec
         self.shapes = shapes

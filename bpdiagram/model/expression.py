@@ -23,6 +23,7 @@ from bpdiagram.model.expression_values import (
     fill_gate,
     fmt,
     name_markup,
+    var_node,
 )
 from bpdiagram.model.graph import Edge, Graph, GraphBuilder, Node
 from bpdiagram.options import Band, EdgeKind, NodeKind
@@ -35,10 +36,10 @@ ROWS: dict[str, Band] = {"ops": "forward", "params": "forward", "cache": "cache"
 
 def build_expression_graph(spec: ExpressionSpec) -> Graph:
     """The computational graph of ``spec`` with values and gradients."""
-    return _Builder(spec, evaluate(spec)).build()
+    return ExpressionBuilder(spec, evaluate(spec)).build()
 
 
-class _Builder:
+class ExpressionBuilder:
     """One expression's graph, built in passes: forward ops, backward rules, gradient sums, the cache."""
 
     def __init__(self, spec: ExpressionSpec, ev: Evaluation) -> None:
@@ -47,7 +48,7 @@ class _Builder:
         self.show = set(spec.show)
         self.g = GraphBuilder()
         self.column = {gate.id: 2 * i + 1 for i, gate in enumerate(ev.gates)}
-        self.var_id = {var: f"var.{var}" for var in spec.variables}
+        self.var_id = {var: var_node(var) for var in spec.variables}
 
     def node(self, node_id: str, kind: NodeKind, row: str, column: float, label: str,
              mirror: str | None = None) -> None:

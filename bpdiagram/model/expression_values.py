@@ -35,6 +35,15 @@ def fmt(value: float) -> str:
     return text.replace("-", "−")
 
 
+def var_node(name: str) -> str:
+    """The id of variable ``name``'s node (``var.x``): its wires come from it, its gradient goes back to it.
+
+    >>> var_node("w0")
+    'var.w0'
+    """
+    return f"var.{name}"
+
+
 def name_markup(name: str) -> str:
     """``w0`` → w₀ (trailing digits as a subscript), other names escaped as they are."""
     match = re.fullmatch(r"([A-Za-z]+)(\d+)", name)
@@ -140,7 +149,7 @@ def evaluate(spec: ExpressionSpec, values: dict[str, float] | None = None, *, ba
 
     def walk(node: Expr, final: bool) -> Wire:
         if isinstance(node, Var):
-            return Wire(f"var.{node.name}", name_markup(node.name), env[node.name], var=node.name)
+            return Wire(var_node(node.name), name_markup(node.name), env[node.name], var=node.name)
         if isinstance(node, Const):
             return Wire(None, fmt(node.value), node.value)
         # the argument that needs more values kept at once goes first (Sethi–Ullman order): fewer values

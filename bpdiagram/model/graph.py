@@ -1,6 +1,6 @@
 """The model every builder produces and the layout reads: typed nodes and edges, in a fixed order.
 
-A builder (``model.build``, ``model.elementwise``, ``model.expression``)
+A builder (``model.vectorized``, ``model.elementwise``, ``model.expression``)
 decides what is drawn and the hints the layout follows: each node's band, its
 row within the band and its column (an ordering hint), each edge's kind and
 label. It adds them to a ``GraphBuilder`` and freezes the result into a
@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
-from bpdiagram.options import Band, EdgeKind, NodeKind
+from bpdiagram.options import EDGE_KINDS, Band, EdgeKind, NodeKind
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -109,6 +110,9 @@ class Graph:
     _in: dict[str, tuple[Edge, ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        # read-only views: a frozen model whose node table could still be changed would not be frozen
+        object.__setattr__(self, "nodes", MappingProxyType(dict(self.nodes)))
+        object.__setattr__(self, "band_titles", MappingProxyType(dict(self.band_titles)))
         out: dict[str, list[Edge]] = {n: [] for n in self.nodes}
         into: dict[str, list[Edge]] = {n: [] for n in self.nodes}
         for e in self.edges:
@@ -118,9 +122,11 @@ class Graph:
         object.__setattr__(self, "_in", {n: tuple(es) for n, es in into.items()})
 
     def __contains__(self, node_id: object) -> bool:
+        """Whether a node of this id is in the graph (``"A1" in g``; ids, as ``node`` takes)."""
         return node_id in self.nodes
 
     def __iter__(self) -> Iterator[Node]:
+        """The nodes themselves, in the order they were added."""
         return iter(self.nodes.values())
 
     def node(self, node_id: str) -> Node:
@@ -143,8 +149,18 @@ class Graph:
         raise KeyError(key)
 
     def layers(self) -> int:
-        """The deepest layer any node belongs to (at least 1)."""
+        """The deepest layer any node belongs to (0 for an expression, whose nodes have no layer)."""
         return max((n.layer for n in self), default=1)
+
+    def node_order(self) -> list[str]:
+        """Node ids sorted by row, then column, then id: the stable order of every output."""
+        return sorted(self.nodes, key=lambda n: (self.rows.index(self.nodes[n].row), self.nodes[n].column, n))
+
+    def edge_order(self) -> list[EdgeKey]:
+        """Edges sorted by kind, then by the order of their ends, then key: the order (and ids) of every output."""
+        rank = {n: i for i, n in enumerate(self.node_order())}
+        return [e.ends for e in sorted(self.edges, key=lambda e: (EDGE_KINDS.index(e.kind), rank[e.source],
+                                                                  rank[e.target], e.key))]
 
     def to_networkx(self) -> nx.MultiDiGraph:
         """The model as a networkx ``MultiDiGraph`` with plain attributes (for scripts; imports networkx)."""

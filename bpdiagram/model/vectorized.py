@@ -179,7 +179,6 @@ class VectorizedBuilder(LayerLabels):
         """The array as label text when numbers are on."""
         return array_labels.block(array) if self.numbers is not None and array is not None else None
 
-
     def forward_nodes(self) -> None:
         spec, sym, p = self.spec, self.sym, self.numbers
         self.node("input", "input", "ops", 0, 0, escape(spec.input.name), shape=self.shape(0),

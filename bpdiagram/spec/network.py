@@ -49,7 +49,7 @@ ELEMENTWISE_MAX_WEIGHTS = 528
 and 2,048 about a minute."""
 
 ELEMENTWISE_MAX_LAYERS = 4
-"""Layers the element-wise view draws; each is four columns wide, and dot slows with the width. Set from
+"""Layers the element-wise view draws; each is four columns wide, and the grid slows with the width. Set from
 ``tools/limits.py`` (``make limits``): on 2026-11-30 6 layers of 5 units took 8.2 s of CPU, 8 layers of 5
 9.5 s and 16 layers of 4 13.3 s."""
 

@@ -1,4 +1,4 @@
-"""``bpdiagram watch``: build, then build again whenever a spec file changes.
+"""The rebuild loop behind ``bpdiagram watch``: build, then build again whenever a spec file changes.
 
 The process stays up, so the imports (numpy, graphviz, the writers) and the
 template catalogue are paid once; a rebuild only reads the spec and lays it

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bpdiagram.layout.dot_input import edge_order
 from bpdiagram.layout.text import TextBlock, layout_text
 from bpdiagram.model.graph import EdgeKey, Graph
 from bpdiagram.options import NodeKind
@@ -41,17 +40,17 @@ class Labels:
     sizes: dict[str, tuple[float, float]]
     """Each node's box (width, height) around its label."""
     order: list[EdgeKey]
-    """The edges in output order (``dot_input.edge_order``)."""
+    """The edges in output order (``Graph.edge_order``)."""
     ids: dict[EdgeKey, str]
     """Each edge's id in every output."""
     edge_texts: dict[EdgeKey, TextBlock]
     """The label of every edge that has one, laid out in the small size."""
 
 
-def measure(g: Graph) -> Labels:
+def measure_labels(g: Graph) -> Labels:
     """Every node's and edge's label of ``g`` laid out, and the boxes the nodes need."""
     texts = {n.id: layout_text(n.label, FONT_SIZE) for n in g}
-    order = edge_order(g)
+    order = g.edge_order()
     return Labels(texts, {n.id: node_size(n.kind, texts[n.id]) for n in g}, order,
                   {e: f"e{i}" for i, e in enumerate(order)},
                   {e: layout_text(g.edge(e).label, SMALL_SIZE) for e in order if g.edge(e).label})
