@@ -71,7 +71,9 @@ class PathPos:
     """A place on a Bézier chain: the index of its cubic piece and the parameter on it."""
 
     curve: int
+    """Which cubic piece of the chain (0 = the first)."""
     t: float
+    """The Bézier parameter on that piece, 0 at its start and 1 at its end."""
 
 
 @dataclass(frozen=True)

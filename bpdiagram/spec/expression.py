@@ -34,6 +34,7 @@ class Var:
 
     name: str
     column: int
+    """Where it is written in the expression (1-based), for error messages."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Const:
 
     value: float
     column: int
+    """Where it is written in the expression (1-based), for error messages."""
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ class InputSpec:
     """The input layer: its symbol and the number of features n[0]."""
 
     name: str
+    """The input's symbol in the diagram: ``X`` unless the spec names it (``input: {name: x, size: 3}``)."""
     size: int
 
 
