@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,6 +44,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=browser_missing))
         if "mxgraph" in item.keywords and not (MXGRAPH / "mxClient.min.js").is_file():
             item.add_marker(pytest.mark.skip(reason="the npm package mxgraph is not installed (make test installs it)"))
+
+
+@pytest.fixture(scope="module")
+def driver() -> Iterator[Any]:
+    """One headless Chromium per test module (skipped, with the reason, where it cannot start)."""
+    missing = _browser_missing()
+    if missing:
+        pytest.skip(missing)
+    from tests.chromium import chromium  # imports this module: only once the fixture is asked for
+
+    with chromium() as (browser, _):
+        yield browser
 
 
 @pytest.fixture(params=TEMPLATES)

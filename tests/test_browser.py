@@ -7,7 +7,6 @@ are loaded from file:// URLs, as a course author opening the file would.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +14,8 @@ import pytest
 
 from bpdiagram.diagram import Diagram
 from bpdiagram.writers.html import IDLE_STATUS, fragment
-from tests.chromium import chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.graphviz]
-
-
-@pytest.fixture(scope="module")
-def driver() -> Iterator[Any]:
-    with chromium() as (browser, _):
-        yield browser
 
 
 def open_page(driver: Any, path: Path, data: bytes) -> None:

@@ -79,23 +79,15 @@ def test_rsvg_crash_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_rsvg_hang_times_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    fake = folder / "rsvg-convert"
-    fake.write_text("#!/bin/sh\nexec sleep 30\n", encoding="utf-8")
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    path = _bin_with(tmp_path / "bin", "exec sleep 30")
+    monkeypatch.setenv("PATH", f"{path}{os.pathsep}{os.environ['PATH']}")
     with pytest.raises(RasteriserError, match=r"did not finish within 0\.5 s"):
         binaries.run_rsvg(SQUARE, "png", timeout=0.5)
 
 
 def test_empty_output_is_a_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    fake = folder / "rsvg-convert"
-    fake.write_text("#!/bin/sh\ncat >/dev/null\n", encoding="utf-8")
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    path = _bin_with(tmp_path / "bin", "cat >/dev/null")
+    monkeypatch.setenv("PATH", f"{path}{os.pathsep}{os.environ['PATH']}")
     with pytest.raises(RasteriserError, match="failed to write the PNG: exit status 0"):
         binaries.run_rsvg(SQUARE, "png")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,6 @@ from bpdiagram.cli import cli
 from bpdiagram.diagram import Diagram
 from bpdiagram.layout import layout_graph
 from bpdiagram.layout.quality import measure
-from tests.chromium import chromium
-from tests.conftest import CHROMEDRIVER, CHROMIUM
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -183,14 +180,6 @@ def test_check_report_to_json_is_json_text() -> None:
 
 
 # -- the series page in a real browser ------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def driver() -> Iterator[Any]:
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip("Debian's chromium and chromium-driver are not installed (make test installs them)")
-    with chromium() as (browser, _):
-        yield browser
 
 
 def shown_frame(driver: Any) -> list[str]:

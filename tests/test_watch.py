@@ -19,15 +19,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bpdiagram.diagram import Diagram
-from tests.chromium import chromium
-from tests.conftest import CHROMEDRIVER, CHROMIUM, ROOT
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.graphviz
 START = 60.0
@@ -174,14 +172,6 @@ def test_watch_refuses_bad_arguments_at_once(tmp_path: Path) -> None:
 
 
 # -- live preview in the browser --------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def driver() -> Iterator[Any]:
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip("Debian's chromium and chromium-driver are not installed (make test installs them)")
-    with chromium() as (browser, _):
-        yield browser
 
 
 def wait_for(driver: Any, condition: Any, timeout: float = REBUILD) -> Any:
