@@ -1,12 +1,14 @@
 """The frame around laid-out nodes and lines: the title, the band strips, the legend, the canvas size.
 
 Every layout (graphviz's, the mirror's, the grid's) ends here, and the
-stacked tiers use the same title block and legend rows, so every picture has
+stacked tiers use the same title block and legend, so every picture has
 the same margins, the same wrapped title and the same legend, whichever way
 its nodes were placed.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from bpdiagram.layout.crossings import plan_jumps
 from bpdiagram.layout.scene import BandRect, Crossing, EdgeRoute, LegendEntry, NodeBox, Scene
@@ -41,12 +43,18 @@ def finish(title: str, title_text: TextBlock, nodes: list[NodeBox], routes: list
     content_bottom = max(b.y + b.h for b in bands)
     content_width = max(right + BAND_PAD + MARGIN, MIN_WIDTH)
     width = max(content_width, title_text.width + 2 * MARGIN)
-    kinds = [k for k in EDGE_KINDS if any(r.kind == k for r in routes)]
-    legend, box = place_legend(kinds, LEFT - BAND_PAD, content_bottom + 14, width - MARGIN)
-    height = box[1] + box[3] + MARGIN
+    legend, box, height = legend_below(routes, content_bottom, width)
     return Scene(title, title_text, round(width, 2), round(height, 2), bands, tuple(nodes), tuple(routes),
                  legend, box, crossings, plan_jumps(routes, [c for c in crossings if c.needs_jump]), jump_style,
                  every_jump=plan_jumps(routes, crossings))
+
+
+def legend_below(routes: Sequence[EdgeRoute], content_bottom: float,
+                 width: float) -> tuple[tuple[LegendEntry, ...], tuple[float, float, float, float], float]:
+    """The legend of the edge kinds drawn, under the content of a picture ``width`` px wide, and its height."""
+    kinds = [k for k in EDGE_KINDS if any(r.kind == k for r in routes)]
+    legend, box = place_legend(kinds, LEFT - BAND_PAD, content_bottom + 14, width - MARGIN)
+    return legend, box, box[1] + box[3] + MARGIN
 
 
 def place_legend(kinds: list[EdgeKind], x0: float, y0: float,

@@ -26,11 +26,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from bpdiagram.layout.frame import BAND_PAD, LEFT, MARGIN, place_legend, title_block, title_height
+from bpdiagram.layout.frame import MARGIN, legend_below, title_block, title_height
 from bpdiagram.layout.scene import BandRect, Crossing, EdgeRoute, Jump, NodeBox, Point, Scene
 from bpdiagram.layout.views import layout_graph
 from bpdiagram.model.graph import Graph, GraphBuilder, Node
-from bpdiagram.options import EDGE_KINDS, JumpStyle
+from bpdiagram.options import JumpStyle
 from bpdiagram.richtext import plain
 
 __all__ = ["MAX_ASPECT", "TIER_GAP", "choose_wrap", "layout_tiers", "split", "stack", "tier_of"]
@@ -154,10 +154,7 @@ def stack(scenes: list[Scene], *, title: str, wrap: int) -> Scene:
         every_jump += [dataclasses.replace(j, edge=edge_id(j.edge), p_in=down(j.p_in), p_out=down(j.p_out))
                        for j in scene.every_jump]
         y = bottom + dy + TIER_GAP
-    content_bottom = y - TIER_GAP
-    kinds = [k for k in EDGE_KINDS if any(e.kind == k for e in edges)]
-    legend, box = place_legend(kinds, LEFT - BAND_PAD, content_bottom + 14, width - MARGIN)
-    height = box[1] + box[3] + MARGIN
+    legend, box, height = legend_below(edges, y - TIER_GAP, width)
     first = scenes[0]
     return Scene(title, title_text, round(width, 2), round(height, 2), tuple(bands), tuple(nodes), tuple(edges),
                  legend, box, tuple(crossings), tuple(jumps), first.jump_style, first.theme, wrap=wrap,
