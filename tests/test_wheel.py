@@ -94,12 +94,12 @@ def test_the_metadata_is_complete(installed: Installed) -> None:
         meta = email.parser.Parser().parsestr(whl.read(meta_name).decode("utf-8"))
         assert any(n.endswith(".dist-info/licenses/LICENSE") for n in whl.namelist())
     assert meta["Version"] == bpdiagram.__version__
-    requires = {r.split(">")[0].split("=")[0].split(";")[0].strip().lower() for r in meta.get_all("Requires-Dist")}
+    requires = {r.split(">")[0].split("=")[0].split(";")[0].strip().lower() for r in meta.get_all("Requires-Dist", [])}
     assert {"networkx", "graphviz", "numpy", "click", "pyyaml", "watchfiles"} <= requires
     assert meta["License-Expression"] == "MIT"
-    urls = dict(u.split(", ", 1) for u in meta.get_all("Project-URL"))
+    urls = dict(u.split(", ", 1) for u in meta.get_all("Project-URL", []))
     assert {"Homepage", "Documentation", "Source", "Issues", "Changelog"} <= set(urls)
-    assert any(c.startswith("Programming Language :: Python :: 3.11") for c in meta.get_all("Classifier"))
+    assert any(c.startswith("Programming Language :: Python :: 3.11") for c in meta.get_all("Classifier", []))
 
 
 def test_bpdiagram_comes_from_the_wheel(installed: Installed, tmp_path: Path) -> None:
