@@ -153,6 +153,7 @@ def random_cnn(seed: int) -> tuple[nn.Sequential, Tensor, Tensor, dict[str, Tens
         conv = nn.Conv2d(c, rng.randint(1, 3), kernel, stride=stride, padding=padding)
         modules.append(conv)
         layers += 1
+        assert conv.bias is not None
         params[f"W{layers}"], params[f"b{layers}"] = conv.weight, conv.bias
         c, h = conv.out_channels, (h + 2 * padding - kernel) // stride + 1
         activation = rng.choice([nn.ReLU, nn.Tanh, None])
