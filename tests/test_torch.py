@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -333,6 +336,46 @@ def test_without_torch_the_command_says_how_to_install_it(models: Path) -> None:
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr == ("error: reading a PyTorch model needs PyTorch, which is not installed: "
                            "pip install 'bpdiagram[torch]'\n")
+
+
+PAGE = ROOT / "docs" / "how-to" / "draw-your-own-model.md"
+FENCE = re.compile(r"(?:<!-- norun: (?P<why>[^>]*) -->\n)?```(?P<lang>\w+)\n(?P<code>.*?)```", re.S)
+
+
+def page_blocks() -> list[tuple[str, str, str | None]]:
+    """(language, code, the norun reason or None) of each fenced block of the how-to page."""
+    return [(m["lang"], m["code"], m["why"]) for m in FENCE.finditer(PAGE.read_text(encoding="utf-8"))]
+
+
+@pytest.mark.graphviz
+def test_the_how_to_page_runs(tmp_path: Path) -> None:
+    """Every bash and python block of the page, in order, in a copy of docs/examples, bpdiagram on PATH."""
+    shutil.copytree(EXAMPLES, tmp_path, dirs_exist_ok=True)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    ran = 0
+    for lang, code, why in page_blocks():
+        if why is not None or lang not in ("bash", "python"):
+            continue
+        command = ["bash", "-e", "-c", code] if lang == "bash" else [sys.executable, "-c", code]
+        proc = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, f"{lang} block failed:\n{code}\n{proc.stderr}"
+        ran += 1
+    assert ran >= 4
+    assert (tmp_path / "figures" / "mlp.png").is_file() and (tmp_path / "logits.png").is_file()
+
+
+def test_the_page_shows_the_example_file_as_it_is() -> None:
+    shown = [code for _, code, why in page_blocks() if why is not None and "example file" in why]
+    assert len(shown) == 1 and shown[0] in (EXAMPLES / "mlp.py").read_text(encoding="utf-8")
+
+
+def test_the_pages_error_is_the_one_bpdiagram_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "nets.py").write_text("from torch import nn\nrnn = nn.Sequential(nn.Linear(2, 3), nn.LSTM(3, 8))\n",
+                                      encoding="utf-8")
+    _, _, err = run("from-torch", "nets.py:rnn")
+    shown = [code for lang, code, _ in page_blocks() if lang == "text"]
+    assert shown == [err]
 
 
 def test_the_docs_example_model_converts() -> None:
