@@ -90,7 +90,6 @@ docs: $(TSTAMP) system browser mxgraph
 	$(BIN)/bpdiagram render -t vanishing-gradients docs/vanishing-gradients-xavier.yaml -o docs/images -f png --force --wrap 3
 	$(BIN)/bpdiagram render docs/dls-l-layer.yaml -o docs/images -f png --force
 	$(BIN)/bpdiagram render docs/ten-layers.yaml -o docs/images -f png --force --width 800
-	$(BIN)/bpdiagram render --torch docs/examples/mlp.py:model --weights -o docs/images -f png --force --name torch-mlp
 	$(BIN)/python tools/closeup.py docs/line-jumps.yaml --jumps none -o docs/images/line-jumps-none.png
 	$(BIN)/python tools/closeup.py docs/line-jumps.yaml --jumps arc -o docs/images/line-jumps-arc.png
 	$(BIN)/python -c "import bpdiagram; bpdiagram.template('two-layer-binary', theme='print').save('docs/images/two-layer-binary-print.png')"

@@ -205,7 +205,7 @@ def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ("nested", (), "nets.py: nested[0][1]: GELU(approximate='none') cannot be drawn"),
     ("custom", (), "nets.py: custom: is a Net, not an nn.Sequential; the diagram reads a Sequential's modules in "
                    "order"),
-    ("number", (), "nets.py: number: is a int, not an nn.Sequential"),
+    ("number", (), "nets.py: number: is an object of type int, not an nn.Sequential"),
     ("missing", (), "nets.py: defines no 'missing'; it defines broken, build, conv, ends_in_relu,"),
     ("broken", (), f"nets.py:{RAISE_LINE}: running it raised ValueError: no model today"),
     ("plain", ("--input-shape", "4,3"), "nets.py: plain[0]: Linear(in_features=2, out_features=3, bias=True) "
@@ -376,6 +376,18 @@ def test_the_pages_error_is_the_one_bpdiagram_prints(tmp_path: Path, monkeypatch
     _, _, err = run("from-torch", "nets.py:rnn")
     shown = [code for lang, code, _ in page_blocks() if lang == "text"]
     assert shown == [err]
+
+
+@pytest.mark.graphviz
+def test_the_pages_picture_is_what_render_torch_draws_today(tmp_path: Path) -> None:
+    """docs/how-to/torch-mlp.png is current; when this fails, run the command below from the repository and look:
+    bpdiagram render --torch docs/examples/mlp.py:model --weights -f png -o docs/how-to --name torch-mlp --force"""
+    from tests.test_docs_pictures import differing_share
+
+    code, _, err = run("render", "--torch", str(EXAMPLES / "mlp.py") + ":model", "--weights", "-f", "png", "-o",
+                       str(tmp_path), "--name", "torch-mlp")
+    assert code == 0, err
+    assert differing_share(tmp_path / "torch-mlp.png", PAGE.parent / "torch-mlp.png") <= 0.001
 
 
 def test_the_docs_example_model_converts() -> None:

@@ -109,7 +109,7 @@ def _sequential(model: Any, name: str, file: str) -> nn.Sequential:
     if isinstance(model, nn.Module):
         raise SpecError(f"is a {type(model).__name__}, not an nn.Sequential; the diagram reads a Sequential's "
                         "modules in order, so write the model as nn.Sequential(...)", file=file, key=name)
-    raise SpecError(f"is a {type(model).__name__}, not an nn.Sequential", file=file, key=name)
+    raise SpecError(f"is an object of type {type(model).__name__}, not an nn.Sequential", file=file, key=name)
 
 
 def inferred_loss(model: nn.Module) -> str:
