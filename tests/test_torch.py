@@ -73,7 +73,8 @@ def test_the_random_models_cover_every_module_and_loss() -> None:
         seen |= {type(module).__name__ for module in model.net}
         seen |= {model.loss, f"logits-{model.loss}" if model.logits else ""}
         seen |= {"cancelled"} if model.cancelled else set()
-    wanted = {"Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "BatchNorm1d", "Dropout", "bce", "ce",
+    wanted = {"Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "BatchNorm1d", "Dropout",
+              "bce", "ce",
               "mse", "logits-bce", "logits-ce", "cancelled"}
     assert wanted <= seen, wanted - seen
 
@@ -135,6 +136,7 @@ relu_first = nn.Sequential(nn.ReLU(), nn.Linear(2, 1))
 norm_after_relu = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.BatchNorm1d(3), nn.Linear(3, 1))
 two_activations = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Tanh(), nn.Linear(3, 1))
 hidden_softmax = nn.Sequential(nn.Linear(2, 3), nn.Softmax(dim=1), nn.Linear(3, 2), nn.Softmax(dim=1))
+log_probabilities = nn.Sequential(nn.Linear(2, 3), nn.LogSoftmax(dim=1))
 steep_leak = nn.Sequential(nn.Linear(2, 3), nn.LeakyReLU(0.2), nn.Linear(3, 1))
 ends_in_relu = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1), nn.ReLU())
 output_dropout = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid(), nn.Dropout(0.5))
@@ -186,6 +188,8 @@ def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                             "bias=True, track_running_stats=True) comes after an activation;"),
     ("two_activations", (), "nets.py: two_activations[2]: Tanh() comes after an activation;"),
     ("hidden_softmax", ("--loss", "ce"), "nets.py: hidden_softmax[1]: softmax is drawn on the output layer only"),
+    ("log_probabilities", ("--loss", "mse"), "nets.py: log_probabilities[1]: a model ending in LogSoftmax gives "
+                                             "log-probabilities, which only loss ce reads"),
     ("steep_leak", (), "nets.py: steep_leak[1]: LeakyReLU(negative_slope=0.2): the diagram's leaky ReLU has slope "
                        "0.01"),
     ("ends_in_relu", ("--loss", "bce"), "nets.py: ends_in_relu[3]: loss bce needs the model to end in Sigmoid (or "

@@ -71,7 +71,7 @@ def random_dense(seed: int) -> Model:
             model.params[f"b{number}"] = linear.bias
         activation = _activation(rng, loss) if last else rng.choice(HIDDEN)
         if activation is not None:
-            modules.append(activation() if activation is not nn.Softmax else nn.Softmax(dim=1))
+            modules.append(activation(dim=1) if activation in (nn.Softmax, nn.LogSoftmax) else activation())
         model.logits = last and activation is None and loss != "mse"
         if not last and rng.random() < 0.3:
             dropout = nn.Dropout(rng.choice([0.2, 0.5]))
@@ -92,7 +92,7 @@ def _activation(rng: random.Random, loss: str) -> type[nn.Module] | None:
     if loss == "bce":
         return rng.choice([nn.Sigmoid, None])
     if loss == "ce":
-        return rng.choice([nn.Softmax, None])
+        return rng.choice([nn.Softmax, nn.LogSoftmax, None])
     return rng.choice(HIDDEN)
 
 
@@ -113,7 +113,10 @@ def torch_loss(model: Model, out: torch.Tensor) -> torch.Tensor:
             F.binary_cross_entropy(out, y, reduction="sum")
         return total / m
     if model.loss == "ce":
-        return F.cross_entropy(out, y) if model.logits else F.nll_loss(out.log(), y)
+        if model.logits:
+            return F.cross_entropy(out, y)
+        log_softmax = isinstance(list(model.net)[-1], nn.LogSoftmax)
+        return F.nll_loss(out if log_softmax else out.log(), y)
     return F.mse_loss(out, y, reduction="sum") / (2 * m)
 
 

@@ -24,8 +24,9 @@ def torch_options(func: F) -> F:
     """Add ``--loss``, ``--input-shape`` and ``--weights`` (how a model is read) to the command ``func``."""
     options = [
         click.option("--loss", type=click.Choice(LOSSES),
-                     help="The loss the model is trained with (default: bce after Sigmoid, ce after Softmax, "
-                          "else mse); after a final Linear, bce and ce take its logits through a sigmoid or softmax."),
+                     help="The loss the model is trained with (default: bce after Sigmoid, ce after Softmax or "
+                          "LogSoftmax, else mse); after a final Linear, bce and ce take its logits through a sigmoid "
+                          "or softmax."),
         click.option("--input-shape", "input_shape", metavar="N,F|N,C,H,W", callback=_shape_option,
                      help="The shape of an example batch, examples first, as torch takes it (default: 4 examples "
                           "of the first Linear's in_features)."),
@@ -74,8 +75,9 @@ def from_torch(reference: str, loss: str | None, input_shape: tuple[int, ...] | 
     NAME is a module-level nn.Sequential in FILE.py, or a function that
     returns one (called with no arguments). The file is run as Python, as
     'python FILE.py' would run it. Linear, ReLU, LeakyReLU, Tanh, Sigmoid,
-    Softmax, BatchNorm1d and Dropout become the spec's layers (Conv2d,
-    MaxPool2d, AvgPool2d and Flatten its convolution layers); the diagram
+    Softmax (or a final LogSoftmax), BatchNorm1d and Dropout become the
+    spec's layers (Conv2d, MaxPool2d, AvgPool2d and Flatten its convolution
+    layers); the diagram
     draws a training step (dropout masks, batch statistics). A module the
     diagram cannot draw is named in one error line. Needs PyTorch
     (pip install 'bpdiagram[torch]').
@@ -85,7 +87,7 @@ def from_torch(reference: str, loss: str | None, input_shape: tuple[int, ...] | 
       bpdiagram from-torch mlp.py:model --loss bce
       bpdiagram from-torch mlp.py:model --weights -o mlp.yaml && bpdiagram check mlp.yaml
       bpdiagram from-torch cnn.py:build --input-shape 4,1,6,6
-      bpdiagram render --torch mlp.py:model --values -f png
+      bpdiagram render --torch mlp.py:model --weights -f png
     """
     from bpdiagram.atomic_write import write_atomic
     from bpdiagram.errors import OutputError

@@ -39,8 +39,9 @@ def from_torch(model: Any, *, loss: str, input: Any, target: Any = None, weights
     """The diagram of the ``nn.Sequential`` ``model`` trained with ``loss`` on the batch ``input``.
 
     Args:
-        model: an ``nn.Sequential`` of Linear, ReLU, LeakyReLU, Tanh, Sigmoid, Softmax, BatchNorm1d,
-            Dropout (and Conv2d, MaxPool2d, AvgPool2d, Flatten); nested Sequentials are read in order.
+        model: an ``nn.Sequential`` of Linear, ReLU, LeakyReLU, Tanh, Sigmoid, Softmax (or a final
+            LogSoftmax), BatchNorm1d, Dropout (and Conv2d, MaxPool2d, AvgPool2d, Flatten); nested Sequentials
+            are read in order.
         loss: ``bce``, ``ce`` or ``mse``: the loss the diagram draws (see the docs for each one's torch
             expression). A model ending in Linear takes its logits through the sigmoid (bce) or softmax (ce)
             as ``nn.BCEWithLogitsLoss`` and ``nn.CrossEntropyLoss`` do.
@@ -70,8 +71,8 @@ def spec_from_file(reference: str, *, loss: str | None, input_shape: tuple[int, 
     """The spec of the model ``FILE.py:NAME`` names (the command line's ``from-torch`` and ``render --torch``).
 
     Without ``input_shape`` a model starting with Linear gets a batch of 4 examples; a convolutional one
-    needs the shape (N, C, H, W). Without ``loss`` it follows the model's end: Sigmoid → bce, Softmax → ce,
-    anything else → mse.
+    needs the shape (N, C, H, W). Without ``loss`` it follows the model's end: Sigmoid → bce, Softmax or
+    LogSoftmax → ce, anything else → mse.
     """
     require_torch()
     from bpdiagram.pytorch.convert import convert, example_batch, inferred_loss

@@ -38,10 +38,13 @@ LEAKY_SLOPE = 0.01
 
 ACTIVATIONS: dict[type[nn.Module], str] = {
     nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.Softmax: "softmax",
+    nn.LogSoftmax: "softmax",
 }
-"""Activation modules and the spec's names for them."""
+"""Activation modules and the spec's names for them. A model ending in LogSoftmax, trained with ``nn.NLLLoss``,
+has the very J and gradients of softmax with cross-entropy, which is what the diagram draws."""
 
-DRAWN = "Linear, ReLU, LeakyReLU, Tanh, Sigmoid, Softmax, BatchNorm1d, Dropout, Conv2d, MaxPool2d, AvgPool2d, Flatten"
+DRAWN = ("Linear, ReLU, LeakyReLU, Tanh, Sigmoid, Softmax (or LogSoftmax at the end), BatchNorm1d, Dropout, Conv2d, "
+         "MaxPool2d, AvgPool2d, Flatten")
 """What a model may be made of, for the error that refuses anything else."""
 
 OUTPUT_FOR_LOSS = {"bce": ("sigmoid",), "ce": ("softmax", "sigmoid"), "mse": None}
@@ -61,6 +64,8 @@ class _Layer:
     """The module that opened the layer, as ``describe`` shows it."""
     activation_at: str = ""
     """The path of the layer's activation module, when it has one."""
+    log_softmax: bool = False
+    """The activation is LogSoftmax: the model gives log A, which only ce (``nn.NLLLoss``) reads as A."""
 
 
 @dataclass
@@ -113,10 +118,10 @@ def _sequential(model: Any, name: str, file: str) -> nn.Sequential:
 
 
 def inferred_loss(model: nn.Module) -> str:
-    """The loss a model's end suggests: Sigmoid → bce, Softmax → ce, anything else → mse."""
+    """The loss a model's end suggests: Sigmoid → bce, Softmax or LogSoftmax → ce, anything else → mse."""
     modules = modules_of(model, "model") if isinstance(model, nn.Sequential) else []
     last = modules[-1][1] if modules else None
-    return "bce" if isinstance(last, nn.Sigmoid) else "ce" if isinstance(last, nn.Softmax) else "mse"
+    return "bce" if isinstance(last, nn.Sigmoid) else "ce" if isinstance(last, (nn.Softmax, nn.LogSoftmax)) else "mse"
 
 
 def example_batch(model: nn.Module, shape: tuple[int, ...] | None, *, file: str, name: str) -> torch.Tensor:
@@ -237,12 +242,13 @@ def _activation(reader: _Reader, where: str, module: nn.Module) -> None:
     if isinstance(module, nn.LeakyReLU) and not math.isclose(module.negative_slope, LEAKY_SLOPE):
         raise reader.error(where, f"{describe(module)}: the diagram's leaky ReLU has slope {LEAKY_SLOPE}; use "
                                   "nn.LeakyReLU() (negative_slope=0.01)")
-    if isinstance(module, nn.Softmax) and module.dim not in (None, 1, -1):
+    if isinstance(module, (nn.Softmax, nn.LogSoftmax)) and module.dim not in (None, 1, -1):
         raise reader.error(where, f"{describe(module)}: the diagram's softmax is over each example's units; use "
-                                  "nn.Softmax(dim=1)")
+                                  f"nn.{type(module).__name__}(dim=1)")
     layer.spec["activation"] = name
     layer.stage = "activation"
     layer.activation_at = where
+    layer.log_softmax = isinstance(module, nn.LogSoftmax)
 
 
 def _batchnorm(reader: _Reader, where: str, module: nn.BatchNorm1d) -> None:
@@ -384,6 +390,9 @@ def _finish(reader: _Reader, loss: str, name: str, last: str) -> int:
     for hidden in reader.layers[:-1]:
         if hidden.spec.get("activation") == "softmax":
             raise reader.error(hidden.activation_at, "softmax is drawn on the output layer only (with loss ce)")
+    if layer.log_softmax and loss != "ce":
+        raise reader.error(layer.activation_at, f"a model ending in LogSoftmax gives log-probabilities, which only "
+                                                f"loss ce reads (as nn.NLLLoss does), not loss {loss}")
     allowed = OUTPUT_FOR_LOSS[loss]
     activation = layer.spec["activation"]
     if allowed is not None and activation not in allowed:
