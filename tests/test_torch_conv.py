@@ -69,7 +69,7 @@ def test_conv_pool_and_flatten_map_to_the_conv_layers() -> None:
 
 
 @pytest.mark.parametrize(("module", "layer", "shape"), [
-    (nn.Conv2d(3, 4, 5, stride=2, padding=2), {"type": "conv", "filters": 4, "kernel": 5, "stride": 2, "padding": 2,
+    (nn.Conv2d(3, 4, 4, stride=2, padding=1), {"type": "conv", "filters": 4, "kernel": 4, "stride": 2, "padding": 1,
                                                "activation": "linear"}, (4, 4, 4)),
     (nn.Conv2d(3, 4, (3, 3), padding="same"), {"type": "conv", "filters": 4, "kernel": 3, "stride": 1, "padding": 1,
                                                "activation": "linear"}, (4, 8, 8)),
@@ -128,6 +128,8 @@ def test_weights_are_written_in_the_conv_layout() -> None:
      r"model\[1\]: Linear\(.*\) gets examples of shape \(2, 4, 4\); put an nn.Flatten\(\) before it"),
     (nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten()),
      r"model\[1\]: the model must end in a dense layer"),
+    (nn.Sequential(nn.MaxPool2d(4), nn.Flatten(), nn.Linear(1, 1)),
+     r"model\[0\]: MaxPool2d\(.*\) on 6×6 images leaves 2 row\(s\) or column\(s\) no window covers"),
     (nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(31, 1)),
      r"model\[2\]: Linear\(in_features=31, .*\) expects 31 features, but gets 32"),
 ])
@@ -149,17 +151,18 @@ def random_cnn(seed: int) -> tuple[nn.Sequential, Tensor, Tensor, dict[str, Tens
     layers = 0  # spec layers so far: convolutions, pooling and flatten count, activations do not
     for _ in range(rng.randint(1, 2)):
         kernel, padding = rng.choice([(1, 0), (2, 0), (3, 0), (3, 1)])
-        stride = rng.choice([1, 1, 2]) if h > kernel else 1
+        span = h + 2 * padding - kernel
+        stride = rng.choice([s for s in (1, 2, 3) if span % s == 0])  # the windows fit exactly
         conv = nn.Conv2d(c, rng.randint(1, 3), kernel, stride=stride, padding=padding)
         modules.append(conv)
         layers += 1
         assert conv.bias is not None
         params[f"W{layers}"], params[f"b{layers}"] = conv.weight, conv.bias
-        c, h = conv.out_channels, (h + 2 * padding - kernel) // stride + 1
+        c, h = conv.out_channels, span // stride + 1
         activation = rng.choice([nn.ReLU, nn.Tanh, None])
         if activation is not None:
             modules.append(activation())
-        if h >= 2 and rng.random() < 0.5:
+        if h >= 2 and h % 2 == 0 and rng.random() < 0.6:
             modules.append(rng.choice([nn.MaxPool2d, nn.AvgPool2d])(2))
             layers += 1
             h //= 2
@@ -181,6 +184,16 @@ def test_the_random_cnns_run_in_torch_and_convert(seed: int) -> None:
     values = convert(net, x, loss="bce", target=y, weights=True)["values"]
     for name, tensor in params.items():
         assert torch.tensor(values[name], dtype=torch.float64).reshape(tensor.shape).equal(tensor.detach()), name
+
+
+def test_the_random_cnns_cover_pooling_stride_and_padding() -> None:
+    seen: set[str] = set()
+    for seed in range(12):
+        for module in random_cnn(seed)[0]:
+            seen.add(type(module).__name__)
+            if isinstance(module, nn.Conv2d):
+                seen |= {f"stride {module.stride[0]}", f"padding {module.padding[0]!r}"}
+    assert {"MaxPool2d", "AvgPool2d", "ReLU", "Tanh", "stride 2", "padding 1"} <= seen, seen
 
 
 @needs_conv

@@ -302,11 +302,17 @@ def _image(reader: _Reader, where: str, module: nn.Module) -> tuple[int, int, in
 
 def _out_size(reader: _Reader, where: str, module: nn.Module, size: int, kernel: int, stride: int,
               padding: int) -> int:
-    out = (size + 2 * padding - kernel) // stride + 1
-    if out < 1:
+    """The output's height (or width): the windows must fit exactly, for the diagram has no leftover rows."""
+    span = size + 2 * padding - kernel
+    if span < 0:
         raise reader.error(where, f"{describe(module)} gets {reader.shape[1]}×{reader.shape[2]} images, smaller "
                                   f"than its kernel ({kernel}×{kernel} with padding {padding})")
-    return out
+    if span % stride:
+        raise reader.error(where, f"{describe(module)} on {reader.shape[1]}×{reader.shape[2]} images leaves "
+                                  f"{span % stride} row(s) or column(s) no window covers ((side + 2·{padding} − "
+                                  f"{kernel}) is not a multiple of the stride {stride}); torch drops them, the "
+                                  "diagram cannot draw that: change the input's size, kernel, stride or padding")
+    return span // stride + 1
 
 
 def _conv(reader: _Reader, where: str, module: nn.Conv2d) -> None:
