@@ -233,3 +233,85 @@ def vmax(a: Value, b: Value) -> Value:
 def vmin(a: Value, b: Value) -> Value:
     """min(a, b) built from the primitives: a − relu(a − b)."""
     return a - (a - b).relu()
+
+
+def cnn_gradients(x: list[Any], y: list[list[float]], layers: list[dict[str, Any]],
+                  loss_name: str) -> tuple[float, dict[str, Any]]:
+    """J and dJ/d(every parameter) of a small CNN, entry by entry, by reverse-mode autodiff.
+
+    ``x`` is [m][C][H][W]. Each layer is a dict with ``type``: ``conv`` (``W`` [F][C][k][k], ``b`` [F],
+    ``stride``, ``padding``, ``activation``), ``maxpool`` / ``avgpool`` (``kernel``, ``stride``), ``flatten``
+    (channel, then row, then column, into the rows of a column per example) or ``dense`` (``W`` (n, n_prev),
+    ``b`` (n, 1), ``activation``). Convolution is written as the textbook sum over each window
+    (cross-correlation); max is built from ``vmax`` (relu of a difference), so no pooling rule is borrowed.
+    The gradients are keyed ``W1``, ``b1``, … by the layer's place in the list, shaped like the parameters.
+    """
+    maps: list[Any] = [[[[Value(v) for v in row] for row in ch] for ch in ex] for ex in x]  # [m][C][H][W]
+    cols: Matrix | None = None
+    params: dict[str, Any] = {}
+    m = len(x)
+    for k, layer in enumerate(layers, start=1):
+        kind = layer["type"]
+        if kind == "conv":
+            w = params[f"W{k}"] = [[[[Value(v) for v in row] for row in ch] for ch in f] for f in layer["W"]]
+            b = params[f"b{k}"] = [Value(v) for v in layer["b"]]
+            s, p = layer["stride"], layer["padding"]
+            act = ELEMENTWISE[layer["activation"]]
+            out = []
+            for ex in maps:
+                c, h, wd = len(ex), len(ex[0]), len(ex[0][0])
+                kk = len(w[0][0])
+
+                def at(ch: int, i: int, j: int, ex: Any = ex, h: int = h, wd: int = wd) -> Value | float:
+                    i, j = i - p, j - p
+                    return ex[ch][i][j] if 0 <= i < h and 0 <= j < wd else 0.0
+
+                ho, wo = (h + 2 * p - kk) // s + 1, (wd + 2 * p - kk) // s + 1
+                out.append([[[act(sum((w[f][ch][di][dj] * at(ch, y0 * s + di, x0 * s + dj)
+                                      for ch in range(c) for di in range(kk) for dj in range(kk)), b[f]))
+                              for x0 in range(wo)] for y0 in range(ho)] for f in range(len(w))])
+            maps = out
+        elif kind in ("maxpool", "avgpool"):
+            kk, s = layer["kernel"], layer["stride"]
+            out = []
+            for ex in maps:
+                h, wd = len(ex[0]), len(ex[0][0])
+                ho, wo = (h - kk) // s + 1, (wd - kk) // s + 1
+                pooled = []
+                for ch in ex:
+                    rows = []
+                    for y0 in range(ho):
+                        row = []
+                        for x0 in range(wo):
+                            window = [ch[y0 * s + di][x0 * s + dj] for di in range(kk) for dj in range(kk)]
+                            if kind == "maxpool":
+                                best = window[0]
+                                for v in window[1:]:
+                                    best = vmax(best, v)
+                                row.append(best)
+                            else:
+                                row.append(sum(window, Value(0.0)) * (1.0 / (kk * kk)))
+                        rows.append(row)
+                    pooled.append(rows)
+                out.append(pooled)
+            maps = out
+        elif kind == "flatten":
+            flat = [[v for ch in ex for row in ch for v in row] for ex in maps]
+            cols = [[flat[j][i] for j in range(m)] for i in range(len(flat[0]))]
+        else:
+            assert cols is not None
+            w2 = params[f"W{k}"] = [[Value(v) for v in row] for row in layer["W"]]
+            b2 = params[f"b{k}"] = [[Value(v) for v in row] for row in layer["b"]]
+            z = [[sum((w2[i][n] * cols[n][j] for n in range(len(cols))), b2[i][0]) for j in range(m)]
+                 for i in range(len(w2))]
+            act_name = layer["activation"]
+            cols = softmax_columns(z) if act_name == "softmax" else [[ELEMENTWISE[act_name](v) for v in row]
+                                                                      for row in z]
+    assert cols is not None
+    j = loss(loss_name, cols, y)
+    j.backward()
+
+    def grads(t: Any) -> Any:
+        return t.grad if isinstance(t, Value) else [grads(u) for u in t]
+
+    return j.data, {name: grads(t) for name, t in params.items()}

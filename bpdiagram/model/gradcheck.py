@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -81,6 +81,8 @@ class GradientCheck:
         max_abs_error: the largest |analytic − numeric|.
         ok: every entry within tolerance.
         param: a parameter gradient (dW, db): the entries of ``--json``.
+        kinked: entries not compared because a step on them crosses a kink (a max-pool window whose
+            largest entries tie, as the zeros of a relu do); only intermediate values (dA, dZ) have any.
     """
 
     name: str
@@ -90,6 +92,7 @@ class GradientCheck:
     max_abs_error: float
     ok: bool
     param: bool
+    kinked: int = 0
 
 
 class _Verdict:
@@ -192,10 +195,13 @@ def _array_order(name: str) -> tuple[int, int]:
 
 
 def _compare(name: str, label: str, analytic: Array, numeric: Array, tol: float, *,
-             param: bool = False) -> GradientCheck:
+             param: bool = False, kinked: Array | None = None) -> GradientCheck:
+    """``kinked`` marks entries that cannot be compared (their numeric value is NaN): left out of the verdict."""
     error = np.abs(analytic - numeric)
-    ok = bool(np.all(error <= tol + RTOL * np.abs(numeric)))
-    return GradientCheck(name, label, analytic, numeric, float(error.max()), ok, param)
+    keep = ~kinked if kinked is not None else np.ones(error.shape, dtype=bool)
+    ok = bool(np.all((error <= tol + RTOL * np.abs(numeric))[keep]))
+    worst = float(error[keep].max()) if keep.any() else 0.0
+    return GradientCheck(name, label, analytic, numeric, worst, ok, param, int((~keep).sum()))
 
 
 class _Prober:
@@ -301,7 +307,10 @@ def _check_conv(spec: NetworkSpec) -> CheckReport:
     base = list(start.kinks(spec))
     tol = ATOL * max(1.0, abs(p.J))
 
-    def differences(x: Array, loss: Callable[[Array], ConvForward], name: str) -> Array:
+    def differences(x: Array, loss: Callable[[Array], ConvForward], name: str,
+                    kinked: Array | None = None) -> Array:
+        """∂J/∂x entry by entry; with ``kinked`` (intermediate values) an entry whose step crosses a kink is
+        marked there and left NaN, for a parameter it is refused."""
         out = np.zeros_like(x)
         probe = x.copy()
         for idx in np.ndindex(x.shape):
@@ -311,15 +320,18 @@ def _check_conv(spec: NetworkSpec) -> CheckReport:
             probe[idx] = old - STEP
             lo = loss(probe)
             probe[idx] = old
-            for f in (hi, lo):
-                for (layer, before), (_, after) in zip(base, f.kinks(spec), strict=True):
-                    if not np.array_equal(before, after):
-                        entry = "".join(f"[{i + 1}]" for i in idx)
-                        what = "a max-pool window's largest entry" if spec.layers[layer - 1].type == "maxpool" \
-                            else f"Z[{layer}] across 0"
-                        raise CheckError(f"cannot check these numbers: a step of {STEP:g} on {name}{entry} moves "
-                                         f"{what}, where the slope jumps; use values away from the kink (or "
-                                         "another seed)", file=spec.file, line=values.line, key="values")
+            crossed = _crossed(base, hi.kinks(spec), lo.kinks(spec))
+            if crossed is not None and kinked is not None:
+                kinked[idx] = True
+                out[idx] = np.nan
+                continue
+            if crossed is not None:
+                entry = "".join(f"[{i + 1}]" for i in idx)
+                what = "a max-pool window's largest entry" if spec.layers[crossed - 1].type == "maxpool" \
+                    else f"Z[{crossed}] across 0"
+                raise CheckError(f"cannot check these numbers: a step of {STEP:g} on {name}{entry} moves "
+                                 f"{what}, where the slope jumps; use values away from the kink (or "
+                                 "another seed)", file=spec.file, line=values.line, key="values")
             out[idx] = (hi.J - lo.J) / (2 * STEP)
         return out
 
@@ -335,22 +347,33 @@ def _check_conv(spec: NetworkSpec) -> CheckReport:
 
         return differences(start_value, loss, f"{name}{k}")
 
-    def value(kind: str, k: int, x: Array) -> Array:
-        return differences(x, lambda v: conv_forward(spec, arrays, (kind, k, v)), f"{kind}{k}")
+    def value(kind: str, k: int, x: Array, label: str, analytic: Array) -> GradientCheck:
+        kinked = np.zeros(x.shape, dtype=bool)
+        numeric = differences(x, lambda v: conv_forward(spec, arrays, (kind, k, v)), f"{kind}{k}", kinked)
+        return _compare(f"{kind}{k}", label, analytic, numeric, tol, kinked=kinked)
 
     out = []
     for k in range(len(spec.layers), 0, -1):
         layer = p.layers[k - 1]
         label = partial(_label, sym, k)
         if layer.dA is not None:
-            out.append(_compare(f"A{k}", label("dA"), p.scale * layer.dA, value("A", k, layer.A), tol))
+            out.append(value("A", k, layer.A, label("dA"), p.scale * layer.dA))
         if layer.dZ is not None and layer.Z is not None and layer.dW is not None and layer.db is not None:
-            out.append(_compare(f"Z{k}", label("dZ"), p.scale * layer.dZ, value("Z", k, layer.Z), tol))
+            out.append(value("Z", k, layer.Z, label("dZ"), p.scale * layer.dZ))
             out.append(_compare(f"W{k}", label("dW"), layer.dW, param("W", k), tol, param=True))
             out.append(_compare(f"b{k}", label("db"), layer.db, param("b", k), tol, param=True))
     given = tuple(sorted([*values.arrays, *values.tensors], key=_array_order))
     total = 2 + 2 * sum(layer.type in ("conv", "dense") for layer in spec.layers)
     return CheckReport(p.J, p.seed, p.batch, p.scale, tuple(out), given, total - len(given), conv_layer_norms(p))
+
+
+def _crossed(base: list[tuple[int, Array]], *steps: Iterator[tuple[int, Array]]) -> int | None:
+    """The first layer whose kink pattern (relu's signs, max pool's argmax) a step changed, else None."""
+    for step in steps:
+        for (layer, before), (_, after) in zip(base, step, strict=True):
+            if not np.array_equal(before, after):
+                return layer
+    return None
 
 
 def _conv_cost(spec: NetworkSpec, arrays: ConvArrays) -> float:
@@ -373,7 +396,7 @@ def format_table(report: CheckReport, *, title: str) -> str:
     rows = [("gradient", "shape", "max |analytic − numeric|", "result")]
     for g in report.gradients:
         rows.append((g.label, str(tuple(int(n) for n in g.analytic.shape)), f"{g.max_abs_error:.1e}",
-                     "ok" if g.ok else "FAILED"))
+                     ("ok" if g.ok else "FAILED") + (f" ({g.kinked} at a kink, not compared)" if g.kinked else "")))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     if not report.drawn:
         origin = "every array given"

@@ -147,13 +147,14 @@ def _batch(doc: Document, value: dict[str, Any], given: dict[str, tuple[PathKey,
     return m
 
 
-def _tensor(doc: Document, path: PathKey, value: Any, shape: tuple[int, ...], layout: str) -> Tensor:
+def _tensor(doc: Document, path: PathKey, value: Any, shape: tuple[int, ...], layout: str,
+            full: tuple[int, ...] | None = None) -> Tensor:
     """Nested lists of finite numbers of exactly ``shape``; anything else names the offending entry."""
-    want = " × ".join(str(n) for n in shape)
+    want = " × ".join(str(n) for n in (full or shape))
     if not isinstance(value, list):
         raise doc.error(path, f"must be nested lists {layout} of shape {want}, not a {type_name(value)}")
     if len(value) != shape[0]:
         raise doc.error(path, f"has {len(value)} entries where {shape[0]} are expected ({layout}, shape {want})")
     if len(shape) == 1:
         return tuple(_entry(doc, (*path, i), v) for i, v in enumerate(value))
-    return tuple(_tensor(doc, (*path, i), v, shape[1:], layout) for i, v in enumerate(value))
+    return tuple(_tensor(doc, (*path, i), v, shape[1:], layout, full or shape) for i, v in enumerate(value))

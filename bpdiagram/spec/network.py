@@ -264,6 +264,9 @@ def _layers(doc: Document, value: Any, inp: InputSpec) -> tuple[LayerSpec, ...]:
         residual = _residual(doc, (*path, "residual"), item["residual"], i, size, out) if "residual" in item else None
         out.append(LayerSpec(size, act, keep, batchnorm, residual, shape=(size,) if inp.shape is not None else ()))
         shape = (size,)
+    if out[-1].type != "dense":
+        raise doc.error(("layers", len(out) - 1), f"layer {len(out)} ({out[-1].type}) cannot be the output "
+                                                  "layer; end with flatten and a dense layer")
     return tuple(out)
 
 
@@ -273,9 +276,6 @@ def _check_conv_network(doc: Document, data: dict[str, Any], layers: tuple[Layer
     if view == "elementwise":
         raise doc.error(("diagram", "view"), "the element-wise view draws dense units one by one, not feature "
                                              "maps; a network with conv layers uses diagram.view: vectorized")
-    if layers[-1].type != "dense":
-        raise doc.error(("layers", len(layers) - 1), f"layer {len(layers)} ({layers[-1].type}) cannot be the "
-                                                     "output layer; end with flatten and a dense layer")
     if l2 is not None:
         raise doc.error(("regularization",), "L2 regularisation is not drawn for networks with conv layers yet")
     for i, layer in enumerate(layers):
