@@ -234,12 +234,12 @@ def test_memory_counts_the_mask() -> None:
 
 def test_exported_code_runs_and_matches(tmp_path: Path) -> None:
     """``bpdiagram code`` of random CNNs: the module runs and its gradients equal the autodiff's."""
-    from bpdiagram.model.code import network_module
+    from bpdiagram.model.code import generate
 
     for seed in range(4):
         spec = as_network(load_spec(random_cnn(random.Random(200 + seed))))
         module = tmp_path / f"cnn{seed}.py"
-        module.write_text(network_module(spec))
+        module.write_text(generate(spec).text)
         out = subprocess.run([sys.executable, str(module)], capture_output=True, text=True, check=True)
         assert "dW1" in out.stdout
         namespace: dict[str, Any] = {}
