@@ -255,46 +255,10 @@ def cnn_gradients(x: list[Any], y: list[list[float]], layers: list[dict[str, Any
         if kind == "conv":
             w = params[f"W{k}"] = [[[[Value(v) for v in row] for row in ch] for ch in f] for f in layer["W"]]
             b = params[f"b{k}"] = [Value(v) for v in layer["b"]]
-            s, p = layer["stride"], layer["padding"]
-            act = ELEMENTWISE[layer["activation"]]
-            out = []
-            for ex in maps:
-                c, h, wd = len(ex), len(ex[0]), len(ex[0][0])
-                kk = len(w[0][0])
-
-                def at(ch: int, i: int, j: int, ex: Any = ex, h: int = h, wd: int = wd) -> Value | float:
-                    i, j = i - p, j - p
-                    return ex[ch][i][j] if 0 <= i < h and 0 <= j < wd else 0.0
-
-                ho, wo = (h + 2 * p - kk) // s + 1, (wd + 2 * p - kk) // s + 1
-                out.append([[[act(sum((w[f][ch][di][dj] * at(ch, y0 * s + di, x0 * s + dj)
-                                      for ch in range(c) for di in range(kk) for dj in range(kk)), b[f]))
-                              for x0 in range(wo)] for y0 in range(ho)] for f in range(len(w))])
-            maps = out
+            maps = [_conv(ex, w, b, layer["stride"], layer["padding"], ELEMENTWISE[layer["activation"]])
+                    for ex in maps]
         elif kind in ("maxpool", "avgpool"):
-            kk, s = layer["kernel"], layer["stride"]
-            out = []
-            for ex in maps:
-                h, wd = len(ex[0]), len(ex[0][0])
-                ho, wo = (h - kk) // s + 1, (wd - kk) // s + 1
-                pooled = []
-                for ch in ex:
-                    rows = []
-                    for y0 in range(ho):
-                        row = []
-                        for x0 in range(wo):
-                            window = [ch[y0 * s + di][x0 * s + dj] for di in range(kk) for dj in range(kk)]
-                            if kind == "maxpool":
-                                best = window[0]
-                                for v in window[1:]:
-                                    best = vmax(best, v)
-                                row.append(best)
-                            else:
-                                row.append(sum(window, Value(0.0)) * (1.0 / (kk * kk)))
-                        rows.append(row)
-                    pooled.append(rows)
-                out.append(pooled)
-            maps = out
+            maps = [[_pool(ch, layer["kernel"], layer["stride"], kind) for ch in ex] for ex in maps]
         elif kind == "flatten":
             flat = [[v for ch in ex for row in ch for v in row] for ex in maps]
             cols = [[flat[j][i] for j in range(m)] for i in range(len(flat[0]))]
@@ -315,3 +279,36 @@ def cnn_gradients(x: list[Any], y: list[list[float]], layers: list[dict[str, Any
         return t.grad if isinstance(t, Value) else [grads(u) for u in t]
 
     return j.data, {name: grads(t) for name, t in params.items()}
+
+
+def _conv(ex: list[Any], w: list[Any], b: list[Value], s: int, p: int, act: Callable[[Value], Value]) -> list[Any]:
+    """g(Σ_c Σ_ij W[f][c][i][j] · X[c][y·s + i − p][x·s + j − p] + b[f]) of one example, zeros outside the map."""
+    c, h, wd, kk = len(ex), len(ex[0]), len(ex[0][0]), len(w[0][0])
+
+    def at(ch: int, i: int, j: int) -> Value | float:
+        i, j = i - p, j - p
+        return ex[ch][i][j] if 0 <= i < h and 0 <= j < wd else 0.0
+
+    ho, wo = (h + 2 * p - kk) // s + 1, (wd + 2 * p - kk) // s + 1
+    return [[[act(sum((w[f][ch][di][dj] * at(ch, y0 * s + di, x0 * s + dj)
+                       for ch in range(c) for di in range(kk) for dj in range(kk)), b[f]))
+              for x0 in range(wo)] for y0 in range(ho)] for f in range(len(w))]
+
+
+def _pool(ch: list[list[Value]], kk: int, s: int, kind: str) -> list[list[Value]]:
+    """One map pooled: the max of each window (``vmax`` chained) or its mean."""
+    ho, wo = (len(ch) - kk) // s + 1, (len(ch[0]) - kk) // s + 1
+    rows = []
+    for y0 in range(ho):
+        row = []
+        for x0 in range(wo):
+            window = [ch[y0 * s + di][x0 * s + dj] for di in range(kk) for dj in range(kk)]
+            if kind == "maxpool":
+                best = window[0]
+                for v in window[1:]:
+                    best = vmax(best, v)
+                row.append(best)
+            else:
+                row.append(sum(window, Value(0.0)) * (1.0 / (kk * kk)))
+        rows.append(row)
+    return rows

@@ -78,7 +78,7 @@ def test_random_cnns_agree_with_autodiff(seed: int) -> None:
     p = run_conv(spec)
     x, y, layers = oracle_layers(spec)
     j, grads = cnn_gradients(x, y, layers, spec.loss)
-    assert p.J == pytest.approx(j, abs=1e-9)
+    assert pytest.approx(j, abs=1e-9) == p.J
     checked = 0
     for k, layer in enumerate(p.layers, start=1):
         if layer.dW is None or layer.db is None:
@@ -180,7 +180,8 @@ def test_values_in_nchw_are_checked() -> None:
     assert p.layers[0].Z is not None
     # the diagonal filter on the ramp 0.1·(i + j): every window sums 0.1·(3(i + j) + 6) = Z − 0.5
     assert p.layers[0].Z[0, 0, 1, 2] == pytest.approx(0.1 * (3 * 3 + 6) + 0.5)
-    with pytest.raises(SpecError, match=r"values\.W1\[1\]\[1\]: has 2 entries where 3 are expected \(\[F\]\[C\]\[k\]\[k\], shape 1 × 1 × 3 × 3\)"):
+    wrong = r"values\.W1\[1\]\[1\]: has 2 entries where 3 are expected \(\[F\]\[C\]\[k\]\[k\], shape 1 × 1 × 3 × 3\)"
+    with pytest.raises(SpecError, match=wrong):
         spec_from_text(good + "values: {W1: [[[[1, 0, 0], [0, 1]]]]}\n", file="cnn.yaml")
     with pytest.raises(SpecError, match="layer 2 \\(flatten\\) has no parameters"):
         spec_from_text(good + "values: {W2: [[1]]}\n", file="cnn.yaml")

@@ -289,6 +289,6 @@ def feature_block(array: Array, *, filters: bool) -> str:
     if len(factors) > 1:  # maps of very different sizes: one common factor would hide the small ones
         return f"{head}\n{summary(array)}"
     out = [BAR.join(rows[i] for rows, _ in laid) for i in range(h)]
-    if max(sum(_EM.get(c, 0.636) for c in row) for row in out) > MAX_ROW_EM:  # too wide side by side: one map under the other
+    if max(sum(_EM.get(c, 0.636) for c in row) for row in out) > MAX_ROW_EM:  # too wide: one under the other
         out = [line for i, (rows, _) in enumerate(laid) for line in ([MAP_RULE] if i else []) + rows]
     return "\n".join([head + factors.pop(), *out])

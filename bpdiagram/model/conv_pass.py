@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bpdiagram.errors import SpecError
 from bpdiagram.model.catalogue import ACTIVATION_OPS, LINEAR, LOSS_OPS, output_rule
@@ -31,6 +31,7 @@ from bpdiagram.spec.values import ValuesSpec
 
 if TYPE_CHECKING:
     import numpy as np
+    from numpy.typing import NDArray
 
     from bpdiagram.model.catalogue import Array
 else:
@@ -91,7 +92,7 @@ class ConvForward:
     masks: list[Array | None]
     J: float
 
-    def kinks(self, spec: NetworkSpec) -> Iterator[tuple[int, Array]]:
+    def kinks(self, spec: NetworkSpec) -> Iterator[tuple[int, NDArray[Any]]]:
         """Per layer the pattern a finite-difference step must not change: relu's Z > 0, max pool's argmax."""
         for k, layer in enumerate(spec.layers, start=1):
             z, mask = self.Z[k - 1], self.masks[k - 1]

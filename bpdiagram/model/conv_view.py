@@ -142,8 +142,8 @@ class ConvBuilder(VectorizedBuilder):
                                       layer)
                     if handed is None and self.options.shapes:
                         rule += f"\n{self.shape(layer - 1)}"
-                    self.node(f"dP{layer}", "grad", "chain", 2 * layer, layer, self._stack([(rule, handed)], filters=False),
-                              name=sym.symbol("dA", layer - 1))
+                    label = self._stack([(rule, handed)], filters=False)
+                    self.node(f"dP{layer}", "grad", "chain", 2 * layer, layer, label, name=sym.symbol("dA", layer - 1))
                 continue
             self.node(f"dZ{layer}", "grad", "chain", 2 * layer, layer, self.activation_gradient_label(layer),
                       shape=self.shape(layer), value=self.block(values.dZ if values else None),

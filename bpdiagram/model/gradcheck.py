@@ -34,6 +34,7 @@ from functools import partial
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from bpdiagram.errors import SpecError
 from bpdiagram.model.catalogue import ACTIVATION_OPS, Array, output_rule
@@ -195,7 +196,7 @@ def _array_order(name: str) -> tuple[int, int]:
 
 
 def _compare(name: str, label: str, analytic: Array, numeric: Array, tol: float, *,
-             param: bool = False, kinked: Array | None = None) -> GradientCheck:
+             param: bool = False, kinked: NDArray[np.bool_] | None = None) -> GradientCheck:
     """``kinked`` marks entries that cannot be compared (their numeric value is NaN): left out of the verdict."""
     error = np.abs(analytic - numeric)
     keep = ~kinked if kinked is not None else np.ones(error.shape, dtype=bool)
@@ -308,7 +309,7 @@ def _check_conv(spec: NetworkSpec) -> CheckReport:
     tol = ATOL * max(1.0, abs(p.J))
 
     def differences(x: Array, loss: Callable[[Array], ConvForward], name: str,
-                    kinked: Array | None = None) -> Array:
+                    kinked: NDArray[np.bool_] | None = None) -> Array:
         """∂J/∂x entry by entry; with ``kinked`` (intermediate values) an entry whose step crosses a kink is
         marked there and left NaN, for a parameter it is refused."""
         out = np.zeros_like(x)
@@ -343,7 +344,8 @@ def _check_conv(spec: NetworkSpec) -> CheckReport:
         def loss(x: Array) -> ConvForward:
             changed = list(current)
             changed[k - 1] = x
-            return conv_forward(spec, replace(arrays, **{name: tuple(changed)}))
+            fields: dict[str, Any] = {name: tuple(changed)}
+            return conv_forward(spec, replace(arrays, **fields))
 
         return differences(start_value, loss, f"{name}{k}")
 
@@ -367,7 +369,7 @@ def _check_conv(spec: NetworkSpec) -> CheckReport:
     return CheckReport(p.J, p.seed, p.batch, p.scale, tuple(out), given, total - len(given), conv_layer_norms(p))
 
 
-def _crossed(base: list[tuple[int, Array]], *steps: Iterator[tuple[int, Array]]) -> int | None:
+def _crossed(base: list[tuple[int, NDArray[Any]]], *steps: Iterator[tuple[int, NDArray[Any]]]) -> int | None:
     """The first layer whose kink pattern (relu's signs, max pool's argmax) a step changed, else None."""
     for step in steps:
         for (layer, before), (_, after) in zip(base, step, strict=True):
@@ -380,14 +382,12 @@ def _conv_cost(spec: NetworkSpec, arrays: ConvArrays) -> float:
     """Multiply-adds of the finite differences: two full forward passes per entry probed."""
     assert spec.input.shape is not None
     m = arrays.X.shape[0]
-    incoming: tuple[int, ...] = spec.input.shape
     forward_cost = 0.0
     entries = 0
     for layer, w in zip(spec.layers, arrays.W, strict=True):
         per_output = math.prod(w.shape[1:]) if w is not None else max(layer.kernel, 1) ** 2
         forward_cost += m * layer.size * per_output + LAYER_COST
         entries += (2 * m * layer.size) + (w.size + layer.size if w is not None else 0)
-        incoming = layer.shape
     return 2 * entries * forward_cost
 
 

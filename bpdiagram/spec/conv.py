@@ -89,16 +89,7 @@ def conv_layer(doc: Document, path: PathKey, item: dict[str, Any], kind: LayerTy
     activation: Activation = "linear"
     filters = c
     if kind == "conv":
-        for required in ("filters", "activation"):
-            if required not in item:
-                raise doc.error(path, f"{name}: missing required key '{required}'")
-        filters = _whole(doc, (*path, "filters"), item["filters"], 1, "filters")
-        activation = cast(Activation, choice(doc, (*path, "activation"), item["activation"], ACTIVATIONS))
-        if activation == "softmax":
-            raise doc.error((*path, "activation"), f"{name}: softmax is only allowed on the output layer")
-        if padding >= kernel:
-            raise doc.error((*path, "padding"), f"{name}: padding {padding} is not smaller than the kernel "
-                                                f"{kernel}; a window would see padding only")
+        filters, activation = _conv_keys(doc, path, item, name, kernel, padding)
     padded = f" (with padding {padding}: {h + 2 * padding}×{w + 2 * padding})" if padding else ""
     if kernel > min(h, w) + 2 * padding:
         raise doc.error((*path, "kernel"), f"{name}: kernel {kernel}×{kernel} is larger than its input "
@@ -113,6 +104,22 @@ def conv_layer(doc: Document, path: PathKey, item: dict[str, Any], kind: LayerTy
         sides.append(int(out))
     return (filters, sides[0], sides[1]), activation, {"filters": filters, "kernel": kernel, "stride": stride,
                                                        "padding": padding}
+
+
+def _conv_keys(doc: Document, path: PathKey, item: dict[str, Any], name: str, kernel: int,
+               padding: int) -> tuple[int, Activation]:
+    """A conv layer's filters and activation (required), and a padding smaller than its kernel."""
+    for required in ("filters", "activation"):
+        if required not in item:
+            raise doc.error(path, f"{name}: missing required key '{required}'")
+    filters = _whole(doc, (*path, "filters"), item["filters"], 1, "filters")
+    activation = cast(Activation, choice(doc, (*path, "activation"), item["activation"], ACTIVATIONS))
+    if activation == "softmax":
+        raise doc.error((*path, "activation"), f"{name}: softmax is only allowed on the output layer")
+    if padding >= kernel:
+        raise doc.error((*path, "padding"), f"{name}: padding {padding} is not smaller than the kernel "
+                                            f"{kernel}; a window would see padding only")
+    return filters, activation
 
 
 def layer_type(doc: Document, path: PathKey, item: dict[str, Any]) -> LayerType:

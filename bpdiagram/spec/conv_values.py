@@ -94,7 +94,8 @@ def validate_conv_values(doc: Document, value: Any, *, input_shape: tuple[int, i
         raise doc.error((*path, key), f"unknown key; {hint}valid keys: {', '.join(allowed)}")
     seed = _whole(doc, (*path, "seed"), value.get("seed", 0), 0, MAX_SEED, "seed")
     init, scale = _init(doc, value)
-    given = {aliases.get(str(k), str(k)): (("values", k), item) for k, item in value.items() if k not in SETTINGS}
+    given: dict[str, tuple[PathKey, Any]] = {aliases.get(str(k), str(k)): (("values", k), item)
+                                             for k, item in value.items() if k not in SETTINGS}
     batch = _batch(doc, value, given, input_shape)
     check_conv_size(input_shape, layers, batch, file=doc.file, line=doc.line_of(path))
     matrices: dict[str, Matrix] = {}
@@ -104,9 +105,9 @@ def validate_conv_values(doc: Document, value: Any, *, input_shape: tuple[int, i
             tensors["X"] = _tensor(doc, where, item, (batch, *input_shape), "[m][C][H][W]")
         elif canon == "Y":
             y = _matrix(doc, where, item)
-            want = (layers[-1].size, batch)
-            if (len(y), len(y[0]) if y else 0) != want:
-                raise doc.error(where, f"shape ({len(y)}, {len(y[0]) if y else 0}) expected (n[L], m) = {want}")
+            target = (layers[-1].size, batch)
+            if (len(y), len(y[0]) if y else 0) != target:
+                raise doc.error(where, f"shape ({len(y)}, {len(y[0]) if y else 0}) expected (n[L], m) = {target}")
             _check_target(doc, where, y, loss)
             matrices["Y"] = y
         else:

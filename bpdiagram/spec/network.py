@@ -199,17 +199,21 @@ def validate_network(doc: Document) -> NetworkSpec:
     if diagram.view == "elementwise":
         _check_elementwise(doc, data["input"], inp, layers)
         _refuse_elementwise_extensions(doc, data, layers, l2)
-    values = None
-    if "values" in data and inp.shape is not None:
+    values = _values(doc, data, inp, layers, loss, target) if "values" in data else None
+    return NetworkSpec(title, inp, layers, loss, target, diagram, values, doc.file, l2)
+
+
+def _values(doc: Document, data: dict[str, Any], inp: InputSpec, layers: tuple[LayerSpec, ...], loss: Loss,
+            target: str) -> ValuesSpec:
+    """The ``values:`` section: matrices for a vector input, NCHW tensors for a feature-map input."""
+    if inp.shape is not None:
         from bpdiagram.spec.conv_values import validate_conv_values
 
-        values = validate_conv_values(doc, data["values"], input_shape=inp.shape, layers=layers, loss=loss,
-                                      input_name=inp.name, target_name=target)
-    elif "values" in data:
-        sizes = (inp.size, *(layer.size for layer in layers))
-        values = validate_values(doc, data["values"], sizes=sizes, loss=loss, input_name=inp.name,
-                                 target_name=target, layers=layers)
-    return NetworkSpec(title, inp, layers, loss, target, diagram, values, doc.file, l2)
+        return validate_conv_values(doc, data["values"], input_shape=inp.shape, layers=layers, loss=loss,
+                                    input_name=inp.name, target_name=target)
+    sizes = (inp.size, *(layer.size for layer in layers))
+    return validate_values(doc, data["values"], sizes=sizes, loss=loss, input_name=inp.name,
+                           target_name=target, layers=layers)
 
 
 def _input(doc: Document, value: Any) -> InputSpec:
@@ -247,7 +251,9 @@ def _layers(doc: Document, value: Any, inp: InputSpec) -> tuple[LayerSpec, ...]:
         kind = layer_type(doc, path, item)
         if kind != "dense":
             shape, activation, window = conv_layer(doc, path, item, kind, i + 1, shape)
-            out.append(LayerSpec(math.prod(shape), activation, type=kind, shape=shape, **window))
+            out.append(LayerSpec(math.prod(shape), activation, type=kind, shape=shape,
+                                 filters=window.get("filters", 0), kernel=window.get("kernel", 0),
+                                 stride=window.get("stride", 1), padding=window.get("padding", 0)))
             continue
         if len(shape) == 3:
             c, h, w = shape

@@ -84,44 +84,17 @@ class ConvModule(NetworkNames):
 
     # -- forward -------------------------------------------------------------------------
     def forward(self) -> None:
-        m, sym = self.m, self.sym
+        m = self.m
         m.add()
         m.add()
         m.add(f"def forward(params, {self.X}, {self.Y}):")
         m.add('"""The forward band, then the cache band: returns the loss J and the cache backward reads."""', depth=1)
         kept: list[tuple[str, str]] = []
         for layer in range(1, self.L + 1):
-            spec = self.layer(layer)
-            prev = self.prev(layer)
-            if spec.type in PARAM_TYPES:
-                m.statement([f"{plain(sym.symbol('W', layer))}, {plain(sym.symbol('b', layer))}"],
-                            f'W{layer}, b{layer} = params["W{layer}"], params["b{layer}"]', f"W{layer}")
-                if spec.type == "conv":
-                    m.statement([self.formula(CONV.forward, layer), self._window(layer)],
-                                f"Z{layer} = conv_forward(W{layer}, {prev}, b{layer}, {spec.stride}, {spec.padding})",
-                                f"Z{layer}")
-                else:
-                    m.statement([self.formula(LINEAR.forward, layer)],
-                                f"Z{layer} = affine_forward(W{layer}, {prev}, b{layer})", f"Z{layer}")
-                m.statement([flat(self.labels.activation_label(layer))],
-                            f"A{layer} = {spec.activation}_forward(Z{layer})", f"A{layer}")
-                kept.append((prev, f"cache.{self.prev_node(layer)}"))
-                if layer > self.k:
-                    kept.append((f"W{layer}", f"cache.W{layer}"))
-                if layer < self.L or self.fused is None:
-                    kept += [(f"{used}{layer}", f"cache.{used}{layer}") for used in ACTIVATION_OPS[spec.activation].uses]
+            if self.layer(layer).type in PARAM_TYPES:
+                kept += self.param_forward(layer)
             else:
-                op = POOL_OPS[spec.type]
-                comments = [self.formula(op.forward, layer)] + ([self._window(layer)] if spec.type != "flatten" else [])
-                if spec.type == "maxpool":
-                    code = f"A{layer}, M{layer} = maxpool_forward({prev}, {spec.kernel}, {spec.stride})"
-                    if layer > self.k:
-                        kept.append((f"M{layer}", f"cache.A{layer}.mask"))
-                elif spec.type == "avgpool":
-                    code = f"A{layer} = avgpool_forward({prev}, {spec.kernel}, {spec.stride})"
-                else:
-                    code = f"A{layer} = flatten_forward({prev})"
-                m.statement(comments, code, f"A{layer}")
+                kept += self.pool_forward(layer)
         m.statement([self.formula(self.loss.forward, self.L)], f"J = {self.spec.loss}_forward(A{self.L}, {self.Y})",
                     "loss")
         kept += [(f"A{self.L}", f"cache.A{self.L}"), (self.Y, "cache.target")]
@@ -137,6 +110,44 @@ class ConvModule(NetworkNames):
                 m.add(f'"shape{layer - 1}": {self.prev(layer)}.shape,', depth=2)
         m.add("}", depth=1)
         m.add("return J, cache", depth=1)
+
+    def param_forward(self, layer: int) -> list[tuple[str, str]]:
+        """W, b, the conv or linear step and g of ``layer``; returns what it keeps (name, cache node)."""
+        m, sym, spec, prev = self.m, self.sym, self.layer(layer), self.prev(layer)
+        m.statement([f"{plain(sym.symbol('W', layer))}, {plain(sym.symbol('b', layer))}"],
+                    f'W{layer}, b{layer} = params["W{layer}"], params["b{layer}"]', f"W{layer}")
+        if spec.type == "conv":
+            m.statement([self.formula(CONV.forward, layer), self._window(layer)],
+                        f"Z{layer} = conv_forward(W{layer}, {prev}, b{layer}, {spec.stride}, {spec.padding})",
+                        f"Z{layer}")
+        else:
+            m.statement([self.formula(LINEAR.forward, layer)],
+                        f"Z{layer} = affine_forward(W{layer}, {prev}, b{layer})", f"Z{layer}")
+        m.statement([flat(self.labels.activation_label(layer))],
+                    f"A{layer} = {spec.activation}_forward(Z{layer})", f"A{layer}")
+        kept = [(prev, f"cache.{self.prev_node(layer)}")]
+        if layer > self.k:
+            kept.append((f"W{layer}", f"cache.W{layer}"))
+        if layer < self.L or self.fused is None:
+            kept += [(f"{used}{layer}", f"cache.{used}{layer}") for used in ACTIVATION_OPS[spec.activation].uses]
+        return kept
+
+    def pool_forward(self, layer: int) -> list[tuple[str, str]]:
+        """A pooling or flatten layer; returns what it keeps (max pooling's mask)."""
+        spec, prev = self.layer(layer), self.prev(layer)
+        op = POOL_OPS[spec.type]
+        comments = [self.formula(op.forward, layer)] + ([self._window(layer)] if spec.type != "flatten" else [])
+        kept = []
+        if spec.type == "maxpool":
+            code = f"A{layer}, M{layer} = maxpool_forward({prev}, {spec.kernel}, {spec.stride})"
+            if layer > self.k:
+                kept.append((f"M{layer}", f"cache.A{layer}.mask"))
+        elif spec.type == "avgpool":
+            code = f"A{layer} = avgpool_forward({prev}, {spec.kernel}, {spec.stride})"
+        else:
+            code = f"A{layer} = flatten_forward({prev})"
+        self.m.statement(comments, code, f"A{layer}")
+        return kept
 
     def _window(self, layer: int) -> str:
         spec = self.layer(layer)
@@ -156,7 +167,8 @@ class ConvModule(NetworkNames):
               'gradients."""', depth=1)
         if "m" in loss.scale:
             m.add(f'm = cache["{self.Y}"].shape[1]', depth=1)
-        m.add(f"scale = {loss.scale}  # the loss's averaging factor: {self.loss.scale_label.strip() or '1'}", depth=1)
+        factor = self.loss.scale_label.strip() or "1"
+        m.add(f"scale = {loss.scale}  # the loss's averaging factor: {factor}", depth=1)
         out = spec.layers[-1].activation
         if self.fused is not None:
             m.statement([flat(self.labels.activation_gradient_label(L))],
@@ -164,53 +176,58 @@ class ConvModule(NetworkNames):
         else:
             m.statement([self.formula(self.loss.derivative, L)],
                         f'dA{L} = {spec.loss}_backward(cache["A{L}"], cache["{self.Y}"])', f"dA{L}")
-        dw, db = param_gradients(self.loss)
         returned: list[int] = []
         for layer in range(L, k - 1, -1):
-            layer_spec = self.layer(layer)
-            if layer_spec.type in PARAM_TYPES:
+            if self.layer(layer).type in PARAM_TYPES:
                 returned.append(layer)
-                if not (layer == L and self.fused is not None):
-                    act = ACTIVATION_OPS[layer_spec.activation]
-                    uses = [f'cache["{used}{layer}"]' for used in act.uses]
-                    m.statement([flat(self.labels.activation_gradient_label(layer))],
-                                f"dZ{layer} = {layer_spec.activation}_backward({', '.join([f'dA{layer}', *uses])})",
-                                f"dZ{layer}")
-                if layer_spec.type == "conv":
-                    scale = self.loss.scale_label
-                    m.statement([self.formula(fill(CONV.weight_gradient, scale=scale), layer)],
-                                f'dW{layer} = conv_dW(dZ{layer}, {self._kept(layer)}, {layer_spec.kernel}, '
-                                f"{layer_spec.stride}, {layer_spec.padding}, scale)", f"dW{layer}")
-                    m.statement([self.formula(fill(CONV.bias_gradient, scale=scale), layer)],
-                                f"db{layer} = conv_db(dZ{layer}, scale)", f"dW{layer}")
-                    if layer > k:
-                        m.statement([self.formula(CONV.previous_gradient, layer)],
-                                    f'dA{layer - 1} = conv_dA_prev(cache["W{layer}"], dZ{layer}, '
-                                    f"{layer_spec.stride}, {layer_spec.padding})", f"dW{layer}")
-                else:
-                    m.statement([self.formula(dw, layer), self.formula(db, layer)],
-                                f"dW{layer}, db{layer} = affine_backward(dZ{layer}, {self._kept(layer)}, scale)",
-                                f"dW{layer}")
-                    if layer > k:
-                        m.statement([self.formula(DENSE_PREVIOUS, layer)],
-                                    f'dA{layer - 1} = affine_backward_input(cache["W{layer}"], dZ{layer})',
-                                    f"dW{layer}")
+                self.param_backward(layer)
             elif layer > k:
-                rule = fill(POOL_OPS[layer_spec.type].backward, k2=str(layer_spec.kernel ** 2))
-                shape = f'cache["shape{layer - 1}"]'
-                if layer_spec.type == "maxpool":
-                    code = (f'dA{layer - 1} = maxpool_backward(dA{layer}, cache["M{layer}"], {layer_spec.kernel}, '
-                            f"{layer_spec.stride}, {shape})")
-                elif layer_spec.type == "avgpool":
-                    code = f"dA{layer - 1} = avgpool_backward(dA{layer}, {layer_spec.kernel}, {layer_spec.stride}, {shape})"
-                else:
-                    code = f"dA{layer - 1} = flatten_backward(dA{layer}, {shape})"
-                m.statement([self.formula(rule, layer)], code, f"dP{layer}")
+                self.pool_backward(layer)
         m.add("return {", depth=1)
         for layer in sorted(returned):
             m.add(f'"dW{layer}": dW{layer},', f"dW{layer}", depth=2)
             m.add(f'"db{layer}": db{layer},', f"dW{layer}", depth=2)
         m.add("}", depth=1)
+
+    def param_backward(self, layer: int) -> None:
+        """dZ (unless fused with the loss), dW, db and, above ``backprop_to``, dA[l−1] of a conv or dense layer."""
+        m, spec, L, k = self.m, self.layer(layer), self.L, self.k
+        if not (layer == L and self.fused is not None):
+            uses = [f'cache["{used}{layer}"]' for used in ACTIVATION_OPS[spec.activation].uses]
+            m.statement([flat(self.labels.activation_gradient_label(layer))],
+                        f"dZ{layer} = {spec.activation}_backward({', '.join([f'dA{layer}', *uses])})", f"dZ{layer}")
+        if spec.type == "dense":
+            dw, db = param_gradients(self.loss)
+            m.statement([self.formula(dw, layer), self.formula(db, layer)],
+                        f"dW{layer}, db{layer} = affine_backward(dZ{layer}, {self._kept(layer)}, scale)", f"dW{layer}")
+            if layer > k:
+                m.statement([self.formula(DENSE_PREVIOUS, layer)],
+                            f'dA{layer - 1} = affine_backward_input(cache["W{layer}"], dZ{layer})', f"dW{layer}")
+            return
+        scale = self.loss.scale_label
+        window = f"{spec.stride}, {spec.padding}"
+        m.statement([self.formula(fill(CONV.weight_gradient, scale=scale), layer)],
+                    f"dW{layer} = conv_dW(dZ{layer}, {self._kept(layer)}, {spec.kernel}, {window}, scale)",
+                    f"dW{layer}")
+        m.statement([self.formula(fill(CONV.bias_gradient, scale=scale), layer)],
+                    f"db{layer} = conv_db(dZ{layer}, scale)", f"dW{layer}")
+        if layer > k:
+            m.statement([self.formula(CONV.previous_gradient, layer)],
+                        f'dA{layer - 1} = conv_dA_prev(cache["W{layer}"], dZ{layer}, {window})', f"dW{layer}")
+
+    def pool_backward(self, layer: int) -> None:
+        """dA[l−1] of a pooling or flatten layer: the mask's routing, the even spread, or the reshape undone."""
+        spec = self.layer(layer)
+        rule = fill(POOL_OPS[spec.type].backward, k2=str(spec.kernel ** 2))
+        shape = f'cache["shape{layer - 1}"]'
+        window = f"{spec.kernel}, {spec.stride}"
+        if spec.type == "maxpool":
+            code = f'dA{layer - 1} = maxpool_backward(dA{layer}, cache["M{layer}"], {window}, {shape})'
+        elif spec.type == "avgpool":
+            code = f"dA{layer - 1} = avgpool_backward(dA{layer}, {window}, {shape})"
+        else:
+            code = f"dA{layer - 1} = flatten_backward(dA{layer}, {shape})"
+        self.m.statement([self.formula(rule, layer)], code, f"dP{layer}")
 
     # -- the spec's numbers, and the script ----------------------------------------------
     def example(self) -> None:
@@ -255,7 +272,8 @@ class ConvModule(NetworkNames):
         else:
             m.add(f"{self.Y} = rng.standard_normal({target!r})", depth=1)
         for name in sorted([*values.arrays, *values.tensors]):
-            given = arrays.X if name == "X" else arrays.Y if name == "Y" else getattr(arrays, name[0])[int(name[1:]) - 1]
+            given = arrays.X if name == "X" else arrays.Y if name == "Y" else \
+                getattr(arrays, name[0])[int(name[1:]) - 1]
             target_name = self.X if name == "X" else self.Y if name == "Y" else f'params["{name}"]'
             m.add(f"{target_name} = np.array({given.tolist()!r})  # given in the spec", depth=1)
         m.add(f"return params, {self.X}, {self.Y}", depth=1)
