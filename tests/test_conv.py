@@ -255,3 +255,28 @@ def test_exported_code_runs_and_matches(tmp_path: Path) -> None:
         assert j == pytest.approx(j_ref, abs=1e-9)
         for name, value in ref.items():
             np.testing.assert_allclose(grads[f"d{name}"], np.array(value), atol=1e-6, rtol=0)
+
+
+def test_every_feature_map_node_shows_its_array() -> None:
+    """With numbers on, each tensor node of tiny-cnn shows the pass's array: maps as blocks, vectors as matrices."""
+    from bpdiagram.model import array_labels
+    from tests.test_values_diagram import labels, plain_lines
+
+    spec = as_network(load_spec(Path("templates/tiny-cnn.yaml")))
+    p = run_conv(spec)
+    shown = labels(spec, values=True)
+    arrays = {"input": p.X, "cache.input": p.X, "target": p.Y, "cache.target": p.Y}
+    for k, layer in enumerate(p.layers, start=1):
+        arrays |= {f"A{k}": layer.A, f"cache.A{k}": layer.A}
+        if layer.Z is not None and layer.dZ is not None:
+            arrays |= {f"Z{k}": layer.Z, f"cache.Z{k}": layer.Z, f"dZ{k}": layer.dZ}
+    assert p.layers[1].mask is not None
+    arrays["cache.A2.mask"] = p.layers[1].mask.astype(float)
+    for node, array in arrays.items():
+        if node in shown:
+            first = 2 if node in ("Z1", "A2") else 1  # their second line is the window
+            assert shown[node][first:] == plain_lines(array_labels.tensor_block(array)), node
+    assert shown["A1"][1] == "2×4×4×m, m = 2: example 1"
+    assert shown["input"][1] == "1×6×6×m, m = 2: example 1" and len(shown["input"]) == 2 + 6
+    dp2 = plain_lines(array_labels.tensor_block(p.layers[0].dA))  # dA[1], what max pooling hands down
+    assert shown["dP2"][1:] == dp2

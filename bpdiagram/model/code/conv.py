@@ -125,6 +125,8 @@ class ConvModule(NetworkNames):
                         f"Z{layer} = affine_forward(W{layer}, {prev}, b{layer})", f"Z{layer}")
         m.statement([flat(self.labels.activation_label(layer))],
                     f"A{layer} = {spec.activation}_forward(Z{layer})", f"A{layer}")
+        if layer < self.k:  # below the layer backprop stops at, nothing is kept
+            return []
         kept = [(prev, f"cache.{self.prev_node(layer)}")]
         if layer > self.k:
             kept.append((f"W{layer}", f"cache.W{layer}"))
