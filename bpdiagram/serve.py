@@ -7,7 +7,11 @@ whether a newer build exists and then reloads, keeping the reader's edge
 kind toggles and scroll position (in ``sessionStorage``) and, for a series,
 the frame shown (in the URL's fragment). A build that failed replaces the
 picture with its one ``error:`` line, so a stale diagram is never taken for
-the current one. Only the loopback interface is bound.
+the current one. Only the loopback interface is bound, and a request whose
+``Host`` header names anything but 127.0.0.1 or localhost (with the server's
+port) gets 403: otherwise a page on another site could read the diagrams by
+pointing its own host name at 127.0.0.1 (DNS rebinding), as Jupyter's
+server refuses unknown hosts for the same reason.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import cast
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from bpdiagram.errors import BpdiagramError, one_line
@@ -181,11 +186,24 @@ class _Server(ThreadingHTTPServer):
         print(f"error: serving a request: {one_line(str(exc))}", file=sys.stderr, flush=True)
 
 
+def host_allowed(host: str | None, port: int) -> bool:
+    """Whether a request's ``Host`` header names this server: 127.0.0.1 or localhost, with its port or none."""
+    if not host:
+        return False
+    name, _, given = host.strip().lower().rpartition(":")
+    if not name or "]" in given:  # no port given (or a bare IPv6 literal): the whole header is the name
+        name, given = host.strip().lower(), ""
+    return name in (HOST, "localhost") and given in ("", str(port))
+
+
 def serve(site: Site, port: int) -> ThreadingHTTPServer:
     """Serve ``site`` on 127.0.0.1:``port`` (0: any free port) from a background thread; the running server."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if not host_allowed(self.headers.get("Host"), cast(_Server, self.server).server_port):
+                self._send(403, "text/plain", b"forbidden: this preview answers only to 127.0.0.1 and localhost\n")
+                return
             url = urlsplit(self.path)
             path = unquote(url.path)
             if path == "/_bp/version":

@@ -255,19 +255,31 @@ def test_fingerprint_covers_spec_text_and_version(tmp_path: Path, monkeypatch: p
 
 
 @pytest.mark.graphviz
-def test_batch_with_a_bad_spec_and_a_name_clash(tmp_path: Path) -> None:
+def test_batch_with_a_bad_spec(tmp_path: Path) -> None:
+    """A spec that does not load is reported and skipped; the others in the batch render."""
     a, b = _specs(tmp_path / "one", "a", "b")
-    (clash,) = _specs(tmp_path / "two", "a")
     bad = tmp_path / "one" / "bad.yaml"
     bad.write_text("input: 2\nlayers: []\nloss: bce\n", encoding="utf-8")
     out = tmp_path / "site"
-    code, stdout, err = run("render", str(a), str(bad), str(clash), str(b), "-o", str(out), "-f", "svg")
+    code, stdout, err = run("render", str(a), str(bad), str(b), "-o", str(out), "-f", "svg")
     assert code == 2
     assert stdout.splitlines() == [str(out / "a.svg"), str(out / "b.svg")]
     lines = err.splitlines()
-    assert len(lines) == 2 and all(line.startswith("error: ") for line in lines)
-    assert lines[0].startswith(f"error: {bad}:2: layers:")
-    assert lines[1] == (f"error: {clash}: writes the same files as {a} ('a.*' in {out}); rename one of them")
+    assert len(lines) == 1 and lines[0].startswith(f"error: {bad}:2: layers:")
+
+
+@pytest.mark.graphviz
+@pytest.mark.parametrize("command", ["render", "watch"])
+def test_a_name_clash_is_refused_before_anything_is_written(tmp_path: Path, command: str) -> None:
+    """Two specs with one stem would write the same files: one error line, exit 2, and no file at all."""
+    a, b = _specs(tmp_path / "one", "a", "b")
+    (clash,) = _specs(tmp_path / "two", "a")
+    out = tmp_path / "site"
+    code, stdout, err = run(command, str(a), str(b), str(clash), "-o", str(out), "-f", "svg")
+    assert code == 2
+    assert stdout == ""
+    assert err == f"error: {clash}: writes the same files as {a} ('a.*' in {out}); rename one of them\n"
+    assert not out.exists() or list(out.rglob("*")) == []
 
 
 def _render_on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str, str]:

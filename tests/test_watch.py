@@ -247,3 +247,30 @@ def test_serve_binds_the_loopback_interface_only(spec: Path, tmp_path: Path) -> 
         assert watch.stop() == 0
     finally:
         watch.close()
+
+
+def test_serve_refuses_other_host_names(spec: Path, tmp_path: Path) -> None:
+    """A request naming another host (a DNS-rebinding page) gets 403; 127.0.0.1 and localhost with the port work."""
+    import http.client
+
+    watch = Watch(str(spec), "-o", str(tmp_path / "out"), "-f", "svg", "--serve", "--port", "0", cwd=tmp_path)
+    try:
+        port = int(watch.stderr_until("serving").rsplit(":", 1)[1].rstrip("/"))
+
+        def status(host: str | None) -> int:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.putrequest("GET", "/", skip_host=True)
+            if host is not None:
+                conn.putheader("Host", host)
+            conn.endheaders()
+            code = conn.getresponse().status
+            conn.close()
+            return code
+
+        assert [status(h) for h in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost", "LOCALHOST:" + str(port))] \
+            == [200, 200, 200, 200]
+        assert [status(h) for h in ("evil.example", f"evil.example:{port}", f"127.0.0.1:{port + 1}",
+                                    f"localhost.evil.example:{port}", "", None)] == [403] * 6
+        assert watch.stop() == 0
+    finally:
+        watch.close()

@@ -150,15 +150,17 @@ def test_straight_edges_have_no_bends_and_curves_keep_their_shape(template: str)
             curve.append(e.tip)
         (x0, y0), (x1, y1) = curve[0], curve[-1]
         span = math.hypot(x1 - x0, y1 - y0)
-        straight = all(abs((x1 - x0) * (y - y0) - (y1 - y0) * (x - x0)) / span < 0.05 for x, y in curve)
-        if straight:
+        # straight, or a jog of a port's few pixels (at most 6 px, and 6 % of the edge's length, off the line)
+        off = max(abs((x1 - x0) * (y - y0) - (y1 - y0) * (x - x0)) / span for x, y in curve)
+        assert math.isclose(poly[0][0], curve[0][0], abs_tol=0.01) and math.isclose(poly[-1][1], curve[-1][1],
+                                                                                    abs_tol=0.01)
+        if off <= min(6.0, 0.06 * span) - 0.05:
             assert len(poly) == 2, f"{e.id} is straight but has bends {poly[1:-1]}"
+            continue
         # every point of the curve is within 1.5 px of the polyline, give or take the curve's sag between the
         # 24 points a piece the polyline was chosen from (this samples 32) and rounding to 0.01
         worst = max(min(_distance(p, a, b) for a, b in itertools.pairwise(poly)) for p in curve)
         assert worst <= 1.6, f"{e.id} strays {worst:.2f} px from its curve"
-        assert math.isclose(poly[0][0], curve[0][0], abs_tol=0.01) and math.isclose(poly[-1][1], curve[-1][1],
-                                                                                    abs_tol=0.01)
 
 
 def test_a_band_in_several_strips_makes_one_group_per_strip() -> None:

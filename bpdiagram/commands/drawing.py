@@ -103,6 +103,17 @@ def sources(specs: tuple[Path, ...], templates: tuple[str, ...], stem: str | Non
     return found
 
 
+def check_stems(given: list[Source], output: Path) -> None:
+    """Refuse a command whose sources would write the same files, before anything is written.
+
+    Two specs named ``a.yaml`` in different folders both write ``output/a.*``: rendering the first and then
+    refusing the second would leave half the output behind, so the clash is a mistake in the command line.
+    """
+    claimed: dict[str, Source] = {}
+    for source in given:
+        claim_stem(claimed, source, output)
+
+
 def claim_stem(claimed: dict[str, Source], source: Source, output: Path) -> None:
     """Record that ``source`` writes ``output/<stem>.*``; refused when another source already does."""
     if source.stem in claimed:

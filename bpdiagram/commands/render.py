@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bpdiagram.commands.common import EXIT_BAD_INPUT, fail
-from bpdiagram.commands.drawing import build_options, claim_stem, drawing_options, sources
+from bpdiagram.commands.drawing import build_options, check_stems, drawing_options, sources
 from bpdiagram.errors import BpdiagramError
 from bpdiagram.options import Dtype, JumpStyle, Theme
 
@@ -54,13 +54,12 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
     options = drawing_options(formats, backprop_to, show, shapes, values, jumps, theme, steps, wrap, scale, png_width,
                               memory, batch, dtype, gradient_flow, code)
     given = sources(specs, templates, stem)
+    check_stems(given, output)
     counts = {"rendered": 0, "skipped": 0, "failed": 0}
-    claimed: dict[str, Source] = {}
     with _Progress(len(given)) as progress:
         for source in given:
             progress.start(source.stem)
             try:
-                claim_stem(claimed, source, output)
                 counts[_build(source, options, output, progress, force=force, quiet=quiet)] += 1
             except BpdiagramError as exc:
                 progress.clear()

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from bpdiagram.commands.common import fail
-from bpdiagram.commands.drawing import build_options, claim_stem, drawing_options, sources
+from bpdiagram.commands.drawing import build_options, check_stems, drawing_options, sources
 from bpdiagram.errors import BpdiagramError
 from bpdiagram.options import Dtype, JumpStyle, Theme
-
-if TYPE_CHECKING:
-    from bpdiagram.render_job import Source
 
 
 @click.command()
@@ -48,9 +44,8 @@ def watch(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, for
     options = drawing_options(formats, backprop_to, show, shapes, values, jumps, theme, steps, wrap, scale, png_width,
                               memory, batch, dtype, gradient_flow, code)
     given = sources(specs, templates, stem)
-    claimed: dict[str, Source] = {}
+    check_stems(given, output)
     for source in given:
-        claim_stem(claimed, source, output)
         if not source.path.parent.is_dir():
             raise BpdiagramError(f"{source.label}: folder {source.path.parent} does not exist")
     site = server = None

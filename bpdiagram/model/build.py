@@ -63,10 +63,18 @@ def gradient_norms(spec: NetworkSpec) -> tuple[FlowNorm, ...]:
     """(l, ‖dW[l]‖_F, the node computing dW[l]) for every layer the backward pass reaches.
 
     The numbers are the spec's (else seed 0 and batch 4). The element-wise view has no single
-    node computing dW[l] (None): its bar stands under the layer's backward nodes.
+    node computing dW[l] (None): its bar stands under the layer's backward nodes. Each norm is kept
+    to six significant digits: the last bits of a matrix product depend on the BLAS kernel numpy picks
+    for the CPU, and everything drawn from the norm (the bar's height, its label, the tooltip) must
+    come out the same on every machine.
     """
     vectorized = spec.diagram.view == "vectorized"
     norms = conv_layer_norms(run_conv(spec)) if spec.conv else layer_norms(run(spec))
-    return tuple((n.layer, n.dW_norm, f"dW{n.layer}" if vectorized else None) for n in norms
-                 if n.layer >= spec.diagram.backprop_to)
+    return tuple((n.layer, significant(n.dW_norm), f"dW{n.layer}" if vectorized else None)
+                 for n in norms if n.layer >= spec.diagram.backprop_to)
+
+
+def significant(value: float, digits: int = 6) -> float:
+    """``value`` rounded to ``digits`` significant digits (inf and nan unchanged)."""
+    return float(f"{value:.{digits}g}")
 

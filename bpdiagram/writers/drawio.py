@@ -323,7 +323,7 @@ def _flow(root: ET.Element, strip: FlowStrip, st: StyleTable) -> None:
                 (AXIS_X - 5 - tick.width - LABEL_PAD, y - tick.height / 2, tick.width + LABEL_PAD, tick.height),
                 {"kind": "gradient-flow"})
     for bar in strip.bars:
-        data = {"kind": "gradient-flow", "layer": str(bar.layer), "norm": repr(bar.value)}
+        data = {"kind": "gradient-flow", "layer": str(bar.layer), "norm": f"{bar.value:.6g}"}
         if bar.broken:  # no height on a log scale: a cross on the baseline, as the SVG draws it
             top = strip.baseline - 12.0
             _vertex(root, f"flow.bar{bar.layer}", "1", "✕", text.replace(st.band_title_color, st.flow_broken)

@@ -16,6 +16,14 @@ from bpdiagram.layout.scene import EdgeRoute, Point
 SAMPLES_PER_CURVE = 24
 TOLERANCE = 1.5
 """px: the largest distance between the polyline and the curve it stands for."""
+JOG = 6.0
+"""px: a route that never strays further than this from the straight line between its ends is written straight.
+
+Two inputs enter a gate a few pixels apart, so a wire from a value level with the gate ends a port's offset
+lower: the SVG draws that as a gentle S, which as a polyline would be one or two bends of a few degrees that
+an editor keeps and the user has to remove by hand."""
+JOG_SLOPE = 0.06
+"""...and no further than this share of the line's length, so a short wire's real bend stays a bend."""
 
 __all__ = ["polyline", "sample", "simplify"]
 
@@ -31,7 +39,17 @@ def polyline(edge: EdgeRoute, tolerance: float = TOLERANCE) -> list[Point]:
     pts = sample(edge.points)
     if edge.tip is not None:
         pts.append(edge.tip)
-    return simplify(pts, tolerance)
+    simple = simplify(pts, tolerance)
+    return [simple[0], simple[-1]] if _nearly_straight(simple) else simple
+
+
+def _nearly_straight(points: list[Point]) -> bool:
+    """Whether a polyline stays within ``JOG`` (and ``JOG_SLOPE`` of its length) of the line between its ends."""
+    if len(points) < 3:
+        return False
+    (x0, y0), (x1, y1) = points[0], points[-1]
+    allowed = min(JOG, JOG_SLOPE * math.hypot(x1 - x0, y1 - y0))
+    return all(_distance(p, points[0], points[-1]) <= allowed for p in points[1:-1])
 
 
 def sample(points: tuple[Point, ...], per_curve: int = SAMPLES_PER_CURVE) -> list[Point]:

@@ -87,8 +87,8 @@ def _flow(root: ET.Element, strip: FlowStrip, st: StyleTable) -> None:
         _text(group, text, AXIS_X - 5 - text.width, y - text.height / 2, color=st.band_title_color)
     for bar in strip.bars:
         g = ET.SubElement(group, "g", {"class": "flow-bar" + (" flow-broken" if bar.broken else ""),
-                                       "data-layer": str(bar.layer), "data-norm": repr(bar.value)})
-        ET.SubElement(g, "title").text = f"‖dW[{bar.layer}]‖ = {bar.value!r}"
+                                       "data-layer": str(bar.layer), "data-norm": f"{bar.value:.6g}"})
+        ET.SubElement(g, "title").text = f"‖dW[{bar.layer}]‖ = {bar.value:.6g}"
         x = bar.x - strip.bar_width / 2
         if bar.broken:  # no height on a log scale: a cross on the baseline says so
             r = 5.0
