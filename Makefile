@@ -83,6 +83,10 @@ docs: $(TSTAMP) system browser mxgraph
 	$(BIN)/bpdiagram render docs/three-layer-backprop-to-2.yaml -o docs/images -f png --force
 	$(BIN)/bpdiagram render docs/worked-example-values.yaml -o docs/images -f png --force
 	$(BIN)/bpdiagram render docs/line-jumps.yaml -o docs/images -f png --force
+	$(BIN)/bpdiagram render -t tiny-cnn -o docs/images -f png --force
+	$(BIN)/bpdiagram render -t tiny-cnn --shapes --name tiny-cnn-shapes -o docs/images -f png --force
+	$(BIN)/bpdiagram render -t tiny-cnn --values --name tiny-cnn-values -o docs/images -f png --force
+	$(BIN)/bpdiagram render -t tiny-cnn --memory --batch 64 --name tiny-cnn-memory -o docs/images -f png --force
 	$(BIN)/bpdiagram render docs/cs231n-staged.yaml -o docs/images -f png --force
 	$(BIN)/bpdiagram render -t vanishing-gradients docs/vanishing-gradients-xavier.yaml -o docs/images -f png --force --wrap 3
 	$(BIN)/bpdiagram render docs/dls-l-layer.yaml -o docs/images -f png --force
