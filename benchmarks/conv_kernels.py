@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bpdiagram.model.catalogue import conv as ops  # noqa: E402
+from bpdiagram.model.catalogue import conv as ops
 
 SIZES = [  # (m, C, H, F, k, stride, padding)
     (2, 1, 6, 2, 3, 1, 0),      # the tiny-cnn template
@@ -63,24 +63,31 @@ def best(fn: Callable[[], object], repeat: int = 5) -> float:
     return min(times)
 
 
+def row(rng: np.random.Generator, m: int, c: int, h: int, f: int, k: int, s: int, p: int) -> str:
+    """One size: both ways agree, then the best of five runs of each."""
+    a, w, b = rng.standard_normal((m, c, h, h)), rng.standard_normal((f, c, k, k)), rng.standard_normal(f)
+    z = ops.conv_forward(w, a, b, s, p)
+    dz = rng.standard_normal(z.shape)
+    assert np.allclose(z, direct_forward(w, a, b, s, p))
+
+    def ours() -> tuple[np.ndarray, ...]:
+        return ops.conv_dW(dz, a, k, s, p, 1.0), ops.conv_db(dz, 1.0), ops.conv_dA_prev(w, dz, s, p)
+
+    assert all(np.allclose(x, y) for x, y in zip(ours(), direct_backward(w, a, dz, s, p), strict=True))
+    fw = best(lambda: ops.conv_forward(w, a, b, s, p))
+    fl = best(lambda: direct_forward(w, a, b, s, p))
+    bw = best(ours)
+    bl = best(lambda: direct_backward(w, a, dz, s, p))
+    label = f"{m}×{c}×{h}×{h}, {f} {k}×{k} /{s} +{p}"
+    return (f"{label:>26}  {fw * 1e3:8.3f} / {fl * 1e3:8.3f} ms  {bw * 1e3:8.3f} / {bl * 1e3:8.3f} ms"
+            f"  (×{fl / fw:.1f}, ×{bl / bw:.1f})")
+
+
 def main() -> None:
     rng = np.random.default_rng(0)
     print(f"{'m×C×H×H, F k×k /s +p':>26}  {'forward: window / loop':>24}  {'backward: window / loop':>25}")
-    for m, c, h, f, k, s, p in SIZES:
-        a, w, b = rng.standard_normal((m, c, h, h)), rng.standard_normal((f, c, k, k)), rng.standard_normal(f)
-        z = ops.conv_forward(w, a, b, s, p)
-        dz = rng.standard_normal(z.shape)
-        assert np.allclose(z, direct_forward(w, a, b, s, p))
-        loop = direct_backward(w, a, dz, s, p)
-        ours = (ops.conv_dW(dz, a, k, s, p, 1.0), ops.conv_db(dz, 1.0), ops.conv_dA_prev(w, dz, s, p))
-        assert all(np.allclose(x, y) for x, y in zip(ours, loop, strict=True))
-        fw = best(lambda: ops.conv_forward(w, a, b, s, p))
-        fl = best(lambda: direct_forward(w, a, b, s, p))
-        bw = best(lambda: (ops.conv_dW(dz, a, k, s, p, 1.0), ops.conv_db(dz, 1.0), ops.conv_dA_prev(w, dz, s, p)))
-        bl = best(lambda: direct_backward(w, a, dz, s, p))
-        label = f"{m}×{c}×{h}×{h}, {f} {k}×{k} /{s} +{p}"
-        print(f"{label:>26}  {fw * 1e3:8.3f} / {fl * 1e3:8.3f} ms  {bw * 1e3:8.3f} / {bl * 1e3:8.3f} ms"
-              f"  (×{fl / fw:.1f}, ×{bl / bw:.1f})")
+    for size in SIZES:
+        print(row(rng, *size))
 
 
 if __name__ == "__main__":
