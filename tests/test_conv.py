@@ -260,7 +260,8 @@ def test_exported_code_runs_and_matches(tmp_path: Path) -> None:
 def test_every_feature_map_node_shows_its_array() -> None:
     """With numbers on, each tensor node of tiny-cnn shows the pass's array: maps as blocks, vectors as matrices."""
     from bpdiagram.model import array_labels
-    from tests.test_values_diagram import labels, plain_lines
+    from bpdiagram.richtext import plain_lines
+    from tests.test_values_diagram import labels
 
     spec = as_network(load_spec(Path("templates/tiny-cnn.yaml")))
     p = run_conv(spec)
@@ -278,5 +279,7 @@ def test_every_feature_map_node_shows_its_array() -> None:
             assert shown[node][first:] == plain_lines(array_labels.tensor_block(array)), node
     assert shown["A1"][1] == "2×4×4×m, m = 2: example 1"
     assert shown["input"][1] == "1×6×6×m, m = 2: example 1" and len(shown["input"]) == 2 + 6
-    dp2 = plain_lines(array_labels.tensor_block(p.layers[0].dA))  # dA[1], what max pooling hands down
+    handed = p.layers[0].dA  # dA[1], what max pooling hands down
+    assert handed is not None
+    dp2 = plain_lines(array_labels.tensor_block(handed))
     assert shown["dP2"][1:] == dp2
