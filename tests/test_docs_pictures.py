@@ -86,9 +86,11 @@ def test_readme_pictures_match_a_fresh_make_docs(tmp_path: Path, monkeypatch: py
 
 def test_every_picture_the_readme_shows_is_made_by_make_docs() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    pages = "\n".join(page.read_text(encoding="utf-8") for page in sorted((ROOT / "docs").rglob("*.md")))
     recipe = "\n".join(docs_recipe())
     for picture in sorted(IMAGES.glob("*.png")):
-        assert f"docs/images/{picture.name}" in readme, f"{picture.name} is not shown in the README"
+        shown = f"docs/images/{picture.name}" in readme or f"images/{picture.name})" in pages
+        assert shown, f"{picture.name} is shown neither in the README nor on a docs page"
     shown = {part.split(")")[0] for part in readme.split("](docs/images/")[1:]}
     for name in shown:
         stem = Path(name).stem
