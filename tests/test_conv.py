@@ -283,3 +283,21 @@ def test_every_feature_map_node_shows_its_array() -> None:
     assert handed is not None
     dp2 = plain_lines(array_labels.tensor_block(handed))
     assert shown["dP2"][1:] == dp2
+
+
+@pytest.mark.graphviz
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("options", [{}, {"values": True}, {"shapes": True, "notation": "cs231n", "simplify": "false"}])
+def test_random_cnn_pictures_hold_the_grammar(seed: int, options: dict[str, Any]) -> None:
+    """The visual grammar on the GraphML geometry of random CNNs: symbols, numbers, shapes and the general chain."""
+    from bpdiagram.diagram import Diagram
+    from tests.geometry import grammar_violations, read
+
+    raw = random_cnn(random.Random(300 + seed))
+    if "simplify" in options:
+        raw["diagram"] = {"notation": options["notation"], "simplify": options["simplify"]}
+    spec = as_network(load_spec(raw))
+    d = Diagram(spec, values=options.get("values", False), shapes=options.get("shapes", False))
+    boxes, lines = read(d.render("graphml"))
+    assert grammar_violations(boxes, lines) == []
+    assert {line.kind for line in lines} == {"forward", "cache", "backward", "update", "derivative"}
