@@ -89,8 +89,8 @@ def test_every_picture_the_readme_shows_is_made_by_make_docs() -> None:
     pages = "\n".join(page.read_text(encoding="utf-8") for page in sorted((ROOT / "docs").rglob("*.md")))
     recipe = "\n".join(docs_recipe())
     for picture in sorted(IMAGES.glob("*.png")):
-        shown = f"docs/images/{picture.name}" in readme or f"images/{picture.name})" in pages
-        assert shown, f"{picture.name} is shown neither in the README nor on a docs page"
+        where = f"docs/images/{picture.name}" in readme or f"images/{picture.name})" in pages
+        assert where, f"{picture.name} is shown neither in the README nor on a docs page"
     shown = {part.split(")")[0] for part in readme.split("](docs/images/")[1:]}
     for name in shown:
         stem = Path(name).stem
