@@ -1,0 +1,103 @@
+"""The JSON Schema (draft 2020-12) of both spec kinds, written from the field tables of ``spec.keys``.
+
+Editors (VS Code's YAML extension, JetBrains IDEs, anything speaking the YAML language server) use it to
+complete keys, show each key's description and mark unknown keys or choices as you type. It is derived, never
+written by hand, so it cannot drift from what the loader accepts; the loader stays the judge of what the
+schema cannot say (a layer size that must match a residual's, an activation a loss refuses).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bpdiagram.spec.keys import (
+    CONV_FIELDS,
+    DENSE_FIELDS,
+    EXPRESSION_FIELDS,
+    FLATTEN_FIELDS,
+    POOL_FIELDS,
+    TOP_FIELDS,
+    Field,
+    required,
+)
+
+SCHEMA_ID = "https://bpdiagram.invalid/schema/spec.json"
+"""A stable identifier (the ``.invalid`` domain is never resolved: editors read the saved file, not the web)."""
+
+_NUMERIC = ("integer", "number")
+
+
+def _alternative(field: Field, kind: str) -> dict[str, Any]:
+    """The schema of ``field``'s values of JSON type ``kind``, with the choices, bounds, items or keys it has."""
+    if kind == "string" and field.choices:
+        return {"enum": list(field.choices)}
+    out: dict[str, Any] = {"type": kind}
+    if kind in _NUMERIC:
+        if field.minimum is not None:
+            out["exclusiveMinimum" if field.exclusive_minimum else "minimum"] = field.minimum
+        if field.maximum is not None:
+            out["maximum"] = field.maximum
+    if kind == "array" and field.items is not None:
+        out["items"] = field.items
+    if kind == "object" and field.table is not None:
+        out.update(mapping(field.table))
+    return out
+
+
+def field_schema(field: Field) -> dict[str, Any]:
+    """One key's schema: its description, then one alternative per JSON type (``anyOf`` when there are several)."""
+    alternatives = [_alternative(field, kind) for kind in field.types]
+    out: dict[str, Any] = {"description": field.description}
+    if len(alternatives) == 1:
+        out.update(alternatives[0])
+    else:
+        out["anyOf"] = alternatives
+    if field.schema:
+        out.update(field.schema)
+    return out
+
+
+def mapping(table: Sequence[Field]) -> dict[str, Any]:
+    """A mapping holding the keys of ``table`` only (the loader refuses any other), the required ones present."""
+    out: dict[str, Any] = {"type": "object", "properties": {f.name: field_schema(f) for f in table},
+                           "additionalProperties": False}
+    if required(table):
+        out["required"] = list(required(table))
+    return out
+
+
+def _layer(kind: str, table: Sequence[Field], *, typed: bool) -> dict[str, Any]:
+    """A layer of ``kind`` with the keys of ``table``; ``typed``: it must say ``type: kind``."""
+    out = mapping(table)
+    if "type" in out["properties"]:
+        out["properties"]["type"] = {**out["properties"]["type"], "const": kind}
+    if typed:
+        out["required"] = ["type", *out.get("required", [])]
+    return out
+
+
+def spec_schema() -> dict[str, Any]:
+    """The schema: an object that is a network spec or an expression spec (``oneOf``), each key described."""
+    network = mapping(TOP_FIELDS)
+    network["title"] = "network spec"
+    dense = _layer("dense", DENSE_FIELDS, typed=False)
+    layer = {"description": "One layer: dense {size, activation}, or a conv, maxpool, avgpool or flatten layer "
+                            "(with an input shape).",
+             "anyOf": [dense, _layer("conv", CONV_FIELDS, typed=True),
+                       *(_layer(kind, POOL_FIELDS, typed=True) for kind in ("maxpool", "avgpool")),
+                       _layer("flatten", FLATTEN_FIELDS, typed=True)]}
+    network["properties"]["layers"]["items"] = layer
+    values = network["properties"]["values"]["anyOf"][0]
+    values["additionalProperties"] = {"description": "An array such as X, Y, W1, b1 (named by the network): "
+                                                     "rows of numbers, or nested lists for feature maps.",
+                                      "type": "array"}
+    expression = mapping(EXPRESSION_FIELDS)
+    expression["title"] = "expression spec"
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "bpdiagram spec",
+        "description": "A bpdiagram spec: a network (input, layers, loss) or an expression (expression, values).",
+        "oneOf": [network, expression],
+    }
