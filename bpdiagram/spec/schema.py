@@ -77,27 +77,50 @@ def _layer(kind: str, table: Sequence[Field], *, typed: bool) -> dict[str, Any]:
     return out
 
 
+LAYER_KINDS: dict[str, Sequence[Field]] = {"dense": DENSE_FIELDS, "conv": CONV_FIELDS, "maxpool": POOL_FIELDS,
+                                           "avgpool": POOL_FIELDS, "flatten": FLATTEN_FIELDS}
+"""The keys of each layer ``type``; a layer without ``type`` is dense."""
+
+
+def _by_type(kinds: Sequence[str]) -> dict[str, Any]:
+    """Each layer checked against its own kind's keys only (if/then/else on ``type``), so an editor and a validator
+    name the wrong key, not "matches none of five kinds"."""
+    kind, *rest = kinds
+    then = {"$ref": f"#/$defs/{kind}-layer"}
+    if not rest:
+        return then
+    return {"if": {"required": ["type"], "properties": {"type": {"const": kind}}}, "then": then,
+            "else": _by_type(rest)}
+
+
 def spec_schema() -> dict[str, Any]:
-    """The schema: an object that is a network spec or an expression spec (``oneOf``), each key described."""
+    """The schema: a network spec or an expression spec, each key described.
+
+    The loader tells the kinds apart by ``expression`` (without ``input``, ``layers`` or ``loss``); the schema
+    says the same with if/then/else rather than ``oneOf``, so a mistake is reported against the kind the spec is
+    (``'sigmod' is not one of ...``), not as "matches neither kind".
+    """
     network = mapping(TOP_FIELDS)
     network["title"] = "network spec"
-    dense = _layer("dense", DENSE_FIELDS, typed=False)
-    layer = {"description": "One layer: dense {size, activation}, or a conv, maxpool, avgpool or flatten layer "
-                            "(with an input shape).",
-             "anyOf": [dense, _layer("conv", CONV_FIELDS, typed=True),
-                       *(_layer(kind, POOL_FIELDS, typed=True) for kind in ("maxpool", "avgpool")),
-                       _layer("flatten", FLATTEN_FIELDS, typed=True)]}
-    network["properties"]["layers"]["items"] = layer
+    network["properties"]["layers"]["items"] = {
+        "description": "One layer: dense {size, activation}, or a conv, maxpool, avgpool or flatten layer "
+                       "(with an input shape).", **_by_type([*(k for k in LAYER_KINDS if k != "dense"), "dense"])}
     values = network["properties"]["values"]["anyOf"][0]
     values["additionalProperties"] = {"description": "An array such as X, Y, W1, b1 (named by the network): "
                                                      "rows of numbers, or nested lists for feature maps.",
                                       "type": "array"}
     expression = mapping(EXPRESSION_FIELDS)
     expression["title"] = "expression spec"
+    layers = {f"{kind}-layer": _layer(kind, table, typed=kind != "dense") for kind, table in LAYER_KINDS.items()}
+    is_expression = {"required": ["expression"],
+                     "not": {"anyOf": [{"required": [key]} for key in ("input", "layers", "loss")]}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "bpdiagram spec",
         "description": "A bpdiagram spec: a network (input, layers, loss) or an expression (expression, values).",
-        "oneOf": [network, expression],
+        "if": is_expression,
+        "then": {"$ref": "#/$defs/expression"},
+        "else": {"$ref": "#/$defs/network"},
+        "$defs": {"network": network, "expression": expression, **layers},
     }
