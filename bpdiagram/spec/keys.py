@@ -162,7 +162,8 @@ TOP_FIELDS = (
 )
 """The top level of a network spec."""
 
-EXPRESSION_DIAGRAM_FIELDS = (DIAGRAM_FIELDS[names(DIAGRAM_FIELDS).index("show")],)
+SHOW_FIELD = DIAGRAM_FIELDS[names(DIAGRAM_FIELDS).index("show")]
+EXPRESSION_DIAGRAM_FIELDS = (SHOW_FIELD,)
 
 EXPRESSION_FIELDS = (
     Field("title", TEXT, "The diagram's title."),
@@ -174,7 +175,12 @@ EXPRESSION_FIELDS = (
 )
 """The top level of an expression spec."""
 
+SPEC_KINDS: dict[str, tuple[Field, ...]] = {"expression": EXPRESSION_FIELDS}
+"""The spec kinds other than a network, by the key that makes a document one (without ``input``, ``layers`` or
+``loss`` it is that kind, as ``spec.validate`` decides); every other document is a network (``TOP_FIELDS``)."""
+
 TOP_KEYS = names(TOP_FIELDS)
+REQUIRED_TOP_KEYS = required(TOP_FIELDS)
 INPUT_KEYS = names(INPUT_FIELDS)
 LAYER_KEYS = names(LAYER_FIELDS)
 REQUIRED_LAYER_KEYS = required(LAYER_FIELDS)

@@ -31,6 +31,7 @@ from bpdiagram.spec.keys import (
     MAX_UNITS,
     REGULARIZATION_KEYS,
     REQUIRED_LAYER_KEYS,
+    REQUIRED_TOP_KEYS,
     TOP_KEYS,
 )
 from bpdiagram.spec.load import Document, PathKey, finite_float, shown_number, type_name
@@ -166,7 +167,7 @@ def validate_network(doc: Document) -> NetworkSpec:
         raise doc.error(("expression",),
                         "a spec is either a network (input, layers, loss) or an expression, not both")
     check_keys(doc, (), data, TOP_KEYS)
-    for required in ("input", "layers", "loss"):
+    for required in REQUIRED_TOP_KEYS:
         if required not in data:
             raise doc.error((), f"missing required key '{required}'")
     title = optional_text(doc, ("title",), data.get("title"))

@@ -14,9 +14,10 @@ from typing import Any
 from bpdiagram.spec.keys import (
     CONV_FIELDS,
     DENSE_FIELDS,
-    EXPRESSION_FIELDS,
     FLATTEN_FIELDS,
     POOL_FIELDS,
+    REQUIRED_TOP_KEYS,
+    SPEC_KINDS,
     TOP_FIELDS,
     Field,
     required,
@@ -109,18 +110,24 @@ def spec_schema() -> dict[str, Any]:
     values["additionalProperties"] = {"description": "An array such as X, Y, W1, b1 (named by the network): "
                                                      "rows of numbers, or nested lists for feature maps.",
                                       "type": "array"}
-    expression = mapping(EXPRESSION_FIELDS)
-    expression["title"] = "expression spec"
+    kinds = {"network": network}
+    for kind, table in SPEC_KINDS.items():
+        kinds[kind] = {**mapping(table), "title": f"{kind} spec"}
     layers = {f"{kind}-layer": _layer(kind, table, typed=kind != "dense") for kind, table in LAYER_KINDS.items()}
-    is_expression = {"required": ["expression"],
-                     "not": {"anyOf": [{"required": [key]} for key in ("input", "layers", "loss")]}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "bpdiagram spec",
         "description": "A bpdiagram spec: a network (input, layers, loss) or an expression (expression, values).",
-        "if": is_expression,
-        "then": {"$ref": "#/$defs/expression"},
-        "else": {"$ref": "#/$defs/network"},
-        "$defs": {"network": network, "expression": expression, **layers},
+        **_by_kind(list(SPEC_KINDS)),
+        "$defs": {**kinds, **layers},
     }
+
+
+def _by_kind(kinds: Sequence[str]) -> dict[str, Any]:
+    """The first of ``kinds`` whose key the document has (and no network key), else the next, else a network."""
+    if not kinds:
+        return {"$ref": "#/$defs/network"}
+    kind, *rest = kinds
+    condition = {"required": [kind], "not": {"anyOf": [{"required": [key]} for key in REQUIRED_TOP_KEYS]}}
+    return {"if": condition, "then": {"$ref": f"#/$defs/{kind}"}, "else": _by_kind(rest)}
