@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from bpdiagram.atomic_write import write_atomic
-from bpdiagram.spec.schema import spec_schema
 
 
 @click.command()
@@ -25,6 +24,8 @@ def schema(output: Path | None) -> int:
       # then, as the first line of a spec:
       # yaml-language-server: $schema=bpdiagram.schema.json
     """
+    from bpdiagram.spec.schema import spec_schema  # the spec package loads PyYAML: not at every start-up
+
     text = json.dumps(spec_schema(), indent=2, ensure_ascii=False) + "\n"
     if output is None:
         click.echo(text, nl=False)
