@@ -154,6 +154,19 @@ class FlowBar:
 
 
 @dataclass(frozen=True)
+class FlowLimit:
+    """A line across the gradient-flow strip at one end of a 16-bit format's range (``kind`` underflow or overflow).
+
+    Bars (norms of the scaled gradients, S·dW[l]) below the underflow line hold entries that flush to zero.
+    """
+
+    kind: str
+    y: float
+    value: float
+    label: TextBlock
+
+
+@dataclass(frozen=True)
 class FlowStrip:
     """The gradient-flow strip under the backward band: bars on a log scale between ``y`` and ``y + h``.
 
@@ -168,6 +181,8 @@ class FlowStrip:
     bars: tuple[FlowBar, ...]
     ticks: tuple[tuple[float, TextBlock], ...]
     caption: TextBlock
+    limits: tuple[FlowLimit, ...] = ()
+    """Under mixed precision: the format's underflow and overflow lines across the strip."""
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,9 @@ class Graph:
     band_titles: Mapping[str, str] = field(default_factory=dict)
     """A band's title with a figure in it (``CACHE · 3.02 MiB``), by band."""
     gradient_flow: tuple[FlowNorm, ...] = ()
-    """‖dW[l]‖ of every layer drawn, when the strip under the backward band is asked for."""
+    """‖dW[l]‖ of every layer drawn, when the strip under the backward band is asked for (times S under precision)."""
+    flow_limits: tuple[str, float, float, float] | None = None
+    """Under mixed precision: the format, its smallest subnormal and largest finite value, and S, for the strip."""
     _out: dict[str, tuple[Edge, ...]] = field(init=False, repr=False)
     _in: dict[str, tuple[Edge, ...]] = field(init=False, repr=False)
 

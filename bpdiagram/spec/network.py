@@ -163,6 +163,8 @@ def validate_network(doc: Document) -> NetworkSpec:
         sizes = (inp.size, *(layer.size for layer in layers))
         values = validate_values(doc, data["values"], sizes=sizes, loss=loss, input_name=inp.name,
                                  target_name=target, layers=layers)
+    if diagram.precision is not None and values is None:
+        raise doc.error(("diagram", "precision"), "needs numbers: add a values: section (e.g. values: {seed: 0})")
     return NetworkSpec(title, inp, layers, loss, target, diagram, values, doc.file, l2)
 
 

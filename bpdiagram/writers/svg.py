@@ -85,6 +85,20 @@ def _flow(root: ET.Element, strip: FlowStrip, st: StyleTable) -> None:
         ET.SubElement(group, "path", {"d": f"M{num(AXIS_X - 3)} {num(y)}H{num(AXIS_X)}", "stroke": st.legend_stroke,
                                       "stroke-width": "1"})
         _text(group, text, AXIS_X - 5 - text.width, y - text.height / 2, color=st.band_title_color)
+    right = max((b.x for b in strip.bars), default=AXIS_X) + strip.bar_width
+    for limit in strip.limits:
+        g = ET.SubElement(group, "g", {"class": f"precision precision-{limit.kind}",
+                                       "data-limit": f"{limit.value:.6g}"})
+        ET.SubElement(g, "title").text = f"{limit.kind}: |S·x| {'<' if limit.kind == 'underflow' else '>'} {limit.value:.6g}"
+        if limit.kind == "underflow":  # the region where entries flush to zero, shaded
+            ET.SubElement(g, "rect", {"x": num(AXIS_X), "y": num(limit.y), "width": num(right - AXIS_X),
+                                      "height": num(max(0.0, strip.baseline - limit.y)), "fill": st.precision_band})
+        ET.SubElement(g, "path", {"d": f"M{num(AXIS_X)} {num(limit.y)}H{num(right)}", "fill": "none",
+                                  "stroke": st.precision_line, "stroke-width": "1.4",
+                                  "stroke-dasharray": st.precision_dash})
+        below = limit.kind == "overflow"  # each label on the side of its line that is out of range
+        _text(g, limit.label, right - limit.label.width, limit.y + 1 if below else limit.y - limit.label.height - 1,
+              color=st.precision_line)
     for bar in strip.bars:
         g = ET.SubElement(group, "g", {"class": "flow-bar" + (" flow-broken" if bar.broken else ""),
                                        "data-layer": str(bar.layer), "data-norm": f"{bar.value:.6g}"})

@@ -1,0 +1,145 @@
+"""Mixed precision on the diagram: each drawn gradient judged against a 16-bit format's range, after loss scaling.
+
+``precision_report`` runs the spec's float64 pass, picks S (the spec's, or the
+dynamic scaler's) and judges dZ[l], dW[l], db[l] and dA[l−1] of every layer
+with the catalogue's ``judge``. ``with_precision`` writes what that means into
+the model's labels, so every format carries it: the loss node says × S, a
+backward op whose arrays lose entries gets a badge line with the shares, and
+the update edges say they unscale (÷ S) into float32 master weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from bpdiagram.model.catalogue import FLOAT_FORMATS, FloatFormat, Shares, dynamic_scale, judge
+from bpdiagram.model.graph import Graph
+from bpdiagram.model.numeric_pass import Pass, run
+from bpdiagram.options import Precision
+from bpdiagram.richtext import plain
+from bpdiagram.spec.network import NetworkSpec
+
+__all__ = ["LayerPrecision", "PrecisionReport", "percent", "precision_report", "scale_text", "with_precision"]
+
+
+@dataclass(frozen=True)
+class LayerPrecision:
+    """The shares one layer's gradients lose: dZ[l] (per example, as drawn), dW[l], db[l], dA[l] (None if not drawn)."""
+
+    layer: int
+    dZ: Shares
+    dW: Shares
+    db: Shares
+    dA: Shares | None
+
+
+@dataclass(frozen=True)
+class PrecisionReport:
+    """The format, the loss scale S used (the dynamic scaler's when ``dynamic``), and every layer's shares."""
+
+    format: FloatFormat
+    loss_scale: float
+    dynamic: bool
+    layers: tuple[LayerPrecision, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``check --json``'s ``precision``: dtype, S (a number, also for dynamic) and each layer's shares."""
+        return {"dtype": self.format.name, "loss_scale": self.loss_scale,
+                "layers": [{"layer": x.layer, "dW_underflow": x.dW.underflow, "dW_overflow": x.dW.overflow,
+                            "dZ_underflow": x.dZ.underflow} for x in self.layers]}
+
+
+def precision_report(spec: NetworkSpec, p: Pass | None = None) -> PrecisionReport | None:
+    """The judgement of ``spec``'s gradients under its ``diagram: {precision, loss_scale}``; None without one."""
+    dtype: Precision | None = spec.diagram.precision
+    if dtype is None:
+        return None
+    fmt = FLOAT_FORMATS[dtype]
+    p = p if p is not None else run(spec)
+    asked = spec.diagram.loss_scale
+    if asked == "dynamic":
+        scale = dynamic_scale([g for layer in p.layers for g in (layer.dW, layer.db)], fmt)
+    else:
+        scale = float(asked)
+    layers = tuple(LayerPrecision(k, judge(x.dZ, scale, fmt), judge(x.dW, scale, fmt), judge(x.db, scale, fmt),
+                                  judge(p.layers[k - 2].dA, scale, fmt)
+                                  if k > 1 and p.layers[k - 2].dA is not None else None)
+                   for k, x in enumerate(p.layers, start=1))
+    return PrecisionReport(fmt, scale, asked == "dynamic", layers)
+
+
+def percent(share: float) -> str:
+    """A share as a percentage for a label: ``94%``, ``0.7%``, ``< 0.1%`` for a tiny nonzero one, ``0``.
+
+    >>> percent(0.9375), percent(0.0069), percent(0.0), percent(1e-5)
+    ('94%', '0.7%', '0', '< 0.1%')
+    """
+    if share == 0:
+        return "0"
+    value = share * 100
+    if value < 0.1:
+        return "< 0.1%"
+    return f"{value:.2g}%" if value < 10 else f"{value:.0f}%"
+
+
+def scale_text(report: PrecisionReport) -> str:
+    """S as drawn: ``1024``, ``2^20`` for a large power of two, with ``dynamic`` when the scaler chose it."""
+    s = report.loss_scale
+    k = int(s).bit_length() - 1 if s.is_integer() else -1
+    text = f"2^{{{k}}}" if k >= 11 and 2.0 ** k == s else f"{s:.6g}"
+    return f"{text} (dynamic)" if report.dynamic else text
+
+
+def _badge(report: PrecisionReport, arrays: list[tuple[str, Shares | None]]) -> str | None:
+    """One badge line per array that loses entries: ``float16: dW 94% → 0``, or None when none lose any."""
+    parts = []
+    for name, shares in arrays:
+        if shares is None or not (shares.underflow or shares.overflow):
+            continue
+        lost = []
+        if shares.underflow:
+            lost.append(f"{percent(shares.underflow)} → 0")
+        if shares.overflow:
+            lost.append(f"{percent(shares.overflow)} → inf")
+        parts.append(f"{name} {', '.join(lost)}")
+    if not parts:
+        return None
+    return f"⚠ {report.format.name}: " + "; ".join(parts)
+
+
+def _exact(report: PrecisionReport, arrays: list[tuple[str, Shares | None]]) -> str:
+    """The exact shares of every array of a node, for its tooltip (six significant digits)."""
+    parts = [f"{name}: {shares.underflow:.6g} flushed to zero, {shares.overflow:.6g} overflowed "
+             f"(of {shares.size} entries)" for name, shares in arrays if shares is not None]
+    return f" / {report.format.name} at loss scale {report.loss_scale:.6g}: " + "; ".join(parts)
+
+
+def with_precision(graph: Graph, report: PrecisionReport) -> Graph:
+    """``graph`` with the loss × S, a badge on every backward op that loses entries, updates that unscale."""
+    by_layer = {x.layer: x for x in report.layers}
+    nodes = dict(graph.nodes)
+    s = scale_text(report)
+    for node in graph.nodes.values():
+        arrays: list[tuple[str, Shares | None]] | None = None
+        x = by_layer.get(node.layer)
+        if node.kind == "loss":
+            extra = f"× S = {s} ({report.format.name} loss scaling)"
+            nodes[node.id] = dataclasses.replace(node, label=f"{node.label}\n{extra}", plain=f"{node.plain} / {plain(extra)}")
+            continue
+        if x is None or node.band != "backward":
+            continue
+        if node.id == f"dZ{node.layer}":
+            arrays = [("dZ", x.dZ)]
+        elif node.id == f"dW{node.layer}":
+            arrays = [("dW", x.dW), ("db", x.db), ("dA", x.dA)]
+        if arrays is None:
+            continue
+        badge = _badge(report, arrays)
+        label = f"{node.label}\n{badge}" if badge else node.label
+        nodes[node.id] = dataclasses.replace(node, label=label, plain=node.plain + _exact(report, arrays))
+    unscale = f"÷ {s} → float32 master"
+    edges = tuple(dataclasses.replace(e, label=f"{unscale}, {e.label}" if e.label else unscale)
+                  if e.kind == "update" else e for e in graph.edges)
+    return dataclasses.replace(graph, nodes=nodes, edges=edges)
