@@ -37,7 +37,7 @@ BAR_WIDTH = 26.0
 BAR_PITCH = 64.0
 """Distance between bars standing in a row of their own (a picture in tiers)."""
 CAPTION = "gradient flow: ‖dW[l]‖ per layer, log scale"
-CAPTION_SCALED = "gradient flow: ‖S·dW[l]‖ per layer, log scale, against the format's range"
+CAPTION_SCALED = "gradient flow: ‖S·dW[l]‖ per layer, log scale"
 AXIS_X = 54.0
 """x of the strip's axis: just left of the nodes, right of the band titles' gutter."""
 
@@ -89,9 +89,10 @@ def with_flow_strip(scene: Scene, norms: Sequence[tuple[int, float, str | None]]
     if limits is not None:
         name, tiny, largest, s = limits
         lines = tuple(FlowLimit(kind, round(baseline - (math.log10(v) - lo) * DECADE, 2), v,
-                                layout_text(escape(f"{name} {kind} {v:.3g}"), SMALL_SIZE))
+                                layout_text(escape(f"{name} {kind} {'<' if kind == 'underflow' else '>'} {v:.3g}"),
+                                            SMALL_SIZE))
                       for kind, v in (("underflow", tiny), ("overflow", largest)))
-        caption = layout_text(escape(f"{CAPTION_SCALED} (S = {s:.6g})"), SMALL_SIZE)
+        caption = layout_text(escape(f"{CAPTION_SCALED}, against {name}'s range (S = {s:.6g})"), SMALL_SIZE)
     strip = FlowStrip(round(y0, 2), round(baseline + 4 + below - y0, 2), round(baseline, 2), BAR_WIDTH, bars,
                       ticks, caption, lines)
     shift = strip.h + STRIP_GAP

@@ -96,9 +96,7 @@ def _flow(root: ET.Element, strip: FlowStrip, st: StyleTable) -> None:
         ET.SubElement(g, "path", {"d": f"M{num(AXIS_X)} {num(limit.y)}H{num(right)}", "fill": "none",
                                   "stroke": st.precision_line, "stroke-width": "1.4",
                                   "stroke-dasharray": st.precision_dash})
-        below = limit.kind == "overflow"  # each label on the side of its line that is out of range
-        _text(g, limit.label, right - limit.label.width, limit.y + 1 if below else limit.y - limit.label.height - 1,
-              color=st.precision_line)
+        _text(g, limit.label, right + 6, limit.y - limit.label.height / 2, color=st.precision_line)
     for bar in strip.bars:
         g = ET.SubElement(group, "g", {"class": "flow-bar" + (" flow-broken" if bar.broken else ""),
                                        "data-layer": str(bar.layer), "data-norm": f"{bar.value:.6g}"})
