@@ -107,6 +107,14 @@ class StyleTable:
     precision_band: str = "#FBE3E6"
     """The fill of the strip's region below the underflow line, where a bar's entries flush to zero."""
 
+    def node(self, kind: NodeKind, alert: bool = False) -> NodeStyle:
+        """How a node of ``kind`` is painted; ``alert`` (a backward op whose arrays a 16-bit format loses
+        entries of) is outlined in the precision colour, thicker, so the badge is seen from afar."""
+        style = self.nodes[kind]
+        if not alert:
+            return style
+        return dataclasses.replace(style, stroke=self.precision_line, stroke_width=style.stroke_width + 1.6)
+
 
 DEFAULT = StyleTable(EDGE_STYLES, NODE_STYLES, BAND_FILLS, BAND_TITLE_COLOR, TEXT_COLOR, BACKGROUND, LEGEND_STROKE)
 

@@ -14,7 +14,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from bpdiagram.errors import BpdiagramError
-from bpdiagram.options import DTYPES, FORMATS, JUMP_STYLES, PRECISIONS, THEMES, Dtype, Format, JumpStyle, Theme, parse_formats
+from bpdiagram.options import (
+    DTYPES,
+    FORMATS,
+    JUMP_STYLES,
+    PRECISIONS,
+    THEMES,
+    Dtype,
+    Format,
+    JumpStyle,
+    Theme,
+    parse_formats,
+)
 from bpdiagram.template_files import DEFAULT_TEMPLATE, template_path
 
 if TYPE_CHECKING:

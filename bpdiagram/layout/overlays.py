@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bpdiagram.layout.scene import FlowBar, FlowLimit, FlowStrip, NodeBox, Scene
 from bpdiagram.layout.text import layout_text
 from bpdiagram.model.graph import Graph
-from bpdiagram.richtext import escape
+from bpdiagram.model.precision import percent, power_text
+from bpdiagram.richtext import escape, plain
 from bpdiagram.style import SMALL_SIZE
 
 STRIP_GAP = 10.0
@@ -48,14 +49,19 @@ def annotate(scene: Scene, graph: Graph) -> Scene:
     if titles:
         scene = dataclasses.replace(scene, bands=tuple(
             dataclasses.replace(b, title=titles[b.band]) if b.band in titles else b for b in scene.bands))
+    alerts = {n.id for n in graph.nodes.values() if n.alert}
+    if alerts:
+        scene = dataclasses.replace(scene, nodes=tuple(dataclasses.replace(n, alert=True) if n.id in alerts else n
+                                                       for n in scene.nodes))
     flow = graph.gradient_flow
     if flow:
-        scene = with_flow_strip(scene, flow, graph.flow_limits)
+        scene = with_flow_strip(scene, flow, graph.flow_limits, graph.flow_lost)
     return scene
 
 
 def with_flow_strip(scene: Scene, norms: Sequence[tuple[int, float, str | None]],
-                    limits: tuple[str, float, float, float] | None = None) -> Scene:
+                    limits: tuple[str, float, float, float] | None = None,
+                    lost: Mapping[int, float] | None = None) -> Scene:
     """Add the strip of bars for ``norms`` — (layer, ‖dW[l]‖, the node computing dW[l] or None) — under the bands.
 
     The log scale runs from the decade above the largest norm (rounded up)
@@ -76,7 +82,8 @@ def with_flow_strip(scene: Scene, norms: Sequence[tuple[int, float, str | None]]
     lo = min(math.floor(math.log10(min(finite + ends))) - 1 if finite or ends else hi, hi - MIN_DECADES)
     top = y0 + caption.height + 4 + label_h + 2
     baseline = top + (hi - lo) * DECADE
-    bars = tuple(_bar(scene.nodes, layer, value, anchor, lo) for layer, value, anchor in norms)
+    lost = lost or {}
+    bars = tuple(_bar(scene.nodes, layer, value, anchor, lo, lost.get(layer, 0.0)) for layer, value, anchor in norms)
     if len({n.tier for n in scene.nodes}) > 1:
         # in tiers the layers' ops stand above one another, so the bars stand in a row of their own, named
         bars = tuple(dataclasses.replace(bar, x=round(AXIS_X + BAR_PITCH * (i + 0.75), 2),
@@ -92,7 +99,8 @@ def with_flow_strip(scene: Scene, norms: Sequence[tuple[int, float, str | None]]
                                 layout_text(escape(f"{name} {kind} {'<' if kind == 'underflow' else '>'} {v:.3g}"),
                                             SMALL_SIZE))
                       for kind, v in (("underflow", tiny), ("overflow", largest)))
-        caption = layout_text(escape(f"{CAPTION_SCALED}, against {name}'s range (S = {s:.6g})"), SMALL_SIZE)
+        caption = layout_text(escape(f"{CAPTION_SCALED} (S = {plain(power_text(s))})") + "\n"
+                              + escape(f"dashed: {name}'s range; red: a layer losing entries"), SMALL_SIZE)
     strip = FlowStrip(round(y0, 2), round(baseline + 4 + below - y0, 2), round(baseline, 2), BAR_WIDTH, bars,
                       ticks, caption, lines)
     shift = strip.h + STRIP_GAP
@@ -103,13 +111,20 @@ def with_flow_strip(scene: Scene, norms: Sequence[tuple[int, float, str | None]]
                                height=round(scene.height + shift, 2))
 
 
-def _bar(nodes: Sequence[NodeBox], layer: int, value: float, anchor: str | None, lo: int) -> FlowBar:
-    """One bar under ``anchor`` (else under the middle of the layer's backward nodes)."""
+def _bar(nodes: Sequence[NodeBox], layer: int, value: float, anchor: str | None, lo: int,
+         lost: float = 0.0) -> FlowBar:
+    """One bar under ``anchor`` (else under the middle of the layer's backward nodes).
+
+    A bar whose dW[l] loses entries to a 16-bit format (``lost``, a share) says how many in its label:
+    the norm is the largest entries' size, so a bar above the underflow line can still lose most of them.
+    """
     under = [n for n in nodes if n.id == anchor] or [n for n in nodes if n.band == "backward" and n.layer == layer]
     x = sum(n.center[0] for n in under) / len(under) if under else AXIS_X + BAR_WIDTH * layer
     broken = not (math.isfinite(value) and value > 0)
     h = 0.0 if broken else max(2.0, (math.log10(value) - lo) * DECADE)
-    return FlowBar(layer, round(x, 2), round(h, 2), value, layout_text(escape(_short(value)), SMALL_SIZE), broken)
+    text = _short(value) + (f"\n{percent(lost)} lost" if lost else "")
+    return FlowBar(layer, round(x, 2), round(h, 2), value, layout_text(escape(text), SMALL_SIZE), broken,
+                   lost=lost)
 
 
 def _short(value: float) -> str:

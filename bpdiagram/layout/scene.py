@@ -38,6 +38,8 @@ class NodeBox:
     text: TextBlock
     tier: int = 0
     """The tier (1 = top) of a wrapped network's picture; 0 when the picture is not wrapped."""
+    alert: bool = False
+    """A backward op whose arrays a 16-bit format loses entries of (mixed precision): drawn outlined."""
 
     @property
     def center(self) -> Point:
@@ -151,6 +153,8 @@ class FlowBar:
     broken: bool
     caption: TextBlock | None = None
     """``layer l`` under the bar when it cannot stand under its layer's op (a picture in tiers)."""
+    lost: float = 0.0
+    """Under mixed precision: the share of dW[l]'s entries the format loses (flushed to zero or overflowed)."""
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,8 @@ from bpdiagram.errors import SpecError
 from bpdiagram.model.catalogue import ACTIVATION_OPS, Array, output_rule
 from bpdiagram.model.expression_values import evaluate, numeric_gradients
 from bpdiagram.model.notation import Symbols
-from bpdiagram.model.precision import PrecisionReport, precision_report
 from bpdiagram.model.numeric_pass import Arrays, LayerNorms, draw_arrays, forward, layer_norms, run_arrays
+from bpdiagram.model.precision import PrecisionReport, precision_report
 from bpdiagram.richtext import plain
 from bpdiagram.spec.expression import ExpressionSpec
 from bpdiagram.spec.network import NetworkSpec

@@ -21,7 +21,8 @@ from bpdiagram.options import Precision
 from bpdiagram.richtext import plain
 from bpdiagram.spec.network import NetworkSpec
 
-__all__ = ["LayerPrecision", "PrecisionReport", "percent", "precision_report", "scale_text", "with_precision"]
+__all__ = ["LayerPrecision", "PrecisionReport", "percent", "power_text", "precision_report", "scale_text",
+           "with_precision"]
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,12 @@ def precision_report(spec: NetworkSpec, p: Pass | None = None) -> PrecisionRepor
         scale = dynamic_scale([g for layer in p.layers for g in (layer.dW, layer.db)], fmt)
     else:
         scale = float(asked)
-    layers = tuple(LayerPrecision(k, judge(x.dZ, scale, fmt), judge(x.dW, scale, fmt), judge(x.db, scale, fmt),
-                                  judge(p.layers[k - 2].dA, scale, fmt)
-                                  if k > 1 and p.layers[k - 2].dA is not None else None)
-                   for k, x in enumerate(p.layers, start=1))
-    return PrecisionReport(fmt, scale, asked == "dynamic", layers)
+    layers = []
+    for k, x in enumerate(p.layers, start=1):
+        previous = p.layers[k - 2].dA if k > 1 else None  # dA[l−1], computed (and drawn) by layer l's op
+        layers.append(LayerPrecision(k, judge(x.dZ, scale, fmt), judge(x.dW, scale, fmt), judge(x.db, scale, fmt),
+                                     judge(previous, scale, fmt) if previous is not None else None))
+    return PrecisionReport(fmt, scale, asked == "dynamic", tuple(layers))
 
 
 def percent(share: float) -> str:
@@ -84,11 +86,19 @@ def percent(share: float) -> str:
     return f"{value:.2g}%" if value < 10 else f"{value:.0f}%"
 
 
-def scale_text(report: PrecisionReport) -> str:
-    """S as drawn: ``1024``, ``2^20`` for a large power of two, with ``dynamic`` when the scaler chose it."""
-    s = report.loss_scale
+def power_text(s: float) -> str:
+    """S as markup: ``1024``, ``2^{20}`` for a power of two past 2¹⁰ (its decimal form is long), else 6 digits.
+
+    >>> power_text(1024.0), power_text(2.0 ** 20), power_text(3.5)
+    ('1024', '2^{20}', '3.5')
+    """
     k = int(s).bit_length() - 1 if s.is_integer() else -1
-    text = f"2^{{{k}}}" if k >= 11 and 2.0 ** k == s else f"{s:.6g}"
+    return f"2^{{{k}}}" if k >= 11 and 2.0 ** k == s else f"{s:.6g}"
+
+
+def scale_text(report: PrecisionReport) -> str:
+    """S as drawn (``power_text``), with ``dynamic`` when the scaler chose it."""
+    text = power_text(report.loss_scale)
     return f"{text} (dynamic)" if report.dynamic else text
 
 
@@ -126,7 +136,8 @@ def with_precision(graph: Graph, report: PrecisionReport) -> Graph:
         x = by_layer.get(node.layer)
         if node.kind == "loss":
             extra = f"× S = {s} ({report.format.name} loss scaling)"
-            nodes[node.id] = dataclasses.replace(node, label=f"{node.label}\n{extra}", plain=f"{node.plain} / {plain(extra)}")
+            nodes[node.id] = dataclasses.replace(node, label=f"{node.label}\n{extra}",
+                                                 plain=f"{node.plain} / {plain(extra)}")
             continue
         if x is None or node.band != "backward":
             continue
@@ -138,8 +149,10 @@ def with_precision(graph: Graph, report: PrecisionReport) -> Graph:
             continue
         badge = _badge(report, arrays)
         label = f"{node.label}\n{badge}" if badge else node.label
-        nodes[node.id] = dataclasses.replace(node, label=label, plain=node.plain + _exact(report, arrays))
+        nodes[node.id] = dataclasses.replace(node, label=label, plain=node.plain + _exact(report, arrays),
+                                             alert=badge is not None)
     unscale = f"÷ {s} → float32 master"
     edges = tuple(dataclasses.replace(e, label=f"{unscale}, {e.label}" if e.label else unscale)
                   if e.kind == "update" else e for e in graph.edges)
-    return dataclasses.replace(graph, nodes=nodes, edges=edges)
+    lost = {x.layer: x.dW.underflow + x.dW.overflow for x in report.layers}
+    return dataclasses.replace(graph, nodes=nodes, edges=edges, flow_lost=lost)

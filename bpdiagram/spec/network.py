@@ -14,9 +14,9 @@ from typing import Any, cast
 from bpdiagram.errors import SpecError
 from bpdiagram.options import ACTIVATIONS, LOSSES, PRECISIONS, Activation, Loss, Precision
 from bpdiagram.spec.diagram_options import (
-    parse_loss_scale,
     ELEMENTWISE_WRAP,
     DiagramOptions,
+    parse_loss_scale,
     parse_show,
     parse_wrap,
     validate_diagram,
@@ -314,7 +314,7 @@ def with_precision_options(spec: Any, precision: str | None, loss_scale: str | N
         if precision not in PRECISIONS:
             raise SpecError(f"must be one of: {', '.join(PRECISIONS)} (got {precision!r})", file=spec.file,
                             key="--precision")
-        diagram = dataclasses.replace(diagram, precision=cast(Precision, precision))
+        diagram = dataclasses.replace(diagram, precision=precision)
     if loss_scale is not None:
         try:
             diagram = dataclasses.replace(diagram, loss_scale=parse_loss_scale(loss_scale))
