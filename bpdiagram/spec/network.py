@@ -12,7 +12,7 @@ from itertools import pairwise
 from typing import Any, cast
 
 from bpdiagram.errors import SpecError
-from bpdiagram.options import ACTIVATIONS, LOSSES, PRECISIONS, Activation, Loss, Precision
+from bpdiagram.options import ACTIVATIONS, LOSSES, PRECISIONS, Activation, Loss
 from bpdiagram.spec.diagram_options import (
     ELEMENTWISE_WRAP,
     DiagramOptions,
