@@ -322,8 +322,9 @@ def _precision_table(report: PrecisionReport) -> list[str]:
     """The shares of each layer's gradient entries the 16-bit format loses, at the loss scale used."""
     fmt = report.format
     how = " (dynamic: the largest 2^k, k ≤ 24, overflowing no dW or db)" if report.dynamic else ""
-    lines = [f"{fmt.name} at loss scale S = {report.loss_scale:.6g}{how}: share of entries with "
-             f"0 < |S·x| < {fmt.tiny:.3g} (→ 0) and |S·x| > {fmt.max:.5g} (→ inf)"]
+    lines = [f"{fmt.name} at loss scale S = {report.loss_scale:.6g}{how}",
+             f"share of each gradient's entries with 0 < |S·x| < {fmt.tiny:.3g} (→ 0) and |S·x| > {fmt.max:.5g} "
+             "(→ inf); dZ per example"]
     rows = [("layer", "dW → 0", "dW → inf", "db → 0", "dZ → 0", "dZ → inf")]
     rows += [(str(x.layer), f"{x.dW.underflow:.3g}", f"{x.dW.overflow:.3g}", f"{x.db.underflow:.3g}",
               f"{x.dZ.underflow:.3g}", f"{x.dZ.overflow:.3g}") for x in report.layers]
