@@ -151,7 +151,7 @@ def with_precision(graph: Graph, report: PrecisionReport) -> Graph:
         label = f"{node.label}\n{badge}" if badge else node.label
         nodes[node.id] = dataclasses.replace(node, label=label, plain=node.plain + _exact(report, arrays),
                                              alert=badge is not None)
-    unscale = f"÷ {s} → float32 master"
+    unscale = f"÷ {power_text(report.loss_scale)} → float32 master"
     edges = tuple(dataclasses.replace(e, label=f"{unscale}, {e.label}" if e.label else unscale)
                   if e.kind == "update" else e for e in graph.edges)
     lost = {x.layer: x.dW.underflow + x.dW.overflow for x in report.layers}
