@@ -73,10 +73,10 @@ def precision_report(spec: NetworkSpec, p: Pass | None = None) -> PrecisionRepor
 
 
 def percent(share: float) -> str:
-    """A share as a percentage for a label: ``94%``, ``0.7%``, ``< 0.1%`` for a tiny nonzero one, ``0``.
+    """A share as a percentage for a label: ``94%``, ``0.69%``, ``< 0.1%`` for a tiny nonzero one, ``0``.
 
     >>> percent(0.9375), percent(0.0069), percent(0.0), percent(1e-5)
-    ('94%', '0.7%', '0', '< 0.1%')
+    ('94%', '0.69%', '0', '< 0.1%')
     """
     if share == 0:
         return "0"
