@@ -10,6 +10,7 @@ own cast says what really happens to the entries counted.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,10 @@ BFLOAT16_TINY = float(np.array([0x00010000], dtype=np.uint32).view(np.float32)[0
 BFLOAT16_MAX = float(np.array([0x7F7F0000], dtype=np.uint32).view(np.float32)[0])
 RANGES = {"float16": (float(FLOAT16.smallest_subnormal), float(FLOAT16.max)), "bfloat16": (BFLOAT16_TINY, BFLOAT16_MAX)}
 HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "linear"]
+FORWARD: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "sigmoid": lambda v: 1 / (1 + np.exp(-v)), "tanh": np.tanh, "relu": lambda v: np.maximum(v, 0),
+    "leaky_relu": lambda v: np.where(v > 0, v, 0.01 * v), "linear": lambda v: v}
+"""The activations in numpy, only to see whether a drawn network saturates (never to compute a gradient)."""
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -74,8 +79,7 @@ def _saturates(x: np.ndarray, ws: list[np.ndarray], bs: list[np.ndarray], activa
         z = w @ a + b
         if act in ("sigmoid", "tanh") and np.max(np.abs(z)) > 12:
             return True
-        a = {"sigmoid": lambda v: 1 / (1 + np.exp(-v)), "tanh": np.tanh, "relu": lambda v: np.maximum(v, 0),
-             "leaky_relu": lambda v: np.where(v > 0, v, 0.01 * v), "linear": lambda v: v}[act](z)
+        a = FORWARD[act](z)
     return False
 
 
