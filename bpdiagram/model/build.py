@@ -53,7 +53,7 @@ def build_graph(spec: NetworkSpec | ExpressionSpec, options: BuildOptions | None
         g = VectorizedBuilder(spec, options).build()
     report = precision_report(spec)
     if report is not None:
-        g = with_precision(g, report)
+        g = with_precision(g, report, values=options.values and spec.diagram.view == "vectorized")
     if options.gradient_flow:
         scale = report.loss_scale if report is not None else 1.0
         g = dataclasses.replace(g, gradient_flow=tuple((layer, significant(norm * scale), node)

@@ -126,8 +126,11 @@ def _exact(report: PrecisionReport, arrays: list[tuple[str, Shares | None]]) -> 
     return f" / {report.format.name} at loss scale {report.loss_scale:.6g}: " + "; ".join(parts)
 
 
-def with_precision(graph: Graph, report: PrecisionReport) -> Graph:
-    """``graph`` with the loss × S, a badge on every backward op that loses entries, updates that unscale."""
+def with_precision(graph: Graph, report: PrecisionReport, *, values: bool = False) -> Graph:
+    """``graph`` with the loss × S, a badge on every backward op that loses entries, updates that unscale.
+
+    ``values``: the nodes show numbers, so the loss node's last line is J's value and stays last.
+    """
     by_layer = {x.layer: x for x in report.layers}
     nodes = dict(graph.nodes)
     s = scale_text(report)
@@ -136,7 +139,10 @@ def with_precision(graph: Graph, report: PrecisionReport) -> Graph:
         x = by_layer.get(node.layer)
         if node.kind == "loss":
             extra = f"× S = {s} ({report.format.name} loss scaling)"
-            nodes[node.id] = dataclasses.replace(node, label=f"{node.label}\n{extra}",
+            lines = node.label.split("\n")
+            at = len(lines) - 1 if values else len(lines)  # the loss's value stays its last line
+            lines.insert(at, extra)
+            nodes[node.id] = dataclasses.replace(node, label="\n".join(lines),
                                                  plain=f"{node.plain} / {plain(extra)}")
             continue
         if x is None or node.band != "backward":
