@@ -25,6 +25,7 @@ Dtype = Literal["float32", "float16", "float64"]
 Init = Literal["normal", "xavier", "he"]
 Precision = Literal["float16", "bfloat16"]
 Dynamic = Literal["dynamic"]
+LayerType = Literal["dense", "conv", "maxpool", "avgpool", "flatten"]
 
 EDGE_KINDS: tuple[EdgeKind, ...] = get_args(EdgeKind)
 NODE_KINDS: tuple[NodeKind, ...] = get_args(NodeKind)
@@ -39,6 +40,7 @@ JUMP_STYLES: tuple[JumpStyle, ...] = get_args(JumpStyle)
 DTYPES: tuple[Dtype, ...] = get_args(Dtype)
 INITS: tuple[Init, ...] = get_args(Init)
 PRECISIONS: tuple[Precision, ...] = get_args(Precision)
+LAYER_TYPES: tuple[LayerType, ...] = get_args(LayerType)
 
 Gate = Literal["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sigmoid", "tanh", "relu", "max", "min"]
 FUNCTIONS: dict[str, int] = {"exp": 1, "log": 1, "sigmoid": 1, "tanh": 1, "relu": 1, "max": 2, "min": 2}
