@@ -90,6 +90,9 @@ docs: $(TSTAMP) system browser mxgraph
 	$(BIN)/bpdiagram render docs/examples/cs231n-staged.yaml -o docs/images -f png --force
 	$(BIN)/bpdiagram render -t vanishing-gradients docs/examples/vanishing-gradients-xavier.yaml -o docs/images -f png --force --wrap 3
 	$(BIN)/bpdiagram render docs/examples/dls-l-layer.yaml -o docs/images -f png --force
+	$(BIN)/bpdiagram render -t loss-scaling --loss-scale 1 --name loss-scaling-1 -o docs/images -f png --force --wrap 3 --width 1400
+	$(BIN)/bpdiagram render -t loss-scaling --name loss-scaling-1024 -o docs/images -f png --force --wrap 3 --width 1400
+	$(BIN)/bpdiagram render -t loss-scaling --loss-scale dynamic --name loss-scaling-dynamic -o docs/images -f png --force --wrap 3 --width 1400
 	$(BIN)/bpdiagram render docs/examples/ten-layers.yaml -o docs/images -f png --force --width 800
 	$(BIN)/python tools/closeup.py docs/examples/line-jumps.yaml --jumps none -o docs/images/line-jumps-none.png
 	$(BIN)/python tools/closeup.py docs/examples/line-jumps.yaml --jumps arc -o docs/images/line-jumps-arc.png

@@ -23,6 +23,8 @@ WrapAuto = Literal["auto"]
 Theme = Literal["default", "print"]
 Dtype = Literal["float32", "float16", "float64"]
 Init = Literal["normal", "xavier", "he"]
+Precision = Literal["float16", "bfloat16"]
+Dynamic = Literal["dynamic"]
 LayerType = Literal["dense", "conv", "maxpool", "avgpool", "flatten"]
 
 EDGE_KINDS: tuple[EdgeKind, ...] = get_args(EdgeKind)
@@ -37,6 +39,7 @@ THEMES: tuple[Theme, ...] = get_args(Theme)
 JUMP_STYLES: tuple[JumpStyle, ...] = get_args(JumpStyle)
 DTYPES: tuple[Dtype, ...] = get_args(Dtype)
 INITS: tuple[Init, ...] = get_args(Init)
+PRECISIONS: tuple[Precision, ...] = get_args(Precision)
 LAYER_TYPES: tuple[LayerType, ...] = get_args(LayerType)
 
 Gate = Literal["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sigmoid", "tanh", "relu", "max", "min"]

@@ -29,6 +29,7 @@ from bpdiagram.errors import BpdiagramError, OutputError, SpecError
 from bpdiagram.options import Dtype, JumpStyle, Theme
 from bpdiagram.spec import ExpressionSpec, spec_from_text
 from bpdiagram.spec.load import decode_spec, read_spec_bytes
+from bpdiagram.spec.network import with_precision_options
 
 RECORDS = ".bpdiagram"
 """The folder, inside the output folder, that keeps each written file's fingerprint."""
@@ -76,13 +77,16 @@ class Options:
     batch: int | None = None
     dtype: Dtype = "float32"
     gradient_flow: bool | None = None
+    precision: str | None = None
+    loss_scale: str | None = None
 
     def key(self) -> dict[str, object]:
         """The options as plain data, for the fingerprint."""
         return {"formats": list(self.formats), "backprop_to": self.backprop_to, "show": self.show,
                 "shapes": self.shapes, "values": self.values, "jumps": self.jumps, "theme": self.theme,
                 "steps": self.steps, "code": self.code, "wrap": self.wrap, "scale": self.scale, "width": self.width,
-                "memory": self.memory, "batch": self.batch, "dtype": self.dtype, "gradient_flow": self.gradient_flow}
+                "memory": self.memory, "batch": self.batch, "dtype": self.dtype, "gradient_flow": self.gradient_flow,
+                "precision": self.precision, "loss_scale": self.loss_scale}
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,7 @@ class Source:
         data = self.read()
         is_json = self.path.suffix.lower() == ".json"
         spec = spec_from_text(decode_spec(data, self.label), file=self.label, is_json=is_json)
+        spec = with_precision_options(spec, options.precision, options.loss_scale)
         return Diagram(spec, name=self.stem, shapes=options.shapes, values=options.values, jumps=options.jumps,
                        theme=options.theme, memory=options.memory, batch=options.batch, dtype=options.dtype,
                        gradient_flow=options.gradient_flow, code=options.code), data

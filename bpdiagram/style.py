@@ -100,6 +100,20 @@ class StyleTable:
     """Bars of the gradient-flow strip: the backward pass's colour, since they measure its gradients."""
     flow_broken: str = "#B00020"
     """The mark of a norm that is 0 or not finite (no bar can show it on a log scale)."""
+    precision_line: str = "#B00020"
+    """The underflow and overflow lines of a 16-bit format across the gradient-flow strip (mixed precision)."""
+    precision_dash: str = "6 3"
+    """Their dash pattern: dashed, so they read as limits, not as bars or axes, in print too."""
+    precision_band: str = "#FBE3E6"
+    """The fill of the strip's region below the underflow line, where a bar's entries flush to zero."""
+
+    def node(self, kind: NodeKind, alert: bool = False) -> NodeStyle:
+        """How a node of ``kind`` is painted; ``alert`` (a backward op whose arrays a 16-bit format loses
+        entries of) is outlined in the precision colour, thicker, so the badge is seen from afar."""
+        style = self.nodes[kind]
+        if not alert:
+            return style
+        return dataclasses.replace(style, stroke=self.precision_line, stroke_width=style.stroke_width + 1.6)
 
 
 DEFAULT = StyleTable(EDGE_STYLES, NODE_STYLES, BAND_FILLS, BAND_TITLE_COLOR, TEXT_COLOR, BACKGROUND, LEGEND_STROKE)
@@ -139,6 +153,8 @@ PRINT = StyleTable(
     legend_stroke="#888888",
     flow_bar="#555555",
     flow_broken="#000000",
+    precision_line="#000000",
+    precision_band="#E6E6E6",
 )
 
 THEMES: dict[Theme, StyleTable] = {"default": DEFAULT, "print": PRINT}

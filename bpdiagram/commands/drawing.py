@@ -14,7 +14,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from bpdiagram.errors import BpdiagramError
-from bpdiagram.options import DTYPES, FORMATS, JUMP_STYLES, THEMES, Dtype, Format, JumpStyle, Theme, parse_formats
+from bpdiagram.options import (
+    DTYPES,
+    FORMATS,
+    JUMP_STYLES,
+    PRECISIONS,
+    THEMES,
+    Dtype,
+    Format,
+    JumpStyle,
+    Theme,
+    parse_formats,
+)
 from bpdiagram.template_files import DEFAULT_TEMPLATE, template_path
 
 if TYPE_CHECKING:
@@ -68,6 +79,11 @@ def build_options(func: F) -> F:
                      help="Number type --memory counts in."),
         click.option("--gradient-flow", "gradient_flow", is_flag=True, default=None,
                      help="Draw a strip of ‖dW[l]‖ bars (log scale) under the backward band (runs the numbers)."),
+        click.option("--precision", type=click.Choice(PRECISIONS), default=None,
+                     help="Judge every drawn gradient against this 16-bit format's range (needs values:)."),
+        click.option("--loss-scale", "loss_scale", metavar="S|dynamic",
+                     help="Multiply the loss by S before the 16-bit backward pass (with --precision); dynamic: "
+                          "the scale a dynamic loss scaler settles on."),
         click.option("--code", "code", is_flag=True,
                      help="HTML: show the Python of 'bpdiagram code' beside the diagram, each statement linked to "
                           "its node."),
@@ -138,7 +154,8 @@ def formats_option(value: str) -> tuple[Format, ...]:
 def drawing_options(formats: str, backprop_to: str | None, show: str | None, shapes: bool, values: bool,
                     jumps: JumpStyle, theme: Theme, steps: bool, wrap: str | None, scale: float | None,
                     png_width: int | None, memory: bool | None, batch: int | None, dtype: Dtype,
-                    gradient_flow: bool | None, code: bool) -> Options:
+                    gradient_flow: bool | None, code: bool, precision: str | None = None,
+                    loss_scale: str | None = None) -> Options:
     """The build options the command line gives (``build_options``' values past the sources and the folder)."""
     from bpdiagram.render_job import Options, parse_backprop_to
 
@@ -146,4 +163,4 @@ def drawing_options(formats: str, backprop_to: str | None, show: str | None, sha
         raise click.UsageError("give --scale or --width, not both")
     return Options(formats_option(formats), parse_backprop_to(backprop_to), show, shapes, values or None, jumps,
                    theme, steps, code=code, wrap=wrap, scale=scale, width=png_width, memory=memory, batch=batch,
-                   dtype=dtype, gradient_flow=gradient_flow)
+                   dtype=dtype, gradient_flow=gradient_flow, precision=precision, loss_scale=loss_scale)

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, formats: str, stem: str | None,
            backprop_to: str | None, show: str | None, shapes: bool, values: bool, jumps: JumpStyle, theme: Theme,
            steps: bool, wrap: str | None, scale: float | None, png_width: int | None, memory: bool | None,
-           batch: int | None, dtype: Dtype, gradient_flow: bool | None, code: bool, force: bool,
+           batch: int | None, dtype: Dtype, gradient_flow: bool | None, code: bool,
+           precision: str | None, loss_scale: str | None, force: bool,
            quiet: bool, models: tuple[str, ...], loss: str | None, input_shape: tuple[int, ...] | None,
            weights: bool) -> int:
     """Render SPEC files and/or templates to DIR/<name>.<ext>.
@@ -59,7 +60,7 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
       bpdiagram render --torch mlp.py:model --loss bce --weights --values -f png
     """
     options = drawing_options(formats, backprop_to, show, shapes, values, jumps, theme, steps, wrap, scale, png_width,
-                              memory, batch, dtype, gradient_flow, code)
+                              memory, batch, dtype, gradient_flow, code, precision, loss_scale)
     given = sources(specs, templates, stem, tuple(_model_source(m, loss, input_shape, weights) for m in models))
     check_stems(given, output)
     counts = {"rendered": 0, "skipped": 0, "failed": 0}

@@ -22,7 +22,8 @@ from bpdiagram.options import Dtype, JumpStyle, Theme
 def watch(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, formats: str, stem: str | None,
           backprop_to: str | None, show: str | None, shapes: bool, values: bool, jumps: JumpStyle, theme: Theme,
           steps: bool, wrap: str | None, scale: float | None, png_width: int | None, memory: bool | None,
-          batch: int | None, dtype: Dtype, gradient_flow: bool | None, code: bool, serve: bool, port: int) -> int:
+          batch: int | None, dtype: Dtype, gradient_flow: bool | None, code: bool,
+           precision: str | None, loss_scale: str | None, serve: bool, port: int) -> int:
     """Render, then render again whenever a SPEC file changes, until Ctrl-C.
 
     Takes render's arguments. Each build prints one line: 'rendered: PATH
@@ -42,7 +43,7 @@ def watch(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, for
     from bpdiagram.watcher import Watcher  # heavy: graphviz, the layout, watchfiles
 
     options = drawing_options(formats, backprop_to, show, shapes, values, jumps, theme, steps, wrap, scale, png_width,
-                              memory, batch, dtype, gradient_flow, code)
+                              memory, batch, dtype, gradient_flow, code, precision, loss_scale)
     given = sources(specs, templates, stem)
     check_stems(given, output)
     for source in given:

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from bpdiagram.layout.scene import FlowBar, FlowStrip, NodeBox, Scene
+from bpdiagram.layout.scene import FlowBar, FlowLimit, FlowStrip, NodeBox, Scene
 from bpdiagram.layout.text import layout_text
 from bpdiagram.model.graph import Graph
-from bpdiagram.richtext import escape
+from bpdiagram.model.precision import percent, power_text
+from bpdiagram.richtext import escape, plain
 from bpdiagram.style import SMALL_SIZE
 
 STRIP_GAP = 10.0
@@ -37,6 +38,7 @@ BAR_WIDTH = 26.0
 BAR_PITCH = 64.0
 """Distance between bars standing in a row of their own (a picture in tiers)."""
 CAPTION = "gradient flow: ‖dW[l]‖ per layer, log scale"
+CAPTION_SCALED = "gradient flow: ‖S·dW[l]‖ per layer, log scale"
 AXIS_X = 54.0
 """x of the strip's axis: just left of the nodes, right of the band titles' gutter."""
 
@@ -47,31 +49,41 @@ def annotate(scene: Scene, graph: Graph) -> Scene:
     if titles:
         scene = dataclasses.replace(scene, bands=tuple(
             dataclasses.replace(b, title=titles[b.band]) if b.band in titles else b for b in scene.bands))
+    alerts = {n.id for n in graph.nodes.values() if n.alert}
+    if alerts:
+        scene = dataclasses.replace(scene, nodes=tuple(dataclasses.replace(n, alert=True) if n.id in alerts else n
+                                                       for n in scene.nodes))
     flow = graph.gradient_flow
     if flow:
-        scene = with_flow_strip(scene, flow)
+        scene = with_flow_strip(scene, flow, graph.flow_limits, graph.flow_lost)
     return scene
 
 
-def with_flow_strip(scene: Scene, norms: Sequence[tuple[int, float, str | None]]) -> Scene:
+def with_flow_strip(scene: Scene, norms: Sequence[tuple[int, float, str | None]],
+                    limits: tuple[str, float, float, float] | None = None,
+                    lost: Mapping[int, float] | None = None) -> Scene:
     """Add the strip of bars for ``norms`` — (layer, ‖dW[l]‖, the node computing dW[l] or None) — under the bands.
 
     The log scale runs from the decade above the largest norm (rounded up)
     down to a decade below the smallest (rounded down), and over at least
     ``MIN_DECADES``, at ``DECADE`` px a decade: the smallest bar still has a
     height, and a difference in height reads as the same number of decades in
-    every picture.
+    every picture. Under mixed precision (``limits``: the format, its smallest subnormal, its largest
+    finite value, S) the bars are the scaled norms ‖S·dW[l]‖ and the scale reaches both ends of the
+    format's range, where a line is drawn.
     """
     bottom = max((b.y + b.h for b in scene.bands), default=scene.legend_box[1] - 14)
     y0 = bottom + STRIP_GAP
     caption = layout_text(escape(CAPTION), SMALL_SIZE)
     label_h = layout_text("0", SMALL_SIZE).height
     finite = [v for _, v, _ in norms if math.isfinite(v) and v > 0]
-    hi = math.ceil(math.log10(max(finite))) if finite else 0
-    lo = min(math.floor(math.log10(min(finite))) - 1 if finite else hi, hi - MIN_DECADES)
+    ends = [limits[1], limits[2]] if limits is not None else []
+    hi = math.ceil(math.log10(max(finite + ends))) if finite or ends else 0
+    lo = min(math.floor(math.log10(min(finite + ends))) - 1 if finite or ends else hi, hi - MIN_DECADES)
     top = y0 + caption.height + 4 + label_h + 2
     baseline = top + (hi - lo) * DECADE
-    bars = tuple(_bar(scene.nodes, layer, value, anchor, lo) for layer, value, anchor in norms)
+    lost = lost or {}
+    bars = tuple(_bar(scene.nodes, layer, value, anchor, lo, lost.get(layer, 0.0)) for layer, value, anchor in norms)
     if len({n.tier for n in scene.nodes}) > 1:
         # in tiers the layers' ops stand above one another, so the bars stand in a row of their own, named
         bars = tuple(dataclasses.replace(bar, x=round(AXIS_X + BAR_PITCH * (i + 0.75), 2),
@@ -80,8 +92,17 @@ def with_flow_strip(scene: Scene, norms: Sequence[tuple[int, float, str | None]]
     ticks = tuple((round(baseline - (d - lo) * DECADE, 2), layout_text(f"1e{d}", SMALL_SIZE))
                   for d in _decades(lo, hi))
     below = max((bar.caption.height + 2 for bar in bars if bar.caption is not None), default=0.0)
+    lines: tuple[FlowLimit, ...] = ()
+    if limits is not None:
+        name, tiny, largest, s = limits
+        lines = tuple(FlowLimit(kind, round(baseline - (math.log10(v) - lo) * DECADE, 2), v,
+                                layout_text(escape(f"{name} {kind} {'<' if kind == 'underflow' else '>'} {v:.3g}"),
+                                            SMALL_SIZE))
+                      for kind, v in (("underflow", tiny), ("overflow", largest)))
+        caption = layout_text(escape(f"{CAPTION_SCALED} (S = {plain(power_text(s))})") + "\n"
+                              + escape(f"dashed: {name}'s range; red: a layer losing entries"), SMALL_SIZE)
     strip = FlowStrip(round(y0, 2), round(baseline + 4 + below - y0, 2), round(baseline, 2), BAR_WIDTH, bars,
-                      ticks, caption)
+                      ticks, caption, lines)
     shift = strip.h + STRIP_GAP
     x0, ly, lw, lh = scene.legend_box
     legend = tuple(dataclasses.replace(e, start=(e.start[0], e.start[1] + shift), end=(e.end[0], e.end[1] + shift),
@@ -90,13 +111,20 @@ def with_flow_strip(scene: Scene, norms: Sequence[tuple[int, float, str | None]]
                                height=round(scene.height + shift, 2))
 
 
-def _bar(nodes: Sequence[NodeBox], layer: int, value: float, anchor: str | None, lo: int) -> FlowBar:
-    """One bar under ``anchor`` (else under the middle of the layer's backward nodes)."""
+def _bar(nodes: Sequence[NodeBox], layer: int, value: float, anchor: str | None, lo: int,
+         lost: float = 0.0) -> FlowBar:
+    """One bar under ``anchor`` (else under the middle of the layer's backward nodes).
+
+    A bar whose dW[l] loses entries to a 16-bit format (``lost``, a share) says how many in its label:
+    the norm is the largest entries' size, so a bar above the underflow line can still lose most of them.
+    """
     under = [n for n in nodes if n.id == anchor] or [n for n in nodes if n.band == "backward" and n.layer == layer]
     x = sum(n.center[0] for n in under) / len(under) if under else AXIS_X + BAR_WIDTH * layer
     broken = not (math.isfinite(value) and value > 0)
     h = 0.0 if broken else max(2.0, (math.log10(value) - lo) * DECADE)
-    return FlowBar(layer, round(x, 2), round(h, 2), value, layout_text(escape(_short(value)), SMALL_SIZE), broken)
+    text = _short(value) + (f"\n{percent(lost)} lost" if lost else "")
+    return FlowBar(layer, round(x, 2), round(h, 2), value, layout_text(escape(text), SMALL_SIZE), broken,
+                   lost=lost)
 
 
 def _short(value: float) -> str:

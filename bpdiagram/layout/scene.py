@@ -38,6 +38,8 @@ class NodeBox:
     text: TextBlock
     tier: int = 0
     """The tier (1 = top) of a wrapped network's picture; 0 when the picture is not wrapped."""
+    alert: bool = False
+    """A backward op whose arrays a 16-bit format loses entries of (mixed precision): drawn outlined."""
 
     @property
     def center(self) -> Point:
@@ -151,6 +153,21 @@ class FlowBar:
     broken: bool
     caption: TextBlock | None = None
     """``layer l`` under the bar when it cannot stand under its layer's op (a picture in tiers)."""
+    lost: float = 0.0
+    """Under mixed precision: the share of dW[l]'s entries the format loses (flushed to zero or overflowed)."""
+
+
+@dataclass(frozen=True)
+class FlowLimit:
+    """A line across the gradient-flow strip at one end of a 16-bit format's range (``kind`` underflow or overflow).
+
+    Bars (norms of the scaled gradients, S·dW[l]) below the underflow line hold entries that flush to zero.
+    """
+
+    kind: str
+    y: float
+    value: float
+    label: TextBlock
 
 
 @dataclass(frozen=True)
@@ -168,6 +185,8 @@ class FlowStrip:
     bars: tuple[FlowBar, ...]
     ticks: tuple[tuple[float, TextBlock], ...]
     caption: TextBlock
+    limits: tuple[FlowLimit, ...] = ()
+    """Under mixed precision: the format's underflow and overflow lines across the strip."""
 
 
 @dataclass(frozen=True)

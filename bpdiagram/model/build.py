@@ -21,6 +21,7 @@ from bpdiagram.model.graph import FlowNorm, Graph
 from bpdiagram.model.layer_labels import default_title, output_fusion
 from bpdiagram.model.memory import MemoryOptions
 from bpdiagram.model.numeric_pass import layer_norms, run
+from bpdiagram.model.precision import precision_report, with_precision
 from bpdiagram.model.vectorized import VectorizedBuilder
 from bpdiagram.spec.expression import ExpressionSpec
 from bpdiagram.spec.network import NetworkSpec
@@ -54,8 +55,16 @@ def build_graph(spec: NetworkSpec | ExpressionSpec, options: BuildOptions | None
         g = ConvBuilder(spec, options).build()
     else:
         g = VectorizedBuilder(spec, options).build()
+    report = precision_report(spec)
+    if report is not None:
+        g = with_precision(g, report, values=options.values and spec.diagram.view == "vectorized")
     if options.gradient_flow:
-        g = dataclasses.replace(g, gradient_flow=gradient_norms(spec))
+        scale = report.loss_scale if report is not None else 1.0
+        g = dataclasses.replace(g, gradient_flow=tuple((layer, significant(norm * scale), node)
+                                                       for layer, norm, node in gradient_norms(spec)))
+        if report is not None:
+            g = dataclasses.replace(g, flow_limits=(report.format.name, report.format.tiny, report.format.max,
+                                                    report.loss_scale))
     return g
 
 

@@ -49,6 +49,7 @@ from bpdiagram.model.conv_pass import (
 from bpdiagram.model.expression_values import evaluate, numeric_gradients
 from bpdiagram.model.notation import Symbols
 from bpdiagram.model.numeric_pass import Arrays, LayerNorms, draw_arrays, forward, layer_norms, run_arrays
+from bpdiagram.model.precision import PrecisionReport, precision_report
 from bpdiagram.richtext import plain
 from bpdiagram.spec.expression import ExpressionSpec
 from bpdiagram.spec.network import NetworkSpec
@@ -129,6 +130,8 @@ class CheckReport(_Verdict):
     """How many arrays were drawn from ``seed``."""
     layers: tuple[LayerNorms, ...] = ()
     """The gradients' norms layer by layer, 1 … L."""
+    precision: PrecisionReport | None = None
+    """Under ``diagram: {precision}``: the shares of each layer's gradients the 16-bit format loses."""
 
     def to_dict(self) -> dict[str, Any]:
         """``ok``, ``loss`` and one entry per W<l> and b<l> (W1, b1, W2, b2, …), (README, "Checking gradients")."""
@@ -136,7 +139,8 @@ class CheckReport(_Verdict):
         return {"ok": self.ok, "loss": self.loss,
                 "gradients": [{"name": g.name, "analytic": g.analytic.tolist(), "numeric": g.numeric.tolist(),
                                "max_abs_error": g.max_abs_error} for g in params],
-                "layers": [{"layer": n.layer, "dW_norm": n.dW_norm, "dZ_norm": n.dZ_norm} for n in self.layers]}
+                "layers": [{"layer": n.layer, "dW_norm": n.dW_norm, "dZ_norm": n.dZ_norm} for n in self.layers],
+                **({"precision": self.precision.to_dict()} if self.precision is not None else {})}
 
 
 def check_gradients(spec: NetworkSpec) -> CheckReport:
@@ -171,7 +175,8 @@ def check_gradients(spec: NetworkSpec) -> CheckReport:
             out.append(_compare(f"b{k}", label("db"), layer.db, probe.param("b", k), tol, param=True))
     given = tuple(sorted(values.arrays, key=_array_order))
     total = 2 + sum(2 + (layer.dropout is not None) + layer.batchnorm for layer in spec.layers)
-    return CheckReport(p.J, p.seed, p.batch, p.scale, tuple(out), given, total - len(given), layer_norms(p))
+    return CheckReport(p.J, p.seed, p.batch, p.scale, tuple(out), given, total - len(given), layer_norms(p),
+                       precision_report(spec, p))
 
 
 def _label(sym: Symbols, layer: int, name: str) -> str:
@@ -421,6 +426,8 @@ def format_table(report: CheckReport, *, title: str) -> str:
         norms += [(str(n.layer), f"{n.dW_norm:.3g}", f"{n.dZ_norm:.3g}") for n in report.layers]
         col = [max(len(r[i]) for r in norms) for i in range(3)]
         lines += ["  ".join(cell.rjust(w) for cell, w in zip(r, col, strict=True)) for r in norms]
+    if report.precision is not None:
+        lines += ["", *_precision_table(report.precision)]
     failed = [g.label for g in report.gradients if not g.ok]
     lines.append("")
     if failed:
@@ -428,6 +435,20 @@ def format_table(report: CheckReport, *, title: str) -> str:
     else:
         lines.append(f"ok: all {len(report.gradients)} gradients agree with finite differences")
     return "\n".join(lines)
+
+
+def _precision_table(report: PrecisionReport) -> list[str]:
+    """The shares of each layer's gradient entries the 16-bit format loses, at the loss scale used."""
+    fmt = report.format
+    how = " (dynamic: the largest 2^k, k ≤ 24, overflowing no dW or db)" if report.dynamic else ""
+    lines = [f"{fmt.name} at loss scale S = {report.loss_scale:.6g}{how}",
+             f"share of each gradient's entries with 0 < |S·x| < {fmt.tiny:.3g} (→ 0) and |S·x| > {fmt.max:.5g} "
+             "(→ inf); dZ per example"]
+    rows = [("layer", "dW → 0", "dW → inf", "db → 0", "dZ → 0", "dZ → inf")]
+    rows += [(str(x.layer), f"{x.dW.underflow:.3g}", f"{x.dW.overflow:.3g}", f"{x.db.underflow:.3g}",
+              f"{x.dZ.underflow:.3g}", f"{x.dZ.overflow:.3g}") for x in report.layers]
+    col = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return lines + ["  ".join(cell.rjust(w) for cell, w in zip(r, col, strict=True)) for r in rows]
 
 
 @dataclass(frozen=True)

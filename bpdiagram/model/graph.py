@@ -67,6 +67,8 @@ class Node:
     unit: tuple[str, int] | None = None
     """The element-wise view: what the node is for one unit (``z``, ``a``, ``w``, ``dz``, ``dw``, ``input``,
     ``target``) and the unit's number in its layer (1 … n[l])."""
+    alert: bool = False
+    """Mixed precision: the node's arrays lose entries in the 16-bit format (its label carries the badge)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +107,11 @@ class Graph:
     band_titles: Mapping[str, str] = field(default_factory=dict)
     """A band's title with a figure in it (``CACHE · 3.02 MiB``), by band."""
     gradient_flow: tuple[FlowNorm, ...] = ()
-    """‖dW[l]‖ of every layer drawn, when the strip under the backward band is asked for."""
+    """‖dW[l]‖ of every layer drawn, when the strip under the backward band is asked for (times S under precision)."""
+    flow_limits: tuple[str, float, float, float] | None = None
+    """Under mixed precision: the format, its smallest subnormal and largest finite value, and S, for the strip."""
+    flow_lost: Mapping[int, float] = field(default_factory=dict)
+    """Under mixed precision: the share of dW[l]'s entries lost, by layer, for the strip's bars."""
     _out: dict[str, tuple[Edge, ...]] = field(init=False, repr=False)
     _in: dict[str, tuple[Edge, ...]] = field(init=False, repr=False)
 

@@ -11,7 +11,19 @@ import math
 from dataclasses import dataclass
 from typing import Any, cast
 
-from bpdiagram.options import EDGE_KINDS, NOTATIONS, VIEWS, EdgeKind, Notation, Simplify, View, WrapAuto
+from bpdiagram.options import (
+    EDGE_KINDS,
+    NOTATIONS,
+    PRECISIONS,
+    VIEWS,
+    Dynamic,
+    EdgeKind,
+    Notation,
+    Precision,
+    Simplify,
+    View,
+    WrapAuto,
+)
 from bpdiagram.spec.fields import check_keys, choice, flag, text
 from bpdiagram.spec.keys import DIAGRAM_KEYS
 from bpdiagram.spec.load import Document, type_name
@@ -39,6 +51,10 @@ class DiagramOptions:
     numbers only feed the gradient-flow strip says false."""
     wrap: int | WrapAuto | None = None
     """Layers per tier (``auto``: chosen to keep the picture at most 2:1); None draws one row of layers."""
+    precision: Precision | None = None
+    """Judge every drawn gradient against this 16-bit format's range (mixed precision); None: do not."""
+    loss_scale: float | Dynamic = 1.0
+    """S, the factor the loss is multiplied by before the 16-bit backward pass, or ``dynamic``."""
 
 
 def validate_diagram(doc: Document, value: Any, n_layers: int) -> DiagramOptions:
@@ -71,7 +87,36 @@ def validate_diagram(doc: Document, value: Any, n_layers: int) -> DiagramOptions
         raise doc.error(("diagram", "wrap"), str(exc)) from None
     if wrap is not None and view == "elementwise":
         raise doc.error(("diagram", "wrap"), ELEMENTWISE_WRAP)
-    return DiagramOptions(view, notation, simplify, backprop_to, show, rate_text, memory, flow, numbers, wrap)
+    precision = value.get("precision")
+    if precision is not None:
+        precision = choice(doc, ("diagram", "precision"), precision, PRECISIONS)
+    try:
+        scale = parse_loss_scale(value.get("loss_scale", base.loss_scale))
+    except ValueError as exc:
+        raise doc.error(("diagram", "loss_scale"), str(exc)) from None
+    if "loss_scale" in value and precision is None:
+        raise doc.error(("diagram", "loss_scale"), "needs precision: float16 or bfloat16 (the format it scales for)")
+    return DiagramOptions(view, notation, simplify, backprop_to, show, rate_text, memory, flow, numbers, wrap,
+                          cast("Precision | None", precision), scale)
+
+
+def parse_loss_scale(value: Any) -> float | Dynamic:
+    """``loss_scale:`` / ``--loss-scale``: a positive finite number or ``dynamic``; ValueError (the message) otherwise.
+
+    >>> parse_loss_scale("1024"), parse_loss_scale(8), parse_loss_scale("dynamic")
+    (1024.0, 8.0, 'dynamic')
+    """
+    if value == "dynamic":
+        return "dynamic"
+    number: Any = value
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            number = None
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number) or number <= 0:
+        raise ValueError(f"must be a positive number or dynamic (got {value!r})")
+    return float(number)
 
 
 def _learning_rate(doc: Document, rate: Any) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bpdiagram.options import ACTIVATIONS, EDGE_KINDS, INITS, LAYER_TYPES, LOSSES, NOTATIONS, VIEWS
+from bpdiagram.options import ACTIVATIONS, EDGE_KINDS, INITS, LAYER_TYPES, LOSSES, NOTATIONS, PRECISIONS, VIEWS
 from bpdiagram.spec.fields import MAX_TEXT
 from bpdiagram.spec.values import MAX_ABS, MAX_BATCH, MAX_SEED
 
@@ -144,6 +144,10 @@ DIAGRAM_FIELDS = (
     Field("show_values", ("boolean",), "Draw the numbers on the nodes (by default: when the spec has values)."),
     Field("wrap", ("integer", "string"), "Layers per tier, or auto (vectorized view only).", minimum=1,
           choices=("auto",)),
+    Field("precision", ("string",), "Judge every drawn gradient against this 16-bit format's range.",
+          choices=PRECISIONS),
+    Field("loss_scale", ("number", "string"), "Loss scale of mixed precision: a positive number or dynamic "
+          "(with precision).", minimum=0, exclusive_minimum=True, choices=("dynamic",)),
 )
 
 TOP_FIELDS = (

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, cast
 
-from bpdiagram.options import ACTIVATIONS, LOSSES, Activation, LayerType, Loss
+from bpdiagram.errors import SpecError
+from bpdiagram.options import ACTIVATIONS, LOSSES, PRECISIONS, Activation, LayerType, Loss
 from bpdiagram.spec.conv import Shape, conv_layer, feature_shape, layer_type
 from bpdiagram.spec.diagram_options import (
     ELEMENTWISE_WRAP,
     DiagramOptions,
+    parse_loss_scale,
     parse_show,
     parse_wrap,
     validate_diagram,
@@ -195,6 +197,8 @@ def validate_network(doc: Document) -> NetworkSpec:
         _check_elementwise(doc, data["input"], inp, layers)
         _refuse_elementwise_extensions(doc, data, layers, l2)
     values = _values(doc, data, inp, layers, loss, target) if "values" in data else None
+    if diagram.precision is not None and values is None:
+        raise doc.error(("diagram", "precision"), "needs numbers: add a values: section (e.g. values: {seed: 0})")
     return NetworkSpec(title, inp, layers, loss, target, diagram, values, doc.file, l2)
 
 
@@ -372,3 +376,36 @@ def _size(doc: Document, path: PathKey, value: Any) -> int:
     if not 1 <= value <= MAX_UNITS:
         raise doc.error(path, f"must be between 1 and {MAX_UNITS} (got {value})")
     return value
+
+
+def with_precision_options(spec: Any, precision: str | None, loss_scale: str | None) -> Any:
+    """``spec`` with ``--precision`` and ``--loss-scale`` in its ``diagram:`` (a SpecError naming the option if bad).
+
+    Either may be None (keep the spec's). Only a network with ``values:`` can be judged; an expression
+    graph has no layers to scale.
+    """
+    import dataclasses
+
+    if precision is None and loss_scale is None:
+        return spec
+    key = "--precision" if precision is not None else "--loss-scale"
+    if not isinstance(spec, NetworkSpec):
+        raise SpecError("applies to networks; an expression graph has no layers to judge", file=spec.file, key=key)
+    diagram = spec.diagram
+    if precision is not None:
+        if precision not in PRECISIONS:
+            raise SpecError(f"must be one of: {', '.join(PRECISIONS)} (got {precision!r})", file=spec.file,
+                            key="--precision")
+        diagram = dataclasses.replace(diagram, precision=precision)
+    if loss_scale is not None:
+        try:
+            diagram = dataclasses.replace(diagram, loss_scale=parse_loss_scale(loss_scale))
+        except ValueError as exc:
+            raise SpecError(str(exc), file=spec.file, key="--loss-scale") from None
+        if diagram.precision is None:
+            raise SpecError("needs --precision float16 or bfloat16 (the format it scales for)", file=spec.file,
+                            key="--loss-scale")
+    if spec.values is None:
+        raise SpecError("needs numbers: add a values: section to the spec (e.g. values: {seed: 0})",
+                        file=spec.file, key=key)
+    return dataclasses.replace(spec, diagram=diagram)

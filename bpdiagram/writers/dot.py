@@ -64,7 +64,7 @@ def render(scene: Scene) -> bytes:
            f"fontcolor={quote(st.text_color)}, style=filled];",
            f"  edge [fontname={quote(FONT_FAMILY)}, fontsize={num(SMALL_SIZE)}];"]
     for node in scene.nodes:
-        ns = st.nodes[node.kind]
+        ns = st.node(node.kind, node.alert)
         styles = ["filled"] + (["rounded"] if ns.shape == "roundrectangle" else []) + (["dashed"] if ns.dash else [])
         out.append(f"  {text(node.id)} [pos={quote(pt(node.center) + '!')}, "
                    f"width={num(node.w / POINTS_PER_INCH)}, height={num(node.h / POINTS_PER_INCH)}, "

@@ -226,7 +226,7 @@ def _escape(text: str) -> str:
 
 
 def _node(root: ET.Element, node: NodeBox, parent: str, origin: Point, st: StyleTable) -> None:
-    ns = st.nodes[node.kind]
+    ns = st.node(node.kind, node.alert)
     style = (f"{SHAPES[ns.shape]}html=1;whiteSpace=nowrap;fillColor={ns.fill};strokeColor={ns.stroke};"
              f"strokeWidth={num(ns.stroke_width)};fontFamily={FONT_FAMILY};fontSize={num(FONT_SIZE)};"
              f"fontColor={st.text_color};align=center;verticalAlign=middle;")
@@ -322,6 +322,19 @@ def _flow(root: ET.Element, strip: FlowStrip, st: StyleTable) -> None:
         _vertex(root, f"flow.tick{i}", "1", _block_html(tick), text.replace("align=left", "align=right"),
                 (AXIS_X - 5 - tick.width - LABEL_PAD, y - tick.height / 2, tick.width + LABEL_PAD, tick.height),
                 {"kind": "gradient-flow"})
+    for limit in strip.limits:  # a 16-bit format's range: a dashed line and its label, as the SVG draws them
+        cell = ET.SubElement(_object(root, f"flow.{limit.kind}", "", {"kind": f"precision-{limit.kind}",
+                                                                      "limit": f"{limit.value:.6g}"}), "mxCell", {
+            "style": f"edgeStyle=none;html=1;rounded=0;endArrow=none;startArrow=none;dashed=1;"
+                     f"dashPattern={st.precision_dash};strokeColor={st.precision_line};strokeWidth=1.4;",
+            "edge": "1", "parent": "1"})
+        geo = ET.SubElement(cell, "mxGeometry", {"relative": "1", "as": "geometry"})
+        ET.SubElement(geo, "mxPoint", {"x": num(AXIS_X), "y": num(limit.y), "as": "sourcePoint"})
+        ET.SubElement(geo, "mxPoint", {"x": num(right), "y": num(limit.y), "as": "targetPoint"})
+        _vertex(root, f"flow.{limit.kind}.label", "1", _block_html(limit.label),
+                text.replace(st.band_title_color, st.precision_line),
+                (right + 6, limit.y - limit.label.height / 2, limit.label.width + LABEL_PAD, limit.label.height),
+                {"kind": f"precision-{limit.kind}"})
     for bar in strip.bars:
         data = {"kind": "gradient-flow", "layer": str(bar.layer), "norm": f"{bar.value:.6g}"}
         if bar.broken:  # no height on a log scale: a cross on the baseline, as the SVG draws it
@@ -332,9 +345,9 @@ def _flow(root: ET.Element, strip: FlowStrip, st: StyleTable) -> None:
         else:
             top = strip.baseline - bar.h
             _vertex(root, f"flow.bar{bar.layer}", "1", "",
-                    f"rounded=0;html=1;fillColor={st.flow_bar};strokeColor=none;",
+                    f"rounded=0;html=1;fillColor={st.precision_line if bar.lost else st.flow_bar};strokeColor=none;",
                     (bar.x - strip.bar_width / 2, top, strip.bar_width, bar.h), data)
-            color = st.text_color
+            color = st.precision_line if bar.lost else st.text_color
         _vertex(root, f"flow.bar{bar.layer}.label", "1", _block_html(bar.label),
                 text.replace(st.band_title_color, color).replace("align=left", "align=center"),
                 (bar.x - bar.label.width / 2 - LABEL_PAD, top - 2 - bar.label.height, bar.label.width + 2 * LABEL_PAD,

@@ -204,7 +204,7 @@ def _insets(top: float, left: float, bottom: float, right: float) -> dict[str, s
 
 
 def _node(graph: ET.Element, node: NodeBox, st: StyleTable) -> None:
-    style = st.nodes[node.kind]
+    style = st.node(node.kind, node.alert)
     el = ET.SubElement(graph, f"{{{GRAPHML_NS}}}node", {"id": node.id})
     # graphics first: networkx reads yEd's label into "label", and the plain key must win
     gfx = ET.SubElement(ET.SubElement(el, f"{{{GRAPHML_NS}}}data", {"key": NODE_GRAPHICS}), _y("ShapeNode"))

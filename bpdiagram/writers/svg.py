@@ -85,10 +85,24 @@ def _flow(root: ET.Element, strip: FlowStrip, st: StyleTable) -> None:
         ET.SubElement(group, "path", {"d": f"M{num(AXIS_X - 3)} {num(y)}H{num(AXIS_X)}", "stroke": st.legend_stroke,
                                       "stroke-width": "1"})
         _text(group, text, AXIS_X - 5 - text.width, y - text.height / 2, color=st.band_title_color)
+    right = max((b.x for b in strip.bars), default=AXIS_X) + strip.bar_width
+    for limit in strip.limits:
+        g = ET.SubElement(group, "g", {"class": f"precision precision-{limit.kind}",
+                                       "data-limit": f"{limit.value:.6g}"})
+        sign = "<" if limit.kind == "underflow" else ">"
+        ET.SubElement(g, "title").text = f"{limit.kind}: |S·x| {sign} {limit.value:.6g}"
+        if limit.kind == "underflow":  # the region where entries flush to zero, shaded
+            ET.SubElement(g, "rect", {"x": num(AXIS_X), "y": num(limit.y), "width": num(right - AXIS_X),
+                                      "height": num(max(0.0, strip.baseline - limit.y)), "fill": st.precision_band})
+        ET.SubElement(g, "path", {"d": f"M{num(AXIS_X)} {num(limit.y)}H{num(right)}", "fill": "none",
+                                  "stroke": st.precision_line, "stroke-width": "1.4",
+                                  "stroke-dasharray": st.precision_dash})
+        _text(g, limit.label, right + 6, limit.y - limit.label.height / 2, color=st.precision_line)
     for bar in strip.bars:
         g = ET.SubElement(group, "g", {"class": "flow-bar" + (" flow-broken" if bar.broken else ""),
                                        "data-layer": str(bar.layer), "data-norm": f"{bar.value:.6g}"})
-        ET.SubElement(g, "title").text = f"‖dW[{bar.layer}]‖ = {bar.value:.6g}"
+        ET.SubElement(g, "title").text = f"‖dW[{bar.layer}]‖ = {bar.value:.6g}" + (
+            f"; {bar.lost:.6g} of its entries lost" if bar.lost else "")
         x = bar.x - strip.bar_width / 2
         if bar.broken:  # no height on a log scale: a cross on the baseline says so
             r = 5.0
@@ -99,9 +113,9 @@ def _flow(root: ET.Element, strip: FlowStrip, st: StyleTable) -> None:
             color = st.flow_broken
         else:
             ET.SubElement(g, "rect", {"x": num(x), "y": num(strip.baseline - bar.h), "width": num(strip.bar_width),
-                                      "height": num(bar.h), "fill": st.flow_bar})
+                                      "height": num(bar.h), "fill": st.precision_line if bar.lost else st.flow_bar})
             label_bottom = strip.baseline - bar.h - 2
-            color = st.text_color
+            color = st.precision_line if bar.lost else st.text_color
         _text(g, bar.label, bar.x - bar.label.width / 2, label_bottom - bar.label.height, color=color)
         if bar.caption is not None:
             _text(g, bar.caption, bar.x - bar.caption.width / 2, strip.baseline + 2, color=st.band_title_color)
@@ -147,7 +161,7 @@ def _text(parent: ET.Element, block: TextBlock, x: float, top: float, *, color: 
 
 
 def _node(parent: ET.Element, node: NodeBox, st: StyleTable) -> None:
-    style = st.nodes[node.kind]
+    style = st.node(node.kind, node.alert)
     g = ET.SubElement(parent, "g", {"class": f"node kind-{node.kind} band-{node.band}", "id": f"node-{node.id}",
                                     "data-layer": str(node.layer)})
     ET.SubElement(g, "title").text = clean(f"{node.plain} ({node.kind}, {node.band} band)")

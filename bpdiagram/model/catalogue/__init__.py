@@ -66,16 +66,58 @@ from bpdiagram.model.catalogue.linear import (
     unit_param_gradients,
 )
 from bpdiagram.model.catalogue.losses import FUSED_OPS, LOSS_OPS, FusedOp, LossOp, output_rule
+from bpdiagram.model.catalogue.precision import FORMATS as FLOAT_FORMATS
+from bpdiagram.model.catalogue.precision import FloatFormat, Shares, dynamic_scale, judge
 
 if TYPE_CHECKING:
     from bpdiagram.model.catalogue.base import Array
 
 __all__ = [
-    "ACTIVATION_OPS", "AVGPOOL", "BATCHNORM", "BATCHNORM_EPS", "CONV", "DROPOUT", "FLATTEN", "FUSED_OPS",
-    "GATE_OPS", "L2", "LEAKY_SLOPE", "LINEAR", "LINEAR_FORWARD", "LOSS_OPS", "MAXPOOL", "POOL_OPS",
-    "PREVIOUS_GRADIENT", "RESIDUAL", "UNIT_LINEAR_FORWARD", "UNIT_PARAMS", "UNIT_PREVIOUS_GRADIENT", "ActivationOp",
-    "Array", "BackwardForm", "BatchNormOp", "CachedValue", "Code", "ConvOp", "DropoutOp", "FusedOp", "GateOp",
-    "L2Op", "LinearOp", "LossOp", "PoolOp", "ResidualOp", "backward_form", "fill", "output_rule", "param_gradients",
+    "ACTIVATION_OPS",
+    "AVGPOOL",
+    "BATCHNORM",
+    "BATCHNORM_EPS",
+    "CONV",
+    "DROPOUT",
+    "FLATTEN",
+    "FLOAT_FORMATS",
+    "FUSED_OPS",
+    "GATE_OPS",
+    "L2",
+    "LEAKY_SLOPE",
+    "LINEAR",
+    "LINEAR_FORWARD",
+    "LOSS_OPS",
+    "MAXPOOL",
+    "POOL_OPS",
+    "PREVIOUS_GRADIENT",
+    "RESIDUAL",
+    "UNIT_LINEAR_FORWARD",
+    "UNIT_PARAMS",
+    "UNIT_PREVIOUS_GRADIENT",
+    "ActivationOp",
+    "Array",
+    "BackwardForm",
+    "BatchNormOp",
+    "CachedValue",
+    "Code",
+    "ConvOp",
+    "DropoutOp",
+    "FloatFormat",
+    "FusedOp",
+    "GateOp",
+    "L2Op",
+    "LinearOp",
+    "LossOp",
+    "PoolOp",
+    "ResidualOp",
+    "Shares",
+    "backward_form",
+    "dynamic_scale",
+    "fill",
+    "judge",
+    "output_rule",
+    "param_gradients",
     "unit_param_gradients",
 ]
 
