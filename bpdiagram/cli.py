@@ -23,6 +23,7 @@ from bpdiagram.commands.code import code
 from bpdiagram.commands.common import EXIT_BAD_INPUT, fail
 from bpdiagram.commands.from_torch import from_torch
 from bpdiagram.commands.render import render
+from bpdiagram.commands.schema import schema
 from bpdiagram.commands.stats import stats
 from bpdiagram.commands.templates import templates
 from bpdiagram.commands.watch import watch
@@ -87,10 +88,11 @@ def cli() -> None:
       bpdiagram stats -t relu-mlp           # crossings, jumps and layout problems
       bpdiagram code -t two-layer-binary    # the forward and backward pass as Python
       bpdiagram from-torch mlp.py:model     # the spec of a PyTorch nn.Sequential
+      bpdiagram schema -o spec.schema.json  # a JSON Schema for editors' completion
     """
 
 
-for command in (render, watch, check, code, templates, stats, from_torch):
+for command in (render, watch, check, code, templates, stats, from_torch, schema):
     cli.add_command(command)
 
 

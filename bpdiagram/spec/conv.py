@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from bpdiagram.options import ACTIVATIONS, LAYER_TYPES, Activation, LayerType
 from bpdiagram.spec.fields import check_keys, choice
+from bpdiagram.spec.keys import CONV_KEYS, FLATTEN_KEYS, MAX_FILTERS, MAX_KERNEL, MAX_SIDE, POOL_KEYS
 from bpdiagram.spec.load import Document, PathKey, type_name
 
 __all__ = ["CONV_KEYS", "FLATTEN_KEYS", "MAX_KERNEL", "POOL_KEYS", "Shape", "conv_layer", "feature_shape",
@@ -23,15 +24,6 @@ __all__ = ["CONV_KEYS", "FLATTEN_KEYS", "MAX_KERNEL", "POOL_KEYS", "Shape", "con
 
 Shape = tuple[int, ...]
 """A layer's output per example: (C, H, W) for a feature map, (n,) for a vector."""
-
-CONV_KEYS = ("type", "filters", "kernel", "stride", "padding", "activation")
-POOL_KEYS = ("type", "kernel", "stride")
-FLATTEN_KEYS = ("type",)
-MAX_KERNEL = 64
-"""Largest kernel, stride and padding accepted: lecture-sized pictures, and the arithmetic stays small."""
-MAX_FILTERS = 4096
-MAX_SIDE = 4096
-"""Largest channel count, height or width of an input feature map."""
 
 KINDS = {"conv": "conv", "maxpool": "max pool", "avgpool": "average pool", "flatten": "flatten"}
 

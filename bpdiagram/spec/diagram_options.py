@@ -25,10 +25,8 @@ from bpdiagram.options import (
     WrapAuto,
 )
 from bpdiagram.spec.fields import check_keys, choice, flag, text
+from bpdiagram.spec.keys import DIAGRAM_KEYS
 from bpdiagram.spec.load import Document, type_name
-
-DIAGRAM_KEYS = ("view", "notation", "simplify", "backprop_to", "show", "learning_rate", "memory", "gradient_flow",
-                "show_values", "wrap", "precision", "loss_scale")
 
 ELEMENTWISE_WRAP = ("applies to the vectorized view only: the element-wise view draws every unit's lanes "
                     "across the whole network, which tiers would cut; use view: vectorized to wrap")

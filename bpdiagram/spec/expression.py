@@ -15,9 +15,9 @@ from typing import Any
 from bpdiagram.options import EDGE_KINDS, FUNCTIONS, EdgeKind, Gate
 from bpdiagram.spec.diagram_options import parse_show
 from bpdiagram.spec.fields import MAX_TEXT, check_keys
+from bpdiagram.spec.keys import EXPRESSION_DIAGRAM_KEYS, EXPRESSION_KEYS
 from bpdiagram.spec.load import Document, finite_float, shown_number, type_name
 
-EXPRESSION_KEYS = ("title", "expression", "values", "diagram")
 MAX_GATES = 60
 """Gates in one expression. Set from ``tools/limits.py`` (``make limits``) so the largest accepted expression
 renders in every format within 10 s on 2 cores: on 2026-11-30, with the mirrored expression layout,
@@ -101,7 +101,7 @@ def validate_expression(doc: Document) -> ExpressionSpec:
     if diagram is not None:
         if not isinstance(diagram, dict):
             raise doc.error(("diagram",), f"must be a mapping, not a {type_name(diagram)}")
-        check_keys(doc, ("diagram",), diagram, ("show",))
+        check_keys(doc, ("diagram",), diagram, EXPRESSION_DIAGRAM_KEYS)
         if "show" in diagram:
             parsed = parse_show(diagram["show"])
             if isinstance(parsed, str):

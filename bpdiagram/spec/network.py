@@ -24,6 +24,18 @@ from bpdiagram.spec.diagram_options import (
     validate_diagram,
 )
 from bpdiagram.spec.fields import MAX_TEXT, check_keys, choice, flag, optional_text, valid_name
+from bpdiagram.spec.keys import (
+    DENSE_KEYS,
+    INPUT_KEYS,
+    LAYER_KEYS,
+    MAX_L2,
+    MAX_LAYERS,
+    MAX_UNITS,
+    REGULARIZATION_KEYS,
+    REQUIRED_LAYER_KEYS,
+    REQUIRED_TOP_KEYS,
+    TOP_KEYS,
+)
 from bpdiagram.spec.load import Document, PathKey, finite_float, shown_number, type_name
 from bpdiagram.spec.values import ValuesSpec, default_values, validate_values
 
@@ -34,14 +46,6 @@ __all__ = [
 ]
 """The network format's names; ``DiagramOptions``, ``MAX_TEXT``, ``check_keys`` and the parsers live in
 ``spec.diagram_options`` and ``spec.fields`` and are importable from here as before."""
-
-MAX_LAYERS = 64
-"""Layers of a network (the vectorized view). Set from ``tools/limits.py`` (``make limits``): the largest
-accepted network must render in every format within 10 s on 2 cores; on 2026-11-30 40 layers took 9 s of CPU,
-most of it rasterising the PNG and PDF (64 layers took 13 s, 256 layers far longer)."""
-
-MAX_UNITS = 1_000_000
-"""Units per layer; the vectorized view draws shapes, not units, so this only guards arithmetic."""
 
 ELEMENTWISE_MAX_UNITS = 20
 """Units per layer (the input included) the element-wise view draws; 16 stay readable, 32 are a poster."""
@@ -56,15 +60,6 @@ ELEMENTWISE_MAX_LAYERS = 4
 """Layers the element-wise view draws; each is four columns wide, and the grid slows with the width. Set from
 ``tools/limits.py`` (``make limits``): on 2026-11-30 6 layers of 5 units took 8.2 s of CPU, 8 layers of 5
 9.5 s and 16 layers of 4 13.3 s."""
-
-TOP_KEYS = ("title", "input", "layers", "loss", "target", "regularization", "diagram", "values")
-LAYER_KEYS = ("size", "activation", "dropout", "batchnorm", "residual")
-REQUIRED_LAYER_KEYS = ("size", "activation")
-REGULARIZATION_KEYS = ("l2",)
-MAX_L2 = 1e6
-"""Largest λ accepted: beyond it the penalty swamps every loss and finite differences lose their digits."""
-INPUT_KEYS = ("name", "size", "shape")
-DENSE_KEYS = ("type", *LAYER_KEYS)
 
 OUTPUT_RANGE: dict[Loss, tuple[Activation, ...]] = {
     "bce": ("sigmoid",),
@@ -174,7 +169,7 @@ def validate_network(doc: Document) -> NetworkSpec:
         raise doc.error(("expression",),
                         "a spec is either a network (input, layers, loss) or an expression, not both")
     check_keys(doc, (), data, TOP_KEYS)
-    for required in ("input", "layers", "loss"):
+    for required in REQUIRED_TOP_KEYS:
         if required not in data:
             raise doc.error((), f"missing required key '{required}'")
     title = optional_text(doc, ("title",), data.get("title"))
