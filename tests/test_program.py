@@ -82,7 +82,7 @@ def test_every_assigned_name_labels_its_node(template: str) -> None:
     assert isinstance(spec, ExpressionSpec)
     assigned = []
     for line in spec.source.splitlines():
-        name, op = re.match(r"\s*(\w+)\s*([-+*/]?=)", line).groups()  # type: ignore[union-attr]
+        name = re.match(r"\s*(\w+)", line).group(1)  # type: ignore[union-attr]
         version = sum(1 for n in assigned if n[0] == name)
         assigned.append((name, version))
     primes = ["", "′", "″", "‴"]
@@ -129,10 +129,8 @@ def random_program(rng: random.Random, lines: int) -> tuple[str, Value, dict[str
     text = []
 
     def operand() -> tuple[str, Value]:
-        if unread and rng.random() < 0.6:
-            name = unread.pop(rng.randrange(len(unread)))
-        else:
-            name = rng.choice(sorted(env))
+        fresh = unread and rng.random() < 0.6
+        name = unread.pop(rng.randrange(len(unread))) if fresh else rng.choice(sorted(env))
         return name, env[name]
 
     def term() -> tuple[str, Value]:
@@ -207,8 +205,8 @@ values: {{x: 1, y: 2}}
 
 
 @pytest.mark.parametrize(("line", "message"), [
-    ("  f = q * z", "4: program: unknown name 'z': not assigned above and not given under 'values:' (known: q, x, y) "
-                    "at column 9: f = q * z"),
+    ("  f = q * z", "4: program: unknown name 'z': not assigned above and not given under 'values:' (known: q, x, "
+                    "y) at column 9: f = q * z"),
     ("  f = q * r\n  r = 2 * x", "4: program: r is read before it is assigned (line 5 assigns it) at column 9"),
     ("  x = q * 2", "4: program: x is an input given under 'values:' and cannot be assigned; give the result a new "
                     "name at column 1"),
@@ -259,6 +257,13 @@ def test_the_cli_reports_a_program_error_in_one_line(tmp_path: Path) -> None:
     assert run.stderr.startswith(f"error: {path}:4: program: unknown name 'z'")
     assert run.stderr.count("\n") == 1
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_misspelt_name_gets_a_suggestion() -> None:
+    with pytest.raises(SpecError) as info:
+        program("q = x + y\nf = q * zz", {"x": 1, "y": 2, "z": 3})
+    assert "unknown name 'zz': not assigned above and not given under 'values:' (did you mean 'z'? known: q, x, y, " \
+        "z) at column 9: f = q * zz" in str(info.value)
 
 
 def test_output_defaults_to_the_last_name_assigned_and_can_be_earlier() -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import difflib
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,9 +146,11 @@ class _Program:
                 first = self.later[node.name]
                 raise _error(self.doc, line, f"{node.name} is read before it is assigned (line {first.number} "
                              "assigns it)", node.column)
-            known = ", ".join(sorted(set(self.inputs) | set(self.current))) or "none"
+            names = sorted(set(self.inputs) | set(self.current))
+            close = difflib.get_close_matches(node.name, names, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]!r}? " if close else ""
             raise _error(self.doc, line, f"unknown name {node.name!r}: not assigned above and not given under "
-                         f"'values:' (known: {known})", node.column)
+                         f"'values:' ({hint}known: {', '.join(names) or 'none'})", node.column)
         args = tuple(self.resolve(a, line) for a in node.args)
         return dataclasses.replace(node, args=args, line=line.number)
 
