@@ -80,10 +80,10 @@ def test_cs231n_staged_matches_the_notes() -> None:
 def test_every_assigned_name_labels_its_node(template: str) -> None:
     spec = load_spec(template_path(template))
     assert isinstance(spec, ExpressionSpec)
-    assigned = []
+    assigned: list[tuple[str, int]] = []
     for line in spec.source.splitlines():
         name = re.match(r"\s*(\w+)", line).group(1)  # type: ignore[union-attr]
-        version = sum(1 for n in assigned if n[0] == name)
+        version = len([n for n in assigned if n[0] == name])
         assigned.append((name, version))
     primes = ["", "′", "″", "‴"]
     diagram = Diagram.template(template)
