@@ -186,6 +186,9 @@ def evaluate(spec: ExpressionSpec, values: dict[str, float] | None = None, *, ba
         done[id(node)] = gate.out
         return gate.out
 
+    for stage in spec.stages:  # a program's lines in the author's order, each line's inner gates just before it
+        if stage is not spec.tree:
+            walk(stage, False)
     root = walk(spec.tree, True)
     if not gates:
         raise SpecError("has no operation to differentiate; write e.g. 2 * x", file=spec.file, line=spec.line,

@@ -80,6 +80,8 @@ class ExpressionSpec:
     line: int | None
     decimals: int = 2
     """Decimals of the numbers drawn (``diagram: {decimals: 4}``), 2 as course notes print them."""
+    stages: tuple[GateNode, ...] = ()
+    """A program's assigned values in line order: evaluated (and drawn) in the order the author wrote them."""
     output: str | None = None
     """A program's output name (``program:`` specs); None for an expression, whose output is f."""
 

@@ -238,7 +238,7 @@ def validate_program(doc: Document) -> ExpressionSpec:
     source = "\n".join(line.text for line in lines)
     return ExpressionSpec(title, source, tree, tuple(variables),
                           {v: float(values[v]) for v in variables}, show, doc.file, doc.line_of(("program",)),
-                          decimals=decimals, output=output)
+                          decimals=decimals, stages=tuple(node for node, _ in program.assigned), output=output)
 
 
 
