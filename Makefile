@@ -68,8 +68,11 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
+# torch (the extra bpdiagram[torch], for from-torch and its tests) pinned first, so pip takes that CPU build and
+# never resolves the extra to a multi-GB CUDA one
 $(TSTAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[test,torch]'
 	touch $@
 
 clean:

@@ -10,6 +10,7 @@ The pipeline is visible in the sub-packages: ``spec`` (read and validate) →
     d.render("svg")                            # bytes; in Jupyter, ``d`` alone shows it
     d.save("figs/my-net.pdf")                  # the format from the suffix
     print(d.listing.text)                      # the forward and backward pass as Python (bpdiagram code)
+    bpdiagram.from_torch(model, loss="bce", input=x, weights=True)   # an nn.Sequential's diagram
 
 Importing ``bpdiagram`` is light: graphviz loads on the first
 ``load``/``template``, numpy when numbers are needed, and networkx only when a
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from bpdiagram.options import JumpStyle, Theme
 
 __version__ = "0.1.0"
-__all__ = ["Diagram", "__version__", "load", "template", "templates"]
+__all__ = ["Diagram", "__version__", "from_torch", "load", "template", "templates"]
 
 
 def load(source: str | Path | dict[str, Any], *, name: str | None = None, theme: Theme = "default",
@@ -60,6 +61,20 @@ def template(name: str, *, theme: Theme = "default", shapes: bool = False, value
     from bpdiagram.diagram import Diagram
 
     return Diagram.template(name, theme=theme, shapes=shapes, values=values, jumps=jumps, code=code, **options)
+
+
+def from_torch(model: Any, *, loss: str, input: Any, target: Any = None, weights: bool = False,
+               **options: Any) -> Diagram:
+    """The diagram of a PyTorch ``nn.Sequential`` trained with ``loss`` on the example batch ``input``.
+
+    ``input`` has one example per row, as torch takes it; with ``weights=True`` the model's parameters,
+    ``input`` and ``target`` become the spec's ``values:``, so the diagram's numbers are the model's
+    (``d.to_spec()`` gives that spec as a dict). Needs PyTorch (``pip install 'bpdiagram[torch]'``);
+    the arguments are those of ``bpdiagram.pytorch.from_torch``.
+    """
+    from bpdiagram.pytorch import from_torch as convert
+
+    return convert(model, loss=loss, input=input, target=target, weights=weights, **options)
 
 
 def templates() -> dict[str, str]:

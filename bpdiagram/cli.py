@@ -21,6 +21,7 @@ from bpdiagram import __version__
 from bpdiagram.commands.check import check
 from bpdiagram.commands.code import code
 from bpdiagram.commands.common import EXIT_BAD_INPUT, fail
+from bpdiagram.commands.from_torch import from_torch
 from bpdiagram.commands.render import render
 from bpdiagram.commands.stats import stats
 from bpdiagram.commands.templates import templates
@@ -85,10 +86,11 @@ def cli() -> None:
       bpdiagram check -t two-layer-binary   # gradients vs finite differences
       bpdiagram stats -t relu-mlp           # crossings, jumps and layout problems
       bpdiagram code -t two-layer-binary    # the forward and backward pass as Python
+      bpdiagram from-torch mlp.py:model     # the spec of a PyTorch nn.Sequential
     """
 
 
-for command in (render, watch, check, code, templates, stats):
+for command in (render, watch, check, code, templates, stats, from_torch):
     cli.add_command(command)
 
 

@@ -8,6 +8,7 @@ once, on first use, and shared by every format, theme and slide step.
 
 from __future__ import annotations
 
+import copy as copying
 import dataclasses
 from collections.abc import Iterable
 from functools import cached_property
@@ -41,7 +42,8 @@ from bpdiagram.options import (
     Theme,
     parse_formats,
 )
-from bpdiagram.spec import ExpressionSpec, Spec, load_spec, spec_from_text
+from bpdiagram.spec import ExpressionSpec, Spec, spec_from_text, validate
+from bpdiagram.spec.load import check_data, parse_spec_text, read_spec_file
 from bpdiagram.spec.network import ELEMENTWISE_WRAP, NetworkSpec, parse_show, parse_wrap
 from bpdiagram.template_files import template_path
 from bpdiagram.writers import get_writer
@@ -107,6 +109,20 @@ class Diagram:
         if scale is not None and width is not None:
             raise BpdiagramError("give the PNG's scale or its width, not both (--scale or --width)")
         self._svgs: dict[tuple[int | None, str, str], bytes] = {}
+        self._data: dict[str, Any] | None = None
+        """The spec as plain data, when the diagram was made from data (``load``, ``template``, ``from_torch``)."""
+
+    def to_spec(self) -> dict[str, Any]:
+        """The spec as a plain mapping, ready for ``yaml.safe_dump`` or ``json.dumps`` (and for ``load``).
+
+        It is the spec as it was given (a file, a template, a dict, a converted PyTorch model), with the
+        ``diagram:`` options that ``with_options`` set (``backprop_to``, ``show``, ``wrap``); the drawing
+        options (theme, shapes, values, ...) are the diagram's, not the spec's, and stay out.
+        """
+        if self._data is None:
+            raise BpdiagramError("this diagram was made from a validated Spec object, not from spec data; "
+                                 "use bpdiagram.load or bpdiagram.template to keep the spec's data")
+        return copying.deepcopy(self._data)
 
     def memory_options(self) -> MemoryOptions:
         """The batch size and dtype the cache is counted at: ``batch``, else the spec's, else 64."""
@@ -126,12 +142,18 @@ class Diagram:
     def load(cls, source: str | Path | dict[str, Any], *, name: str | None = None, **options: Any) -> Diagram:
         """A diagram from a spec path or an in-memory spec mapping."""
         stem = name or (Path(source).stem if not isinstance(source, dict) else "diagram")
-        return cls(load_spec(source), name=stem, **options)
+        doc = check_data(source) if isinstance(source, dict) else read_spec_file(source)
+        diagram = cls(validate(doc), name=stem, **options)
+        diagram._data = doc.data
+        return diagram
 
     @classmethod
     def template(cls, template: str, **options: Any) -> Diagram:
         """A diagram of the shipped template ``template``."""
-        return cls(load_template(template), name=template, **options)
+        doc = parse_spec_text(template_path(template).read_text(encoding="utf-8"), file=f"template {template}")
+        diagram = cls(validate(doc), name=template, **options)
+        diagram._data = doc.data
+        return diagram
 
     def __repr__(self) -> str:
         size = f"expression {self.spec.source}" if isinstance(self.spec, ExpressionSpec) else \
@@ -171,6 +193,7 @@ class Diagram:
                        memory=self.memory, batch=self.batch, dtype=self.dtype, gradient_flow=self.gradient_flow,
                        code=self.code if code is None else code,
                        scale=self.scale if scale is None else scale, width=self.width if width is None else width)
+        copy._data = _with_diagram_keys(self._data, backprop_to=backprop_to, show=show, wrap=wrap)
         if spec == self.spec and (copy.shapes, copy.values) == (self.shapes, self.values):
             for shared in ("model", "layout", "_placed"):
                 if shared in self.__dict__:
@@ -335,6 +358,17 @@ class Diagram:
 def load_template(name: str) -> Spec:
     """The validated spec of template ``name``; errors name it ``template NAME``, not its installed path."""
     return spec_from_text(template_path(name).read_text(encoding="utf-8"), file=f"template {name}")
+
+
+def _with_diagram_keys(data: dict[str, Any] | None, **keys: Any) -> dict[str, Any] | None:
+    """Spec data with the ``diagram:`` keys ``with_options`` was given (None ones left as they are)."""
+    given = {key: value for key, value in keys.items() if value is not None}
+    if data is None or not given:
+        return data
+    if "show" in given and not isinstance(given["show"], str):
+        given["show"] = list(given["show"])
+    section = data.get("diagram")
+    return {**data, "diagram": {**(section if isinstance(section, dict) else {}), **given}}
 
 
 def _cost_views(spec: Spec, memory: bool | None, gradient_flow: bool | None) -> tuple[bool, bool]:

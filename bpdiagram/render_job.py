@@ -92,14 +92,20 @@ class Source:
     path: Path
     stem: str
     template: str | None = None
+    made: tuple[str, Callable[[], bytes]] | None = None
+    """A spec made rather than read (``render --torch``): how messages name it, and what makes its text."""
 
     @property
     def label(self) -> str:
-        """How messages name it: the path as given, or ``template NAME``."""
+        """How messages name it: the path as given, ``template NAME``, or what a made spec comes from."""
+        if self.made is not None:
+            return self.made[0]
         return f"template {self.template}" if self.template else str(self.path)
 
     def read(self) -> bytes:
-        """The spec's bytes (its fingerprint's main part), read as every spec file is read."""
+        """The spec's bytes (its fingerprint's main part), read as every spec file is read (or made)."""
+        if self.made is not None:
+            return self.made[1]()
         return read_spec_bytes(self.path, self.label)
 
     def diagram(self, options: Options) -> tuple[Diagram, bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +136,19 @@ def test_png_scale_fits_cairos_largest_image() -> None:
     assert round(wide.width * scale_for(wide)) == MAX_PIXELS
     tall = dataclasses.replace(small, height=20000.0)
     assert round(tall.height * scale_for(tall)) == MAX_PIXELS
+
+
+def test_to_spec_gives_the_spec_as_plain_data(tmp_path: Path) -> None:
+    """A file's, a template's and a dict's spec come back as data that loads to the same spec."""
+    path = tmp_path / "net.yaml"
+    path.write_text("input: 2\nlayers:\n  - {size: 1, activation: sigmoid}\nloss: bce\n", encoding="utf-8")
+    from_file = bpdiagram.load(path)
+    assert from_file.to_spec() == {"input": 2, "layers": [{"size": 1, "activation": "sigmoid"}], "loss": "bce"}
+    template = bpdiagram.template("three-layer-logistic")
+    assert as_network(bpdiagram.load(template.to_spec()).spec).layers == as_network(template.spec).layers
+    spec = template.to_spec()
+    spec["layers"].append({"size": 1, "activation": "sigmoid"})  # a copy: the diagram's own data is untouched
+    assert template.to_spec() != spec
+    narrowed = template.with_options(backprop_to=2, show="forward,backward")
+    assert narrowed.to_spec()["diagram"] == {"backprop_to": 2, "show": "forward,backward"}
+    assert dataclasses.replace(bpdiagram.load(narrowed.to_spec()).spec, file=narrowed.spec.file) == narrowed.spec

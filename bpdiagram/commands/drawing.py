@@ -85,11 +85,13 @@ def given_sources(specs: tuple[Path, ...], templates: tuple[str, ...]) -> list[S
                                                  for name in templates]
 
 
-def sources(specs: tuple[Path, ...], templates: tuple[str, ...], stem: str | None) -> list[Source]:
-    """What to build: the SPEC files, then the templates (the default template when neither is given)."""
+def sources(specs: tuple[Path, ...], templates: tuple[str, ...], stem: str | None,
+            made: tuple[Source, ...] = ()) -> list[Source]:
+    """What to build: the SPEC files, the templates, then the ``made`` specs (the default template when none is
+    given)."""
     from bpdiagram.render_job import Source
 
-    found = given_sources(specs, templates)
+    found = given_sources(specs, templates) + list(made)
     if not found:
         found = [Source(template_path(DEFAULT_TEMPLATE), DEFAULT_TEMPLATE, template=DEFAULT_TEMPLATE)]
     if stem is not None:

@@ -11,6 +11,7 @@ import click
 
 from bpdiagram.commands.common import EXIT_BAD_INPUT, fail
 from bpdiagram.commands.drawing import build_options, check_stems, drawing_options, sources
+from bpdiagram.commands.from_torch import torch_options, torch_spec_text
 from bpdiagram.errors import BpdiagramError
 from bpdiagram.options import Dtype, JumpStyle, Theme
 
@@ -22,11 +23,16 @@ if TYPE_CHECKING:
 @build_options
 @click.option("--force", is_flag=True, help="Render even diagrams whose files are up to date.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not say which files are up to date (skipped).")
+@click.option("--torch", "models", multiple=True, metavar="FILE.py:NAME",
+              help="Render a PyTorch nn.Sequential (repeatable; as 'bpdiagram from-torch' reads it), to "
+                   "DIR/<FILE>.<ext>.")
+@torch_options
 def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, formats: str, stem: str | None,
            backprop_to: str | None, show: str | None, shapes: bool, values: bool, jumps: JumpStyle, theme: Theme,
            steps: bool, wrap: str | None, scale: float | None, png_width: int | None, memory: bool | None,
            batch: int | None, dtype: Dtype, gradient_flow: bool | None, code: bool, force: bool,
-           quiet: bool) -> int:
+           quiet: bool, models: tuple[str, ...], loss: str | None, input_shape: tuple[int, ...] | None,
+           weights: bool) -> int:
     """Render SPEC files and/or templates to DIR/<name>.<ext>.
 
     With neither SPEC nor -t, renders the default template (two-layer-binary).
@@ -50,10 +56,11 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
       bpdiagram render -t vanishing-gradients --gradient-flow -f png
       bpdiagram render deep-net.yaml --wrap auto -f png --width 1920
       bpdiagram render -t two-layer-binary -f html --code
+      bpdiagram render --torch mlp.py:model --loss bce --weights --values -f png
     """
     options = drawing_options(formats, backprop_to, show, shapes, values, jumps, theme, steps, wrap, scale, png_width,
                               memory, batch, dtype, gradient_flow, code)
-    given = sources(specs, templates, stem)
+    given = sources(specs, templates, stem, tuple(_model_source(m, loss, input_shape, weights) for m in models))
     check_stems(given, output)
     counts = {"rendered": 0, "skipped": 0, "failed": 0}
     with _Progress(len(given)) as progress:
@@ -71,6 +78,16 @@ def render(specs: tuple[Path, ...], templates: tuple[str, ...], output: Path, fo
         progress.note(f"{counts['rendered']} rendered, {counts['skipped']} skipped (up to date), "
                       f"{counts['failed']} failed")
     return EXIT_BAD_INPUT if counts["failed"] else 0
+
+
+def _model_source(reference: str, loss: str | None, input_shape: tuple[int, ...] | None, weights: bool) -> Source:
+    """A PyTorch model to render: its spec is made when the build reads it, so its errors are the build's."""
+    from bpdiagram.render_job import Source
+
+    file = Path(reference.rpartition(":")[0] or reference)
+    return Source(file, file.stem, made=(reference, lambda: torch_spec_text(reference, loss=loss,
+                                                                            input_shape=input_shape,
+                                                                            weights=weights)))
 
 
 def _build(source: Source, options: Options, output: Path, progress: _Progress, *, force: bool, quiet: bool) -> str:
