@@ -253,7 +253,7 @@ def _widths(plan: MirrorPlan, measured: Measured) -> tuple[dict[str, float], dic
             width[n] = max(wf, wb, need)
             if sums:  # a program's value read twice: its + at the right, the rule left of it, still under the op
                 beside = sum(sizes[b][0] for b in sums) + sum_gap(plan.graph, back, measured.edge_texts)
-                width[n] = max(width[n] + beside, 2 * beside)
+                width[n] = max(wf, wb + beside, need + beside, 2 * beside)
     return width, tie_dx
 
 

@@ -30,7 +30,7 @@ def fmt(value: float, decimals: int = 2) -> str:
     """A number as course notes print it: at most two decimals (or ``decimals``), a real minus sign.
 
     >>> fmt(-1.5), fmt(645.57729, 4), fmt(0.001)
-    ('−1.5', '645.5773', '1.00e-03')
+    ('−1.5', '645.5773', '1.00e−03')
     """
     if value != 0 and (abs(value) >= 1e5 or abs(value) < 0.5 * 10.0 ** -decimals):
         text = f"{value:.2e}"
