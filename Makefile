@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: render test lint golden system browser mxgraph clean docs bench limits
+.PHONY: render test lint golden system browser mxgraph clean docs site bench limits
 
 render: $(STAMP) system
 	$(BIN)/bpdiagram render -o output
@@ -72,28 +72,38 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 # never resolves the extra to a multi-GB CUDA one
 $(TSTAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[test,torch]'
+	$(BIN)/python -m pip install -q -e '.[test,docs,torch]'
 	touch $@
 
 clean:
-	rm -rf $(VENV) output/.bpdiagram output/*.svg output/*.png output/*.graphml output/*.pdf output/*.html output/*.dot .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) site output/.bpdiagram output/*.svg output/*.png output/*.graphml output/*.pdf output/*.html output/*.dot .pytest_cache .mypy_cache .ruff_cache
 
-# the pictures the README shows (committed, unlike output/)
+# the pictures the README and the documentation site show (committed, unlike output/); the gallery has every template
 docs: $(TSTAMP) system browser mxgraph
+	$(BIN)/python tools/gallery.py docs/images/gallery
 	$(BIN)/bpdiagram render -t two-layer-binary -t three-layer-logistic -t relu-mlp -t expression-add-mul -t expression-sigmoid-neuron -o docs/images -f png --force
 	$(BIN)/bpdiagram render -t three-layer-elementwise -t single-neuron -o docs/images -f png --force
 	$(BIN)/bpdiagram render -t residual-block -t batchnorm -o docs/images -f png --force
-	$(BIN)/bpdiagram render docs/three-layer-backprop-to-2.yaml -o docs/images -f png --force
-	$(BIN)/bpdiagram render docs/worked-example-values.yaml -o docs/images -f png --force
-	$(BIN)/bpdiagram render docs/line-jumps.yaml -o docs/images -f png --force
-	$(BIN)/bpdiagram render docs/cs231n-staged.yaml -o docs/images -f png --force
-	$(BIN)/bpdiagram render -t vanishing-gradients docs/vanishing-gradients-xavier.yaml -o docs/images -f png --force --wrap 3
-	$(BIN)/bpdiagram render docs/dls-l-layer.yaml -o docs/images -f png --force
-	$(BIN)/bpdiagram render docs/ten-layers.yaml -o docs/images -f png --force --width 800
-	$(BIN)/python tools/closeup.py docs/line-jumps.yaml --jumps none -o docs/images/line-jumps-none.png
-	$(BIN)/python tools/closeup.py docs/line-jumps.yaml --jumps arc -o docs/images/line-jumps-arc.png
+	$(BIN)/bpdiagram render docs/examples/three-layer-backprop-to-2.yaml -o docs/images -f png --force
+	$(BIN)/bpdiagram render docs/examples/worked-example-values.yaml -o docs/images -f png --force
+	$(BIN)/bpdiagram render docs/examples/line-jumps.yaml -o docs/images -f png --force
+	$(BIN)/bpdiagram render docs/examples/cs231n-staged.yaml -o docs/images -f png --force
+	$(BIN)/bpdiagram render -t vanishing-gradients docs/examples/vanishing-gradients-xavier.yaml -o docs/images -f png --force --wrap 3
+	$(BIN)/bpdiagram render docs/examples/dls-l-layer.yaml -o docs/images -f png --force
+	$(BIN)/bpdiagram render docs/examples/ten-layers.yaml -o docs/images -f png --force --width 800
+	$(BIN)/python tools/closeup.py docs/examples/line-jumps.yaml --jumps none -o docs/images/line-jumps-none.png
+	$(BIN)/python tools/closeup.py docs/examples/line-jumps.yaml --jumps arc -o docs/images/line-jumps-arc.png
+	$(BIN)/bpdiagram render -t tiny-cnn -o docs/images -f png --force
+	$(BIN)/bpdiagram render -t tiny-cnn --shapes --name tiny-cnn-shapes -o docs/images -f png --force
+	$(BIN)/bpdiagram render -t tiny-cnn --values --name tiny-cnn-values -o docs/images -f png --force
+	$(BIN)/bpdiagram render -t tiny-cnn --memory --batch 64 --name tiny-cnn-memory -o docs/images -f png --force
 	$(BIN)/python -c "import bpdiagram; bpdiagram.template('two-layer-binary', theme='print').save('docs/images/two-layer-binary-print.png')"
 	$(BIN)/python tools/html_screenshot.py two-layer-binary A1 docs/images/html-hover.png
 	$(BIN)/python tools/html_screenshot.py two-layer-binary dZ1 docs/images/html-code.png --code
 	$(BIN)/bpdiagram render -t two-layer-binary -o docs/images -f svg --force
 	$(BIN)/python tools/drawio_screenshot.py two-layer-binary docs/images/two-layer-binary-drawio.png
+
+# the documentation site (MkDocs with the Material theme) into site/, strictly: a broken link or a missing gallery
+# picture fails the build
+site: $(TSTAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict

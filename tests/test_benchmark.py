@@ -3,7 +3,7 @@
 The benchmark compares bpdiagram with a scalar autodiff graph it builds
 itself; that graph must compute the right gradients, or the comparison is
 with a tool that does less work than micrograd does. The growth exponent is
-what the README quotes, so its fit is checked on known powers.
+what the performance record quotes, so its fit is checked on known powers.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The benchmark's ``--quick`` run measures every view that exists (README, Performance, keeps its word).
+"""The benchmark's ``--quick`` run measures every view that exists (the performance record in the docs keeps its word).
 
 The timings are faked here (speed is never asserted in tests), but every
 diagram the quick run draws is built for real: a view that exists but is

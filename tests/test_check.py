@@ -246,21 +246,18 @@ def test_check_every_template(template: str) -> None:
     assert json.loads(stdout)["ok"] is True
 
 
-def test_the_readme_examples_are_what_check_prints(tmp_path: Path) -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("For the one-neuron network"):]
+def test_the_docs_examples_are_what_check_prints(tmp_path: Path) -> None:
+    """The outputs the check page shows are what check prints today."""
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    page = (docs / "how-to" / "check-gradients.md").read_text(encoding="utf-8")
+    section = page[page.index("For the one-neuron network"):]
     spec = section.split("```yaml\n")[1].split("```")[0]
     printed = section.split("```json\n")[1].split("```")[0]
     path = tmp_path / "neuron.yaml"
     path.write_text(spec, encoding="utf-8")
     code, stdout, _ = run("check", str(path), "--json")
     assert code == 0 and stdout == printed
-    expected = []
-    for line in readme[readme.index("    $ bpdiagram check -t two-layer-binary\n"):].splitlines()[1:]:
-        if line and not line.startswith("    "):  # the indented block ends at the next paragraph
-            break
-        expected.append(line[4:])
-    while expected[-1] == "":
-        expected.pop()
+    shown = page[page.index("$ bpdiagram check -t two-layer-binary\n"):].split("```")[0]
+    expected = shown.splitlines()[1:]
     code, stdout, _ = run("check", "-t", "two-layer-binary")
     assert stdout.splitlines() == expected

@@ -48,7 +48,7 @@ from bpdiagram.spec import ExpressionSpec, load_spec
 from bpdiagram.spec.network import NetworkSpec
 from bpdiagram.template_files import template_path
 from tests.autodiff import Value, course_network_gradients, network_gradients
-from tests.conftest import COURSE_TEMPLATES, NETWORK_TEMPLATES, ROOT
+from tests.conftest import COURSE_TEMPLATES, DENSE_TEMPLATES, ROOT
 from tests.conftest import TEMPLATES as TEMPLATES
 from tests.test_expression import to_text, to_value
 
@@ -158,7 +158,7 @@ def check_network(spec: NetworkSpec, folder: Path, *, finite_differences: bool =
         assert close(grads[name], numeric), (name, grads[name], numeric)
 
 
-@pytest.mark.parametrize("name", NETWORK_TEMPLATES)
+@pytest.mark.parametrize("name", DENSE_TEMPLATES)  # conv templates: test_conv
 def test_every_network_template_matches_autodiff_and_finite_differences(name: str, tmp_path: Path) -> None:
     spec = load_spec(template_path(name))
     assert isinstance(spec, NetworkSpec)
@@ -302,7 +302,7 @@ def test_the_cache_holds_what_the_diagrams_cache_band_draws(tmp_path: Path) -> N
 
 
 def test_given_values_are_written_exactly(tmp_path: Path) -> None:
-    spec = load_spec(ROOT / "docs" / "worked-example-values.yaml")
+    spec = load_spec(ROOT / "docs" / "examples" / "worked-example-values.yaml")
     assert isinstance(spec, NetworkSpec)
     text = generate(spec).text
     assert 'params["W1"] = np.array([\n        [0.5, -0.25],\n        [0.1, 0.4],\n    ])' in text
@@ -614,7 +614,8 @@ def test_every_generated_module_passes_ruff_with_the_projects_settings(tmp_path:
     stress = {"expression": f"{long_a} * {long_b} + {long_a} / ({long_b} + 3) - {long_a} ** 2",
               "values": {long_a: 0.5, long_b: 1.5}, "title": "x" * 300}
     (tmp_path / "long_names.py").write_text(generate(load_spec(stress)).text)
-    (tmp_path / "given.py").write_text(generate(load_spec(ROOT / "docs" / "worked-example-values.yaml")).text)
+    worked = ROOT / "docs" / "examples" / "worked-example-values.yaml"
+    (tmp_path / "given.py").write_text(generate(load_spec(worked)).text)
     for i in range(12):  # L2, dropout, batch norm and residuals mixed
         (tmp_path / f"course_{i}.py").write_text(generate(load_spec(_course_doc(rng))).text)
     ruff = Path(sys.executable).parent / "ruff"
@@ -674,8 +675,8 @@ def test_output_is_byte_identical_across_runs_and_hash_seeds() -> None:
     assert len(outputs) == 1
 
 
-def test_readme_shows_the_default_templates_module_as_bpdiagram_code_prints_it() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_docs_show_the_default_templates_module_as_bpdiagram_code_prints_it() -> None:
+    readme = (ROOT / "docs" / "how-to" / "code-export.md").read_text(encoding="utf-8")
     text = generate(load_spec(template_path("two-layer-binary")), source="the template two-layer-binary").text
     assert f"```python\n{text}```" in readme  # the whole module
     forward = text[text.index("def forward("):text.index("def example(")].rstrip() + "\n"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bpdiagram.template_files import template_names
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.graphviz
@@ -77,19 +78,24 @@ def test_readme_pictures_match_a_fresh_make_docs(tmp_path: Path, monkeypatch: py
     assert any("bpdiagram render" in line for line in recipe)
     for line in recipe:
         run_line(line, made, monkeypatch)
-    pictures = sorted(made.glob("*.png"))
+    pictures = {p.relative_to(made).as_posix(): p for p in sorted(made.rglob("*.png"))}
     assert len(pictures) >= 10
-    stale = {p.name: round(differing_share(p, IMAGES / p.name), 4) for p in pictures
-             if not (IMAGES / p.name).exists() or differing_share(p, IMAGES / p.name) > 0.001}
+    assert {f"gallery/{name}.png" for name in template_names()} <= pictures.keys()
+    stale = {name: round(differing_share(p, IMAGES / name), 4) for name, p in pictures.items()
+             if not (IMAGES / name).exists() or differing_share(p, IMAGES / name) > 0.001}
     assert not stale, f"docs/images is stale (share of pixels that differ): {stale}; run 'make docs' and look"
 
 
-def test_every_picture_the_readme_shows_is_made_by_make_docs() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_every_picture_the_docs_show_is_made_by_make_docs() -> None:
+    """Each picture in docs/images is shown by the README or a docs page (the gallery's by the generated gallery
+    page), and each one shown is drawn by the recipe."""
+    pages = [ROOT / "README.md", *(p for p in (ROOT / "docs").rglob("*.md"))]
+    text = "\n".join(p.read_text(encoding="utf-8") for p in pages)
     recipe = "\n".join(docs_recipe())
     for picture in sorted(IMAGES.glob("*.png")):
-        assert f"docs/images/{picture.name}" in readme, f"{picture.name} is not shown in the README"
-    shown = {part.split(")")[0] for part in readme.split("](docs/images/")[1:]}
+        assert f"images/{picture.name})" in text, f"{picture.name} is not shown in the README or a docs page"
+    shown = {part.split(")")[0] for part in text.split("images/")[1:] if ")" in part and
+             part.split(")")[0].endswith(".png") and "/" not in part.split(")")[0]}
     for name in shown:
         stem = Path(name).stem
         assert (IMAGES / name).exists(), name

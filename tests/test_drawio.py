@@ -142,7 +142,7 @@ def test_jumping_edges_are_painted_after_the_edges_they_hop(template: str) -> No
 
 @pytest.mark.graphviz
 def test_jumps_option_reaches_the_drawio_style() -> None:
-    spec = ROOT / "docs" / "line-jumps.yaml"
+    spec = ROOT / "docs" / "examples" / "line-jumps.yaml"
     arc, gap, none, every = (Diagram.load(spec, jumps=style).render("drawio").decode()
                              for style in ("arc", "gap", "none", "all"))
     assert "jumpStyle=arc;" in arc and "jumpStyle=gap;" not in arc
@@ -173,7 +173,7 @@ def _drawio_hops(got: dict[str, Any], order: list[str]) -> list[tuple[str, str, 
 @pytest.mark.mxgraph
 @pytest.mark.graphviz
 @pytest.mark.parametrize("name", [t for t in TEMPLATES if t not in ("single-neuron", "three-layer-elementwise")]
-                         + ["docs/line-jumps.yaml", "docs/cs231n-staged.yaml"])
+                         + ["docs/examples/line-jumps.yaml", "docs/examples/cs231n-staged.yaml"])
 def test_drawio_hops_where_the_svg_hops(mx: Any, name: str, request: pytest.FixtureRequest) -> None:
     """Every crossing draw.io draws hops on the edge the SVG hops it on, and only where the SVG hops.
 
@@ -195,7 +195,7 @@ def test_drawio_hops_where_the_svg_hops(mx: Any, name: str, request: pytest.Fixt
         c = min(near, key=lambda c: math.hypot(c.at[0] - x, c.at[1] - y))
         assert math.hypot(c.at[0] - x, c.at[1] - y) < 4
         assert hop == (c.over if c.needs_jump else None), (a, b, c)
-    if name in ("docs/line-jumps.yaml", "docs/cs231n-staged.yaml"):
+    if name in ("docs/examples/line-jumps.yaml", "docs/examples/cs231n-staged.yaml"):
         assert any(hop for *_, hop in found)
 
 

@@ -249,7 +249,7 @@ def test_in_tiers_the_bars_stand_in_a_row_of_their_own_each_named() -> None:
 def test_the_scale_is_the_same_in_every_picture() -> None:
     """6 px a decade in every strip: two strips side by side compare by eye."""
     normal = bpdiagram.template("vanishing-gradients").with_options(wrap=3).scene.flow
-    docs = Path(__file__).resolve().parent.parent / "docs"
+    docs = Path(__file__).resolve().parent.parent / "docs" / "examples"
     xavier = bpdiagram.load(docs / "vanishing-gradients-xavier.yaml").scene.flow
     assert normal is not None and xavier is not None
     for strip in (normal, xavier):

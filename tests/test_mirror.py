@@ -14,7 +14,7 @@ from bpdiagram.layout.crossings import is_straight_line
 from bpdiagram.layout.layering import rows_for, spans_for
 from bpdiagram.layout.steps import step_scene
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "examples"
 
 CEILINGS = {"cs231n-staged": 17, "micrograd-mlp": 103}
 """Crossings now (before the mirror: 29 and 742); a picture that gets worse fails."""

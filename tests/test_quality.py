@@ -143,7 +143,7 @@ def test_unseen_specs_are_clean_and_their_jumps_equal_their_crossings(case: int)
 @pytest.mark.graphviz
 def test_jump_styles_change_the_drawing_not_the_layout() -> None:
     # the CS231n staged example: a variable read three times steps down across other lanes
-    spec = load_spec(Path(__file__).resolve().parent.parent / "docs" / "cs231n-staged.yaml")
+    spec = load_spec(Path(__file__).resolve().parent.parent / "docs" / "examples" / "cs231n-staged.yaml")
     arc, gap, none = (Diagram(spec, jumps=style) for style in ("arc", "gap", "none"))
     assert arc.scene.edges == gap.scene.edges == none.scene.edges
     assert arc.stats().crossings == gap.stats().crossings == none.stats().crossings > 0

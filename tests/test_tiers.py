@@ -1,6 +1,6 @@
 """Tiers (INTERFACE §9): a deep vectorized network wrapped into rows of layers, each tier in the full grammar.
 
-The ten-layer network of docs/ten-layers.yaml is the issue's yardstick: with
+The ten-layer network of docs/examples/ten-layers.yaml is the issue's yardstick: with
 ``wrap: auto`` it must be at most 2:1, clean in every tier, and its labels at
 least 7 pt once the picture is scaled to a 16 cm text width.
 """
@@ -24,7 +24,7 @@ from bpdiagram.spec import load_spec
 from tests.scenes import box, scene
 
 ROOT = Path(__file__).resolve().parent.parent
-TEN = ROOT / "docs" / "ten-layers.yaml"
+TEN = ROOT / "docs" / "examples" / "ten-layers.yaml"
 SVG = "{http://www.w3.org/2000/svg}"
 
 pytestmark = pytest.mark.graphviz

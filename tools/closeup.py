@@ -5,7 +5,7 @@ speck. This renders the diagram's SVG with the chosen jump style through the
 library, narrows its viewBox to a window around the first crossing, and
 rasterises that window with rsvg-convert (as the PNG writer does), enlarged:
 
-    python tools/closeup.py docs/line-jumps.yaml --jumps none -o docs/images/line-jumps-none.png
+    python tools/closeup.py docs/examples/line-jumps.yaml --jumps none -o docs/images/line-jumps-none.png
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from bpdiagram.spec.load import Document, finite_float, shown_number, type_name
 EXPRESSION_KEYS = ("title", "expression", "values", "diagram")
 MAX_GATES = 60
 """Gates in one expression. Set from ``tools/limits.py`` (``make limits``) so the largest accepted expression
-renders in every format within 10 s on 2 cores: on 2026-11-30, with the mirrored expression layout of issue 11,
+renders in every format within 10 s on 2 cores: on 2026-11-30, with the mirrored expression layout,
 60 gates took at most 9.6 s of CPU (a fan-out chain); with the layout before it, 24 gates took over 40 s of
 wall-clock time and 60 gates over 10 minutes (the limit was 20 for that layout)."""
 
