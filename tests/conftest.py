@@ -15,7 +15,16 @@ from bpdiagram.template_files import template_names
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
 TEMPLATES = template_names()
-NETWORK_TEMPLATES = [t for t in TEMPLATES if not t.startswith("expression")]
+
+def _is_expression(name: str) -> bool:
+    """Whether template ``name`` is an expression or a program (a computational graph, not a network)."""
+    text = (ROOT / "templates" / f"{name}.yaml").read_text(encoding="utf-8")
+    return any(line.startswith(("expression:", "program:")) for line in text.splitlines())
+
+
+EXPRESSION_TEMPLATES = [t for t in TEMPLATES if _is_expression(t)]
+"""Templates of expressions and programs: single numbers, no layers, nothing to update."""
+NETWORK_TEMPLATES = [t for t in TEMPLATES if t not in EXPRESSION_TEMPLATES]
 COURSE_TEMPLATES = ["l2-regularized", "dropout", "batchnorm", "residual-block"]
 """INTERFACE §11's templates: L2, dropout, batch norm, residuals (drawn, checked and exported)."""
 VECTORIZED_TEMPLATES = [t for t in NETWORK_TEMPLATES if t not in ("single-neuron", "three-layer-elementwise")]

@@ -40,6 +40,8 @@ EXPRESSION: dict[str, Any] = {"expression": "(x + y) * z", "values": {"x": 1, "y
                               "diagram": {"show": ["forward"]}}
 
 
+PROGRAM: dict[str, Any] = {"program": "q = x + y\nf = q * z\n", "values": {"x": 1, "y": 2, "z": 3},
+                           "diagram": {"show": ["forward", "backward"]}}
 def _spec_files() -> list[Path]:
     return sorted([*(ROOT / "templates").glob("*.yaml"), *(ROOT / "docs").rglob("*.yaml")])
 
@@ -64,9 +66,11 @@ def test_the_schema_is_valid_draft_2020_12() -> None:
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert SCHEMA["$id"].startswith("https://") and SCHEMA["title"]
-    assert (SCHEMA["then"], SCHEMA["else"]) == ({"$ref": "#/$defs/expression"}, {"$ref": "#/$defs/network"})
-    assert [SCHEMA["$defs"][kind]["title"] for kind in ("network", "expression")] == ["network spec",
-                                                                                       "expression spec"]
+    assert SCHEMA["then"] == {"$ref": "#/$defs/program"}
+    assert (SCHEMA["else"]["then"], SCHEMA["else"]["else"]) == ({"$ref": "#/$defs/expression"},
+                                                                {"$ref": "#/$defs/network"})
+    assert [SCHEMA["$defs"][kind]["title"] for kind in ("network", "expression", "program")] == [
+        "network spec", "expression spec", "program spec"]
 
 
 @pytest.mark.parametrize("path", _spec_files(), ids=lambda p: p.relative_to(ROOT).as_posix())
@@ -171,6 +175,8 @@ def test_every_key_the_loader_accepts_is_in_the_schema() -> None:
         (NETWORK, ("regularization",), top["regularization"]),
         (EXPRESSION, (), expression),
         (EXPRESSION, ("diagram",), expression["properties"]["diagram"]),
+        (PROGRAM, (), SCHEMA["$defs"]["program"]),
+        (PROGRAM, ("diagram",), SCHEMA["$defs"]["program"]["properties"]["diagram"]),
     ]
     for base, path, node in cases:
         assert sorted(_loader_keys(base, path)) == sorted(_schema_keys(node)), path

@@ -51,7 +51,8 @@ def check(spec: Path | None, template: str | None, as_json: bool, precision: str
         if as_json:
             click.echo(expression.to_json())
         else:
-            click.echo(format_expression_table(expression, title=f"{name} (f = {loaded.source})"))
+            click.echo(format_expression_table(expression, title=f"{name} ({loaded.heading})",
+                                               output=loaded.output or "f"))
         return 0 if expression.ok else EXIT_CHECK_FAILED
     report = check_gradients(loaded)
     if as_json:

@@ -111,12 +111,23 @@ class _Drawing:
             self._place(c, cx, self.ys.cache_bottom - sizes[c][1] / 2)
 
     def _place_op_column(self, n: str) -> None:
-        """An op and its backward op as wide as the column; its cached copy right of the derivative tie."""
-        plan = self.plan
+        """An op and its backward op as wide as the column; its cached copy right of the derivative tie.
+
+        When the op's value is read several times (a program's value), the ``+`` of its gradients stands at
+        the column's right and the backward op, narrower, left of it.
+        """
+        plan, sizes = self.plan, self.measured.sizes
         x0, w = self.xs.x[n], self.xs.width[n]
         self._place(n, x0, self.ys.forward(plan.row[n]), w)
-        for b in plan.mirror_of[n]:
-            self._place(b, x0, self.ys.backward(plan.row[n]), w)
+        back = plan.mirror_of[n]
+        sums = [b for b in back if plan.graph.node(b).kind == "sum"]
+        rest = w
+        for b in sums:
+            self._place(b, x0 + w - sizes[b][0], self.ys.backward(plan.row[n]))
+            rest = w - sizes[b][0] - sum_gap(plan.graph, back, self.measured.edge_texts)
+        for b in back:
+            if b not in sums:
+                self._place(b, x0, self.ys.backward(plan.row[n]), rest)
         if n in plan.cache_of:
             c = plan.cache_of[n]
             self._place(c, x0 + self.xs.tie_dx[n] + 10, self.ys.cache_bottom - self.measured.sizes[c][1] / 2)

@@ -245,11 +245,15 @@ def _widths(plan: MirrorPlan, measured: Measured) -> tuple[dict[str, float], dic
             gap = sum_gap(plan.graph, back, measured.edge_texts) if len(back) > 1 else 0.0
             width[n] = max(wf, sum(sizes[b][0] for b in back) + gap, wc + 8)
         else:
-            wb = max((sizes[b][0] for b in back), default=0.0)
+            sums = [b for b in back if plan.graph.node(b).kind == "sum"]
+            wb = max((sizes[b][0] for b in back if b not in sums), default=0.0)
             tie = EDGE_PAD + ENTRY_STEP * sum(len(plan.foreign.get(b, [])) for b in back)
             tie_dx[n] = tie
             need = tie + (10 + wc if cached else 0) + (26 if n in plan.seeds else 10)
             width[n] = max(wf, wb, need)
+            if sums:  # a program's value read twice: its + at the right, the rule left of it, still under the op
+                beside = sum(sizes[b][0] for b in sums) + sum_gap(plan.graph, back, measured.edge_texts)
+                width[n] = max(wf, wb + beside, need + beside, 2 * beside)
     return width, tie_dx
 
 

@@ -3,7 +3,8 @@
 Each gate of the parsed expression becomes a forward op (with its value); its
 backward rule node shows, per input, the catalogue's rule and the number it
 gives. A variable's gradient ends in a node of its own, summed by an explicit
-``+`` node when the variable is used more than once. Values and gradients are
+``+`` node when the variable is used more than once; so is the gradient
+of a program's value that several later lines read. Values and gradients are
 written on the wires, forward values in the forward band and gradients in
 the backward band, as in the worked examples of course notes. The numbers
 come from ``model.expression_values``.
@@ -14,6 +15,8 @@ The graph is laid out as a forward drawing and its mirror
 """
 
 from __future__ import annotations
+
+import functools
 
 from bpdiagram.model.catalogue import GATE_OPS
 from bpdiagram.model.expression_values import (
@@ -47,8 +50,16 @@ class ExpressionBuilder:
         self.ev = ev
         self.show = set(spec.show)
         self.g = GraphBuilder()
+        self.fmt = functools.partial(fmt, decimals=spec.decimals)
         self.column = {gate.id: 2 * i + 1 for i, gate in enumerate(ev.gates)}
         self.var_id = {var: var_node(var) for var in spec.variables}
+        readers: dict[str, int] = {}
+        for gate in ev.gates:
+            for wire in gate.inputs:
+                if wire.node is not None and wire.var is None:
+                    readers[wire.node] = readers.get(wire.node, 0) + 1
+        self.fan_out = {gid for gid, n in readers.items() if n > 1}
+        """A program's values read by several later operations: their gradients meet in a ``+``."""
 
     def node(self, node_id: str, kind: NodeKind, row: str, column: float, label: str,
              mirror: str | None = None) -> None:
@@ -63,7 +74,7 @@ class ExpressionBuilder:
 
     def build(self) -> Graph:
         spec = self.spec
-        title = spec.title if spec.title is not None else f"f = {spec.source}"
+        title = spec.heading
         self.forward()
         backward = "backward" in self.show
         if backward:
@@ -84,29 +95,32 @@ class ExpressionBuilder:
                     first_use[wire.var] = gate.id
         for i, var in enumerate(self.spec.variables):
             col = self.column[first_use[var]] - 0.6 + 0.01 * i
-            self.node(self.var_id[var], "input", "params", col, f"{name_markup(var)} = {fmt(self.spec.values[var])}")
+            label = f"{name_markup(var)} = {self.fmt(self.spec.values[var])}"
+            self.node(self.var_id[var], "input", "params", col, label)
         for gate in self.ev.gates:
             formula = fill_gate(GATE_OPS[gate.node.op].forward, gate)
-            label = f"{gate.out.name} = {formula} = {fmt(gate.out.value)}"
+            label = f"{gate.out.name} = {formula} = {self.fmt(gate.out.value)}"
             self.node(gate.id, "op", "ops", self.column[gate.id], label)
         for gate in self.ev.gates:
             for wire in gate.inputs:
                 if wire.node is not None:
-                    self.edge("forward", wire.node, gate.id, fmt(wire.value))
+                    self.edge("forward", wire.node, gate.id, self.fmt(wire.value))
 
     def backward_nodes(self) -> None:
         """Each gate's rules under it; each variable's gradient (and its ``+`` when used twice) under it."""
         ev = self.ev
         for gate in ev.gates:
             op = GATE_OPS[gate.node.op]
-            lines = [f"{fill_gate(rule, gate)} = {fmt(din)}"
+            lines = [f"{fill_gate(rule, gate)} = {self.fmt(din)}"
                      for rule, wire, din in zip(op.rules, gate.inputs, gate.dins, strict=True) if wire.node is not None]
             self.node(f"d.{gate.id}", "grad", "chain", self.column[gate.id], "\n".join(lines) or f"d{gate.out.name}",
                       mirror=gate.id)
+            if gate.id in self.fan_out:
+                self.node(f"sum.{gate.id}", "sum", "chain", self.column[gate.id] + 0.2, "+", mirror=gate.id)
         for var in self.spec.variables:
             vid = self.var_id[var]
             col = self.g.node(vid).column
-            self.node(f"grad.{var}", "grad", "grads", col - 0.2, f"d{name_markup(var)} = {fmt(ev.grads[var])}",
+            self.node(f"grad.{var}", "grad", "grads", col - 0.2, f"d{name_markup(var)} = {self.fmt(ev.grads[var])}",
                       mirror=vid)
             if len(ev.contributions[var]) > 1:
                 self.node(f"sum.{var}", "sum", "grads", col, "+", mirror=vid)
@@ -115,23 +129,28 @@ class ExpressionBuilder:
         """dJ/df = 1 into the last gate's rule, then every gradient back along its wire, into the sums."""
         ev = self.ev
         final = ev.gates[-1]
-        self.edge("backward", final.id, f"d.{final.id}", fmt(1.0))
+        self.edge("backward", final.id, f"d.{final.id}", self.fmt(1.0))
         for gate in reversed(ev.gates):
             for wire, din in zip(gate.inputs, gate.dins, strict=True):
                 if wire.node is None:
                     continue
                 if wire.var is not None:
                     target = f"sum.{wire.var}" if f"sum.{wire.var}" in self.g else f"grad.{wire.var}"
-                    self.edge("backward", f"d.{gate.id}", target, fmt(din))
+                    self.edge("backward", f"d.{gate.id}", target, self.fmt(din))
+                elif wire.node in self.fan_out:
+                    self.edge("backward", f"d.{gate.id}", f"sum.{wire.node}", self.fmt(din))
                 else:
-                    self.edge("backward", f"d.{gate.id}", f"d.{wire.node}", fmt(din))
+                    self.edge("backward", f"d.{gate.id}", f"d.{wire.node}", self.fmt(din))
+        for gate in ev.gates:
+            if gate.id in self.fan_out:
+                self.edge("backward", f"sum.{gate.id}", f"d.{gate.id}", self.fmt(gate.dout))
         for var in self.spec.variables:
-            self.edge("backward", f"sum.{var}", f"grad.{var}", fmt(ev.grads[var]))
+            self.edge("backward", f"sum.{var}", f"grad.{var}", self.fmt(ev.grads[var]))
 
     def cache(self) -> None:
         """Each value a drawn backward rule reads, kept once under its producer and wired to every reader."""
         for gate in self.ev.gates:
-            for kept in _reads(gate):
+            for kept in kept_reads(gate):
                 wire = gate.out if kept == "o" else gate.inputs["ab".index(kept)]
                 if wire.node is None:
                     continue
@@ -139,13 +158,13 @@ class ExpressionBuilder:
                 if cid not in self.g:
                     source = self.g.node(wire.node)
                     offset = 0.3 if source.kind == "op" else 0.0
-                    self.node(cid, "cached", "cache", source.column + offset, f"{wire.name} = {fmt(wire.value)}",
+                    self.node(cid, "cached", "cache", source.column + offset, f"{wire.name} = {self.fmt(wire.value)}",
                               mirror=wire.node)
                     self.edge("cache", wire.node, cid)
                 self.edge("cache", cid, f"d.{gate.id}")
 
 
-def _reads(gate: GateValue) -> list[str]:
+def kept_reads(gate: GateValue) -> list[str]:
     """The values (``a``, ``b``, ``o``) the drawn backward rules of ``gate`` read, among those it keeps.
 
     A rule is drawn only for an input that is not a constant, and a rule may

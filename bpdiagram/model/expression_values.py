@@ -20,17 +20,22 @@ from bpdiagram.errors import SpecError
 from bpdiagram.model.catalogue import GATE_OPS
 from bpdiagram.richtext import escape, plain
 from bpdiagram.spec.expression import Const, Expr, ExpressionSpec, GateNode, Var
+from bpdiagram.spec.program import primes
 
 NAMES = ("q", "r", "s", "t", "u", "v", "p", "h", "k", "g")
 """Names for intermediate results (the output is f), skipping any the expression uses."""
 
 
-def fmt(value: float) -> str:
-    """A number as course notes print it: at most two decimals, a real minus sign."""
-    if value != 0 and (abs(value) >= 1e5 or abs(value) < 0.005):
+def fmt(value: float, decimals: int = 2) -> str:
+    """A number as course notes print it: at most two decimals (or ``decimals``), a real minus sign.
+
+    >>> fmt(-1.5), fmt(645.57729, 4), fmt(0.001)
+    ('−1.5', '645.5773', '1.00e−03')
+    """
+    if value != 0 and (abs(value) >= 1e5 or abs(value) < 0.5 * 10.0 ** -decimals):
         text = f"{value:.2e}"
     else:
-        text = f"{value:.2f}".rstrip("0").rstrip(".")
+        text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
     text = "0" if text in ("-0", "") else text
     return text.replace("-", "−")
 
@@ -42,6 +47,11 @@ def var_node(name: str) -> str:
     'var.w0'
     """
     return f"var.{name}"
+
+
+def author_markup(node: GateNode) -> str | None:
+    """The author's name of a program value with its version mark (c, c′, c″), or None for a tool-named gate."""
+    return None if node.name is None else name_markup(node.name) + primes(node.version)
 
 
 def name_markup(name: str) -> str:
@@ -127,7 +137,8 @@ class _Guard:
         """The error for gate ``node``: the problem, where it is, and the values going in."""
         shown = ", ".join(f"{plain(w.name)} = {exact(w.value)}" for w in inputs if w.node is not None)
         return SpecError(f"{problem} at column {node.column}: {node.text}" + (f" with {shown}" if shown else ""),
-                         file=self.spec.file, line=self.spec.line, key="expression")
+                         file=self.spec.file, line=node.line or self.spec.line,
+                         key="program" if self.spec.output is not None else "expression")
 
 
 def evaluate(spec: ExpressionSpec, values: dict[str, float] | None = None, *, backward: bool = True) -> Evaluation:
@@ -138,23 +149,28 @@ def evaluate(spec: ExpressionSpec, values: dict[str, float] | None = None, *, ba
     forward or backward, is not a finite float64 (see ``_Guard``).
     """
     env = spec.values if values is None else values
-    taken = set(spec.variables)
+    taken = set(spec.variables) | _authors(spec.tree)
     letters = [n for n in NAMES if n not in taken]
-    count = _count_gates(spec.tree) - 1  # the output is f
+    named_output = isinstance(spec.tree, GateNode) and spec.tree.name is not None
+    count = _count_gates(spec.tree, set()) - (0 if named_output else 1)  # an expression's output is f
     # one naming scheme per picture: letters while they last, else q₁, q₂, … for every result
     base = next((n for n in letters if not any(v.startswith(n) for v in taken)), "g")
     names = iter(letters if count <= len(letters) else [name_markup(f"{base}{i}") for i in range(1, count + 1)])
     gates: list[GateValue] = []
     guard = _Guard(spec)
+    done: dict[int, Wire] = {}  # a program's value read by several lines is evaluated once
+    needs: dict[int, int] = {}
 
     def walk(node: Expr, final: bool) -> Wire:
         if isinstance(node, Var):
             return Wire(var_node(node.name), name_markup(node.name), env[node.name], var=node.name)
         if isinstance(node, Const):
             return Wire(None, fmt(node.value), node.value)
+        if id(node) in done:
+            return done[id(node)]
         # the argument that needs more values kept at once goes first (Sethi–Ullman order): fewer values
         # wait at the same time, so the drawing needs fewer rows and its lanes cross less
-        order = sorted(range(len(node.args)), key=lambda i: -_need(node.args[i]))
+        order = sorted(range(len(node.args)), key=lambda i: -_need(node.args[i], needs))
         walked = {i: walk(node.args[i], False) for i in order}
         inputs = [walked[i] for i in range(len(node.args))]
         op = GATE_OPS[node.op]
@@ -164,11 +180,15 @@ def evaluate(spec: ExpressionSpec, values: dict[str, float] | None = None, *, ba
             raise guard.fail(problem, node, inputs)
         out = guard("the value", node, inputs, lambda: op.f(a, b, c))
         gid = f"g{len(gates) + 1}"
-        name = "f" if final else next(names)
+        name = author_markup(node) or ("f" if final else next(names))
         gate = GateValue(gid, node, inputs, Wire(gid, name, out))
         gates.append(gate)
+        done[id(node)] = gate.out
         return gate.out
 
+    for stage in spec.stages:  # a program's lines in the author's order, each line's inner gates just before it
+        if stage is not spec.tree:
+            walk(stage, False)
     root = walk(spec.tree, True)
     if not gates:
         raise SpecError("has no operation to differentiate; write e.g. 2 * x", file=spec.file, line=spec.line,
@@ -176,6 +196,13 @@ def evaluate(spec: ExpressionSpec, values: dict[str, float] | None = None, *, ba
     contributions: dict[str, list[tuple[str, float]]] = {v: [] for v in spec.variables}
     if not backward:
         return Evaluation(gates, root.value, {}, contributions)
+    grads = _backward(gates, contributions, guard)
+    return Evaluation(gates, root.value, grads, contributions)
+
+
+def _backward(gates: list[GateValue], contributions: dict[str, list[tuple[str, float]]],
+              guard: _Guard) -> dict[str, float]:
+    """The backward pass: each gate's input gradients (into ``dins``), the uses of each variable, their sums."""
     by_id = {g.id: g for g in gates}
     gates[-1].dout = 1.0
     for gate in reversed(gates):
@@ -196,7 +223,7 @@ def evaluate(spec: ExpressionSpec, values: dict[str, float] | None = None, *, ba
     for var, uses in contributions.items():
         first = by_id[uses[0][0]]
         grads[var] = guard(f"the sum of d{var}", first.node, first.inputs, math.fsum, [d for _, d in uses])
-    return Evaluation(gates, root.value, grads, contributions)
+    return grads
 
 
 def _operands(node: GateNode, inputs: list[Wire]) -> tuple[float, float, float]:
@@ -205,18 +232,42 @@ def _operands(node: GateNode, inputs: list[Wire]) -> tuple[float, float, float]:
     return inputs[0].value, b, node.exponent if node.exponent is not None else 0.0
 
 
-def _count_gates(node: Expr) -> int:
-    return 0 if not isinstance(node, GateNode) else 1 + sum(_count_gates(a) for a in node.args)
+def _count_gates(node: Expr, seen: set[int]) -> int:
+    """Gates of ``node`` that the tool names (a program's shared values counted once, its named ones not at all)."""
+    if not isinstance(node, GateNode) or id(node) in seen:
+        return 0
+    seen.add(id(node))
+    return (1 if node.name is None else 0) + sum(_count_gates(a, seen) for a in node.args)
 
 
-def _need(node: Expr) -> int:
-    """Values an evaluation of ``node`` keeps at once, in the best order (its Sethi–Ullman number)."""
+def _authors(node: Expr) -> set[str]:
+    """The names a program's author gave its values: the tool's own names avoid them."""
+    out: set[str] = set()
+    stack = [node]
+    seen: set[int] = set()
+    while stack:
+        n = stack.pop()
+        if isinstance(n, GateNode) and id(n) not in seen:
+            seen.add(id(n))
+            if n.name is not None:
+                out.add(n.name)
+            stack.extend(n.args)
+    return out
+
+
+def _need(node: Expr, memo: dict[int, int]) -> int:
+    """Values an evaluation of ``node`` keeps at once, in the best order (its Sethi–Ullman number).
+
+    ``memo`` holds the numbers already found: a program's shared values would otherwise be visited once per path.
+    """
     if not isinstance(node, GateNode):
         return 0
-    needs = sorted((_need(arg) for arg in node.args), reverse=True)
-    if len(needs) == 1:
-        return max(1, needs[0])
-    return needs[0] if needs[0] != needs[1] else needs[0] + 1
+    if id(node) in memo:
+        return memo[id(node)]
+    needs = sorted((_need(arg, memo) for arg in node.args), reverse=True)
+    out = max(1, needs[0]) if len(needs) == 1 else needs[0] if needs[0] != needs[1] else needs[0] + 1
+    memo[id(node)] = out
+    return out
 
 
 def numeric_gradients(spec: ExpressionSpec, step: float = 1e-6) -> dict[str, float]:

@@ -489,14 +489,14 @@ def check_expression(spec: ExpressionSpec) -> ExpressionCheckReport:
     return ExpressionCheckReport(ev.value, tuple(out))
 
 
-def format_expression_table(report: ExpressionCheckReport, *, title: str) -> str:
+def format_expression_table(report: ExpressionCheckReport, *, title: str, output: str = "f") -> str:
     """An expression's check as a table for a terminal: one variable a line."""
     rows = [("gradient", "analytic", "numeric", "|analytic − numeric|", "result")]
     for g in report.gradients:
         rows.append((f"d{g.name}", f"{g.analytic:.6g}", f"{g.numeric:.6g}", f"{g.max_abs_error:.1e}",
                      "ok" if g.ok else "FAILED"))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = [f"check: {title}", f"f = {report.value:.6g}",
+    lines = [f"check: {title}", f"{output} = {report.value:.6g}",
              f"finite differences: central, h = {STEP:g}; a gradient agrees when "
              f"|analytic − numeric| ≤ {ATOL:g}·max(1, |f|) + {RTOL:g}·|numeric|", ""]
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]

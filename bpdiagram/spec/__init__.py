@@ -8,6 +8,7 @@ from typing import Any
 from bpdiagram.spec.expression import ExpressionSpec, validate_expression
 from bpdiagram.spec.load import Document, check_data, parse_spec_text, read_spec_file
 from bpdiagram.spec.network import DiagramOptions, InputSpec, LayerSpec, NetworkSpec, validate_network
+from bpdiagram.spec.program import validate_program
 
 __all__ = ["DiagramOptions", "Document", "ExpressionSpec", "InputSpec", "LayerSpec", "NetworkSpec", "Spec",
            "load_spec", "spec_from_text"]
@@ -16,7 +17,12 @@ Spec = NetworkSpec | ExpressionSpec
 
 
 def validate(doc: Document) -> Spec:
-    """A network spec, or an expression spec when the document has ``expression`` (and no layers)."""
+    """A network spec, or an expression spec when the document has ``expression`` or ``program`` (and no layers)."""
+    network = "layers" in doc.data or "input" in doc.data or "loss" in doc.data
+    if "program" in doc.data and not network:
+        if "expression" in doc.data:
+            raise doc.error(("program",), "a spec has either 'expression:' or 'program:', not both")
+        return validate_program(doc)
     if "expression" in doc.data and not ("layers" in doc.data or "input" in doc.data or "loss" in doc.data):
         return validate_expression(doc)
     return validate_network(doc)

@@ -15,7 +15,7 @@ from typing import Any
 from bpdiagram.options import EDGE_KINDS, FUNCTIONS, EdgeKind, Gate
 from bpdiagram.spec.diagram_options import parse_show
 from bpdiagram.spec.fields import MAX_TEXT, check_keys
-from bpdiagram.spec.keys import EXPRESSION_DIAGRAM_KEYS, EXPRESSION_KEYS
+from bpdiagram.spec.keys import EXPRESSION_DIAGRAM_KEYS, EXPRESSION_KEYS, MAX_DECIMALS
 from bpdiagram.spec.load import Document, finite_float, shown_number, type_name
 
 MAX_GATES = 60
@@ -55,6 +55,12 @@ class GateNode:
     column: int
     text: str
     exponent: float | None = None
+    name: str | None = None
+    """The author's name for the value (a program line's top operation), else None: the tool names it."""
+    version: int = 0
+    """Which assignment of ``name`` this is (0 the first; ``c += 1`` makes version 1 of c)."""
+    line: int | None = None
+    """The spec file's line the operation is written on, when it is not the expression's own (programs)."""
 
 
 Expr = Var | Const | GateNode
@@ -72,6 +78,22 @@ class ExpressionSpec:
     show: tuple[EdgeKind, ...]
     file: str
     line: int | None
+    decimals: int = 2
+    """Decimals of the numbers drawn (``diagram: {decimals: 4}``), 2 as course notes print them."""
+    stages: tuple[GateNode, ...] = ()
+    """A program's assigned values in line order: evaluated (and drawn) in the order the author wrote them."""
+    output: str | None = None
+    """A program's output name (``program:`` specs); None for an expression, whose output is f."""
+
+    @property
+    def heading(self) -> str:
+        """The title, else what the picture computes: ``f = (x + y) * z``, or the program's output name."""
+        if self.title is not None:
+            return self.title
+        if self.output is not None:
+            lines = self.source.count("\n") + 1
+            return f"{self.output}, computed by a program of {lines} line{'s' if lines > 1 else ''}"
+        return f"f = {self.source}"
 
 
 def validate_expression(doc: Document) -> ExpressionSpec:
@@ -96,8 +118,16 @@ def validate_expression(doc: Document) -> ExpressionSpec:
     if not variables:
         raise doc.error(("expression",), f"has no variable to differentiate by: {source}")
     values = _values(doc, data.get("values"), variables)
+    show, decimals = drawing_options(doc)
+    return ExpressionSpec(None if title is None else str(title), source, tree, variables, values, show, doc.file,
+                          doc.line_of(("expression",)), decimals=decimals)
+
+
+def drawing_options(doc: Document) -> tuple[tuple[EdgeKind, ...], int]:
+    """The ``diagram:`` options of an expression or a program: the edge kinds shown, the decimals drawn."""
     show: tuple[EdgeKind, ...] = EDGE_KINDS
-    diagram = data.get("diagram")
+    decimals = 2
+    diagram = doc.data.get("diagram")
     if diagram is not None:
         if not isinstance(diagram, dict):
             raise doc.error(("diagram",), f"must be a mapping, not a {type_name(diagram)}")
@@ -107,8 +137,13 @@ def validate_expression(doc: Document) -> ExpressionSpec:
             if isinstance(parsed, str):
                 raise doc.error(("diagram", "show"), parsed)
             show = parsed
-    return ExpressionSpec(None if title is None else str(title), source, tree, variables, values, show, doc.file,
-                          doc.line_of(("expression",)))
+        if "decimals" in diagram:
+            raw = diagram["decimals"]
+            if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_DECIMALS:
+                raise doc.error(("diagram", "decimals"), f"must be a whole number from 0 to {MAX_DECIMALS}, "
+                                f"not {shown_number(raw)}")
+            decimals = raw
+    return show, decimals
 
 
 def _variables(node: Expr) -> list[str]:

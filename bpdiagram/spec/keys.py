@@ -167,7 +167,10 @@ TOP_FIELDS = (
 """The top level of a network spec."""
 
 SHOW_FIELD = DIAGRAM_FIELDS[names(DIAGRAM_FIELDS).index("show")]
-EXPRESSION_DIAGRAM_FIELDS = (SHOW_FIELD,)
+MAX_DECIMALS = 6
+"""Most decimals an expression or program may ask its numbers to be drawn with."""
+EXPRESSION_DIAGRAM_FIELDS = (SHOW_FIELD, Field("decimals", ("integer",), "Decimals of the numbers drawn (default 2).",
+                                               minimum=0, maximum=MAX_DECIMALS))
 
 EXPRESSION_FIELDS = (
     Field("title", TEXT, "The diagram's title."),
@@ -179,7 +182,18 @@ EXPRESSION_FIELDS = (
 )
 """The top level of an expression spec."""
 
-SPEC_KINDS: dict[str, tuple[Field, ...]] = {"expression": EXPRESSION_FIELDS}
+PROGRAM_FIELDS = (
+    Field("title", TEXT, "The diagram's title."),
+    Field("program", ("string",), "A staged computation: one assignment a line (q = x + y; f += 1), '#' comments; "
+          "each line's result is drawn with its name.", required=True),
+    Field("output", ("string",), "The name whose gradient is taken (default: the last name assigned)."),
+    Field("values", ("object", "null"), "A number for each input the program reads.",
+          schema={"additionalProperties": {"type": "number"}}),
+    Field("diagram", ("object",), "What to draw.", table=EXPRESSION_DIAGRAM_FIELDS),
+)
+"""The top level of a program spec."""
+
+SPEC_KINDS: dict[str, tuple[Field, ...]] = {"program": PROGRAM_FIELDS, "expression": EXPRESSION_FIELDS}
 """The spec kinds other than a network, by the key that makes a document one (without ``input``, ``layers`` or
 ``loss`` it is that kind, as ``spec.validate`` decides); every other document is a network (``TOP_FIELDS``)."""
 
@@ -198,3 +212,4 @@ VALUES_SETTINGS = names(VALUES_FIELDS)
 DIAGRAM_KEYS = names(DIAGRAM_FIELDS)
 EXPRESSION_KEYS = names(EXPRESSION_FIELDS)
 EXPRESSION_DIAGRAM_KEYS = names(EXPRESSION_DIAGRAM_FIELDS)
+PROGRAM_KEYS = names(PROGRAM_FIELDS)

@@ -82,6 +82,8 @@ class Document:
     data: Any
     file: str
     lines: dict[PathKey, int] = field(default_factory=dict)
+    text_starts: dict[PathKey, int] = field(default_factory=dict)
+    """Line of the first character of each text value: the line after its key for a ``|`` or ``>`` block."""
 
     def line_of(self, path: PathKey) -> int | None:
         """Line of ``path``, or of its nearest ancestor that has one."""
@@ -365,6 +367,8 @@ def _convert(node: yaml.Node, path: PathKey, loader: _Loader, doc: Document,
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, (*path, i), loader, doc, budget) for i, item in enumerate(node.value)]
+    if isinstance(node, yaml.ScalarNode):
+        doc.text_starts[path] = line + 1 if node.style in ("|", ">") else line
     try:
         value = loader.construct_object(node)
         return _text(value, path, doc, line) if isinstance(value, str) else value

@@ -118,7 +118,8 @@ def spec_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "bpdiagram spec",
-        "description": "A bpdiagram spec: a network (input, layers, loss) or an expression (expression, values).",
+        "description": "A bpdiagram spec: a network (input, layers, loss), an expression (expression, values) "
+                       "or a program (program, values).",
         **_by_kind(list(SPEC_KINDS)),
         "$defs": {**kinds, **layers},
     }

@@ -14,6 +14,7 @@ from keyword import iskeyword
 
 from bpdiagram.model.catalogue import GATE_OPS
 from bpdiagram.model.code.listing import INDENT, WIDTH, Listing, ModuleText, code_of, header
+from bpdiagram.model.expression import kept_reads
 from bpdiagram.model.expression_values import GateValue, Wire, evaluate, fill_gate
 from bpdiagram.options import Gate
 from bpdiagram.richtext import plain
@@ -56,8 +57,13 @@ class ExpressionModule:
                                             "grad"}
         # Python names: the variables as they are, each gate's result as the diagram names it (q, r, …, f)
         self.names: dict[str, str] = {f"var.{v}": v for v in spec.variables}
+        for gate in self.ev.gates:  # a program's names first, as its author wrote them: c, then c_1, c_2 for c′, c″
+            if gate.node.name is not None:
+                ident = gate.node.name if gate.node.version == 0 else f"{gate.node.name}_{gate.node.version}"
+                self.names[gate.id] = unique(ident, self.taken)
         for gate in self.ev.gates:
-            self.names[gate.id] = unique(plain(gate.out.name), self.taken)
+            if gate.node.name is None:
+                self.names[gate.id] = unique(plain(gate.out.name), self.taken)
         self.functions: dict[Gate, tuple[str, str]] = {}
         for gate in self.ev.gates:
             if gate.node.op not in self.functions:
@@ -69,10 +75,17 @@ class ExpressionModule:
             if any(w.node in self.needs for w in gate.inputs):
                 self.needs.add(gate.id)
         self.grad = {node: unique(f"d{name}", self.taken) for node, name in self.names.items()}
+        readers: dict[str, int] = {}
+        for gate in self.ev.gates:
+            for wire in gate.inputs:
+                if wire.node is not None and wire.var is None and wire.node in self.needs:
+                    readers[wire.node] = readers.get(wire.node, 0) + 1
+        self.fan_out = {gid for gid, n in readers.items() if n > 1}
+        """A program's values read by several later operations (that differentiate back): their gradients add up."""
 
     def write(self) -> Listing:
         spec, m = self.spec, self.m
-        title = spec.title if spec.title is not None else f"f = {spec.source}"
+        title = spec.heading
         m.add(header(title, "forward(**values) returns (f, cache), backward(cache) the gradient of f with respect "
                      "to each variable; each statement is commented with the formula of the diagram node it "
                      "implements. Run it as a script to compute f and every gradient on the spec's values.",
@@ -119,7 +132,7 @@ class ExpressionModule:
             args = [self.value(w, False) for w in gate.inputs] + _exponent(gate)
             m.statement([f"{plain(gate.out.name)} = {plain(fill_gate(GATE_OPS[gate.node.op].forward, gate))}"],
                         f"{names[gate.id]} = {fwd}({', '.join(args)})", gate.id)
-            for k in GATE_OPS[gate.node.op].keeps:
+            for k in kept_reads(gate):  # what the diagram's cache band holds for this gate
                 wire = gate.out if k == "o" else gate.inputs["ab".index(k)]
                 if wire.node is not None:
                     kept.setdefault(names[wire.node], wire.node)
@@ -142,11 +155,18 @@ class ExpressionModule:
         final = self.ev.gates[-1]
         m.statement([f"d{plain(final.out.name)} = 1"], f"{grad[final.id]} = 1.0", f"d.{final.id}")
         parts: dict[str, list[str]] = {v: [] for v in spec.variables}
+        parts.update({gid: [] for gid in self.fan_out})
         for gate in reversed(self.ev.gates):
             if gate.id in self.needs:
+                summed = parts.get(gate.id)
+                if summed:  # a program's value read by several lines: the gradients of its reads add up first
+                    name = plain(gate.out.name)
+                    m.statement([f"d{name} = {' + '.join(summed)}: {name} is read {len(summed)} times, the "
+                                 "gradients of its reads add up"],
+                                f"{grad[gate.id]} = {' + '.join(summed)}", f"sum.{gate.id}")
                 self.gate_backward(gate, parts)
         for var, summed in parts.items():
-            if summed:
+            if var in spec.variables and summed:
                 m.statement([f"d{var} = {' + '.join(summed)}: {var} is used {len(summed)} times, the gradients of "
                              "its uses add up"],
                             f"{grad['var.' + var]} = {' + '.join(summed)}", f"sum.{var}")
@@ -167,9 +187,17 @@ class ExpressionModule:
                 part = unique(f"{self.grad[wire.node]}_{len(parts[var]) + 1}", self.taken)
                 parts[var].append(part)
                 targets.append(part)
+            elif wire.node in self.fan_out:
+                part = unique(f"{self.grad[wire.node]}_{len(parts[wire.node]) + 1}", self.taken)
+                parts[wire.node].append(part)
+                targets.append(part)
             else:
                 targets.append(self.grad[wire.node])
-        keeps = [self.value(gate.out if k == "o" else gate.inputs["ab".index(k)], True) for k in entry.keeps]
+        # a kept value no drawn rule reads (the x of x · 2, whose other input is a constant) is not in the cache:
+        # the rule that would read it gives the constant's gradient, which is dropped (``_``), so 0.0 stands in
+        read = kept_reads(gate)
+        keeps = [self.value(gate.out if k == "o" else gate.inputs["ab".index(k)], True) if k in read else "0.0"
+                 for k in entry.keeps]
         args = [*keeps, *_exponent(gate), self.grad[gate.id]]
         rules = [plain(fill_gate(rule, gate)) for rule, wire in zip(entry.rules, gate.inputs, strict=True)
                  if wire.node is not None]
@@ -192,6 +220,6 @@ class ExpressionModule:
         m.add('if __name__ == "__main__":')
         m.add("f, cache = forward(**VALUES)", depth=1)
         m.add("grads = backward(cache)", depth=1)
-        m.add('print(f"f = {f:.10g}")', depth=1)
+        m.add(f'print(f"{self.spec.output or "f"} = {{f:.10g}}")', depth=1)
         m.add("for name, grad in grads.items():", depth=1)
         m.add('print(f"d{name} = {grad:.10g}")', depth=2)
