@@ -93,6 +93,10 @@ docs: $(TSTAMP) system browser mxgraph
 	$(BIN)/bpdiagram render docs/examples/ten-layers.yaml -o docs/images -f png --force --width 800
 	$(BIN)/python tools/closeup.py docs/examples/line-jumps.yaml --jumps none -o docs/images/line-jumps-none.png
 	$(BIN)/python tools/closeup.py docs/examples/line-jumps.yaml --jumps arc -o docs/images/line-jumps-arc.png
+	$(BIN)/bpdiagram render -t tiny-cnn -o docs/images -f png --force
+	$(BIN)/bpdiagram render -t tiny-cnn --shapes --name tiny-cnn-shapes -o docs/images -f png --force
+	$(BIN)/bpdiagram render -t tiny-cnn --values --name tiny-cnn-values -o docs/images -f png --force
+	$(BIN)/bpdiagram render -t tiny-cnn --memory --batch 64 --name tiny-cnn-memory -o docs/images -f png --force
 	$(BIN)/python -c "import bpdiagram; bpdiagram.template('two-layer-binary', theme='print').save('docs/images/two-layer-binary-print.png')"
 	$(BIN)/python tools/html_screenshot.py two-layer-binary A1 docs/images/html-hover.png
 	$(BIN)/python tools/html_screenshot.py two-layer-binary dZ1 docs/images/html-code.png --code

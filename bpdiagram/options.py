@@ -23,6 +23,7 @@ WrapAuto = Literal["auto"]
 Theme = Literal["default", "print"]
 Dtype = Literal["float32", "float16", "float64"]
 Init = Literal["normal", "xavier", "he"]
+LayerType = Literal["dense", "conv", "maxpool", "avgpool", "flatten"]
 
 EDGE_KINDS: tuple[EdgeKind, ...] = get_args(EdgeKind)
 NODE_KINDS: tuple[NodeKind, ...] = get_args(NodeKind)
@@ -36,6 +37,7 @@ THEMES: tuple[Theme, ...] = get_args(Theme)
 JUMP_STYLES: tuple[JumpStyle, ...] = get_args(JumpStyle)
 DTYPES: tuple[Dtype, ...] = get_args(Dtype)
 INITS: tuple[Init, ...] = get_args(Init)
+LAYER_TYPES: tuple[LayerType, ...] = get_args(LayerType)
 
 Gate = Literal["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sigmoid", "tanh", "relu", "max", "min"]
 FUNCTIONS: dict[str, int] = {"exp": 1, "log": 1, "sigmoid": 1, "tanh": 1, "relu": 1, "max": 2, "min": 2}

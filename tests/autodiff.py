@@ -233,3 +233,82 @@ def vmax(a: Value, b: Value) -> Value:
 def vmin(a: Value, b: Value) -> Value:
     """min(a, b) built from the primitives: a − relu(a − b)."""
     return a - (a - b).relu()
+
+
+def cnn_gradients(x: list[Any], y: list[list[float]], layers: list[dict[str, Any]],
+                  loss_name: str) -> tuple[float, dict[str, Any]]:
+    """J and dJ/d(every parameter) of a small CNN, entry by entry, by reverse-mode autodiff.
+
+    ``x`` is [m][C][H][W]. Each layer is a dict with ``type``: ``conv`` (``W`` [F][C][k][k], ``b`` [F],
+    ``stride``, ``padding``, ``activation``), ``maxpool`` / ``avgpool`` (``kernel``, ``stride``), ``flatten``
+    (channel, then row, then column, into the rows of a column per example) or ``dense`` (``W`` (n, n_prev),
+    ``b`` (n, 1), ``activation``). Convolution is written as the textbook sum over each window
+    (cross-correlation); max is built from ``vmax`` (relu of a difference), so no pooling rule is borrowed.
+    The gradients are keyed ``W1``, ``b1``, … by the layer's place in the list, shaped like the parameters.
+    """
+    maps: list[Any] = [[[[Value(v) for v in row] for row in ch] for ch in ex] for ex in x]  # [m][C][H][W]
+    cols: Matrix | None = None
+    params: dict[str, Any] = {}
+    m = len(x)
+    for k, layer in enumerate(layers, start=1):
+        kind = layer["type"]
+        if kind == "conv":
+            w = params[f"W{k}"] = [[[[Value(v) for v in row] for row in ch] for ch in f] for f in layer["W"]]
+            b = params[f"b{k}"] = [Value(v) for v in layer["b"]]
+            maps = [_conv(ex, w, b, layer["stride"], layer["padding"], ELEMENTWISE[layer["activation"]])
+                    for ex in maps]
+        elif kind in ("maxpool", "avgpool"):
+            maps = [[_pool(ch, layer["kernel"], layer["stride"], kind) for ch in ex] for ex in maps]
+        elif kind == "flatten":
+            flat = [[v for ch in ex for row in ch for v in row] for ex in maps]
+            cols = [[flat[j][i] for j in range(m)] for i in range(len(flat[0]))]
+        else:
+            assert cols is not None
+            w2 = params[f"W{k}"] = [[Value(v) for v in row] for row in layer["W"]]
+            b2 = params[f"b{k}"] = [[Value(v) for v in row] for row in layer["b"]]
+            z = [[sum((w2[i][n] * cols[n][j] for n in range(len(cols))), b2[i][0]) for j in range(m)]
+                 for i in range(len(w2))]
+            act_name = layer["activation"]
+            cols = softmax_columns(z) if act_name == "softmax" else [[ELEMENTWISE[act_name](v) for v in row]
+                                                                      for row in z]
+    assert cols is not None
+    j = loss(loss_name, cols, y)
+    j.backward()
+
+    def grads(t: Any) -> Any:
+        return t.grad if isinstance(t, Value) else [grads(u) for u in t]
+
+    return j.data, {name: grads(t) for name, t in params.items()}
+
+
+def _conv(ex: list[Any], w: list[Any], b: list[Value], s: int, p: int, act: Callable[[Value], Value]) -> list[Any]:
+    """g(Σ_c Σ_ij W[f][c][i][j] · X[c][y·s + i − p][x·s + j − p] + b[f]) of one example, zeros outside the map."""
+    c, h, wd, kk = len(ex), len(ex[0]), len(ex[0][0]), len(w[0][0])
+
+    def at(ch: int, i: int, j: int) -> Value | float:
+        i, j = i - p, j - p
+        return ex[ch][i][j] if 0 <= i < h and 0 <= j < wd else 0.0
+
+    ho, wo = (h + 2 * p - kk) // s + 1, (wd + 2 * p - kk) // s + 1
+    return [[[act(sum((w[f][ch][di][dj] * at(ch, y0 * s + di, x0 * s + dj)
+                       for ch in range(c) for di in range(kk) for dj in range(kk)), b[f]))
+              for x0 in range(wo)] for y0 in range(ho)] for f in range(len(w))]
+
+
+def _pool(ch: list[list[Value]], kk: int, s: int, kind: str) -> list[list[Value]]:
+    """One map pooled: the max of each window (``vmax`` chained) or its mean."""
+    ho, wo = (len(ch) - kk) // s + 1, (len(ch[0]) - kk) // s + 1
+    rows = []
+    for y0 in range(ho):
+        row = []
+        for x0 in range(wo):
+            window = [ch[y0 * s + di][x0 * s + dj] for di in range(kk) for dj in range(kk)]
+            if kind == "maxpool":
+                best = window[0]
+                for v in window[1:]:
+                    best = vmax(best, v)
+                row.append(best)
+            else:
+                row.append(sum(window, Value(0.0)) * (1.0 / (kk * kk)))
+        rows.append(row)
+    return rows

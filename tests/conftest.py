@@ -19,6 +19,9 @@ NETWORK_TEMPLATES = [t for t in TEMPLATES if not t.startswith("expression")]
 COURSE_TEMPLATES = ["l2-regularized", "dropout", "batchnorm", "residual-block"]
 """INTERFACE §11's templates: L2, dropout, batch norm, residuals (drawn, checked and exported)."""
 VECTORIZED_TEMPLATES = [t for t in NETWORK_TEMPLATES if t not in ("single-neuron", "three-layer-elementwise")]
+CONV_TEMPLATES = ["tiny-cnn"]
+"""Templates with conv layers: their numbers and code are tested against the autodiff in ``test_conv``."""
+DENSE_TEMPLATES = [t for t in NETWORK_TEMPLATES if t not in CONV_TEMPLATES]
 HAVE_DOT = shutil.which("dot") is not None
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")

@@ -48,7 +48,7 @@ from bpdiagram.spec import ExpressionSpec, load_spec
 from bpdiagram.spec.network import NetworkSpec
 from bpdiagram.template_files import template_path
 from tests.autodiff import Value, course_network_gradients, network_gradients
-from tests.conftest import COURSE_TEMPLATES, NETWORK_TEMPLATES, ROOT
+from tests.conftest import COURSE_TEMPLATES, DENSE_TEMPLATES, ROOT
 from tests.conftest import TEMPLATES as TEMPLATES
 from tests.test_expression import to_text, to_value
 
@@ -158,7 +158,7 @@ def check_network(spec: NetworkSpec, folder: Path, *, finite_differences: bool =
         assert close(grads[name], numeric), (name, grads[name], numeric)
 
 
-@pytest.mark.parametrize("name", NETWORK_TEMPLATES)
+@pytest.mark.parametrize("name", DENSE_TEMPLATES)  # conv templates: test_conv
 def test_every_network_template_matches_autodiff_and_finite_differences(name: str, tmp_path: Path) -> None:
     spec = load_spec(template_path(name))
     assert isinstance(spec, NetworkSpec)

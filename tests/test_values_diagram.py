@@ -18,7 +18,7 @@ from bpdiagram.model.numeric_pass import run
 from bpdiagram.richtext import plain_lines
 from bpdiagram.spec import Spec, load_spec
 from bpdiagram.template_files import template_path
-from tests.conftest import VECTORIZED_TEMPLATES
+from tests.conftest import CONV_TEMPLATES, VECTORIZED_TEMPLATES
 from tests.geometry import grammar_violations, read
 from tests.narrow import as_network
 from tests.test_writers import assert_labels_inside
@@ -86,7 +86,7 @@ def test_labels_show_the_numeric_pass() -> None:
     assert lab["cache.target"] == ["Y", "(1, 2)", f"1{array_labels.COLUMN_GAP}0"]
 
 
-@pytest.mark.parametrize("template", VECTORIZED_TEMPLATES)  # the element-wise view draws no numbers
+@pytest.mark.parametrize("template", [t for t in VECTORIZED_TEMPLATES if t not in CONV_TEMPLATES])  # conv: below
 def test_every_tensor_node_shows_its_array(template: str) -> None:
     spec = as_network(load_spec(template_path(template)))
     p = run(spec)

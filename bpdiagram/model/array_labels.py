@@ -217,3 +217,78 @@ def _int_digits(cell: str) -> int:
 
 def _minus(text: str) -> str:
     return text.replace("-", MINUS)
+
+
+MAX_MAP = 6
+"""Feature maps up to 6 × 6 show every entry; larger ones are summarised."""
+
+MAX_MAPS = 4
+"""At most four maps in one block (the channels of one example, or the filters' channels)."""
+
+MAX_ROW_EM = 32.0
+"""Maps stand side by side while a row stays within this width in em (a label line is cut at 34 em);
+wider, they stand one under the other."""
+
+_EM = {"\u2009": 0.2, ".": 0.318, " ": 0.318, MINUS: 0.838, "│": 0.5}
+"""Rough advance widths in em of DejaVu Sans (digits and the figure space 0.636): the model cannot
+measure with the layout's tables, and only needs to know whether a row is near the limit."""
+
+MAP_RULE = "┈┈┈┈"
+"""Between two maps standing one under the other."""
+
+
+def tensor_block(array: Array) -> str:
+    """Markup for an array of any rank: a matrix as ``block``, a vector (b of a conv layer) as one row, and a
+    4-D tensor as its maps side by side.
+
+    A batch of feature maps (m, C, H, W) shows the C maps of the first example, a conv layer's
+    filters (F, C, k, k) every filter's channels; the shape line says which. Too many or too large
+    maps get the shape and a one-line summary instead.
+
+    >>> import numpy as np
+    >>> def show(text): print(text.replace(SIGN_SPACE, "+").replace(FIGURE_SPACE, "_"))
+    >>> show(tensor_block(np.array([0.5, -0.25])))
+    (2,)
+    0.500__−0.250
+    >>> show(tensor_block(np.arange(8.0).reshape(2, 1, 2, 2)))
+    1×2×2×m, m = 2: example 1
+    0__1
+    2__3
+    >>> show(tensor_block(np.ones((2, 3, 8, 8))))
+    3×8×8×m, m = 2
+    min 1.00, mean 1.00, max 1.00
+    """
+    if array.ndim == 2:
+        return block(array)
+    if array.ndim == 1:
+        rows, factor = matrix_rows(array.reshape(1, -1))
+        return f"({array.shape[0]},){factor}\n{rows[0]}"
+    return feature_block(array, filters=False)
+
+
+def filter_block(array: Array) -> str:
+    """A conv layer's weights (F, C, k, k): every filter's channels side by side, or a summary."""
+    return feature_block(array, filters=True)
+
+
+def feature_block(array: Array, *, filters: bool) -> str:
+    """Maps side by side under one shape line (see ``tensor_block``)."""
+    n, c, h, w = array.shape
+    if filters:
+        head = f"{n}×{c}×{h}×{w} (F×C×k×k)"
+        maps = [array[f, ch] for f in range(n) for ch in range(c)]
+    else:
+        head = f"{c}×{h}×{w}×m, m = {n}"
+        maps = [array[0, ch] for ch in range(c)]
+    if len(maps) > MAX_MAPS or h > MAX_MAP or w > MAX_MAP:
+        return f"{head}\n{summary(array)}"
+    if not filters:
+        head += ": example 1"
+    laid = [matrix_rows(m) for m in maps]
+    factors = {factor for _, factor in laid}
+    if len(factors) > 1:  # maps of very different sizes: one common factor would hide the small ones
+        return f"{head}\n{summary(array)}"
+    out = [BAR.join(rows[i] for rows, _ in laid) for i in range(h)]
+    if max(sum(_EM.get(c, 0.636) for c in row) for row in out) > MAX_ROW_EM:  # too wide: one under the other
+        out = [line for i, (rows, _) in enumerate(laid) for line in ([MAP_RULE] if i else []) + rows]
+    return "\n".join([head + factors.pop(), *out])

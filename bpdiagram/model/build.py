@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from bpdiagram.model.conv_pass import conv_layer_norms, run_conv
+from bpdiagram.model.conv_view import ConvBuilder
 from bpdiagram.model.elementwise import build_elementwise
 from bpdiagram.model.expression import build_expression_graph
 from bpdiagram.model.graph import FlowNorm, Graph
@@ -48,6 +50,8 @@ def build_graph(spec: NetworkSpec | ExpressionSpec, options: BuildOptions | None
     if spec.diagram.view == "elementwise":
         title = spec.title if spec.title is not None else default_title(spec)
         g = build_elementwise(spec, shapes=options.shapes, fused=output_fusion(spec), title=title)
+    elif spec.conv:
+        g = ConvBuilder(spec, options).build()
     else:
         g = VectorizedBuilder(spec, options).build()
     if options.gradient_flow:
@@ -65,8 +69,9 @@ def gradient_norms(spec: NetworkSpec) -> tuple[FlowNorm, ...]:
     come out the same on every machine.
     """
     vectorized = spec.diagram.view == "vectorized"
+    norms = conv_layer_norms(run_conv(spec)) if spec.conv else layer_norms(run(spec))
     return tuple((n.layer, significant(n.dW_norm), f"dW{n.layer}" if vectorized else None)
-                 for n in layer_norms(run(spec)) if n.layer >= spec.diagram.backprop_to)
+                 for n in norms if n.layer >= spec.diagram.backprop_to)
 
 
 def significant(value: float, digits: int = 6) -> float:

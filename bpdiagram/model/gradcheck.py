@@ -28,15 +28,24 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from bpdiagram.errors import SpecError
 from bpdiagram.model.catalogue import ACTIVATION_OPS, Array, output_rule
+from bpdiagram.model.conv_pass import (
+    ConvArrays,
+    ConvForward,
+    conv_forward,
+    conv_layer_norms,
+    draw_conv_arrays,
+    run_conv_arrays,
+)
 from bpdiagram.model.expression_values import evaluate, numeric_gradients
 from bpdiagram.model.notation import Symbols
 from bpdiagram.model.numeric_pass import Arrays, LayerNorms, draw_arrays, forward, layer_norms, run_arrays
@@ -73,6 +82,8 @@ class GradientCheck:
         max_abs_error: the largest |analytic − numeric|.
         ok: every entry within tolerance.
         param: a parameter gradient (dW, db): the entries of ``--json``.
+        kinked: entries not compared because a step on them crosses a kink (a max-pool window whose
+            largest entries tie, as the zeros of a relu do); only intermediate values (dA, dZ) have any.
     """
 
     name: str
@@ -82,6 +93,7 @@ class GradientCheck:
     max_abs_error: float
     ok: bool
     param: bool
+    kinked: int = 0
 
 
 class _Verdict:
@@ -133,6 +145,8 @@ def check_gradients(spec: NetworkSpec) -> CheckReport:
     Besides dW, db, dZ and dA: dγ, dβ and dZ̃ of batch-norm layers (which have no db); dA[k] is the
     whole gradient of A[k], both paths summed where a residual takes A[k] forward.
     """
+    if spec.conv:
+        return _check_conv(spec)
     values = spec.numbers()
     _check_cost(spec, values.batch)
     arrays = draw_arrays(spec, values)
@@ -182,10 +196,13 @@ def _array_order(name: str) -> tuple[int, int]:
 
 
 def _compare(name: str, label: str, analytic: Array, numeric: Array, tol: float, *,
-             param: bool = False) -> GradientCheck:
+             param: bool = False, kinked: NDArray[np.bool_] | None = None) -> GradientCheck:
+    """``kinked`` marks entries that cannot be compared (their numeric value is NaN): left out of the verdict."""
     error = np.abs(analytic - numeric)
-    ok = bool(np.all(error <= tol + RTOL * np.abs(numeric)))
-    return GradientCheck(name, label, analytic, numeric, float(error.max()), ok, param)
+    keep = ~kinked if kinked is not None else np.ones(error.shape, dtype=bool)
+    ok = bool(np.all((error <= tol + RTOL * np.abs(numeric))[keep]))
+    worst = float(error[keep].max()) if keep.any() else 0.0
+    return GradientCheck(name, label, analytic, numeric, worst, ok, param, int((~keep).sum()))
 
 
 class _Prober:
@@ -272,12 +289,114 @@ def _check_cost(spec: NetworkSpec, batch: int) -> None:
                          line=spec.values.line if spec.values else None)
 
 
+def _check_conv(spec: NetworkSpec) -> CheckReport:
+    """``check_gradients`` for a network with conv layers: dW, db, dZ of every layer with parameters, dA of each.
+
+    A step that flips a relu's Z across 0 or moves the maximum of a max-pool window to another entry
+    measures no derivative; such numbers are refused as for dense networks.
+    """
+    values = spec.numbers()
+    arrays = draw_conv_arrays(spec, values)
+    cost = _conv_cost(spec, arrays)
+    if cost > MAX_COST:
+        raise CheckError(f"the network is too large to check by finite differences (about {cost:.1e} "
+                         f"operations with batch {values.batch}; at most {MAX_COST:.0e}); check smaller feature "
+                         "maps or a smaller batch", file=spec.file, line=values.line)
+    p = run_conv_arrays(spec, arrays, seed=values.seed, line=values.line)
+    sym = Symbols(spec.diagram.notation, spec.input.name, spec.target)
+    start = conv_forward(spec, arrays)
+    base = list(start.kinks(spec))
+    tol = ATOL * max(1.0, abs(p.J))
+
+    def differences(x: Array, loss: Callable[[Array], ConvForward], name: str,
+                    kinked: NDArray[np.bool_] | None = None) -> Array:
+        """∂J/∂x entry by entry; with ``kinked`` (intermediate values) an entry whose step crosses a kink is
+        marked there and left NaN, for a parameter it is refused."""
+        out = np.zeros_like(x)
+        probe = x.copy()
+        for idx in np.ndindex(x.shape):
+            old = probe[idx]
+            probe[idx] = old + STEP
+            hi = loss(probe)
+            probe[idx] = old - STEP
+            lo = loss(probe)
+            probe[idx] = old
+            crossed = _crossed(base, hi.kinks(spec), lo.kinks(spec))
+            if crossed is not None and kinked is not None:
+                kinked[idx] = True
+                out[idx] = np.nan
+                continue
+            if crossed is not None:
+                entry = "".join(f"[{i + 1}]" for i in idx)
+                what = "a max-pool window's largest entry" if spec.layers[crossed - 1].type == "maxpool" \
+                    else f"Z[{crossed}] across 0"
+                raise CheckError(f"cannot check these numbers: a step of {STEP:g} on {name}{entry} moves "
+                                 f"{what}, where the slope jumps; use values away from the kink (or "
+                                 "another seed)", file=spec.file, line=values.line, key="values")
+            out[idx] = (hi.J - lo.J) / (2 * STEP)
+        return out
+
+    def param(name: str, k: int) -> Array:
+        current: tuple[Array | None, ...] = getattr(arrays, name)
+        start_value = current[k - 1]
+        assert start_value is not None
+
+        def loss(x: Array) -> ConvForward:
+            changed = list(current)
+            changed[k - 1] = x
+            fields: dict[str, Any] = {name: tuple(changed)}
+            return conv_forward(spec, replace(arrays, **fields))
+
+        return differences(start_value, loss, f"{name}{k}")
+
+    def value(kind: str, k: int, x: Array, label: str, analytic: Array) -> GradientCheck:
+        kinked = np.zeros(x.shape, dtype=bool)
+        numeric = differences(x, lambda v: conv_forward(spec, arrays, (kind, k, v)), f"{kind}{k}", kinked)
+        return _compare(f"{kind}{k}", label, analytic, numeric, tol, kinked=kinked)
+
+    out = []
+    for k in range(len(spec.layers), 0, -1):
+        layer = p.layers[k - 1]
+        label = partial(_label, sym, k)
+        if layer.dA is not None:
+            out.append(value("A", k, layer.A, label("dA"), p.scale * layer.dA))
+        if layer.dZ is not None and layer.Z is not None and layer.dW is not None and layer.db is not None:
+            out.append(value("Z", k, layer.Z, label("dZ"), p.scale * layer.dZ))
+            out.append(_compare(f"W{k}", label("dW"), layer.dW, param("W", k), tol, param=True))
+            out.append(_compare(f"b{k}", label("db"), layer.db, param("b", k), tol, param=True))
+    given = tuple(sorted([*values.arrays, *values.tensors], key=_array_order))
+    total = 2 + 2 * sum(layer.type in ("conv", "dense") for layer in spec.layers)
+    return CheckReport(p.J, p.seed, p.batch, p.scale, tuple(out), given, total - len(given), conv_layer_norms(p))
+
+
+def _crossed(base: list[tuple[int, NDArray[Any]]], *steps: Iterator[tuple[int, NDArray[Any]]]) -> int | None:
+    """The first layer whose kink pattern (relu's signs, max pool's argmax) a step changed, else None."""
+    for step in steps:
+        for (layer, before), (_, after) in zip(base, step, strict=True):
+            if not np.array_equal(before, after):
+                return layer
+    return None
+
+
+def _conv_cost(spec: NetworkSpec, arrays: ConvArrays) -> float:
+    """Multiply-adds of the finite differences: two full forward passes per entry probed."""
+    assert spec.input.shape is not None
+    m = arrays.X.shape[0]
+    forward_cost = 0.0
+    entries = 0
+    for layer, w in zip(spec.layers, arrays.W, strict=True):
+        per_output = math.prod(w.shape[1:]) if w is not None else max(layer.kernel, 1) ** 2
+        forward_cost += m * layer.size * per_output + LAYER_COST
+        entries += (2 * m * layer.size) + (w.size + layer.size if w is not None else 0)
+    return 2 * entries * forward_cost
+
+
 def format_table(report: CheckReport, *, title: str) -> str:
     """The report as a table for a terminal: one gradient a line, in backward order."""
     rows = [("gradient", "shape", "max |analytic − numeric|", "result")]
     for g in report.gradients:
-        rows.append((g.label, f"({g.analytic.shape[0]}, {g.analytic.shape[1]})", f"{g.max_abs_error:.1e}",
-                     "ok" if g.ok else "FAILED"))
+        rows.append((g.label, str(tuple(int(n) for n in g.analytic.shape)), f"{g.max_abs_error:.1e}",
+                     ("ok" if g.ok else "FAILED") + (f" ({g.kinked} at a kink, not compared)" if g.kinked else "")))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     if not report.drawn:
         origin = "every array given"

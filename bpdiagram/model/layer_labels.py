@@ -12,7 +12,7 @@ from __future__ import annotations
 from bpdiagram.model.catalogue import ACTIVATION_OPS, DROPOUT, RESIDUAL, FusedOp, backward_form, fill, output_rule
 from bpdiagram.model.notation import Symbols
 from bpdiagram.richtext import plain
-from bpdiagram.spec.network import NetworkSpec
+from bpdiagram.spec.network import LayerSpec, NetworkSpec
 
 
 def output_fusion(spec: NetworkSpec) -> FusedOp | None:
@@ -22,9 +22,23 @@ def output_fusion(spec: NetworkSpec) -> FusedOp | None:
 
 def default_title(spec: NetworkSpec) -> str:
     """``2 → 4 tanh → 1 sigmoid, bce``: the network in one line (``, element-wise`` in that view)."""
+    if spec.input.shape is not None:
+        parts = ["×".join(str(n) for n in spec.input.shape)] + [_layer_title(layer) for layer in spec.layers]
+        return " → ".join(parts) + f", {spec.loss}"
     parts = [str(spec.input.size)] + [f"{layer.size} {layer.activation}" for layer in spec.layers]
     view = ", element-wise" if spec.diagram.view == "elementwise" else ""
     return " → ".join(parts) + f", {spec.loss}{view}"
+
+
+def _layer_title(layer: LayerSpec) -> str:
+    """``conv 2@3×3 relu``, ``maxpool 2×2``, ``flatten``, ``1 sigmoid``: one layer of a title."""
+    if layer.type == "conv":
+        return f"conv {layer.filters}@{layer.kernel}×{layer.kernel} {layer.activation}"
+    if layer.type in ("maxpool", "avgpool"):
+        return f"{layer.type} {layer.kernel}×{layer.kernel}"
+    if layer.type == "flatten":
+        return "flatten"
+    return f"{layer.size} {layer.activation}"
 
 
 class LayerLabels:

@@ -10,10 +10,11 @@ from bpdiagram.richtext import escape, plain
 
 _TOKEN = re.compile(r"\$(d?[A-Za-z])([+-]?)(')?(@l)?")
 
-LETTERS: dict[str, str] = {"N": "Z_{norm}", "T": "Z_{bn}", "G": "γ", "B": "β", "V": "σ²", "M": "μ"}
+LETTERS: dict[str, str] = {"N": "Z_{norm}", "T": "Z_{bn}", "G": "γ", "B": "β", "V": "σ²", "M": "μ", "K": "M"}
 """Template letters of batch norm (catalogue ``BATCHNORM``) and the symbols they stand for. Ẑ and Z̃
 are written Z_norm and Z_bn (as the DLS course's code does): a hat or tilde over Z is a combining mark
-that neither our font metrics nor yEd and draw.io place reliably."""
+that neither our font metrics nor yEd and draw.io place reliably. K is max pooling's argmax mask M[l] (M itself
+being batch norm's μ)."""
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,8 @@ class VectorizedBuilder(LayerLabels):
         self.g = GraphBuilder()
         self.k = spec.diagram.backprop_to
         self.loss = LOSS_OPS[spec.loss]
-        self.numbers: Pass | None = run(spec) if options.values else None
+        # a network with conv layers runs its own pass (``model.conv_view``)
+        self.numbers: Pass | None = run(spec) if options.values and not spec.conv else None
         self.names: dict[str, str] = {}
         """Each node's short name (``A^{[1]}``), the label of its cached copy."""
         self.blocks: dict[str, str] = {}

@@ -7,11 +7,13 @@ file, line and key and lists the valid choices.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, cast
 
-from bpdiagram.options import ACTIVATIONS, LOSSES, Activation, Loss
+from bpdiagram.options import ACTIVATIONS, LOSSES, Activation, LayerType, Loss
+from bpdiagram.spec.conv import Shape, conv_layer, feature_shape, layer_type
 from bpdiagram.spec.diagram_options import (
     ELEMENTWISE_WRAP,
     DiagramOptions,
@@ -59,7 +61,8 @@ REQUIRED_LAYER_KEYS = ("size", "activation")
 REGULARIZATION_KEYS = ("l2",)
 MAX_L2 = 1e6
 """Largest λ accepted: beyond it the penalty swamps every loss and finite differences lose their digits."""
-INPUT_KEYS = ("name", "size")
+INPUT_KEYS = ("name", "size", "shape")
+DENSE_KEYS = ("type", *LAYER_KEYS)
 
 OUTPUT_RANGE: dict[Loss, tuple[Activation, ...]] = {
     "bce": ("sigmoid",),
@@ -77,6 +80,8 @@ class InputSpec:
     name: str
     """The input's symbol in the diagram: ``X`` unless the spec names it (``input: {name: x, size: 3}``)."""
     size: int
+    shape: tuple[int, int, int] | None = None
+    """(C, H, W) of a feature-map input (``input: {shape: [1, 6, 6]}``); ``size`` is then C·H·W."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,22 @@ class LayerSpec:
     """Batch norm between the linear step and g: Ẑ = (Z − μ)/√(σ² + ε), Z̃ = γ ⊙ Ẑ + β; no bias b."""
     residual: int | None = None
     """Layer k whose A[k] is added to g's argument: A = g(Z + A[k]) (g(Z̃ + A[k]) with batch norm)."""
+    type: LayerType = "dense"
+    """``dense``, or a feature-map layer: ``conv``, ``maxpool``, ``avgpool``, ``flatten`` (``size`` is then the
+    number of numbers it outputs per example, C·H·W, and ``activation`` linear unless a conv layer has one)."""
+    shape: Shape = ()
+    """Its output per example: (F, H, W) for conv and pooling, (n,) for flatten and dense."""
+    filters: int = 0
+    kernel: int = 0
+    """The window's side k (conv and pooling; square windows)."""
+    stride: int = 1
+    padding: int = 0
+    """Zeros added on every side of the input (conv only)."""
+
+    @property
+    def spatial(self) -> bool:
+        """A conv or pooling layer: it outputs a C×H×W feature map."""
+        return self.type in ("conv", "maxpool", "avgpool")
 
 
 @dataclass(frozen=True)
@@ -116,7 +137,25 @@ class NetworkSpec:
 
     def numbers(self) -> ValuesSpec:
         """The values to compute with: the spec's, else seed 0 and batch 4 (refused when too big)."""
-        return self.values if self.values is not None else default_values(self.sizes, file=self.file)
+        if self.values is not None:
+            return self.values
+        if self.input.shape is not None:
+            from bpdiagram.spec.conv_values import check_conv_size
+            from bpdiagram.spec.values import DEFAULT_BATCH
+
+            check_conv_size(self.input.shape, self.layers, DEFAULT_BATCH, file=self.file)
+            return ValuesSpec()
+        return default_values(self.sizes, file=self.file)
+
+    @property
+    def conv(self) -> bool:
+        """A network with a feature-map input (conv, pooling and flatten layers)."""
+        return self.input.shape is not None
+
+    def shapes(self) -> tuple[Shape, ...]:
+        """The input's shape and every layer's output per example: (C, H, W) or (n,)."""
+        first: Shape = self.input.shape if self.input.shape is not None else (self.input.size,)
+        return (first, *(layer.shape if layer.shape else (layer.size,) for layer in self.layers))
 
     @property
     def extended(self) -> bool:
@@ -138,7 +177,7 @@ def validate_network(doc: Document) -> NetworkSpec:
             raise doc.error((), f"missing required key '{required}'")
     title = optional_text(doc, ("title",), data.get("title"))
     inp = _input(doc, data["input"])
-    layers = _layers(doc, data["layers"])
+    layers = _layers(doc, data["layers"], inp)
     loss = cast(Loss, choice(doc, ("loss",), data["loss"], LOSSES))
     target = valid_name(doc, ("target",), data.get("target", "Y"))
     if target == inp.name:
@@ -155,30 +194,47 @@ def validate_network(doc: Document) -> NetworkSpec:
                         f"loss {loss!r} takes logs of the output, so the output activation must be one of: {allowed}")
     l2 = _regularization(doc, data.get("regularization"))
     diagram = validate_diagram(doc, data.get("diagram"), len(layers))
+    if inp.shape is not None:
+        _check_conv_network(doc, data, layers, l2, diagram.view)
     if diagram.view == "elementwise":
         _check_elementwise(doc, data["input"], inp, layers)
         _refuse_elementwise_extensions(doc, data, layers, l2)
-    values = None
-    if "values" in data:
-        sizes = (inp.size, *(layer.size for layer in layers))
-        values = validate_values(doc, data["values"], sizes=sizes, loss=loss, input_name=inp.name,
-                                 target_name=target, layers=layers)
+    values = _values(doc, data, inp, layers, loss, target) if "values" in data else None
     return NetworkSpec(title, inp, layers, loss, target, diagram, values, doc.file, l2)
+
+
+def _values(doc: Document, data: dict[str, Any], inp: InputSpec, layers: tuple[LayerSpec, ...], loss: Loss,
+            target: str) -> ValuesSpec:
+    """The ``values:`` section: matrices for a vector input, NCHW tensors for a feature-map input."""
+    if inp.shape is not None:
+        from bpdiagram.spec.conv_values import validate_conv_values
+
+        return validate_conv_values(doc, data["values"], input_shape=inp.shape, layers=layers, loss=loss,
+                                    input_name=inp.name, target_name=target)
+    sizes = (inp.size, *(layer.size for layer in layers))
+    return validate_values(doc, data["values"], sizes=sizes, loss=loss, input_name=inp.name,
+                           target_name=target, layers=layers)
 
 
 def _input(doc: Document, value: Any) -> InputSpec:
     if isinstance(value, dict):
         check_keys(doc, ("input",), value, INPUT_KEYS)
-        if "size" not in value:
-            raise doc.error(("input",), "missing required key 'size'")
         name = valid_name(doc, ("input", "name"), value.get("name", "X"))
+        if "shape" in value:
+            if "size" in value:
+                raise doc.error(("input", "size"), "give either size (a vector input) or shape [C, H, W] "
+                                                   "(a feature map), not both")
+            shape = feature_shape(doc, ("input", "shape"), value["shape"])
+            return InputSpec(name, shape[0] * shape[1] * shape[2], shape)
+        if "size" not in value:
+            raise doc.error(("input",), "missing required key 'size' (or 'shape' for a feature map)")
         return InputSpec(name, _size(doc, ("input", "size"), value["size"]))
     if isinstance(value, int) and not isinstance(value, bool):
         return InputSpec("X", _size(doc, ("input",), value))
     raise doc.error(("input",), f"must be a size (integer) or a mapping {{name, size}}, not a {type_name(value)}")
 
 
-def _layers(doc: Document, value: Any) -> tuple[LayerSpec, ...]:
+def _layers(doc: Document, value: Any, inp: InputSpec) -> tuple[LayerSpec, ...]:
     if not isinstance(value, list):
         raise doc.error(("layers",),
                         f"must be a list of layers like {{size: 4, activation: tanh}}, not a {type_name(value)}")
@@ -187,11 +243,23 @@ def _layers(doc: Document, value: Any) -> tuple[LayerSpec, ...]:
     if len(value) > MAX_LAYERS:
         raise doc.error(("layers",), f"{len(value)} layers; at most {MAX_LAYERS} are supported")
     out: list[LayerSpec] = []
+    shape: Shape = inp.shape if inp.shape is not None else (inp.size,)
     for i, item in enumerate(value):
         path: PathKey = ("layers", i)
         if not isinstance(item, dict):
             raise doc.error(path, f"each layer must be a mapping {{size, activation}}, not a {type_name(item)}")
-        check_keys(doc, path, item, LAYER_KEYS)
+        kind = layer_type(doc, path, item)
+        if kind != "dense":
+            shape, activation, window = conv_layer(doc, path, item, kind, i + 1, shape)
+            out.append(LayerSpec(math.prod(shape), activation, type=kind, shape=shape,
+                                 filters=window.get("filters", 0), kernel=window.get("kernel", 0),
+                                 stride=window.get("stride", 1), padding=window.get("padding", 0)))
+            continue
+        if len(shape) == 3:
+            c, h, w = shape
+            raise doc.error(path, f"layer {i + 1} (dense) receives a {c}×{h}×{w} feature map; put "
+                                  "{type: flatten} before it (a dense layer takes a vector)")
+        check_keys(doc, path, item, DENSE_KEYS if inp.shape is not None else LAYER_KEYS)
         for required in REQUIRED_LAYER_KEYS:
             if required not in item:
                 raise doc.error(path, f"missing required key '{required}'")
@@ -200,8 +268,27 @@ def _layers(doc: Document, value: Any) -> tuple[LayerSpec, ...]:
         keep = _keep(doc, (*path, "dropout"), item["dropout"], i, len(value)) if "dropout" in item else None
         batchnorm = flag(doc, (*path, "batchnorm"), item.get("batchnorm", False))
         residual = _residual(doc, (*path, "residual"), item["residual"], i, size, out) if "residual" in item else None
-        out.append(LayerSpec(size, act, keep, batchnorm, residual))
+        out.append(LayerSpec(size, act, keep, batchnorm, residual, shape=(size,) if inp.shape is not None else ()))
+        shape = (size,)
+    if out[-1].type != "dense":
+        raise doc.error(("layers", len(out) - 1), f"layer {len(out)} ({out[-1].type}) cannot be the output "
+                                                  "layer; end with flatten and a dense layer")
     return tuple(out)
+
+
+def _check_conv_network(doc: Document, data: dict[str, Any], layers: tuple[LayerSpec, ...], l2: float | None,
+                        view: str) -> None:
+    """A feature-map network ends in a dense layer, and draws plain dense layers after flatten (vectorized only)."""
+    if view == "elementwise":
+        raise doc.error(("diagram", "view"), "the element-wise view draws dense units one by one, not feature "
+                                             "maps; a network with conv layers uses diagram.view: vectorized")
+    if l2 is not None:
+        raise doc.error(("regularization",), "L2 regularisation is not drawn for networks with conv layers yet")
+    for i, layer in enumerate(layers):
+        for key, used in (("dropout", layer.dropout is not None), ("batchnorm", layer.batchnorm),
+                          ("residual", layer.residual is not None)):
+            if used:
+                raise doc.error(("layers", i, key), f"{key} is not drawn for networks with conv layers yet")
 
 
 def _keep(doc: Document, path: PathKey, value: Any, index: int, n_layers: int) -> float | None:

@@ -53,6 +53,8 @@ columns summing to 1 (its error is A·(ΣY − 1)), so this is tight enough to k
 tolerance, and loose enough for decimals written by hand (0.1 + 0.2 + 0.7 is 1 only to 1e-16)."""
 
 Matrix = tuple[tuple[float, ...], ...]
+Tensor = tuple[Any, ...]
+"""Nested tuples of floats, any depth (a conv layer's [F][C][k][k] weights)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,9 @@ class ValuesSpec:
     N(0, 1/n[l−1]) weights and small random biases. With an ``init``, biases not given are 0."""
     scale: float | None = None
     """The factor of the drawn weights with ``init`` (None: 0.01 for ``normal``, 1 for xavier and he)."""
+    tensors: Mapping[str, Tensor] = field(default_factory=dict)
+    """Given arrays of a network with conv layers that are not matrices: X as [m][C][H][W], a conv layer's
+    W<l> as [F][C][k][k] and b<l> as [F] (nested tuples, shapes already checked)."""
 
     @property
     def weight_scale(self) -> float:

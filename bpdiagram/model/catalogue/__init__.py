@@ -22,9 +22,10 @@ The entries, one module a family: ``activations``, ``losses`` (with the fused
 output rules), ``linear`` (the linear step), ``layer_ops`` (the ops a course
 adds next, each with one entry: ``L2``, ``DROPOUT``, ``BATCHNORM`` and
 ``RESIDUAL``: forward formula, backward formula(s) as drawn, what it caches
-and the numpy of both directions) and ``gates`` (the gates of expression
-graphs); ``base`` holds what every entry is made of (``Code``,
-``CachedValue``, ``fill``). Every name is imported from this package,
+and the numpy of both directions), ``conv`` (convolution, pooling and
+flatten on NCHW tensors) and ``gates`` (the gates of expression graphs);
+``base`` holds what every entry is made of (``Code``, ``CachedValue``,
+``fill``). Every name is imported from this package,
 ``from bpdiagram.model.catalogue import ACTIVATION_OPS``.
 
 Gradient convention (DLS): ``dZ``/``dA`` are per-example derivatives of the
@@ -38,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from bpdiagram.model.catalogue.activations import ACTIVATION_OPS, LEAKY_SLOPE, ActivationOp
 from bpdiagram.model.catalogue.base import CachedValue, Code, fill
+from bpdiagram.model.catalogue.conv import AVGPOOL, CONV, FLATTEN, MAXPOOL, POOL_OPS, ConvOp, PoolOp
 from bpdiagram.model.catalogue.gates import GATE_OPS, GateOp
 from bpdiagram.model.catalogue.layer_ops import (
     BATCHNORM,
@@ -69,11 +71,12 @@ if TYPE_CHECKING:
     from bpdiagram.model.catalogue.base import Array
 
 __all__ = [
-    "ACTIVATION_OPS", "BATCHNORM", "BATCHNORM_EPS", "DROPOUT", "FUSED_OPS", "GATE_OPS", "L2", "LEAKY_SLOPE",
-    "LINEAR", "LINEAR_FORWARD", "LOSS_OPS", "PREVIOUS_GRADIENT", "RESIDUAL", "UNIT_LINEAR_FORWARD", "UNIT_PARAMS",
-    "UNIT_PREVIOUS_GRADIENT", "ActivationOp", "Array", "BackwardForm", "BatchNormOp", "CachedValue", "Code",
-    "DropoutOp", "FusedOp", "GateOp", "L2Op", "LinearOp", "LossOp", "ResidualOp", "backward_form", "fill",
-    "output_rule", "param_gradients", "unit_param_gradients",
+    "ACTIVATION_OPS", "AVGPOOL", "BATCHNORM", "BATCHNORM_EPS", "CONV", "DROPOUT", "FLATTEN", "FUSED_OPS",
+    "GATE_OPS", "L2", "LEAKY_SLOPE", "LINEAR", "LINEAR_FORWARD", "LOSS_OPS", "MAXPOOL", "POOL_OPS",
+    "PREVIOUS_GRADIENT", "RESIDUAL", "UNIT_LINEAR_FORWARD", "UNIT_PARAMS", "UNIT_PREVIOUS_GRADIENT", "ActivationOp",
+    "Array", "BackwardForm", "BatchNormOp", "CachedValue", "Code", "ConvOp", "DropoutOp", "FusedOp", "GateOp",
+    "L2Op", "LinearOp", "LossOp", "PoolOp", "ResidualOp", "backward_form", "fill", "output_rule", "param_gradients",
+    "unit_param_gradients",
 ]
 
 

@@ -19,11 +19,13 @@ The parts, one module each: ``listing`` (the lines and their nodes, the text
 helpers), ``names`` (a network as the code names it, and what its cache
 keeps), ``functions`` (a network's function pairs), ``network`` (its
 ``forward`` and ``backward``), ``example`` (its ``example()``: the spec's
-numbers), and ``expression`` (an expression's module).
+numbers), ``conv`` (a network with conv, pooling and flatten layers, whole)
+and ``expression`` (an expression's module).
 """
 
 from __future__ import annotations
 
+from bpdiagram.model.code.conv import ConvModule
 from bpdiagram.model.code.expression import ExpressionModule
 from bpdiagram.model.code.listing import Listing, link_to
 from bpdiagram.model.code.network import NetworkModule
@@ -37,4 +39,6 @@ def generate(spec: NetworkSpec | ExpressionSpec, *, source: str = "a spec") -> L
     """The module for ``spec``; ``source`` names where the spec came from, for the header."""
     if isinstance(spec, ExpressionSpec):
         return ExpressionModule(spec, source).write()
+    if spec.conv:
+        return ConvModule(spec, source).write()
     return NetworkModule(spec, source).write()
