@@ -20,6 +20,13 @@ One run measures, on the same networks, the median of several repeats of:
   (made with pip on a full run; ``--no-torch`` skips it), then issue 16's
   aims, judged on CPU time.
 
+* issue 30's section, first: the CLI as users run it (bytecode compiled,
+  PYTHONDONTWRITEBYTECODE removed from the measured processes' environment),
+  its commands alternated round by round against the floor (the same
+  interpreter's bare start-up plus ``dot -Tjson``), CPU and wall time in one
+  table, then every aim of issue 30 with its verdict (``--aims-only`` stops
+  there: a few minutes, written to ``results-aims.{txt,json}``).
+
 It prints a table (ratios bpdiagram / alternative and bpdiagram / floor, the
 log-log growth exponent of time against node count for each sweep, and which
 aims of issue 8 are met) and writes it, with every raw number, to
@@ -27,6 +34,7 @@ aims of issue 8 are met) and writes it, with every raw number, to
 
     .venv/bin/python benchmarks/run.py            # the full run (under ~10 min on 2 cores)
     .venv/bin/python benchmarks/run.py --quick    # a short run: smaller sweeps, fewer repeats
+    .venv/bin/python benchmarks/run.py --aims-only   # issue 30's section and aims alone
 
 Timings are wall-clock (``time.perf_counter``); subprocess timings include
 process start-up, which is the point for the CLI. bpdiagram's modules are
@@ -164,11 +172,12 @@ def cpu_seconds() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-def run_quiet(cmd: Sequence[str], *, data: bytes | None = None) -> tuple[float, float]:
+def run_quiet(cmd: Sequence[str], *, data: bytes | None = None,
+              env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall-clock and CPU seconds of one run of ``cmd`` (output discarded); raises when it fails."""
     cpu = cpu_seconds()
     start = time.perf_counter()
-    subprocess.run(cmd, input=data, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
+    subprocess.run(cmd, input=data, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True, env=env)
     return time.perf_counter() - start, cpu_seconds() - cpu
 
 
@@ -949,6 +958,195 @@ def aims_issue16(bench: Bench, rows: list[dict[str, Any]]) -> None:
         bench.say(f"  {verdict:<13} {aim}: {value}")
 
 
+# -- issue 30: measured as users run it ----------------------------------------------------------------------
+
+ISSUE30_FORMATS = ("svg", "png", "graphml", "pdf", "html", "dot", "drawio")
+"""Every output format: what "in every format" renders (``bpdiagram.writers.formats()`` when this was written)."""
+BUDGET = 10.0
+"""Seconds: the most a network at a documented limit may take, every format at once."""
+
+
+def measured_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a measured process: this one's without PYTHONDONTWRITEBYTECODE.
+
+    An installed wheel's modules are byte-compiled; with that variable set (as
+    this machine sets it) Python neither reads nor writes ``__pycache__`` and
+    every run would recompile bpdiagram, a cost no user pays.
+    """
+    out = dict(os.environ if env is None else env)
+    out.pop("PYTHONDONTWRITEBYTECODE", None)
+    return out
+
+
+def compile_bytecode() -> list[str]:
+    """Byte-compile bpdiagram and the venv's packages into their usual ``__pycache__``; the folders compiled."""
+    import sysconfig
+
+    folders = [str(Path(bpdiagram.__file__).parent), sysconfig.get_paths()["purelib"]]
+    for folder in dict.fromkeys(folders):
+        compileall.compile_dir(folder, quiet=1)
+    return list(dict.fromkeys(folders))
+
+
+Command = tuple[Sequence[str], bytes | None]
+"""A measured process: its argv and what it reads on stdin."""
+
+
+def alternated(cmds: dict[str, Command], rounds: int, env: dict[str, str]) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU seconds of each command, run in turn round after round (after one warm-up each).
+
+    Alternating puts every command under the same drift of the machine's load,
+    so their ratios hold even while other work comes and goes.
+    """
+    for cmd, data in cmds.values():
+        run_quiet(cmd, data=data, env=env)
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cmds}
+    for _ in range(rounds):
+        for name, (cmd, data) in cmds.items():
+            runs[name].append(run_quiet(cmd, data=data, env=env))
+    return {name: (statistics.median(w for w, _ in r), statistics.median(c for _, c in r))
+            for name, r in runs.items()}
+
+
+def verdict(met: bool | None, value: str = "") -> str:
+    """How an aim is shown: met, NOT met, absent (what it measures is not in this build) or not measured."""
+    if met is None:
+        return "absent" if value.startswith("absent:") else "not measured"
+    return "met" if met else "NOT met"
+
+
+def render_every_format(spec: dict[str, Any], env: dict[str, str]) -> tuple[float, float] | str:
+    """Wall and CPU seconds of one ``bpdiagram render`` of ``spec`` in every format, or the error it gave."""
+    import yaml
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "net.yaml"
+        path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+        cmd = [*bpdiagram_exe(), "render", str(path), "-f", ",".join(ISSUE30_FORMATS), "--force",
+               "-o", str(Path(tmp) / "out")]
+        cpu, start = cpu_seconds(), time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, timeout=600)
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            return (proc.stderr.strip().splitlines() or ["failed"])[-1][:160]
+        return wall, cpu_seconds() - cpu
+
+
+def elementwise_in_process(sizes: tuple[int, ...]) -> tuple[float, float] | str:
+    """Graph nodes and CPU seconds of one in-process build + layout + svg of the element-wise view, or the refusal."""
+    net = Network("-".join(map(str, sizes)), sizes, elementwise=True)
+    cpu = cpu_seconds()
+    try:
+        d = net.diagram()
+        nodes = d.graph.number_of_nodes()
+        get_writer("svg").render(d.layout)
+    except SpecError as exc:
+        return str(exc)[:160]
+    return float(nodes), cpu_seconds() - cpu
+
+
+def measure_issue30(bench: Bench) -> None:
+    """Issue 30's aims from one run, each with its verdict, judged on CPU time (wall time shown beside).
+
+    The measured processes run with bytecode compiled and without
+    PYTHONDONTWRITEBYTECODE (``measured_env``), as an installed package runs;
+    the floor is the same interpreter's bare start-up plus ``dot -Tjson`` on
+    bpdiagram's own DOT for the default template; the CLI commands are
+    alternated round by round (``alternated``).
+    """
+    env = measured_env()
+    rounds = 5 if bench.quick else 9
+    exe = bpdiagram_exe()
+    source = dot_source(Diagram.template(DEFAULT_TEMPLATE).model).encode("utf-8")
+    with tempfile.TemporaryDirectory() as out:
+        render = [*exe, "render", "--force", "-o", out]
+        cmds: dict[str, Command] = {
+            "python -c pass": ([sys.executable, "-c", "pass"], None),
+            "dot -Tjson (default template's DOT)": (["dot", "-Tjson"], source),
+            "bpdiagram --help": ([*exe, "--help"], None),
+            f"render {DEFAULT_TEMPLATE} -f svg": ([*render, "-f", "svg"], None),
+            f"render {DEFAULT_TEMPLATE} -f svg,png,graphml": ([*render, "-f", ",".join(WRITERS)], None),
+        }
+        times = alternated(cmds, rounds, env)
+    bare, dot = times["python -c pass"], times["dot -Tjson (default template's DOT)"]
+    floor = (bare[0] + dot[0], bare[1] + dot[1])
+    res: dict[str, Any] = {"rounds": rounds, "bytecode": "compiled; PYTHONDONTWRITEBYTECODE unset",
+                           "commands": {n: {"seconds": w, "cpu_seconds": c} for n, (w, c) in times.items()},
+                           "floor": {"seconds": floor[0], "cpu_seconds": floor[1]}}
+    bench.say(f"Measured as users run it (issue 30): bytecode compiled, PYTHONDONTWRITEBYTECODE unset, "
+              f"medians of {rounds} alternated rounds")
+    bench.say(f"  {'command':<52} {'ms':>7} {'× floor':>8} {'cpu ms':>8} {'× floor':>8}")
+    for name, (w, c) in [*times.items(), ("floor: python -c pass + dot -Tjson", floor)]:
+        bench.say(f"  {name:<52} {w * 1000:7.1f} {w / floor[0]:8.2f} {c * 1000:8.1f} {c / floor[1]:8.2f}")
+    checks: list[tuple[str, bool | None, str]] = []
+
+    def against(name: str, base: tuple[float, float], limit: float, aim: str) -> None:
+        w, c = times[name]
+        checks.append((aim, c / base[1] <= limit, f"CPU {c / base[1]:.2f}× (wall {w / base[0]:.2f}×)"))
+
+    against(f"render {DEFAULT_TEMPLATE} -f svg", floor, 2.5, "default template -f svg ≤ 2.5× its floor")
+    against(f"render {DEFAULT_TEMPLATE} -f svg,png,graphml", floor, 4.0,
+            "default template -f svg,png,graphml ≤ 4× its floor")
+    against("bpdiagram --help", bare, 1.5, "bpdiagram --help ≤ 1.5× a bare start-up")
+    big: dict[str, Any] = {}
+    for label, spec in (("256 vectorized layers", Network("256 layers", (8,) * 257).spec()),
+                        ("element-wise 32-32-32-1", Network("32-32-32-1", (32, 32, 32, 1), elementwise=True).spec())):
+        got = render_every_format(spec, env)
+        big[label] = got if isinstance(got, str) else {"seconds": got[0], "cpu_seconds": got[1]}
+        checks.append((f"{label} in every format < {BUDGET:.0f} s", False if isinstance(got, str) else got[1] < BUDGET,
+                       f"refused: {got}" if isinstance(got, str) else f"CPU {got[1]:.2f} s (wall {got[0]:.2f} s)"))
+    res["every_format"] = big
+    sweep = [(4, 4, 4, 1), (8, 8, 8, 1), (16, 16, 16, 1), (24, 24, 24, 1), (32, 32, 32, 1)]
+    points = {s: elementwise_in_process(s) for s in (sweep[1:3] if bench.quick else sweep)}
+    drawn = [p for p in points.values() if not isinstance(p, str)]
+    growth = growth_exponent(drawn)
+    largest = max((s for s, p in points.items() if not isinstance(p, str)), key=sum, default=None)
+    res["elementwise_growth"] = {"points": {"-".join(map(str, s)): p for s, p in points.items()}, "growth": growth}
+    checks.append(("element-wise growth ≤ 1.5 against nodes (in-process build + layout + svg, CPU)",
+                   None if growth is None else growth <= 1.5,
+                   "fewer than two sizes drawn" if growth is None else
+                   f"{growth:.2f} over {len(drawn)} sizes up to {'-'.join(map(str, largest or ()))}"))
+    mid = Network("element-wise 16-16-16-1", (16, 16, 16, 1), elementwise=True)
+    bp = [elementwise_in_process(mid.sizes) for _ in range(3)]
+    mg = [micrograd_once(mid, bench.timeout) for _ in range(3)]
+    if any(isinstance(b, str) for b in bp):
+        checks.append(("element-wise 16-16-16-1 ≤ ½ micrograd-style draw_dot", False, f"refused: {bp[0]}"))
+    else:
+        r = statistics.median(b[1] for b in bp if not isinstance(b, str)) / statistics.median(m["cpu"] for m in mg)
+        res["elementwise_16_per_micrograd_cpu"] = r
+        checks.append(("element-wise 16-16-16-1 (svg) ≤ ½ micrograd-style draw_dot", r <= 0.5, f"CPU {r:.3f}×"))
+    expr_growth = expression_growth(EXPRESSION_GATES[::2])
+    res["expression_growth"] = expr_growth
+    checks.append(("expressions growth ≤ 1.3 against gates (svg + graphml, CPU)",
+                   None if expr_growth is None else expr_growth <= 1.3,
+                   "–" if expr_growth is None else f"{expr_growth:.2f}"))
+    checks.append(("programs growth ≤ 1.3", None, "absent: this build draws no programs"))
+    res["aims"] = [{"aim": a, "met": m, "value": v} for a, m, v in checks]
+    bench.results["issue30"] = res
+    bench.say()
+    bench.say("Aims (issue 30)")
+    for aim, met, value in checks:
+        bench.say(f"  {verdict(met, value):<13} {aim}: {value}")
+    bench.say()
+
+
+def expression_growth(gate_counts: Sequence[int]) -> float | None:
+    """Growth of bpdiagram's CPU time (svg + graphml, in process, best of 3) against gates."""
+    points = []
+    for gates in gate_counts:
+        expr, values = expression_of(gates)
+        spec = {"title": f"{gates} gates", "expression": expr, "values": values}
+        cpus = []
+        for _ in range(3):
+            cpu = cpu_seconds()
+            scene = Diagram.load(spec, name="expression").layout
+            for fmt in ("svg", "graphml"):
+                get_writer(fmt).render(scene)
+            cpus.append(cpu_seconds() - cpu)
+        points.append((float(gates), min(cpus)))
+    return growth_exponent(points)
+
+
 # -- the expression sweep (issue 11) --------------------------------------------------------------------------
 
 EXPRESSION_GATES = (5, 10, 20, 40, 60)
@@ -1039,11 +1237,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE, help="folder for results(.txt/.json)")
     parser.add_argument("--no-torch", action="store_true",
                         help="do not install torch and torchview into benchmarks/.venv-torch (a full run does)")
+    parser.add_argument("--aims-only", action="store_true",
+                        help="only the section measured as users run it and its aims (a few minutes)")
     args = parser.parse_args(argv)
     if shutil.which("dot") is None:
         print("error: the graphviz 'dot' program is needed (make system)", file=sys.stderr)
         return 2
-    compileall.compile_dir(str(Path(bpdiagram.__file__).parent), quiet=1)
+    compiled = compile_bytecode()
     started = time.perf_counter()
     bench = Bench(args.quick, args.repeats or (3 if args.quick else 5), 30.0 if args.quick else DOT_TIMEOUT, {}, [])
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -1051,11 +1251,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "date": datetime.date.today().isoformat(), "graphviz": graphviz_version(),
         "python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
         "load_average_at_start": load, "quick": args.quick, "repeats": bench.repeats,
+        "bytecode": {"compiled": compiled, "PYTHONDONTWRITEBYTECODE in measured processes": False},
     }
     bench.say(f"bpdiagram {bpdiagram.__version__} benchmark, {bench.results['machine']['date']}"
               f"{' (quick)' if args.quick else ''}: {bench.results['machine']['graphviz']}, "
               f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average {load:.2f} at start")
+    bench.say("bpdiagram and its packages byte-compiled first; measured processes run without "
+              "PYTHONDONTWRITEBYTECODE, as an installed package runs")
     bench.say()
+    measure_issue30(bench)
+    if args.aims_only:
+        return finish(bench, args.out, "results-aims", started)
     measure_startup(bench)
     nets = networks(args.quick)
     skip: dict[str, str] = {}
@@ -1075,14 +1281,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     measure_expressions(bench, (default.get("layout", 0.0) + default.get("build", 0.0) + default.get("svg", 0.0)
                                 + default.get("graphml", 0.0)) * 1000)
     aims_issue16(bench, rows)
+    return finish(bench, args.out, "results-quick" if args.quick else "results", started)
+
+
+def finish(bench: Bench, out: Path, stem: str, started: float) -> int:
+    """Print the run's length and write ``stem``.{txt,json} into ``out``."""
     bench.results["seconds"] = time.perf_counter() - started
     bench.say()
     bench.say(f"(whole run: {bench.results['seconds']:.0f} s)")
-    stem = "results-quick" if args.quick else "results"
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{stem}.json").write_text(json.dumps(bench.results, indent=1, ensure_ascii=False) + "\n",
-                                           encoding="utf-8")
-    (args.out / f"{stem}.txt").write_text("\n".join(bench.lines) + "\n", encoding="utf-8")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(bench.results, indent=1, ensure_ascii=False) + "\n",
+                                      encoding="utf-8")
+    (out / f"{stem}.txt").write_text("\n".join(bench.lines) + "\n", encoding="utf-8")
     return 0
 
 

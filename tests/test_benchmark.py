@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import sys
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -95,3 +96,21 @@ def test_benchmark_networks_are_valid_specs() -> None:
     assert [n.sizes for n in elementwise] == [(2, 4, 1), (4, 8, 8, 1), (16, 16, 16, 1), (24, 24, 24, 1),
                                               (32, 32, 32, 1)]
     assert all(n.spec()["diagram"] == {"view": "elementwise"} for n in elementwise)
+
+
+def test_measured_processes_run_without_pythondontwritebytecode() -> None:
+    env = bench.measured_env({"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/bin"})
+    assert env == {"PATH": "/bin"}
+
+
+def test_alternated_runs_every_command_each_round(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    cmds = {name: ([sys.executable, "-c", f"open({str(log)!r}, 'a').write({name!r})"], None) for name in "ab"}
+    times = bench.alternated(cmds, 3, bench.measured_env())
+    assert log.read_text() == "ab" + "ab" * 3  # one warm-up each, then a, b in turn
+    assert set(times) == {"a", "b"} and all(w > 0 and c >= 0 for w, c in times.values())
+
+
+def test_verdicts() -> None:
+    assert [bench.verdict(m) for m in (True, False, None)] == ["met", "NOT met", "not measured"]
+    assert bench.verdict(None, "absent: this build draws no programs") == "absent"
