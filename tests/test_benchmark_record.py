@@ -50,7 +50,7 @@ def test_quick_run_prints_not_measured_for_no_view_that_exists(tmp_path: Path,
     monkeypatch.setattr(bench.compileall, "compile_dir", lambda *a, **k: True)
     monkeypatch.setattr(bench, "alternated", lambda cmds, rounds, env: dict.fromkeys(cmds, (0.05, 0.05)))
     monkeypatch.setattr(bench, "render_every_format", lambda spec, env: (1.0, 1.0))
-    monkeypatch.setattr(bench, "expression_growth", lambda gates: 1.0)
+    monkeypatch.setattr(bench, "expression_growth", lambda gates, program=False: 1.0)
     assert bench.main(["--quick", "--out", str(tmp_path)]) == 0
     text = (tmp_path / "results-quick.txt").read_text(encoding="utf-8")
     assert set(built) == {net.name for net in bench.networks(quick=True)}
