@@ -769,7 +769,7 @@ def aims(bench: Bench, rows: list[dict[str, Any]]) -> None:
     checks.append(("element-wise growth exponent ≤ 1.3", None if e is None else e <= 1.3,
                    "fewer than two element-wise sizes drawn" if e is None else f"{e:.2f}"))
     res["aims"] = [{"aim": a, "met": m, "value": v} for a, m, v in checks]
-    bench.say("Aims (issue 8)")
+    bench.say("Aims: start-up and layout")
     for aim, met, value in checks:
         verdict = "met" if met else "not measured" if met is None else "NOT met"
         bench.say(f"  {verdict:<13} {aim}: {value}")
@@ -868,7 +868,7 @@ def measure_render_costs(bench: Bench) -> None:
         bench.say(f"  {name:<70} {t * 1000:7.1f}  {c * 1000:7.1f}")
     bench.say(f"  networkx's import (minus python -c pass; no render pays it) ÷ render -f svg: "
               f"{res['networkx_share_of_svg_render']:5.0%} (CPU {res['networkx_share_of_svg_render_cpu']:.0%})")
-    bench.say(f"  networkx imported by a render in every format and view (issue 20):     "
+    bench.say(f"  networkx imported by a render in every format and view:                "
               f"{'yes' if res['networkx_on_render_path'] else 'no'}")
     bench.say(f"  adding png to {ELEMENTWISE_TEMPLATE} costs × its svg-only render:   "
               f"{res['png_cost_per_svg']:5.2f} (CPU {res['png_cost_per_svg_cpu']:.2f})")
@@ -951,7 +951,7 @@ def aims_issue16(bench: Bench, rows: list[dict[str, Any]]) -> None:
                    f"CPU {x:.2f}× (wall {tv['layout_x_torchview']:.2f}×)"))
     res["aims_issue16"] = [{"aim": a, "met": m, "value": v} for a, m, v in checks]
     bench.say()
-    bench.say("Aims (issue 16)")
+    bench.say("Aims: end to end")
     for aim, met, value in checks:
         verdict = "met" if met else "skipped" if met is None and value.startswith("skipped") else \
             "not measured" if met is None else "NOT met"
@@ -984,7 +984,7 @@ def compile_bytecode() -> list[str]:
 
     folders = [str(Path(bpdiagram.__file__).parent), sysconfig.get_paths()["purelib"]]
     for folder in dict.fromkeys(folders):
-        compileall.compile_dir(folder, quiet=1)
+        compileall.compile_dir(folder, quiet=2)  # quiet=2: files for a newer Python (torch ships some) fail silently
     return list(dict.fromkeys(folders))
 
 
@@ -1073,7 +1073,7 @@ def measure_issue30(bench: Bench) -> None:
     res: dict[str, Any] = {"rounds": rounds, "bytecode": "compiled; PYTHONDONTWRITEBYTECODE unset",
                            "commands": {n: {"seconds": w, "cpu_seconds": c} for n, (w, c) in times.items()},
                            "floor": {"seconds": floor[0], "cpu_seconds": floor[1]}}
-    bench.say(f"Measured as users run it (issue 30): bytecode compiled, PYTHONDONTWRITEBYTECODE unset, "
+    bench.say(f"Measured as users run it: bytecode compiled, PYTHONDONTWRITEBYTECODE unset, "
               f"medians of {rounds} alternated rounds")
     bench.say(f"  {'command':<52} {'ms':>7} {'× floor':>8} {'cpu ms':>8} {'× floor':>8}")
     for name, (w, c) in [*times.items(), ("floor: python -c pass + dot -Tjson", floor)]:
@@ -1128,7 +1128,7 @@ def measure_issue30(bench: Bench) -> None:
     res["aims"] = [{"aim": a, "met": m, "value": v} for a, m, v in checks]
     bench.results["issue30"] = res
     bench.say()
-    bench.say("Aims (issue 30)")
+    bench.say("Aims: as installed")
     for aim, met, value in checks:
         bench.say(f"  {verdict(met, value):<13} {aim}: {value}")
     bench.say()
@@ -1240,7 +1240,7 @@ def expression_value(gates: int) -> Value:
 def measure_expressions(bench: Bench, default_ms: float) -> None:
     """bpdiagram (svg + graphml, in process) against micrograd's draw_dot on the same expression, by gate count."""
     rows = []
-    bench.say("Expression sweep (issue 11): bpdiagram svg + graphml in process vs micrograd-style draw_dot + dot -Tsvg")
+    bench.say("Expression sweep: bpdiagram svg + graphml in process vs micrograd-style draw_dot + dot -Tsvg")
     bench.say(f"  {'gates':>5}  {'bp ms':>8}  {'bp CPU ms':>9}  {'micrograd ms':>12}  {'bp/micrograd':>12}"
               f"  {'bp/default':>10}")
     for gates in EXPRESSION_GATES if not bench.quick else EXPRESSION_GATES[:3]:

@@ -57,7 +57,7 @@ def test_quick_run_prints_not_measured_for_no_view_that_exists(tmp_path: Path,
     assert "element-wise 16-16-16-1" in built  # the network issue 16's element-wise aim is about
     assert "not measured" not in text
     assert "not in this build" not in text and "not available" not in text
-    assert "Aims (issue 8)" in text and "Aims (issue 16)" in text and "Aims (issue 30)" in text
+    assert "Aims: start-up and layout" in text and "Aims: end to end" in text and "Aims: as installed" in text
     for aim in ("-f svg ≤ 2.5× its floor", "-f svg,png,graphml ≤ 4× its floor", "--help ≤ 1.5× a bare start-up",
                 "256 vectorized layers in every format < 10 s", "element-wise 32-32-32-1 in every format < 10 s",
                 "growth ≤ 1.5 against nodes", "16-16-16-1 (svg) ≤ ½ micrograd-style", "expressions growth ≤ 1.3",
