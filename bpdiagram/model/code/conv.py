@@ -17,7 +17,7 @@ from bpdiagram.model.catalogue import ACTIVATION_OPS, CONV, LINEAR, POOL_OPS, fi
 from bpdiagram.model.catalogue import PREVIOUS_GRADIENT as DENSE_PREVIOUS
 from bpdiagram.model.catalogue.conv import SOURCES
 from bpdiagram.model.code.functions import _loss
-from bpdiagram.model.code.listing import Listing, code_of, flat, generic, header
+from bpdiagram.model.code.listing import Listing, code_of, flat, generic, header, write_script_main
 from bpdiagram.model.code.names import NetworkNames
 from bpdiagram.model.conv_pass import draw_conv_arrays
 from bpdiagram.model.layer_labels import default_title
@@ -281,14 +281,4 @@ class ConvModule(NetworkNames):
         m.add(f"return params, {self.X}, {self.Y}", depth=1)
 
     def main(self) -> None:
-        m = self.m
-        m.add()
-        m.add()
-        m.add('if __name__ == "__main__":')
-        m.add(f"params, {self.X}, {self.Y} = example()", depth=1)
-        m.add(f"J, cache = forward(params, {self.X}, {self.Y})", depth=1)
-        m.add("grads = backward(params, cache)", depth=1)
-        m.add("np.set_printoptions(precision=6, suppress=True)", depth=1)
-        m.add('print(f"J = {J:.10g}")', depth=1)
-        m.add("for name, grad in grads.items():", depth=1)
-        m.add('print(f"{name} =\\n{grad}")', depth=2)
+        write_script_main(self.m, self.X, self.Y)

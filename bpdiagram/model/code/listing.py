@@ -185,3 +185,20 @@ def assign(names: Sequence[str], expressions: Sequence[str]) -> str:
         lines.append(f"{name} = {first}")
         lines += [" " * (len(name) + 3) + line for line in rest]
     return "\n".join(lines)
+
+
+def write_script_main(m: ModuleText, x: str, y: str) -> None:
+    """The ``if __name__ == "__main__":`` block of a network's module: run the example, print J and every gradient.
+
+    One block for dense and convolutional networks, so a script prints the same way whatever it exports.
+    """
+    m.add()
+    m.add()
+    m.add('if __name__ == "__main__":')
+    m.add(f"params, {x}, {y} = example()", depth=1)
+    m.add(f"J, cache = forward(params, {x}, {y})", depth=1)
+    m.add("grads = backward(params, cache)", depth=1)
+    m.add("np.set_printoptions(precision=6, suppress=True)", depth=1)
+    m.add('print(f"J = {J:.10g}")', depth=1)
+    m.add("for name, grad in grads.items():", depth=1)
+    m.add('print(f"{name} =\\n{grad}")', depth=2)

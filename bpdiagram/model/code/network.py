@@ -22,7 +22,7 @@ from bpdiagram.model.catalogue import (
 )
 from bpdiagram.model.code.example import write_example
 from bpdiagram.model.code.functions import write_functions
-from bpdiagram.model.code.listing import Listing, code_of, flat, flat_lines, header
+from bpdiagram.model.code.listing import Listing, code_of, flat, flat_lines, header, write_script_main
 from bpdiagram.model.code.names import NetworkNames
 from bpdiagram.model.layer_labels import default_title
 from bpdiagram.richtext import plain
@@ -205,14 +205,4 @@ class NetworkModule(NetworkNames):
 
     # -- run as a script ---------------------------------------------------------------------
     def main(self) -> None:
-        m = self.m
-        m.add()
-        m.add()
-        m.add('if __name__ == "__main__":')
-        m.add(f"params, {self.X}, {self.Y} = example()", depth=1)
-        m.add(f"J, cache = forward(params, {self.X}, {self.Y})", depth=1)
-        m.add("grads = backward(params, cache)", depth=1)
-        m.add("np.set_printoptions(precision=6, suppress=True)", depth=1)
-        m.add('print(f"J = {J:.10g}")', depth=1)
-        m.add("for name, grad in grads.items():", depth=1)
-        m.add('print(f"{name} =\\n{grad}")', depth=2)
+        write_script_main(self.m, self.X, self.Y)
