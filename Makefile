@@ -6,12 +6,12 @@ STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: render test lint golden system browser mxgraph clean docs site bench limits
+.PHONY: render test lint golden system browser mxgraph latex clean docs site bench limits
 
 render: $(STAMP) system
 	$(BIN)/bpdiagram render -o output
 
-test: $(TSTAMP) system browser mxgraph
+test: $(TSTAMP) system browser mxgraph latex
 	$(BIN)/ruff check bpdiagram tests tools benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
@@ -41,6 +41,15 @@ system:
 	  [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || \
 	  { $(SUDO) apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq graphviz librsvg2-bin fonts-dejavu-core; }
+
+# Debian's TeX Live (pdflatex, TikZ, amsmath, Latin Modern) and poppler's pdftoppm, for the tests that compile
+# -f tikz files and look at the PDF; the smallest set of TeX Live packages the TikZ file needs
+latex:
+	@command -v pdflatex >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 && \
+	  kpsewhich tikz.sty lmodern.sty amsmath.sty >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends texlive-latex-base \
+	      texlive-latex-recommended texlive-pictures lmodern poppler-utils; }
 
 # Debian's chromium and its chromedriver, for the tests that drive the HTML page in a real browser
 # (the tests use these system binaries only; nothing downloads a browser of its own)

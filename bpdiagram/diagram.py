@@ -148,6 +148,14 @@ class Diagram:
         return diagram
 
     @classmethod
+    def from_text(cls, text: str, *, file: str = "<spec>", name: str = "diagram", **options: Any) -> Diagram:
+        """A diagram of spec ``text`` (YAML, or JSON when ``file`` ends in ``.json``); errors name ``file``."""
+        doc = parse_spec_text(text, file=file, is_json=file.lower().endswith(".json"))
+        diagram = cls(validate(doc), name=name, **options)
+        diagram._data = doc.data
+        return diagram
+
+    @classmethod
     def template(cls, template: str, **options: Any) -> Diagram:
         """A diagram of the shipped template ``template``."""
         doc = parse_spec_text(template_path(template).read_text(encoding="utf-8"), file=f"template {template}")
@@ -328,10 +336,11 @@ class Diagram:
         path = Path(path)
         files: list[tuple[Path, str, str]]  # (file for the whole diagram, its format, its suffix)
         if formats is None:
-            fmt = path.suffix.lower().lstrip(".")
-            if fmt not in FORMATS:
+            by_suffix = {get_writer(f).extension: f for f in FORMATS}  # .tex is TikZ
+            fmt = by_suffix.get(path.suffix.lower().lstrip("."), "")
+            if not fmt:
                 raise OutputError(f"{path}: cannot tell the format from the file name; use a suffix "
-                                  f"({', '.join('.' + f for f in FORMATS)}) or give formats and a folder")
+                                  f"({', '.join('.' + s for s in by_suffix)}) or give formats and a folder")
             files = [(path, fmt, path.suffix)]
         else:
             try:

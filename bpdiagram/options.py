@@ -17,7 +17,7 @@ Loss = Literal["bce", "ce", "mse", "sse"]
 View = Literal["vectorized", "elementwise"]
 Notation = Literal["dls", "cs231n"]
 Simplify = Literal["auto", "true", "false"]
-Format = Literal["svg", "png", "graphml", "pdf", "html", "dot", "drawio"]
+Format = Literal["svg", "png", "graphml", "pdf", "html", "dot", "drawio", "tikz"]
 JumpStyle = Literal["arc", "gap", "none", "all"]
 WrapAuto = Literal["auto"]
 Theme = Literal["default", "print"]
@@ -61,7 +61,7 @@ def parse_formats(value: str | Iterable[str]) -> tuple[Format, ...]:
     >>> parse_formats("svg,jpeg")
     Traceback (most recent call last):
     ...
-    ValueError: unknown format 'jpeg'; valid formats: svg, png, graphml, pdf, html, dot, drawio
+    ValueError: unknown format 'jpeg'; valid formats: svg, png, graphml, pdf, html, dot, drawio, tikz
     >>> parse_formats(" , "), parse_formats([])
     ((), ())
     """

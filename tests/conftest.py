@@ -34,6 +34,7 @@ DENSE_TEMPLATES = [t for t in NETWORK_TEMPLATES if t not in CONV_TEMPLATES]
 HAVE_DOT = shutil.which("dot") is not None
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
+HAVE_LATEX = shutil.which("pdflatex") is not None and shutil.which("pdftoppm") is not None
 MXGRAPH = ROOT / "tests" / ".mxgraph" / "node_modules" / "mxgraph" / "javascript"
 """draw.io's engine, the npm package ``mxgraph``, installed here by ``make mxgraph`` (not committed)."""
 
@@ -54,6 +55,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="graphviz 'dot' is not installed (make test installs it)"))
         if "browser" in item.keywords and browser_missing:
             item.add_marker(pytest.mark.skip(reason=browser_missing))
+        if "latex" in item.keywords and not HAVE_LATEX:
+            item.add_marker(pytest.mark.skip(reason="Debian's texlive and poppler-utils are not installed "
+                                                    "(make test installs them)"))
         if "mxgraph" in item.keywords and not (MXGRAPH / "mxClient.min.js").is_file():
             item.add_marker(pytest.mark.skip(reason="the npm package mxgraph is not installed (make test installs it)"))
 

@@ -76,7 +76,7 @@ def test_save_to_a_folder_with_formats(tmp_path: Path) -> None:
 def test_save_without_a_known_suffix_is_a_clear_error_and_writes_nothing(tmp_path: Path, name: str) -> None:
     d = bpdiagram.load(SPEC)
     with pytest.raises(OutputError, match="cannot tell the format from the file name; use a suffix "
-                                          r"\(\.svg, \.png, \.graphml, \.pdf, \.html, \.dot, \.drawio\)"):
+                                          r"\(\.svg, \.png, \.graphml, \.pdf, \.html, \.dot, \.drawio, \.tex\)"):
         d.save(tmp_path / name)
     with pytest.raises(Exception, match="unknown format 'jpeg'"):
         d.save(tmp_path, ["svg", "jpeg"])
@@ -91,9 +91,9 @@ def test_every_format_is_registered_and_offered_by_the_cli() -> None:
     from bpdiagram.writers import formats, get_writer
 
     assert formats() == FORMATS
-    assert [get_writer(f).extension for f in FORMATS] == list(FORMATS)
+    assert [get_writer(f).extension for f in FORMATS] == ["tex" if f == "tikz" else f for f in FORMATS]
     help_text = " ".join(CliRunner().invoke(cli, ["render", "--help"]).stdout.split())
-    assert "Comma-separated formats: svg, png, graphml, pdf, html, dot, drawio." in help_text
+    assert "Comma-separated formats: svg, png, graphml, pdf, html, dot, drawio, tikz." in help_text
     for option in ("--theme [default|print]", "--steps", "--force"):
         assert option in help_text
 

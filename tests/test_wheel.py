@@ -33,7 +33,8 @@ pytestmark = pytest.mark.graphviz
 
 # the first bytes each format's file starts with (after any whitespace), so a file of the wrong kind fails
 MAGIC = {"svg": b"<?xml", "png": b"\x89PNG", "pdf": b"%PDF-", "graphml": b"<?xml", "html": b"<!DOCTYPE html>",
-         "dot": b"digraph", "drawio": b"<?xml"}
+         "dot": b"digraph", "drawio": b"<?xml", "tikz": b"% Backpropagation diagram drawn by bpdiagram"}
+SUFFIX = {"tikz": "tex"}
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def test_every_template_renders_in_every_format(installed: Installed, tmp_path: 
     installed.run("render", *args, "-f", ",".join(FORMATS), "-o", "out", "-q", cwd=tmp_path)
     for name in names:
         for fmt in FORMATS:
-            data = (tmp_path / "out" / f"{name}.{fmt}").read_bytes()
+            data = (tmp_path / "out" / f"{name}.{SUFFIX.get(fmt, fmt)}").read_bytes()
             assert data.lstrip().startswith(MAGIC[fmt]), f"{name}.{fmt}"
 
 

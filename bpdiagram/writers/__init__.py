@@ -21,6 +21,7 @@ _MODULES: dict[str, str] = {
     "html": "bpdiagram.writers.html",
     "dot": "bpdiagram.writers.dot",
     "drawio": "bpdiagram.writers.drawio",
+    "tikz": "bpdiagram.writers.tikz",
 }
 
 

@@ -188,44 +188,61 @@ def _curve(c1: Point, c2: Point, p: Point) -> str:
     return f"C{_pt(c1)} {_pt(c2)} {_pt(p)}"
 
 
-def path_data(points: tuple[Point, ...], jumps: tuple[Jump, ...] = (), style: JumpStyle = "none") -> str:
-    """``M p0 C c1 c2 p1 …`` for a Bézier chain, with its ``jumps`` drawn in ``style``.
+Segment = tuple[str, tuple[Point, ...]]
+"""One piece of a drawn edge: ``("M", (p,))`` move, ``("C", (c1, c2, p))`` curve, or ``("A", (p_in, p_out, bulge))``
+a half-circle hop from ``p_in`` to ``p_out`` bulging towards the unit vector ``bulge``."""
+
+
+def path_segments(points: tuple[Point, ...], jumps: tuple[Jump, ...] = (),
+                  style: JumpStyle = "none") -> list[Segment]:
+    """The pieces that draw a Bézier chain with its ``jumps`` in ``style``; every vector writer formats these.
 
     A jump cuts the chain from ``jump.start`` to ``jump.end`` (split exactly
     at those parameters) and bridges the cut with a half-circle on the side of
     ``jump.bulge`` (``arc``) or leaves it open (``gap``).
     """
     if not points:
-        return ""
+        return []
     pieces = curves(points)
-    out = [f"M{_pt(points[0])}"]
+    out: list[Segment] = [("M", (points[0],))]
     at = PathPos(0, 0.0)
     for jump in sorted(jumps, key=lambda j: (j.start.curve, j.start.t)) if style != "none" else ():
         out += _pieces(pieces, at, jump.start)
         p_in = bezier_point(*pieces[jump.start.curve], jump.start.t)
         p_out = bezier_point(*pieces[jump.end.curve], jump.end.t)
-        if style in ("arc", "all"):
-            cx, cy = p_out[0] - p_in[0], p_out[1] - p_in[1]
-            radius = math.hypot(cx, cy) / 2
-            sweep = 1 if jump.bulge[0] * cy - jump.bulge[1] * cx > 0 else 0
-            out.append(f"A{num(radius)},{num(radius)} 0 0 {sweep} {_pt(p_out)}")
-        else:
-            out.append(f"M{_pt(p_out)}")
+        out.append(("A", (p_in, p_out, jump.bulge)) if style in ("arc", "all") else ("M", (p_out,)))
         at = jump.end
     out += _pieces(pieces, at, PathPos(len(pieces) - 1, 1.0))
+    return out
+
+
+def path_data(points: tuple[Point, ...], jumps: tuple[Jump, ...] = (), style: JumpStyle = "none") -> str:
+    """``M p0 C c1 c2 p1 …`` for a Bézier chain, with its ``jumps`` drawn in ``style`` (see ``path_segments``)."""
+    out = []
+    for op, pts in path_segments(points, jumps, style):
+        if op == "M":
+            out.append(f"M{_pt(pts[0])}")
+        elif op == "C":
+            out.append(_curve(*pts))
+        else:
+            (x0, y0), p_out, bulge = pts
+            cx, cy = p_out[0] - x0, p_out[1] - y0
+            radius = math.hypot(cx, cy) / 2
+            sweep = 1 if bulge[0] * cy - bulge[1] * cx > 0 else 0
+            out.append(f"A{num(radius)},{num(radius)} 0 0 {sweep} {_pt(p_out)}")
     return " ".join(out)
 
 
-def _pieces(pieces: list[tuple[Point, Point, Point, Point]], start: PathPos, end: PathPos) -> list[str]:
-    """``C`` commands drawing the chain from ``start`` to ``end`` (partial pieces split exactly)."""
-    out = []
+def _pieces(pieces: list[tuple[Point, Point, Point, Point]], start: PathPos, end: PathPos) -> list[Segment]:
+    """``C`` segments drawing the chain from ``start`` to ``end`` (partial pieces split exactly)."""
+    out: list[Segment] = []
     for i in range(start.curve, end.curve + 1):
         t0 = start.t if i == start.curve else 0.0
         t1 = end.t if i == end.curve else 1.0
         if t1 <= t0:
             continue
         _, c1, c2, p = sub_bezier(*pieces[i], t0, t1)
-        out.append(_curve(c1, c2, p))
+        out.append(("C", (c1, c2, p)))
     return out
 
 
@@ -281,16 +298,19 @@ def _stroke(parent: ET.Element, d: str, style: EdgeStyle) -> None:
     ET.SubElement(parent, "path", attrs)
 
 
-def _head(parent: ET.Element, base: Point, tip: Point, style: EdgeStyle, background: str) -> None:
-    """The arrowhead of ``style`` from ``base`` to ``tip`` (yEd's shapes, drawn by hand)."""
+def head_points(base: Point, tip: Point, head: str) -> tuple[Point, Point, Point]:
+    """The corners (left, tip, right) of arrowhead ``head`` from ``base`` to ``tip`` (yEd's shapes, drawn by hand)."""
     dx, dy = tip[0] - base[0], tip[1] - base[1]
     length = math.hypot(dx, dy) or 1.0
     ux, uy = dx / length, dy / length
-    spread = {"standard": 0.42, "delta": 0.5, "white_delta": 0.45, "plain": 0.5}.get(style.head, 0.45)
+    spread = {"standard": 0.42, "delta": 0.5, "white_delta": 0.45, "plain": 0.5}.get(head, 0.45)
     half = length * spread
-    left = (base[0] - uy * half, base[1] + ux * half)
-    right = (base[0] + uy * half, base[1] - ux * half)
-    pts = " ".join(f"{num(p[0])},{num(p[1])}" for p in (left, tip, right))
+    return (base[0] - uy * half, base[1] + ux * half), tip, (base[0] + uy * half, base[1] - ux * half)
+
+
+def _head(parent: ET.Element, base: Point, tip: Point, style: EdgeStyle, background: str) -> None:
+    """The arrowhead of ``style`` from ``base`` to ``tip``: open for ``plain``, else filled."""
+    pts = " ".join(f"{num(p[0])},{num(p[1])}" for p in head_points(base, tip, style.head))
     if style.head == "plain":
         ET.SubElement(parent, "polyline", {"points": pts, "fill": "none", "stroke": style.color,
                                            "stroke-width": num(style.width), "stroke-linejoin": "miter"})
