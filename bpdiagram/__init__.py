@@ -2,7 +2,7 @@
 
 The pipeline is visible in the sub-packages: ``spec`` (read and validate) →
 ``model`` (the op catalogue and the typed graph) → ``layout`` (once per diagram) →
-``writers`` (svg, png, graphml, pdf, html, dot, drawio) → ``cli``. The small public API::
+``writers`` (svg, png, graphml, pdf, html, dot, drawio, tikz) → ``cli``. The small public API::
 
     import bpdiagram
     bpdiagram.templates()                      # {'two-layer-binary': '2 → 4 tanh → …', …}
@@ -11,6 +11,9 @@ The pipeline is visible in the sub-packages: ``spec`` (read and validate) →
     d.save("figs/my-net.pdf")                  # the format from the suffix
     print(d.listing.text)                      # the forward and backward pass as Python (bpdiagram code)
     bpdiagram.from_torch(model, loss="bce", input=x, weights=True)   # an nn.Sequential's diagram
+
+In course notes: ``extensions = ["bpdiagram.sphinx"]`` (Sphinx, Jupyter Book), ``plugins: [bpdiagram]``
+(MkDocs), ``%load_ext bpdiagram`` then ``%%bpdiagram`` cells (Jupyter), ``-f tikz`` (LaTeX).
 
 Importing ``bpdiagram`` is light: graphviz loads on the first
 ``load``/``template``, numpy when numbers are needed, and networkx only when a
@@ -82,6 +85,13 @@ def templates() -> dict[str, str]:
     from bpdiagram.template_files import template_description, template_names
 
     return {n: template_description(n) for n in template_names()}
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext bpdiagram`` in Jupyter or IPython: registers the ``%%bpdiagram`` cell magic."""
+    from bpdiagram.magic import load_ipython_extension as register
+
+    register(ipython)
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,184 @@
+"""One diagram inside someone else's document: what the Sphinx directive, the MkDocs plugin and the
+Jupyter magic share.
+
+Each of them reads a spec (inline text or a file), a few options, and puts the
+picture into a page. The spec is read, validated and drawn here, once, so the
+three speak the same options and report the same located errors; each host
+then only says where the picture goes and how its warnings are shown.
+
+A picture's ``key`` is a digest of the spec's text, the options and
+bpdiagram's version: hosts name their cached files by it, so a picture is
+drawn again only when one of those changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from bpdiagram import __version__
+from bpdiagram.errors import BpdiagramError, SpecError
+
+if TYPE_CHECKING:
+    from bpdiagram.diagram import Diagram
+
+EmbedFormat = Literal["svg", "png"]
+EMBED_FORMATS: tuple[EmbedFormat, ...] = ("svg", "png")
+
+
+@dataclass(frozen=True)
+class EmbedOptions:
+    """The options every host takes (the CLI's names): which part to draw and how the page shows it."""
+
+    backprop_to: int | None = None
+    show: str | None = None
+    """Edge kinds, comma-separated (``forward,backward``)."""
+    values: bool | None = None
+    """Numbers on the nodes; None: exactly when the spec has ``values:``."""
+    alt: str | None = None
+    """The picture's text alternative; None: the spec's title."""
+    format: EmbedFormat = "svg"
+    theme: str = "default"
+    extra: tuple[tuple[str, str], ...] = field(default=())
+    """Further ``Diagram`` options by name, as text (``shapes``, ``memory``, ``gradient_flow``)."""
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A drawn diagram: its bytes in ``format``, the text alternative, and the key of its inputs."""
+
+    data: bytes
+    format: EmbedFormat
+    alt: str
+    key: str
+    title: str
+
+    @property
+    def filename(self) -> str:
+        """``bpdiagram-<key>.svg``: a name that changes exactly when the picture may."""
+        return f"bpdiagram-{self.key}.{self.format}"
+
+    @property
+    def mime(self) -> str:
+        """The picture's media type."""
+        return "image/svg+xml" if self.format == "svg" else "image/png"
+
+
+EXTRA_OPTIONS = ("shapes", "memory", "gradient-flow", "jumps", "batch", "dtype")
+"""Drawing options a page may set beyond the common ones, by their CLI names."""
+OPTION_NAMES = ("backprop-to", "show", "values", "alt", "format", "theme", *EXTRA_OPTIONS)
+
+
+def options_from(given: dict[str, str | None]) -> EmbedOptions:
+    """Options from a host's ``name → text`` (CLI names; ``_`` and ``-`` alike; None or "" for a bare flag).
+
+    An unknown name, a layer that is not a number, a format pages cannot show: one ``BpdiagramError``.
+    """
+    common: dict[str, str] = {}
+    extra: list[tuple[str, str]] = []
+    for raw, value in given.items():
+        name = raw.strip().lower().replace("_", "-")
+        text = "" if value is None else str(value)
+        if name in EXTRA_OPTIONS:
+            extra.append((name.replace("-", "_"), text))
+        elif name in OPTION_NAMES:
+            common[name] = text
+        else:
+            raise BpdiagramError(f"unknown option {raw!r}; valid options: {', '.join(OPTION_NAMES)}")
+    backprop_to = None
+    if "backprop-to" in common:
+        if not common["backprop-to"].strip().isdigit():
+            raise BpdiagramError(f"backprop-to must be a layer number (got {common['backprop-to']!r})")
+        backprop_to = int(common["backprop-to"])
+    values = None
+    if "values" in common:
+        flag = _flag(common["values"])
+        if not isinstance(flag, bool):
+            raise BpdiagramError(f"values must be true or false (got {common['values']!r})")
+        values = flag
+    return EmbedOptions(backprop_to=backprop_to, show=common.get("show") or None, values=values,
+                        alt=common.get("alt") or None, format=check_format(common.get("format") or "svg"),
+                        theme=common.get("theme") or "default", extra=tuple(sorted(extra)))
+
+
+def check_format(value: str) -> EmbedFormat:
+    """``value`` as an embeddable format, or a ``BpdiagramError`` naming the valid ones."""
+    name = value.strip().lower()
+    for fmt in EMBED_FORMATS:
+        if name == fmt:
+            return fmt
+    raise BpdiagramError(f"unknown format {value!r}; pages take {' or '.join(EMBED_FORMATS)}")
+
+
+def spec_source(text: str, *, base: Path, file: str) -> tuple[str, str, Path | None]:
+    """The spec's text and its name in messages, from a block's content: a spec, or ``file: PATH``.
+
+    ``PATH`` is read relative to ``base``; the third value is the file read (for hosts that watch it).
+    """
+    stripped = text.strip()
+    if stripped.startswith("file:") and "\n" not in stripped:
+        name = stripped[len("file:"):].strip().strip("'\"")
+        if not name:
+            raise SpecError("'file:' needs the path of a spec file", file=file, line=1)
+        path = (base / name) if not Path(name).is_absolute() else Path(name)
+        return read_text(path, name), name, path
+    return text, file, None
+
+
+def read_text(path: Path, name: str) -> str:
+    """The text of spec file ``path`` (``name`` in messages), with the checks every spec file gets."""
+    from bpdiagram.spec.load import decode_spec, read_spec_bytes
+
+    return decode_spec(read_spec_bytes(path, name), name)
+
+
+def diagram_of(text: str, *, file: str, options: EmbedOptions, name: str = "diagram") -> Diagram:
+    """The diagram of spec ``text`` with ``options``; every fault is a located ``BpdiagramError``."""
+    from bpdiagram.diagram import Diagram
+
+    extra = {key: _flag(value) for key, value in options.extra}
+    diagram = Diagram.from_text(text, file=file, name=name, theme=options.theme, values=options.values, **extra)
+    if options.backprop_to is not None or options.show is not None:
+        diagram = diagram.with_options(backprop_to=options.backprop_to, show=options.show)
+    return diagram
+
+
+def draw(text: str, *, file: str, options: EmbedOptions) -> Picture:
+    """Spec ``text`` drawn as ``options.format``; errors are ``BpdiagramError`` with the spec's file and line."""
+    diagram = diagram_of(text, file=file, options=options)
+    title = diagram.spec.title or ""
+    alt = options.alt or (f"Backpropagation diagram: {title}" if title else "Backpropagation diagram")
+    return Picture(diagram.render(options.format), options.format, alt, picture_key(text, options), title)
+
+
+def picture_key(text: str, options: EmbedOptions) -> str:
+    """A digest of everything the picture depends on: spec text, options, bpdiagram's version."""
+    blob = json.dumps([__version__, text, options.backprop_to, options.show, options.values, options.format,
+                       options.theme, list(options.extra)], ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def shifted(exc: BpdiagramError, offset: int, file: str | None = None) -> str:
+    """``exc``'s message with its spec line moved ``offset`` lines down (a spec inside a page starts lower).
+
+    ``file`` replaces the spec's name (the page's, for an inline spec).
+    """
+    if isinstance(exc, SpecError):
+        line = exc.line + offset if exc.line is not None else None
+        return str(SpecError(exc.reason, file=file or exc.file, line=line, key=exc.key))
+    return str(exc)
+
+
+def _flag(value: str) -> object:
+    """An option's text as the value ``Diagram`` takes: yes/no as booleans, numbers as ints."""
+    low = value.strip().lower()
+    if low in ("", "true", "yes", "on", "1"):
+        return True
+    if low in ("false", "no", "off", "0"):
+        return False
+    if low.isdigit():
+        return int(low)
+    return value.strip()
