@@ -45,7 +45,8 @@ log = logging.getLogger("mkdocs.plugins.bpdiagram")
 ASSETS = "assets/bpdiagram"
 """Where in the site the pictures go."""
 
-_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[^\s`{]*)(?P<info>[^\n]*)\n", re.MULTILINE)
+_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[^\s`{]*)(?P<info>[^\n]*)\n",
+                    re.MULTILINE)
 """The opening line of any fenced block: other blocks are skipped whole, so a ``bpdiagram`` fence shown
 inside a Markdown example stays text."""
 _OPTION = re.compile(r"""([A-Za-z][\w-]*)(?:=("[^"]*"|'[^']*'|[^\s"']+))?""")
