@@ -51,7 +51,8 @@ def svg_raster(d: Diagram) -> np.ndarray:
 
 def mask(img: np.ndarray, color: str, tolerance: int = 24) -> np.ndarray:
     rgb = np.array([int(color[i:i + 2], 16) for i in (1, 3, 5)])
-    return np.abs(img - rgb).max(axis=2) <= tolerance
+    close: np.ndarray = np.abs(img - rgb).max(axis=2) <= tolerance
+    return close
 
 
 def grow(m: np.ndarray, r: int) -> np.ndarray:
