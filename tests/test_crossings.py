@@ -6,10 +6,12 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from itertools import pairwise
+from typing import Any
 
 import pytest
 
-from bpdiagram.layout.crossings import JUMP_RADIUS, find_crossings, plan_jumps
+from bpdiagram import Diagram
+from bpdiagram.layout.crossings import BULK_LINES, JUMP_RADIUS, find_crossings, plan_jumps
 from bpdiagram.layout.geometry import bezier_point
 from bpdiagram.layout.quality import measure
 from bpdiagram.layout.scene import Crossing, Jump, PathPos
@@ -227,3 +229,37 @@ def test_data_jumps_count_what_is_drawn_and_match_the_graphml_crossings(style: s
     boxes, lines = read(graphml.render(s))
     assert len(graphml_crossings(boxes, lines)) == 1 == measure(s).crossings
     assert measure(s).jumps == sum(hops.values())
+
+
+@pytest.mark.parametrize("build", [
+    lambda: Diagram.template("three-layer-elementwise").layout,
+    lambda: Diagram.template("two-layer-binary").layout,
+    lambda: Diagram.load({"input": 8, "layers": [{"size": 8, "activation": "tanh"}, {"size": 8, "activation": "tanh"},
+                                                 {"size": 1, "activation": "sigmoid"}],
+                          "loss": "bce", "diagram": {"view": "elementwise"}}).layout,
+], ids=["three-layer-elementwise", "two-layer-binary", "elementwise-8-8-8-1"])
+def test_numpy_search_finds_the_same_crossings_as_the_plain_one(build: Any) -> None:
+    """Big diagrams find their short lines' crossings with numpy (``BULK_LINES``): the same Crossings, exactly."""
+    scene = build()
+    plain = find_crossings(scene.edges, scene.nodes, bulk=False)
+    assert find_crossings(scene.edges, scene.nodes, bulk=True) == plain
+    assert plain == scene.crossings or len(scene.edges) < BULK_LINES
+
+
+def test_numpy_search_on_hand_made_crossings() -> None:
+    """Shared nodes, touching and collinear lines, arrowheads, equal slopes: numpy's answer is the plain one's."""
+    nodes = [box("A", 0, 0), box("B", 300, 300), box("C", 0, 300), box("D", 300, 0), box("H", 100, 100),
+             box("K", 100, 100)]
+    cases = [
+        [line("e0", "A", "B", (20, 20), (60, 300)), line("e1", "C", "D", (0, 200), (300, 150))],
+        [line("e0", "A", "B", (40, 40), (240, 240)), line("e1", "C", "D", (40, 240), (240, 40), head=True)],
+        [line("e0", "A", "H", (40, 30), (122, 99)), line("e1", "B", "H", (250, 30), (118, 99)),
+         line("e2", "B", "K", (250, 30), (118, 99), kind="cache")],
+        [line("e0", "H", "D", (105, 130), (180, 300), head=True), line("e1", "H", "C", (135, 130), (160, 300))],
+        [line("e0", "A", "B", (40, 50), (300, 50)), line("e1", "C", "D", (40, 60), (300, 60)),
+         line("e2", "A", "D", (100, 50), (200, 50)), line("e3", "C", "B", (150, 90), (150, 61), head=True),
+         line("e4", "C", "B", (150, 0), (152, 300), kind="backward"),
+         curve("e5", "A", "D", ((0, 0), (100, 300), (200, -100), (300, 200)))],
+    ]
+    for edges in cases:
+        assert find_crossings(edges, nodes, bulk=True) == find_crossings(edges, nodes, bulk=False)

@@ -34,6 +34,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from itertools import repeat
+from typing import Any
 
 from bpdiagram.layout.geometry import bezier_point, curves, is_straight
 from bpdiagram.layout.scene import Crossing, EdgeRoute, Jump, NodeBox, PathPos, Point
@@ -260,32 +262,185 @@ def _overlapping_pairs(lines: Sequence[DrawnLine]) -> list[tuple[int, int]]:
     return pairs
 
 
-def find_crossings(edges: Sequence[EdgeRoute], nodes: Sequence[NodeBox]) -> tuple[Crossing, ...]:
-    """Every crossing between ``edges``, each with the edge that jumps (``over``) chosen by the jump rule."""
+BULK_LINES = 300
+"""From this many lines on, the crossings of the short straight ones (a chord and an arrowhead at most: the
+element-wise view's weights) are found with numpy, all pairs at once (``_bulk_crossings``); the same numbers
+come out, since every quantity is computed with the same float operations in the same order."""
+
+
+def find_crossings(edges: Sequence[EdgeRoute], nodes: Sequence[NodeBox], *,
+                   bulk: bool | None = None) -> tuple[Crossing, ...]:
+    """Every crossing between ``edges``, each with the edge that jumps (``over``) chosen by the jump rule.
+
+    ``bulk`` forces numpy's search for the short lines on or off (None: from ``BULK_LINES`` lines on).
+    """
     boxes = {n.id: n for n in nodes}
     lines = [drawn_line(e) for e in edges]
     bent = [not is_straight_line(e) for e in edges]
     out: list[Crossing] = []
-    for i, j in _overlapping_pairs(lines):
-        a, b = lines[i], lines[j]
-        for hit in _pair_hits(a, b, _shared(a.edge, b.edge, boxes)):
-            slope_a, slope_b = _slope(hit.seg_a), _slope(hit.seg_b)
-            # the flatter one jumps; equally steep: the later-drawn one (b)
-            a_first = slope_a < slope_b - 1e-9
-            fit_a, fit_b = _fits(a, hit.seg_a, hit.u), _fits(b, hit.seg_b, hit.v)
-            if a_first and not fit_a and fit_b:
-                a_first = False
-            elif not a_first and not fit_b and fit_a:
-                a_first = True
-            over, under = (a, b) if a_first else (b, a)
-            seg, t = (hit.seg_a, hit.u) if a_first else (hit.seg_b, hit.v)
-            # lines of one kind from one node (or into one) meet where one branches off their shared run,
-            # a bus: no jump there
-            branch = a.edge.kind == b.edge.kind and (a.edge.source == b.edge.source or a.edge.target == b.edge.target)
-            needs = (a.edge.kind != b.edge.kind or bent[i] or bent[j]) and not branch
-            out.append(Crossing(over.edge.id, under.edge.id, (round(hit.point[0], 2), round(hit.point[1], 2)),
-                                round(seg.s0 + seg.length * t, 3), needs))
+    if bulk if bulk is not None else len(lines) >= BULK_LINES:
+        pairs = _bulk_crossings(lines, bent, boxes, out)
+    else:
+        pairs = _overlapping_pairs(lines)
+    for i, j in pairs:
+        out += _pair_crossings(lines[i], lines[j], bent[i] or bent[j], boxes)
     return tuple(sorted(out, key=lambda c: (c.over, c.at_length, c.under)))
+
+
+def _pair_crossings(a: DrawnLine, b: DrawnLine, bent: bool, boxes: dict[str, NodeBox]) -> list[Crossing]:
+    """The crossings of lines ``a`` and ``b`` (``b`` drawn later), the jump rule applied; ``bent``: either is."""
+    out: list[Crossing] = []
+    for hit in _pair_hits(a, b, _shared(a.edge, b.edge, boxes)):
+        slope_a, slope_b = _slope(hit.seg_a), _slope(hit.seg_b)
+        # the flatter one jumps; equally steep: the later-drawn one (b)
+        a_first = slope_a < slope_b - 1e-9
+        fit_a, fit_b = _fits(a, hit.seg_a, hit.u), _fits(b, hit.seg_b, hit.v)
+        if a_first and not fit_a and fit_b:
+            a_first = False
+        elif not a_first and not fit_b and fit_a:
+            a_first = True
+        over, under = (a, b) if a_first else (b, a)
+        seg, t = (hit.seg_a, hit.u) if a_first else (hit.seg_b, hit.v)
+        # lines of one kind from one node (or into one) meet where one branches off their shared run,
+        # a bus: no jump there
+        branch = a.edge.kind == b.edge.kind and (a.edge.source == b.edge.source or a.edge.target == b.edge.target)
+        needs = (a.edge.kind != b.edge.kind or bent) and not branch
+        out.append(Crossing(over.edge.id, under.edge.id, (round(hit.point[0], 2), round(hit.point[1], 2)),
+                            round(seg.s0 + seg.length * t, 3), needs))
+    return out
+
+
+def _bulk_crossings(lines: Sequence[DrawnLine], bent: Sequence[bool], boxes: dict[str, NodeBox],
+                    out: list[Crossing]) -> list[tuple[int, int]]:
+    """``find_crossings`` for the pairs of short lines, with numpy: adds their crossings to ``out``.
+
+    Returns the other overlapping pairs (a longer line, or two hits in one pair), for the plain search.
+    Each step is ``_pair_hits``'s and ``_pair_crossings``' (the same bounding-box tests, the same
+    intersection formula, the same jump rule) on arrays, so the crossings are the same floats.
+    """
+    import numpy as np  # only big diagrams come here; the others never load numpy
+
+    pi, pj = _bulk_pairs(np, lines)
+    short = np.array([len(line.segments) <= 2 for line in lines], dtype=bool)
+    both = short[pi] & short[pj]
+    rest = list(zip(pi[~both].tolist(), pj[~both].tolist(), strict=True))
+    pi, pj = pi[both], pj[both]
+    ends = _LineEnds.of(np, lines, boxes)
+    chords = [_chords(np, lines, 0), _chords(np, lines, 1)]
+    found = [(ka, kb, *_chord_hits(np, chords[ka], chords[kb], pi, pj, ends)) for ka in (0, 1) for kb in (0, 1)]
+    count = sum(hits[0].astype(int) for _, _, *hits in found)
+    rest += zip(pi[count > 1].tolist(), pj[count > 1].tolist(), strict=True)  # two hits: SAME_POINT decides
+    room = JUMP_RADIUS + END_CLEARANCE
+    ids = [line.edge.id for line in lines]
+    plen = np.array([line.path_length for line in lines])
+    kind, bent_arr = ends.kind, np.array(bent, dtype=bool)
+    for ka, kb, ok, u, v, px, py in found:  # in _pair_hits' order of chords (one hit a pair here)
+        keep = ok & (count == 1)
+        i, j = pi[keep], pj[keep]
+        sa, sb = chords[ka], chords[kb]
+        s_a = sa["s0"][i] + sa["len"][i] * u[keep]
+        s_b = sb["s0"][j] + sb["len"][j] * v[keep]
+        fit_a = ~sa["head"][i] & (room <= s_a) & (s_a <= plen[i] - room)
+        fit_b = ~sb["head"][j] & (room <= s_b) & (s_b <= plen[j] - room)
+        a_first = sa["slope"][i] < sb["slope"][j] - 1e-9
+        a_first = (a_first & ~(~fit_a & fit_b)) | (~a_first & ~fit_b & fit_a)
+        branch = (kind[i] == kind[j]) & ((ends.src[i] == ends.src[j]) | (ends.tgt[i] == ends.tgt[j]))
+        needs = ((kind[i] != kind[j]) | bent_arr[i] | bent_arr[j]) & ~branch
+        at = zip(map(round, px[keep].tolist(), repeat(2)), map(round, py[keep].tolist(), repeat(2)), strict=True)
+        out += map(Crossing, map(ids.__getitem__, np.where(a_first, i, j).tolist()),
+                   map(ids.__getitem__, np.where(a_first, j, i).tolist()), at,
+                   map(round, np.where(a_first, s_a, s_b).tolist(), repeat(3)), needs.tolist())
+    return rest
+
+
+def _bulk_pairs(np: Any, lines: Sequence[DrawnLine]) -> tuple[Any, Any]:
+    """Index arrays of the pairs i < j of lines whose boxes overlap or touch (``_overlapping_pairs``' pairs)."""
+    n = len(lines)
+    bbox = np.array([line.bbox for line in lines], dtype=float).reshape(n, 4)
+    ii, jj = [np.zeros(0, dtype=int)], [np.zeros(0, dtype=int)]
+    for lo in range(0, n, 256):  # a block of rows at a time: 256 × n booleans
+        a = bbox[lo:lo + 256, None, :]
+        meet = ~((bbox[None, :, 0] > a[..., 2]) | (bbox[None, :, 2] < a[..., 0]) |
+                 (bbox[None, :, 3] < a[..., 1]) | (bbox[None, :, 1] > a[..., 3]))
+        meet &= np.arange(n)[None, :] > np.arange(lo, lo + len(a))[:, None]
+        i, j = np.nonzero(meet)
+        ii.append(i + lo)
+        jj.append(j)
+    return np.concatenate(ii), np.concatenate(jj)
+
+
+@dataclass(frozen=True)
+class _LineEnds:
+    """Per line, as arrays: its two nodes (codes, ``no_box`` for none) and its kind; per node its padded box."""
+
+    src: Any
+    tgt: Any
+    kind: Any
+    has_box: Any
+    box: Any
+    """x0, y0, x1, y1 of each node's box grown by ``SHARED_NODE_PAD`` (rows), and a last row for none."""
+    no_box: int
+
+    @classmethod
+    def of(cls, np: Any, lines: Sequence[DrawnLine], boxes: dict[str, NodeBox]) -> _LineEnds:
+        names = sorted({name for line in lines for name in (line.edge.source, line.edge.target)})
+        code = {name: k for k, name in enumerate(names)}
+        kinds = {k: c for c, k in enumerate(sorted({line.edge.kind for line in lines}))}
+        pad = SHARED_NODE_PAD
+        rows = [(b.x - pad, b.y - pad, b.x + b.w + pad, b.y + b.h + pad) if b else (0.0, 0.0, 0.0, 0.0)
+                for b in (boxes.get(name) for name in names)]
+        return cls(np.array([code[line.edge.source] for line in lines], dtype=int),
+                   np.array([code[line.edge.target] for line in lines], dtype=int),
+                   np.array([kinds[line.edge.kind] for line in lines], dtype=int),
+                   np.array([name in boxes for name in names] + [False], dtype=bool),
+                   np.array([*rows, (0.0, 0.0, 0.0, 0.0)], dtype=float).reshape(len(names) + 1, 4), len(names))
+
+    def near(self, node: Any, px: Any, py: Any) -> Any:
+        """``_near`` of each point to its node's box (False for ``no_box``)."""
+        b = self.box[node]
+        return self.has_box[node] & (b[:, 0] <= px) & (px <= b[:, 2]) & (b[:, 1] <= py) & (py <= b[:, 3])
+
+
+def _chords(np: Any, lines: Sequence[DrawnLine], k: int) -> dict[str, Any]:
+    """Chord ``k`` of every line as arrays: present, ends, box, start along the line, length, slope, arrowhead."""
+    segs = [line.segments[k] if len(line.segments) > k else None for line in lines]
+    ok = [s is not None for s in segs]
+    real = [s if s is not None else Segment((0.0, 0.0), (0.0, 0.0), 0, 0.0, 1.0, 0.0) for s in segs]
+    out: dict[str, Any] = {
+        "ok": np.array(ok, dtype=bool),
+        "ax": np.array([s.a[0] for s in real], dtype=float), "ay": np.array([s.a[1] for s in real], dtype=float),
+        "bx": np.array([s.b[0] for s in real], dtype=float), "by": np.array([s.b[1] for s in real], dtype=float),
+        "s0": np.array([s.s0 for s in real], dtype=float), "len": np.array([s.length for s in real], dtype=float),
+        "slope": np.array([_slope(s) for s in real], dtype=float),
+        "head": np.array([s.curve >= line.pieces for s, line in zip(real, lines, strict=True)], dtype=bool),
+    }
+    out["x0"], out["x1"] = np.minimum(out["ax"], out["bx"]), np.maximum(out["ax"], out["bx"])
+    out["y0"], out["y1"] = np.minimum(out["ay"], out["by"]), np.maximum(out["ay"], out["by"])
+    return out
+
+
+def _chord_hits(np: Any, sa: dict[str, Any], sb: dict[str, Any], pi: Any, pj: Any,
+                ends: _LineEnds) -> tuple[Any, Any, Any, Any, Any]:
+    """``_pair_hits`` for one chord of each line of the pairs (pi, pj): which count, u, v and the point."""
+    ok = sa["ok"][pi] & sb["ok"][pj]
+    ok &= ~((sb["x1"][pj] < sa["x0"][pi]) | (sb["x0"][pj] > sa["x1"][pi]) |
+            (sb["y1"][pj] < sa["y0"][pi]) | (sb["y0"][pj] > sa["y1"][pi]))
+    x1, y1, x2, y2 = sa["ax"][pi], sa["ay"][pi], sa["bx"][pi], sa["by"][pi]
+    x3, y3, x4, y4 = sb["ax"][pj], sb["ay"][pj], sb["bx"][pj], sb["by"][pj]
+    dx1, dy1, dx2, dy2 = x2 - x1, y2 - y1, x4 - x3, y4 - y3  # _intersect's formula, operation for operation
+    den = dx1 * dy2 - dy1 * dx2
+    ok &= np.abs(den) >= 1e-12
+    den = np.where(ok, den, 1.0)
+    ex, ey = x3 - x1, y3 - y1
+    u = (ex * dy2 - ey * dx2) / den
+    v = (ex * dy1 - ey * dx1) / den
+    ok &= (u >= 0.0) & (u < 1.0) & (v >= 0.0) & (v < 1.0)
+    px, py = x1 + (x2 - x1) * u, y1 + (y2 - y1) * u
+    a_src, a_tgt, b_src, b_tgt = ends.src[pi], ends.tgt[pi], ends.src[pj], ends.tgt[pj]
+    shared_src = np.where((a_src == b_src) | (a_src == b_tgt), a_src, ends.no_box)
+    shared_tgt = np.where((a_tgt == b_src) | (a_tgt == b_tgt), a_tgt, ends.no_box)
+    ok &= ~(ends.near(shared_src, px, py) | ends.near(shared_tgt, px, py))
+    return ok, u, v, px, py
 
 
 def _position(line: DrawnLine, s: float) -> tuple[PathPos, Point, Point]:

@@ -45,8 +45,7 @@ def finish(title: str, title_text: TextBlock, nodes: list[NodeBox], routes: list
     width = max(content_width, title_text.width + 2 * MARGIN)
     legend, box, height = legend_below(routes, content_bottom, width)
     return Scene(title, title_text, round(width, 2), round(height, 2), bands, tuple(nodes), tuple(routes),
-                 legend, box, crossings, plan_jumps(routes, [c for c in crossings if c.needs_jump]), jump_style,
-                 every_jump=plan_jumps(routes, crossings))
+                 legend, box, crossings, plan_jumps(routes, [c for c in crossings if c.needs_jump]), jump_style)
 
 
 def legend_below(routes: Sequence[EdgeRoute], content_bottom: float,

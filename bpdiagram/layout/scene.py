@@ -212,14 +212,24 @@ class Scene:
     """How writers that can draw jumps draw them: ``arc``, ``gap``, ``none`` (plain crossings) or ``all``
     (an arc on every crossing, the rule ignored)."""
     theme: Theme = "default"
-    every_jump: tuple[Jump, ...] = ()
-    """A jump on every crossing, the jump rule ignored (``jump_style`` ``all``)."""
+    all_jumps: tuple[Jump, ...] | None = None
+    """A jump on every crossing, the jump rule ignored (``jump_style`` ``all``); None: planned from
+    ``crossings`` when asked for (``every_jump``), since only ``--jumps all`` draws them."""
     flow: FlowStrip | None = None
     """The gradient-flow strip (``--gradient-flow``), None when not asked for."""
     code: Listing | None = None
     """The module ``bpdiagram code`` writes, for writers that show it beside the picture (HTML, ``--code``)."""
     wrap: int = 0
     """Layers per tier when the network is drawn in tiers (``layout.tiers``); 0 when it is not."""
+
+    @property
+    def every_jump(self) -> tuple[Jump, ...]:
+        """A jump on every crossing (``all_jumps``, or planned now from ``crossings``)."""
+        if self.all_jumps is not None:
+            return self.all_jumps
+        from bpdiagram.layout.crossings import plan_jumps  # crossings builds on this module's types
+
+        return plan_jumps(self.edges, self.crossings)
 
     @property
     def drawn_jumps(self) -> tuple[Jump, ...]:

@@ -60,8 +60,7 @@ def only(scene: Scene, *, bands: frozenset[Band], kinds: frozenset[EdgeKind]) ->
     return dataclasses.replace(scene, nodes=nodes, edges=edges, bands=tuple(b for b in scene.bands
                                                                              if b.band in present),
                                legend=legend, legend_box=_legend_box(scene, legend), crossings=crossings,
-                               jumps=plan_jumps(edges, [c for c in crossings if c.needs_jump]),
-                               every_jump=plan_jumps(edges, crossings),
+                               jumps=plan_jumps(edges, [c for c in crossings if c.needs_jump]), all_jumps=None,
                                flow=scene.flow if "backward" in bands else None)
 
 

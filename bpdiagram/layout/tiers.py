@@ -158,7 +158,7 @@ def stack(scenes: list[Scene], *, title: str, wrap: int) -> Scene:
     first = scenes[0]
     return Scene(title, title_text, round(width, 2), round(height, 2), tuple(bands), tuple(nodes), tuple(edges),
                  legend, box, tuple(crossings), tuple(jumps), first.jump_style, first.theme, wrap=wrap,
-                 every_jump=tuple(every_jump))
+                 all_jumps=tuple(every_jump))
 
 
 def _moved_edge(e: EdgeRoute, down: Callable[[Point], Point], edge_id: Callable[[str], str]) -> EdgeRoute:

@@ -30,10 +30,12 @@ root ``0``, the default layer ``1``, then vertices and edges with an
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from bpdiagram.layout.overlays import AXIS_X
 from bpdiagram.layout.scene import EdgeRoute, FlowStrip, NodeBox, Point, Scene
@@ -163,27 +165,69 @@ def edge_order(scene: Scene) -> list[EdgeRoute]:
         return list(scene.edges)
     left = set(before) | set(later)  # only edges in a jump move, among the places such edges hold
     slots = sorted(index[e] for e in left)
-    head: list[str] = []
-    tail: list[str] = []
-    while left:
-        sources = [e for e in left if not before.get(e, set()) & left]
-        if sources:
-            pick = min(sources, key=index.__getitem__)
-            head.append(pick)
-        else:
-            sinks = [e for e in left if not later.get(e, set()) & left]
-            if sinks:
-                pick = max(sinks, key=index.__getitem__)
-                tail.append(pick)
-            else:
-                pick = max(left, key=lambda e: (len(later.get(e, set()) & left) - len(before.get(e, set()) & left),
-                                                -index[e]))
-                head.append(pick)
-        left.discard(pick)
+    head, tail = _eades_lin_smyth(left, before, later, index)
     order = list(scene.edges)
     for slot, edge_id in zip(slots, head + tail[::-1], strict=True):
         order[slot] = scene.edges[index[edge_id]]
     return order
+
+
+def _eades_lin_smyth(left: set[str], before: dict[str, set[str]], later: dict[str, set[str]],
+                     index: dict[str, int]) -> tuple[list[str], list[str]]:
+    """``edge_order``'s heuristic: repeatedly take the first source (to ``head``), else the last sink (to
+    ``tail``), else the edge with the most later minus earlier neighbours (to ``head``), among those ``left``.
+
+    The counts of earlier and later neighbours still left are kept up to date, and each kind of pick comes
+    from a heap (stale entries skipped), so a diagram with a million crossings orders in well under a second.
+    """
+    n_before = {e: len(before.get(e, set()) & left) for e in left}
+    n_later = {e: len(later.get(e, set()) & left) for e in left}
+    sources = [index[e] for e in left if n_before[e] == 0]
+    sinks = [-index[e] for e in left if n_later[e] == 0]
+    balance = [(n_before[e] - n_later[e], index[e]) for e in left]  # the max of (later − earlier, −index)
+    heapq.heapify(sources)
+    heapq.heapify(sinks)
+    heapq.heapify(balance)
+    edge_at = {index[e]: e for e in left}
+    head: list[str] = []
+    tail: list[str] = []
+
+    def take(pick: str) -> None:
+        left.discard(pick)
+        for b in later.get(pick, ()):
+            if b in left:
+                n_before[b] -= 1
+                if n_before[b] == 0:
+                    heapq.heappush(sources, index[b])
+                heapq.heappush(balance, (n_before[b] - n_later[b], index[b]))
+        for a in before.get(pick, ()):
+            if a in left:
+                n_later[a] -= 1
+                if n_later[a] == 0:
+                    heapq.heappush(sinks, -index[a])
+                heapq.heappush(balance, (n_before[a] - n_later[a], index[a]))
+
+    while left:
+        first = _top(sources, lambda k: edge_at[k] in left)
+        if first is not None:
+            pick = edge_at[heapq.heappop(sources)]
+            head.append(pick)
+        elif _top(sinks, lambda k: edge_at[-k] in left) is not None:
+            pick = edge_at[-heapq.heappop(sinks)]
+            tail.append(pick)
+        else:
+            _top(balance, lambda b: edge_at[b[1]] in left and b[0] == n_before[edge_at[b[1]]] - n_later[edge_at[b[1]]])
+            pick = edge_at[heapq.heappop(balance)[1]]
+            head.append(pick)
+        take(pick)
+    return head, tail
+
+
+def _top(heap: list[Any], valid: Callable[[Any], bool]) -> Any:
+    """The smallest entry of ``heap`` that is ``valid`` (the stale ones above it are dropped), or None."""
+    while heap and not valid(heap[0]):
+        heapq.heappop(heap)
+    return heap[0] if heap else None
 
 
 def _object(root: ET.Element, cell_id: str, label: str, data: dict[str, str]) -> ET.Element:
