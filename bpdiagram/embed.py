@@ -161,17 +161,6 @@ def picture_key(text: str, options: EmbedOptions) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
-def shifted(exc: BpdiagramError, offset: int, file: str | None = None) -> str:
-    """``exc``'s message with its spec line moved ``offset`` lines down (a spec inside a page starts lower).
-
-    ``file`` replaces the spec's name (the page's, for an inline spec).
-    """
-    if isinstance(exc, SpecError):
-        line = exc.line + offset if exc.line is not None else None
-        return str(SpecError(exc.reason, file=file or exc.file, line=line, key=exc.key))
-    return str(exc)
-
-
 def _flag(value: str) -> object:
     """An option's text as the value ``Diagram`` takes: yes/no as booleans, numbers as ints."""
     low = value.strip().lower()
