@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -54,21 +55,22 @@ class Picture:
     format: EmbedFormat
     alt: str
     key: str
-    title: str
 
     @property
     def filename(self) -> str:
         """``bpdiagram-<key>.svg``: a name that changes exactly when the picture may."""
         return f"bpdiagram-{self.key}.{self.format}"
 
-    @property
-    def mime(self) -> str:
-        """The picture's media type."""
-        return "image/svg+xml" if self.format == "svg" else "image/png"
+    def inline_svg(self) -> str:
+        """The SVG as one line of markup for a page, without the XML declaration, labelled with the alt text."""
+        svg = self.data.decode("utf-8").split("?>", 1)[-1].strip()
+        label = self.alt.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+        return re.sub(r">\s+<", "><", svg).replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
 
 
 EXTRA_OPTIONS = ("shapes", "memory", "gradient-flow", "jumps", "batch", "dtype")
 """Drawing options a page may set beyond the common ones, by their CLI names."""
+_FLAGS = ("shapes", "memory", "gradient_flow")
 OPTION_NAMES = ("backprop-to", "show", "values", "alt", "format", "theme", *EXTRA_OPTIONS)
 
 
@@ -96,7 +98,7 @@ def options_from(given: dict[str, str | None]) -> EmbedOptions:
     values = None
     if "values" in common:
         flag = _flag(common["values"])
-        if not isinstance(flag, bool):
+        if flag is None:
             raise BpdiagramError(f"values must be true or false (got {common['values']!r})")
         values = flag
     return EmbedOptions(backprop_to=backprop_to, show=common.get("show") or None, values=values,
@@ -139,7 +141,19 @@ def diagram_of(text: str, *, file: str, options: EmbedOptions, name: str = "diag
     """The diagram of spec ``text`` with ``options``; every fault is a located ``BpdiagramError``."""
     from bpdiagram.diagram import Diagram
 
-    extra = {key: _flag(value) for key, value in options.extra}
+    extra: dict[str, object] = {}
+    for key, value in options.extra:
+        if key in _FLAGS:
+            flag = _flag(value)
+            if flag is None:
+                raise BpdiagramError(f"{key.replace('_', '-')} must be true or false (got {value!r})")
+            extra[key] = flag
+        elif key == "batch":
+            if not value.strip().isdigit():
+                raise BpdiagramError(f"batch must be a number of examples (got {value!r})")
+            extra[key] = int(value)
+        else:
+            extra[key] = value.strip()
     diagram = Diagram.from_text(text, file=file, name=name, theme=options.theme, values=options.values, **extra)
     if options.backprop_to is not None or options.show is not None:
         diagram = diagram.with_options(backprop_to=options.backprop_to, show=options.show)
@@ -151,7 +165,36 @@ def draw(text: str, *, file: str, options: EmbedOptions) -> Picture:
     diagram = diagram_of(text, file=file, options=options)
     title = diagram.spec.title or ""
     alt = options.alt or (f"Backpropagation diagram: {title}" if title else "Backpropagation diagram")
-    return Picture(diagram.render(options.format), options.format, alt, picture_key(text, options), title)
+    return Picture(diagram.render(options.format), options.format, alt, picture_key(text, options))
+
+
+def cached(text: str, *, file: str, options: EmbedOptions, folder: Path) -> Picture:
+    """The picture of spec ``text`` from ``folder`` (the host's cache), or drawn and put there.
+
+    The file is named by the picture's key, its alt text kept beside it, so a picture whose spec and
+    options did not change is read back, never drawn again.
+    """
+    key = picture_key(text, options)
+    data_file = folder / f"bpdiagram-{key}.{options.format}"
+    alt_file = data_file.with_suffix(".alt")
+    if data_file.is_file() and alt_file.is_file():
+        return Picture(data_file.read_bytes(), options.format, alt_file.read_text(encoding="utf-8"), key)
+    picture = draw(text, file=file, options=options)
+    folder.mkdir(parents=True, exist_ok=True)
+    data_file.write_bytes(picture.data)
+    alt_file.write_text(picture.alt, encoding="utf-8")
+    return picture
+
+
+def in_page(exc: BpdiagramError, page: str) -> tuple[str, int | None]:
+    """What a host says about ``exc`` in page ``page``, and the spec's line when the spec is the page's own.
+
+    A spec written in the page (its errors name ``page``) gives the key and the reason, and its line, which
+    the host moves to the page's line; a spec file's error keeps its own file and line, and no line is given.
+    """
+    if isinstance(exc, SpecError) and exc.file == page and exc.line is not None:
+        return (f"{exc.key}: {exc.reason}" if exc.key else exc.reason), exc.line
+    return str(exc), None
 
 
 def picture_key(text: str, options: EmbedOptions) -> str:
@@ -161,13 +204,11 @@ def picture_key(text: str, options: EmbedOptions) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
-def _flag(value: str) -> object:
-    """An option's text as the value ``Diagram`` takes: yes/no as booleans, numbers as ints."""
+def _flag(value: str) -> bool | None:
+    """A flag's text as a boolean (a bare flag is true); None when it is neither yes nor no."""
     low = value.strip().lower()
     if low in ("", "true", "yes", "on", "1"):
         return True
     if low in ("false", "no", "off", "0"):
         return False
-    if low.isdigit():
-        return int(low)
-    return value.strip()
+    return None

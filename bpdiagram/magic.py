@@ -59,8 +59,8 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def run_cell(line: str, cell: str, *, base: Path | None = None) -> tuple[Any, Any]:
-    """The ``Diagram`` of a cell and the object Jupyter displays for it (SVG, PNG or HTML).
+def run_cell(line: str, cell: str, *, base: Path | None = None) -> tuple[Any, Any, str | None]:
+    """The ``Diagram`` of a cell, the object Jupyter displays for it (SVG, PNG or HTML), and ``--as``'s name.
 
     Raises ``BpdiagramError`` with a located message for any fault.
     """
@@ -90,23 +90,22 @@ def run_cell(line: str, cell: str, *, base: Path | None = None) -> tuple[Any, An
         shown = Image(data=diagram.render("png"), format="png")
     else:
         shown = SVG(data=diagram.render("svg").decode("utf-8"))
-    return diagram, shown
+    return diagram, shown, args.name
 
 
 def bpdiagram_magic(line: str, cell: str) -> Any:
     """``%%bpdiagram [options]``: draw the cell's spec; a fault is one ``error:`` line on stderr."""
     try:
-        diagram, shown = run_cell(line, cell)
+        diagram, shown, keep_as = run_cell(line, cell)
     except BpdiagramError as exc:
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return None
-    args = parser().parse_args(shlex.split(line))
-    if args.name:
+    if keep_as:
         from IPython import get_ipython
 
         shell = get_ipython()
         if shell is not None:
-            shell.user_ns[args.name] = diagram
+            shell.user_ns[keep_as] = diagram
     return shown
 
 

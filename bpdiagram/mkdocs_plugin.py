@@ -38,7 +38,7 @@ from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
-from bpdiagram.embed import EmbedOptions, Picture, draw, options_from, picture_key, spec_source
+from bpdiagram.embed import Picture, cached, in_page, options_from, spec_source
 from bpdiagram.errors import BpdiagramError
 
 log = logging.getLogger("mkdocs.plugins.bpdiagram")
@@ -121,33 +121,18 @@ class BpdiagramPlugin(BasePlugin[BpdiagramConfig]):
             text, name, path = spec_source(body, base=base, file=where)
             if path is not None:
                 self.watched.add(path)
-            picture = self._picture(text, name, options)
+            picture = cached(text, file=name, options=options, folder=self.cache)
         except BpdiagramError as exc:
-            log.warning("bpdiagram: %s", _located(exc, where, line))
+            message, spec_line = in_page(exc, where)
+            log.warning("bpdiagram: %s:%d: %s", where, line + (spec_line or 0), message)
             return ""
-        alt = _attr(picture.alt)
         if inline and picture.format == "svg":
-            svg = picture.data.decode("utf-8").split("?>", 1)[-1].strip()
-            svg = re.sub(r">\s+<", "><", svg).replace("<svg ", f'<svg role="img" aria-label="{alt}" ', 1)
-            return f'{indent}<div class="bpdiagram">{svg}</div>\n'
+            return f'{indent}<div class="bpdiagram">{picture.inline_svg()}</div>\n'
+        alt = _attr(picture.alt)
         self.pictures[picture.filename] = picture
         src = get_relative_url(f"{ASSETS}/{picture.filename}", page.url)
         return (f'{indent}<div class="bpdiagram"><img src="{_attr(src)}" alt="{alt}" '
                 f'style="max-width: 100%; height: auto"></div>\n')
-
-    def _picture(self, text: str, name: str, options: EmbedOptions) -> Picture:
-        """The picture from the cache folder, or drawn and put there."""
-        key = picture_key(text, options)
-        data_file = self.cache / f"bpdiagram-{key}.{options.format}"
-        alt_file = data_file.with_suffix(".alt")
-        if data_file.is_file() and alt_file.is_file():
-            alt = alt_file.read_text(encoding="utf-8")
-            return Picture(data_file.read_bytes(), options.format, alt, key, "")
-        picture = draw(text, file=name, options=options)
-        self.cache.mkdir(parents=True, exist_ok=True)
-        data_file.write_bytes(picture.data)
-        alt_file.write_text(picture.alt, encoding="utf-8")
-        return picture
 
     def on_post_build(self, config: Any) -> None:
         """Write the pictures the pages use into the site."""
@@ -173,17 +158,6 @@ def _block(markdown: str, match: re.Match[str]) -> tuple[int, str]:
     lines = markdown[match.end():stop].split("\n")
     body = "\n".join(ln[len(indent):] if ln.startswith(indent) else ln.lstrip() for ln in lines)
     return min(end, len(markdown)), body
-
-
-def _located(exc: BpdiagramError, page: str, fence_line: int) -> str:
-    """The message of ``exc`` at the page's line (an inline spec) or as it names its spec file."""
-    line = getattr(exc, "line", None)
-    file = getattr(exc, "file", None)
-    if line is not None and file == page:
-        key = getattr(exc, "key", None)
-        reason = getattr(exc, "reason", str(exc))
-        return f"{page}:{fence_line + line}: " + (f"{key}: {reason}" if key else reason)
-    return f"{page}:{fence_line}: {exc}"
 
 
 def _attr(text: str) -> str:

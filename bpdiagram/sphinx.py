@@ -36,7 +36,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from bpdiagram import __version__
-from bpdiagram.embed import EmbedOptions, Picture, diagram_of, draw, options_from, picture_key, read_text
+from bpdiagram.embed import EmbedOptions, Picture, cached, diagram_of, in_page, options_from, picture_key, read_text
 from bpdiagram.errors import BpdiagramError
 
 logger = logging.getLogger(__name__)
@@ -81,14 +81,16 @@ class BpdiagramDirective(SphinxDirective):
             text, name, offset = self._spec(source)
         except BpdiagramError as exc:
             return self._warn(str(exc), self.lineno)
+        folder = Path(self.env.app.doctreedir) / CACHE_FOLDER
         try:
-            picture = self._cached(text, name, options)
+            picture = cached(text, file=name, options=options, folder=folder)
         except BpdiagramError as exc:
-            return self._warn(*self._located(exc, offset))
+            message, line = in_page(exc, source)
+            return self._warn(message, offset + line if line is not None else self.lineno)
         node = bpdiagram_node()
-        node["file"] = str(picture[0])
-        node["filename"] = picture[0].name
-        node["alt"] = picture[1]
+        node["file"] = str(folder / picture.filename)
+        node["filename"] = picture.filename
+        node["alt"] = picture.alt
         node["inline"] = "inline" in self.options
         node["spec"] = text
         node["spec_name"] = name
@@ -109,30 +111,6 @@ class BpdiagramDirective(SphinxDirective):
             raise BpdiagramError("needs a spec file as its argument or the spec as its content")
         return "\n".join(self.content), source, self.content_offset
 
-    def _located(self, exc: BpdiagramError, offset: int) -> tuple[str, int]:
-        """The warning's text and page line: an inline spec's fault at its own line of the page, a spec
-        file's at the directive (the message names the file and its line)."""
-        line = getattr(exc, "line", None)
-        if self.arguments or line is None:
-            return str(exc), self.lineno
-        key = getattr(exc, "key", None)
-        reason = getattr(exc, "reason", str(exc))
-        return (f"{key}: {reason}" if key else reason), offset + line
-
-    def _cached(self, text: str, name: str, options: EmbedOptions) -> tuple[Path, str]:
-        """The picture's file in the cache (drawn only when absent) and its text alternative."""
-        folder = Path(self.env.app.doctreedir) / CACHE_FOLDER
-        key = picture_key(text, options)
-        path = folder / f"bpdiagram-{key}.{options.format}"
-        alt_file = path.with_suffix(".alt")
-        if path.is_file() and alt_file.is_file():
-            return path, alt_file.read_text(encoding="utf-8")
-        picture: Picture = draw(text, file=name, options=options)
-        folder.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(picture.data)
-        alt_file.write_text(picture.alt, encoding="utf-8")
-        return path, picture.alt
-
     def _warn(self, message: str, line: int) -> list[nodes.Node]:
         logger.warning("bpdiagram: %s", message, location=(self.env.docname, line), type="bpdiagram")
         return []
@@ -150,10 +128,8 @@ def visit_html(self: Any, node: bpdiagram_node) -> None:
     classes = " ".join(node["classes"])
     alt = html.escape(node["alt"], quote=True)
     if node["inline"] and node["filename"].endswith(".svg"):
-        svg = Path(node["file"]).read_text(encoding="utf-8")
-        svg = svg.split("?>", 1)[1].lstrip() if svg.startswith("<?xml") else svg
-        svg = svg.replace("<svg ", f'<svg role="img" aria-label="{alt}" ', 1)
-        self.body.append(f'<div class="{classes}">{svg}</div>\n')
+        picture = Picture(Path(node["file"]).read_bytes(), "svg", node["alt"], "")
+        self.body.append(f'<div class="{classes}">{picture.inline_svg()}</div>\n')
     else:
         builder: Any = self.builder
         _copy_into(Path(builder.outdir) / builder.imagedir, node)
