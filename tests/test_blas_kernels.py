@@ -22,8 +22,22 @@ from bpdiagram.spec import load_spec
 from bpdiagram.spec.network import NetworkSpec
 from bpdiagram.template_files import template_names, template_path
 
-KERNELS = ("Haswell", "SkylakeX", "Prescott")
-"""Kernels an x86-64 OpenBLAS carries: AVX2, AVX-512 and plain SSE3 (every x86-64 CPU runs the last)."""
+CANDIDATES = (("SkylakeX", "avx512f"), ("Haswell", "avx2"), ("Sandybridge", "avx"), ("Prescott", None))
+"""Kernels an x86-64 OpenBLAS carries (AVX-512, AVX2, AVX, plain SSE3), each with the CPU flag it needs:
+a kernel forced on a CPU without its instructions dies of SIGILL, so only the ones this CPU runs are used
+(SSE3, which /proc/cpuinfo calls pni, every x86-64 CPU has)."""
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return set()
+    return {flag for line in text.splitlines() if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
+
+
+KERNELS = tuple(kernel for kernel, flag in CANDIDATES if flag is None or flag in _cpu_flags())[:3]
+"""Three kernels this CPU runs, the widest first (AVX-512 or AVX2 round products differently from SSE3)."""
 
 pytestmark = [pytest.mark.graphviz,
               pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),
