@@ -305,7 +305,7 @@ def _rounded(np: Any, x: Any, digits: int) -> list[float]:
     """
     scale = 10.0 ** digits
     scaled = x * scale
-    out = (np.rint(scaled) / scale).tolist()
+    out: list[float] = (np.rint(scaled) / scale).tolist()
     near_half = np.abs(scaled - np.floor(scaled) - 0.5) <= 1e-9 * np.maximum(1.0, np.abs(scaled))
     for k in np.flatnonzero(near_half).tolist():
         out[k] = round(float(x[k]), digits)
