@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from operator import attrgetter
 from typing import Any
 
@@ -284,14 +284,21 @@ def find_crossings(edges: Sequence[EdgeRoute], nodes: Sequence[NodeBox], *,
         return tuple(sorted(out, key=attrgetter("over", "at_length", "under")))
     import numpy as np  # only big diagrams come here; the others never load numpy
 
-    pairs = _bulk_crossings(lines, bent, boxes, out)
+    keys: list[tuple[Any, Any, Any]] = []  # per batch of ``out``: over's and under's line, at_length
+    pairs = _bulk_crossings(lines, bent, boxes, out, keys)
+    bulk_count = len(out)
     for i, j in pairs:
         out += _pair_crossings(lines[i], lines[j], bent[i] or bent[j], boxes)
     # sorted as above, by numpy: edge ids ranked as strings, a stable sort on (over, at_length, under)
     rank = {edge_id: k for k, edge_id in enumerate(sorted({e.id for e in edges}))}
-    over = np.fromiter((rank[c.over] for c in out), dtype=np.int64, count=len(out))
-    under = np.fromiter((rank[c.under] for c in out), dtype=np.int64, count=len(out))
-    at_length = np.fromiter((c.at_length for c in out), dtype=float, count=len(out))
+    line_rank = np.array([rank[line.edge.id] for line in lines], dtype=np.int64)
+    rest = out[bulk_count:]
+    over = np.concatenate([line_rank[o] for o, _, _ in keys] +
+                          [np.fromiter((rank[c.over] for c in rest), dtype=np.int64, count=len(rest))])
+    under = np.concatenate([line_rank[u] for _, u, _ in keys] +
+                           [np.fromiter((rank[c.under] for c in rest), dtype=np.int64, count=len(rest))])
+    at_length = np.concatenate([s for _, _, s in keys] +
+                               [np.fromiter((c.at_length for c in rest), dtype=float, count=len(rest))])
     return tuple(map(out.__getitem__, np.lexsort((under, at_length, over)).tolist()))
 
 
@@ -336,8 +343,10 @@ def _pair_crossings(a: DrawnLine, b: DrawnLine, bent: bool, boxes: dict[str, Nod
 
 
 def _bulk_crossings(lines: Sequence[DrawnLine], bent: Sequence[bool], boxes: dict[str, NodeBox],
-                    out: list[Crossing]) -> list[tuple[int, int]]:
+                    out: list[Crossing], keys: list[tuple[Any, Any, Any]]) -> list[tuple[int, int]]:
     """``find_crossings`` for the pairs of short lines, with numpy: adds their crossings to ``out``.
+
+    For each batch added, ``keys`` gets the arrays of over's line, under's line and ``at_length``.
 
     Returns the other overlapping pairs (a longer line, or two hits in one pair), for the plain search.
     Each step is ``_pair_hits``'s and ``_pair_crossings``' (the same bounding-box tests, the same
@@ -371,11 +380,17 @@ def _bulk_crossings(lines: Sequence[DrawnLine], bent: Sequence[bool], boxes: dic
         a_first = (a_first & ~(~fit_a & fit_b)) | (~a_first & ~fit_b & fit_a)
         branch = (kind[i] == kind[j]) & ((ends.src[i] == ends.src[j]) | (ends.tgt[i] == ends.tgt[j]))
         needs = ((kind[i] != kind[j]) | bent_arr[i] | bent_arr[j]) & ~branch
+        over, under = np.where(a_first, i, j), np.where(a_first, j, i)
+        at_length = _rounded(np, np.where(a_first, s_a, s_b), 3)
+        keys.append((over, under, np.array(at_length, dtype=float)))
         at = zip(_rounded(np, px[keep], 2), _rounded(np, py[keep], 2), strict=True)
-        out += map(Crossing, map(ids.__getitem__, np.where(a_first, i, j).tolist()),
-                   map(ids.__getitem__, np.where(a_first, j, i).tolist()), at,
-                   _rounded(np, np.where(a_first, s_a, s_b), 3), needs.tolist())
+        out += map(_new_crossing, zip(map(ids.__getitem__, over.tolist()), map(ids.__getitem__, under.tolist()),
+                                      at, at_length, needs.tolist(), strict=True))
     return rest
+
+
+_new_crossing = partial(tuple.__new__, Crossing)
+"""``Crossing`` from a tuple of its five fields, all in C (the named tuple's own ``__new__`` is Python)."""
 
 
 def _bulk_pairs(np: Any, lines: Sequence[DrawnLine]) -> tuple[Any, Any]:
