@@ -138,6 +138,23 @@ def test_png_scale_fits_cairos_largest_image() -> None:
     assert round(tall.height * scale_for(tall)) == MAX_PIXELS
 
 
+def test_png_default_stays_within_25_megapixels() -> None:
+    """A poster-sized picture (element-wise 32-32-32-1: 4700 × 6340) gets the scale that fills 25 MP by default;
+    an explicit scale is honoured, and pictures that fit at 2× keep it."""
+    import dataclasses
+
+    from bpdiagram.writers.png import MAX_AREA, SCALE, pixel_size
+    from tests.scenes import box, scene
+
+    poster = dataclasses.replace(scene([box("a", 10, 10)], []), width=4700.0, height=6340.0)
+    w, h = pixel_size(poster)
+    assert 0.99 * MAX_AREA < w * h <= MAX_AREA * 1.001
+    assert w / h == pytest.approx(4700 / 6340, rel=1e-3)
+    assert pixel_size(poster, scale=2.0) == (9400, 12680)
+    slide = dataclasses.replace(poster, width=2400.0, height=1000.0)  # 9.6 MP at 2×
+    assert pixel_size(slide) == (round(2400 * SCALE), round(1000 * SCALE))
+
+
 def test_to_spec_gives_the_spec_as_plain_data(tmp_path: Path) -> None:
     """A file's, a template's and a dict's spec come back as data that loads to the same spec."""
     path = tmp_path / "net.yaml"

@@ -203,7 +203,7 @@ def _spec_text(sizes: list[int]) -> str:
     ([2, 3, ELEMENTWISE_MAX_UNITS + 1, 1], 4, f"layers[2].size: {ELEMENTWISE_MAX_UNITS + 1} units; the element-wise "
                                               f"view draws at most {ELEMENTWISE_MAX_UNITS} units a layer"),
     ([40, 3], 1, "input: 40 units"),
-    ([20, 20, 20, 20], 8, f"diagram.view: the network has 1200 weights; the element-wise view draws at most "
+    ([30, 30, 30, 30], 8, f"diagram.view: the network has 2700 weights; the element-wise view draws at most "
                           f"{ELEMENTWISE_MAX_WEIGHTS}"),
     ([1] * (ELEMENTWISE_MAX_LAYERS + 2), 2, f"layers: {ELEMENTWISE_MAX_LAYERS + 1} layers"),
 ])
@@ -217,7 +217,8 @@ def test_too_big_is_one_located_error(sizes: list[int], line: int, message: str)
 
 def test_the_limits_themselves_are_drawn() -> None:
     widest = [ELEMENTWISE_MAX_UNITS, min(ELEMENTWISE_MAX_UNITS, ELEMENTWISE_MAX_WEIGHTS // ELEMENTWISE_MAX_UNITS)]
-    spec_from_text(_spec_text([16, 16, 16, 1]), file="ok.yaml")  # the benchmark's network: exactly 528 weights
+    spec_from_text(_spec_text([16, 16, 16, 1]), file="ok.yaml")  # the benchmark's networks
+    spec_from_text(_spec_text([32, 32, 15, 1]), file="ok.yaml")
     spec_from_text(_spec_text(widest), file="ok.yaml")
     spec_from_text(_spec_text([1] * (ELEMENTWISE_MAX_LAYERS + 1)), file="ok.yaml")
     # the vectorized view of the same network is not limited

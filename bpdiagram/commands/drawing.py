@@ -68,7 +68,7 @@ def build_options(func: F) -> F:
                      help="Draw the network in tiers of N layers, stacked top to bottom (auto: the smallest N "
                           "whose picture is at most twice as wide as tall)."),
         click.option("--scale", type=click.FloatRange(min=0, min_open=True), metavar="S",
-                     help="PNG pixels per SVG unit (default 2)."),
+                     help="PNG pixels per SVG unit (default 2, less for a picture over 25 megapixels at 2)."),
         click.option("--width", "png_width", type=click.IntRange(min=1), metavar="PX",
                      help="PNG width in pixels; the height follows (instead of --scale)."),
         click.option("--memory", is_flag=True, default=None,

@@ -33,8 +33,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
-from itertools import repeat
+from functools import cached_property, lru_cache, partial
+from operator import attrgetter
 from typing import Any
 
 from bpdiagram.layout.geometry import bezier_point, curves, is_straight
@@ -278,13 +278,45 @@ def find_crossings(edges: Sequence[EdgeRoute], nodes: Sequence[NodeBox], *,
     lines = [drawn_line(e) for e in edges]
     bent = [not is_straight_line(e) for e in edges]
     out: list[Crossing] = []
-    if bulk if bulk is not None else len(lines) >= BULK_LINES:
-        pairs = _bulk_crossings(lines, bent, boxes, out)
-    else:
-        pairs = _overlapping_pairs(lines)
+    if not (bulk if bulk is not None else len(lines) >= BULK_LINES):
+        for i, j in _overlapping_pairs(lines):
+            out += _pair_crossings(lines[i], lines[j], bent[i] or bent[j], boxes)
+        return tuple(sorted(out, key=attrgetter("over", "at_length", "under")))
+    import numpy as np  # only big diagrams come here; the others never load numpy
+
+    keys: list[tuple[Any, Any, Any]] = []  # per batch of ``out``: over's and under's line, at_length
+    pairs = _bulk_crossings(lines, bent, boxes, out, keys)
+    bulk_count = len(out)
     for i, j in pairs:
         out += _pair_crossings(lines[i], lines[j], bent[i] or bent[j], boxes)
-    return tuple(sorted(out, key=lambda c: (c.over, c.at_length, c.under)))
+    # sorted as above, by numpy: edge ids ranked as strings, a stable sort on (over, at_length, under)
+    rank = {edge_id: k for k, edge_id in enumerate(sorted({e.id for e in edges}))}
+    line_rank = np.array([rank[line.edge.id] for line in lines], dtype=np.int64)
+    rest = out[bulk_count:]
+    over = np.concatenate([line_rank[o] for o, _, _ in keys] +
+                          [np.fromiter((rank[c.over] for c in rest), dtype=np.int64, count=len(rest))])
+    under = np.concatenate([line_rank[u] for _, u, _ in keys] +
+                           [np.fromiter((rank[c.under] for c in rest), dtype=np.int64, count=len(rest))])
+    at_length = np.concatenate([s for _, _, s in keys] +
+                               [np.fromiter((c.at_length for c in rest), dtype=float, count=len(rest))])
+    return tuple(map(out.__getitem__, np.lexsort((under, at_length, over)).tolist()))
+
+
+def _rounded(np: Any, x: Any, digits: int) -> list[float]:
+    """``[round(v, digits) for v in x]``, the same floats, mostly by numpy.
+
+    numpy's ``rint(x·10^d) / 10^d`` is Python's correctly rounded ``round``
+    except where ``x·10^d`` lies within its rounding error of a half (the
+    product is inexact there and may round the other way); those few are
+    rounded by Python.
+    """
+    scale = 10.0 ** digits
+    scaled = x * scale
+    out: list[float] = (np.rint(scaled) / scale).tolist()
+    near_half = np.abs(scaled - np.floor(scaled) - 0.5) <= 1e-9 * np.maximum(1.0, np.abs(scaled))
+    for k in np.flatnonzero(near_half).tolist():
+        out[k] = round(float(x[k]), digits)
+    return out
 
 
 def _pair_crossings(a: DrawnLine, b: DrawnLine, bent: bool, boxes: dict[str, NodeBox]) -> list[Crossing]:
@@ -311,14 +343,16 @@ def _pair_crossings(a: DrawnLine, b: DrawnLine, bent: bool, boxes: dict[str, Nod
 
 
 def _bulk_crossings(lines: Sequence[DrawnLine], bent: Sequence[bool], boxes: dict[str, NodeBox],
-                    out: list[Crossing]) -> list[tuple[int, int]]:
+                    out: list[Crossing], keys: list[tuple[Any, Any, Any]]) -> list[tuple[int, int]]:
     """``find_crossings`` for the pairs of short lines, with numpy: adds their crossings to ``out``.
+
+    For each batch added, ``keys`` gets the arrays of over's line, under's line and ``at_length``.
 
     Returns the other overlapping pairs (a longer line, or two hits in one pair), for the plain search.
     Each step is ``_pair_hits``'s and ``_pair_crossings``' (the same bounding-box tests, the same
     intersection formula, the same jump rule) on arrays, so the crossings are the same floats.
     """
-    import numpy as np  # only big diagrams come here; the others never load numpy
+    import numpy as np
 
     pi, pj = _bulk_pairs(np, lines)
     short = np.array([len(line.segments) <= 2 for line in lines], dtype=bool)
@@ -346,11 +380,17 @@ def _bulk_crossings(lines: Sequence[DrawnLine], bent: Sequence[bool], boxes: dic
         a_first = (a_first & ~(~fit_a & fit_b)) | (~a_first & ~fit_b & fit_a)
         branch = (kind[i] == kind[j]) & ((ends.src[i] == ends.src[j]) | (ends.tgt[i] == ends.tgt[j]))
         needs = ((kind[i] != kind[j]) | bent_arr[i] | bent_arr[j]) & ~branch
-        at = zip(map(round, px[keep].tolist(), repeat(2)), map(round, py[keep].tolist(), repeat(2)), strict=True)
-        out += map(Crossing, map(ids.__getitem__, np.where(a_first, i, j).tolist()),
-                   map(ids.__getitem__, np.where(a_first, j, i).tolist()), at,
-                   map(round, np.where(a_first, s_a, s_b).tolist(), repeat(3)), needs.tolist())
+        over, under = np.where(a_first, i, j), np.where(a_first, j, i)
+        at_length = _rounded(np, np.where(a_first, s_a, s_b), 3)
+        keys.append((over, under, np.array(at_length, dtype=float)))
+        at = zip(_rounded(np, px[keep], 2), _rounded(np, py[keep], 2), strict=True)
+        out += map(_new_crossing, zip(map(ids.__getitem__, over.tolist()), map(ids.__getitem__, under.tolist()),
+                                      at, at_length, needs.tolist(), strict=True))
     return rest
+
+
+_new_crossing = partial(tuple.__new__, Crossing)
+"""``Crossing`` from a tuple of its five fields, all in C (the named tuple's own ``__new__`` is Python)."""
 
 
 def _bulk_pairs(np: Any, lines: Sequence[DrawnLine]) -> tuple[Any, Any]:

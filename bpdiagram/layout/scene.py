@@ -9,7 +9,7 @@ kind has one (the path ends at the head's base).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from bpdiagram.layout.text import TextBlock
 from bpdiagram.model.graph import EdgeKey
@@ -78,11 +78,12 @@ class PathPos:
     """The Bézier parameter on that piece, 0 at its start and 1 at its end."""
 
 
-@dataclass(frozen=True)
-class Crossing:
+class Crossing(NamedTuple):
     """Two edges crossing at ``at``: ``over`` jumps, ``under`` runs straight on.
 
-    ``at_length`` is the distance along ``over``'s path to the crossing.
+    ``at_length`` is the distance along ``over``'s path to the crossing. A named tuple, not a dataclass like
+    the scene's other parts: an element-wise 32-32-32-1 network has 790,000 crossings, and a tuple is made
+    in a third of a frozen dataclass's time.
     """
 
     over: str

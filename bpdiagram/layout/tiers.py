@@ -147,7 +147,7 @@ def stack(scenes: list[Scene], *, title: str, wrap: int) -> Scene:
         bands += [dataclasses.replace(b, y=round(b.y + dy, 2), tier=t, titled=b.band not in named)
                   for b in scene.bands]
         edges += [_moved_edge(e, down, edge_id) for e in scene.edges]
-        crossings += [dataclasses.replace(c, over=edge_id(c.over), under=edge_id(c.under), at=down(c.at))
+        crossings += [c._replace(over=edge_id(c.over), under=edge_id(c.under), at=down(c.at))
                       for c in scene.crossings]
         jumps += [dataclasses.replace(j, edge=edge_id(j.edge), p_in=down(j.p_in), p_out=down(j.p_out))
                   for j in scene.jumps]

@@ -47,19 +47,19 @@ __all__ = [
 """The network format's names; ``DiagramOptions``, ``MAX_TEXT``, ``check_keys`` and the parsers live in
 ``spec.diagram_options`` and ``spec.fields`` and are importable from here as before."""
 
-ELEMENTWISE_MAX_UNITS = 20
+ELEMENTWISE_MAX_UNITS = 32
 """Units per layer (the input included) the element-wise view draws; 16 stay readable, 32 are a poster."""
 
-ELEMENTWISE_MAX_WEIGHTS = 528
+ELEMENTWISE_MAX_WEIGHTS = 1536
 """Weights (Σ n[l−1] n[l]) the element-wise view draws: each is two edges. Set from ``tools/limits.py``
 (``make limits``) so the largest accepted network renders in every format within 10 s on 2 cores: on
-2026-11-30 9 → 21 units (189 weights) took 8.3 s of CPU, 12 → 12 → 12 (288) 8.5 to 10 s, 512 weights 12.6 s
-and 2,048 about a minute."""
+2026-12-07 (bytecode compiled) 32 → 32 → 16 (1,536 weights) took 7.9 s of CPU, 32 → 32 → 32 → 1 (2,080)
+about 12.5 s, most of it the 790,000 crossings of its weights and the PNG."""
 
-ELEMENTWISE_MAX_LAYERS = 4
-"""Layers the element-wise view draws; each is four columns wide, and the grid slows with the width. Set from
-``tools/limits.py`` (``make limits``): on 2026-11-30 6 layers of 5 units took 8.2 s of CPU, 8 layers of 5
-9.5 s and 16 layers of 4 13.3 s."""
+ELEMENTWISE_MAX_LAYERS = 8
+"""Layers the element-wise view draws; each is four columns wide, and the picture grows with the width. Set
+from ``tools/limits.py`` (``make limits``): on 2026-12-07 8 layers of 13 units took 8.3 s of CPU, 8 of 14
+9.4 s and 16 layers of 10 10.3 s."""
 
 OUTPUT_RANGE: dict[Loss, tuple[Activation, ...]] = {
     "bce": ("sigmoid",),

@@ -10,8 +10,13 @@ Cairo (which librsvg draws with) cannot make an image wider or taller than
 32767 pixels; by default a diagram too big for that at 2× (a vectorized
 network of some 32 layers or more, unwrapped) is rasterised at the largest
 scale that fits, so it still renders, while a size asked for explicitly
-beyond that limit is an error.
-SVG and PDF keep such diagrams at full size.
+beyond that limit is an error. The default also keeps the image within
+``MAX_AREA`` pixels (25 megapixels, the most Google Slides and Docs take in):
+a poster-sized diagram (an element-wise 32-32-32-1 network is 4700 × 6340 SVG
+units, 119 megapixels at 2×) gets the scale that fills that area, instead of a
+file no slide accepts that takes seconds to rasterise. An explicit ``--scale``
+or ``--width`` is honoured up to cairo's limit. SVG and PDF keep such
+diagrams at full size.
 """
 
 from __future__ import annotations
@@ -26,11 +31,14 @@ from bpdiagram.writers import Writer, svg
 SCALE = 2.0
 MAX_PIXELS = 32767
 """Cairo's largest image side."""
+MAX_AREA = 25_000_000
+"""The default PNG's largest area in pixels: 25 megapixels, the largest image Google Slides and Docs accept."""
 
 
 def scale_for(scene: Scene) -> float:
-    """``SCALE``, or less when the picture would otherwise exceed cairo's largest image."""
-    return min(SCALE, MAX_PIXELS / max(scene.width, scene.height, 1.0))
+    """``SCALE``, or less when the picture would otherwise exceed cairo's largest side or ``MAX_AREA``."""
+    area = max(scene.width * scene.height, 1.0)
+    return min(SCALE, MAX_PIXELS / max(scene.width, scene.height, 1.0), math.sqrt(MAX_AREA / area))
 
 
 def pixel_size(scene: Scene, *, scale: float | None = None, width: int | None = None) -> tuple[int, int]:
