@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy as copying
 import dataclasses
+import threading
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
@@ -109,6 +110,8 @@ class Diagram:
         if scale is not None and width is not None:
             raise BpdiagramError("give the PNG's scale or its width, not both (--scale or --width)")
         self._svgs: dict[tuple[int | None, str, str], bytes] = {}
+        self._svg_lock = threading.Lock()
+        """The CLI makes the PNG and the PDF in threads (``render_job``): each waits for the one SVG both use."""
         self._data: dict[str, Any] | None = None
         """The spec as plain data, when the diagram was made from data (``load``, ``template``, ``from_torch``)."""
 
@@ -297,9 +300,10 @@ class Diagram:
     def _svg(self, step: int | None) -> bytes:
         """The SVG of the whole diagram or of one step, built once and shared by the formats made from it."""
         key = (step, self.theme, self.jumps)
-        if key not in self._svgs:
-            self._svgs[key] = get_writer("svg").render(self._scene(step))
-        return self._svgs[key]
+        with self._svg_lock:
+            if key not in self._svgs:
+                self._svgs[key] = get_writer("svg").render(self._scene(step))
+            return self._svgs[key]
 
     def outputs(self, path: str | Path, formats: Iterable[str] | None = None, *,
                 steps: bool = False) -> list[Path]:

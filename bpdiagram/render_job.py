@@ -225,7 +225,7 @@ def _render_all(files: list[tuple[Path, Callable[[], bytes], str]]) -> list[byte
     while Python writes the other formats on the other (the wall time of a big diagram's PNG and PDF is then
     mostly hidden; CPU time is the same). They start once the first other file is made, so the layout (cached
     on the diagram) is computed once, on this thread; the bytes do not depend on which thread made them."""
-    rasters = [k for k, (file, _, _) in enumerate(files) if file.suffix in RASTERISED]
+    rasters = {k for k, (file, _, _) in enumerate(files) if file.suffix in RASTERISED}
     if not rasters or len(rasters) == len(files):
         return [make() for _, make, _ in files]
     out: dict[int, bytes] = {}
@@ -236,7 +236,7 @@ def _render_all(files: list[tuple[Path, Callable[[], bytes], str]]) -> list[byte
                 continue
             out[k] = make()
             if not started:
-                started = {j: pool.submit(files[j][1]) for j in rasters}
+                started = {j: pool.submit(files[j][1]) for j in sorted(rasters)}
         for j, future in started.items():
             out[j] = future.result()
     return [out[k] for k in range(len(files))]

@@ -36,7 +36,8 @@ def _cpu_flags() -> set[str]:
     return {flag for line in text.splitlines() if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
 
 
-KERNELS = tuple(kernel for kernel, flag in CANDIDATES if flag is None or flag in _cpu_flags())[:3]
+_FLAGS = _cpu_flags()
+KERNELS = tuple(kernel for kernel, flag in CANDIDATES if flag is None or flag in _FLAGS)[:3]
 """Three kernels this CPU runs, the widest first (AVX-512 or AVX2 round products differently from SSE3)."""
 
 pytestmark = [pytest.mark.graphviz,

@@ -285,7 +285,7 @@ def find_crossings(edges: Sequence[EdgeRoute], nodes: Sequence[NodeBox], *,
     import numpy as np  # only big diagrams come here; the others never load numpy
 
     keys: list[tuple[Any, Any, Any]] = []  # per batch of ``out``: over's and under's line, at_length
-    pairs = _bulk_crossings(lines, bent, boxes, out, keys)
+    pairs = _bulk_crossings(np, lines, bent, boxes, out, keys)
     bulk_count = len(out)
     for i, j in pairs:
         out += _pair_crossings(lines[i], lines[j], bent[i] or bent[j], boxes)
@@ -342,7 +342,7 @@ def _pair_crossings(a: DrawnLine, b: DrawnLine, bent: bool, boxes: dict[str, Nod
     return out
 
 
-def _bulk_crossings(lines: Sequence[DrawnLine], bent: Sequence[bool], boxes: dict[str, NodeBox],
+def _bulk_crossings(np: Any, lines: Sequence[DrawnLine], bent: Sequence[bool], boxes: dict[str, NodeBox],
                     out: list[Crossing], keys: list[tuple[Any, Any, Any]]) -> list[tuple[int, int]]:
     """``find_crossings`` for the pairs of short lines, with numpy: adds their crossings to ``out``.
 
@@ -352,8 +352,6 @@ def _bulk_crossings(lines: Sequence[DrawnLine], bent: Sequence[bool], boxes: dic
     Each step is ``_pair_hits``'s and ``_pair_crossings``' (the same bounding-box tests, the same
     intersection formula, the same jump rule) on arrays, so the crossings are the same floats.
     """
-    import numpy as np
-
     pi, pj = _bulk_pairs(np, lines)
     short = np.array([len(line.segments) <= 2 for line in lines], dtype=bool)
     both = short[pi] & short[pj]

@@ -54,7 +54,7 @@ ELEMENTWISE_MAX_WEIGHTS = 1536
 """Weights (Σ n[l−1] n[l]) the element-wise view draws: each is two edges. Set from ``tools/limits.py``
 (``make limits``) so the largest accepted network renders in every format within 10 s on 2 cores: on
 2026-12-07 (bytecode compiled) 32 → 32 → 16 (1,536 weights) took 7.9 s of CPU, 32 → 32 → 32 → 1 (2,080)
-about 12.5 s, most of it the 790,000 crossings of its weights and the PNG."""
+11.7 to 13 s, most of it the 790,000 crossings of its weights and the PNG."""
 
 ELEMENTWISE_MAX_LAYERS = 8
 """Layers the element-wise view draws; each is four columns wide, and the picture grows with the width. Set
