@@ -20,7 +20,7 @@ edges, not with its square.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -50,6 +50,10 @@ on dense graphs such as long expressions, where every line crosses something."""
 ARROW_TOL = 0.5
 FACE_COST = 2.0
 """A side entry ranks after every entry through the facing top or bottom (cost ≤ π/2) that crosses no more edges."""
+
+BULK_REQUESTS = 300
+"""From this many requests on, numpy finds each request's candidate lines (``_bulk_candidates``): hundreds
+per request, of which a search mostly tries a few; the same lines come out in the same order."""
 
 Direction = Literal["down", "left", "any"]
 
@@ -120,17 +124,91 @@ def segment_hits(a: Point, b: Point, box: NodeBox, pad: float) -> bool:
     return segment_hits_box(a, b, (box.x, box.y, box.w, box.h), pad)
 
 
+def _plain_candidates(starts: list[Point], ends: list[tuple[Point, bool]], direction: Direction, sign: int,
+                      cy: float) -> list[_Candidate]:
+    """``Router._candidates``'s lines, one by one: pointing the way ``direction`` says and away from the source's
+    band (``sign`` 1 down, -1 up), sorted by cost (``cy``: the middle of the target's side faces)."""
+    # through the facing side the cost is the angle (the most vertical wins); into a side face it
+    # is FACE_COST, then the distance from the face's middle, then a hundredth of the angle
+    atan2 = math.atan2
+    targets = [(b, b[0], b[1], FACE_COST + abs(b[1] - cy) / LANE_STEP * 0.1 if face else None) for b, face in ends]
+    out: list[_Candidate] = []
+    for a in starts:
+        ax, ay = a
+        for b, bx, by, face_cost in targets:
+            if direction == "left" and bx > ax + ARROW_TOL:
+                continue
+            if direction == "down" and not by > ay:
+                continue
+            if (by - ay) * sign <= 0:
+                continue  # a side entry must still come from the source's band
+            angle = atan2(abs(bx - ax), abs(by - ay))
+            out.append((angle if face_cost is None else face_cost + angle * 0.01, len(out), a, b))
+    out.sort()
+    return out
+
+
+class _Sorted:
+    """A request's candidates found by numpy, in their order; each tuple made when an iteration reaches it."""
+
+    def __init__(self, costs: list[float], starts: list[Point], ends: list[Point], at: list[int], to: list[int],
+                 made: list[int]) -> None:
+        self._costs, self._starts, self._ends, self._at, self._to, self._made = costs, starts, ends, at, to, made
+
+    def __iter__(self) -> Iterator[_Candidate]:
+        starts, ends = self._starts, self._ends
+        for cost, made, i, j in zip(self._costs, self._made, self._at, self._to, strict=True):
+            yield (cost, made, starts[i], ends[j])
+
+
+def _bulk_candidates(starts: list[Point], ends: list[tuple[Point, bool]], direction: Direction, sign: int,
+                     cy: float) -> _Sorted:
+    """``_plain_candidates`` with numpy: the same lines, costs and order.
+
+    The filters and costs are the same float operations (numpy's ``+ - * /``
+    and ``abs`` round as Python's do); the angles are ``math.atan2``'s, not
+    numpy's (which may use other code on other CPUs). A stable sort by cost
+    keeps equal costs in the order they were made, as the tuples' sort does.
+    """
+    import numpy as np  # only big diagrams come here (see ``BULK_REQUESTS``); the others never load numpy
+
+    if not starts or not ends:
+        return _Sorted([], [], [], [], [], [])
+    a = np.array(starts, dtype=float)
+    b = np.array([p for p, _ in ends], dtype=float)
+    ax, ay = a[:, 0:1], a[:, 1:2]
+    bx, by = b[None, :, 0], b[None, :, 1]
+    keep = (by - ay) * sign > 0  # a side entry must still come from the source's band
+    if direction == "left":
+        keep &= ~(bx > ax + ARROW_TOL)
+    elif direction == "down":
+        keep &= by > ay
+    at, to = np.nonzero(keep)  # row by row: the order the plain loops make them in
+    dx = np.abs(b[to, 0] - a[at, 0])
+    dy = np.abs(b[to, 1] - a[at, 1])
+    costs = np.array(list(map(math.atan2, dx.tolist(), dy.tolist())), dtype=float)
+    face = np.array([f for _, f in ends], dtype=bool)[to]
+    if face.any():
+        face_cost = FACE_COST + np.abs(b[to, 1] - cy) / LANE_STEP * 0.1
+        costs = np.where(face, face_cost + costs * 0.01, costs)
+    order = np.argsort(costs, kind="stable")
+    return _Sorted(costs[order].tolist(), starts, [p for p, _ in ends], at[order].tolist(), to[order].tolist(),
+                   order.tolist())
+
+
 class Router:
     """Routes requests one by one against everything routed so far, then improves them by rerouting."""
 
     def __init__(self, nodes: Sequence[NodeBox], fixed: Iterable[EdgeRoute], *, ellipses: set[str],
-                 arrow: float) -> None:
+                 arrow: float, bulk: bool = False) -> None:
         self.nodes = list(nodes)
         self.boxes = {n.id: n for n in self.nodes}
         self.ellipses = ellipses
         self.arrow = arrow
         self.routes: dict[str, EdgeRoute] = {}
-        self._cache: dict[str, list[_Candidate]] = {}
+        self.bulk = bulk
+        """Whether numpy finds the candidates (``route_all`` turns it on from ``BULK_REQUESTS`` requests)."""
+        self._cache: dict[str, Iterable[_Candidate]] = {}
         self._between: dict[str, list[NodeBox]] = {}
         self._answers: dict[str, tuple[object, tuple[EdgeRoute, int, float] | None]] = {}
         """request → the last question ``best`` answered for it (see there), and its answer"""
@@ -198,18 +276,21 @@ class Router:
             return EdgeRoute(f.id, f.source, f.target, f.kind, f.label, f.plain, pts, tip, None, f.text)
         return EdgeRoute(f.id, f.source, f.target, f.kind, f.label, f.plain, straight(a, b), None, None, f.text)
 
-    def _candidates(self, req: Request) -> list[_Candidate]:
+    def _candidates(self, req: Request) -> Iterable[_Candidate]:
         """Every line from a port of the source to a port of the target that points the right way, by cost.
 
         Computed once per request; whether a port is free and a line clear
-        is checked when a candidate is tried.
+        is checked when a candidate is tried. With ``BULK_REQUESTS`` requests
+        or more, numpy finds and sorts them (``_bulk_candidates``), the same
+        lines in the same order, made into tuples only as the search reaches
+        them: most searches stop at the first few of hundreds.
         """
         if req.id in self._cache:
             return self._cache[req.id]
         u, v = self.boxes[req.source], self.boxes[req.target]
         down = u.y + u.h <= v.y
         up = v.y + v.h <= u.y
-        out: list[_Candidate] = []
+        out: Iterable[_Candidate] = []
         if down or up:
             starts = side_ports(u, "bottom" if down else "top", u.id in self.ellipses)
             ends = [(p, False) for p in side_ports(v, "top" if down else "bottom", v.id in self.ellipses)]
@@ -218,24 +299,10 @@ class Router:
                     ends += [(p, True) for p in side_ports(v, "right", False)]
                 elif u.x + u.w <= v.x - CORNER_MARGIN:
                     ends += [(p, True) for p in side_ports(v, "left", False)]
-            sign = 1 if down else -1
-            direction, cy, atan2 = req.direction, v.center[1], math.atan2
-            # through the facing side the cost is the angle (the most vertical wins); into a side face it
-            # is FACE_COST, then the distance from the face's middle, then a hundredth of the angle
-            targets = [(b, b[0], b[1], FACE_COST + abs(b[1] - cy) / LANE_STEP * 0.1 if face else None)
-                       for b, face in ends]
-            for a in starts:
-                ax, ay = a
-                for b, bx, by, face_cost in targets:
-                    if direction == "left" and bx > ax + ARROW_TOL:
-                        continue
-                    if direction == "down" and not by > ay:
-                        continue
-                    if (by - ay) * sign <= 0:
-                        continue  # a side entry must still come from the source's band
-                    angle = atan2(abs(bx - ax), abs(by - ay))
-                    out.append((angle if face_cost is None else face_cost + angle * 0.01, len(out), a, b))
-            out.sort()
+            if self.bulk:
+                out = _bulk_candidates(starts, ends, req.direction, 1 if down else -1, v.center[1])
+            else:
+                out = _plain_candidates(starts, ends, req.direction, 1 if down else -1, v.center[1])
         self._cache[req.id] = out
         return out
 
@@ -321,6 +388,7 @@ class Router:
     def route_all(self, requests: Sequence[Request]) -> dict[str, EdgeRoute]:
         """Route every request (in order), then reroute each while that removes crossings or straightens it."""
         chosen: dict[str, tuple[int, float]] = {}
+        self.bulk = self.bulk or len(requests) >= BULK_REQUESTS
         for req in requests:
             found = self.best(req)
             if found is None:
