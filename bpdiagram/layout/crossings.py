@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache, partial
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from bpdiagram.layout.geometry import bezier_point, curves, is_straight
 from bpdiagram.layout.scene import Crossing, EdgeRoute, Jump, NodeBox, PathPos, Point
@@ -57,13 +57,13 @@ CHUNK = 16
 """Chords per run in ``DrawnLine.chunks``."""
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     """One chord of a drawn line: ends, and where it lies on the Bézier chain.
 
     ``curve`` is the index of the cubic piece (``len(curves)`` for the
     arrowhead's segment, which has no curve), ``t0``/``t1`` the parameter
     range it spans, ``s0`` the arc length along the drawn line at its start.
+    (A tuple: the router measures tens of thousands of candidate lines.)
     """
 
     a: Point
@@ -100,11 +100,15 @@ class DrawnLine:
         lets a pair of lines skip the runs that cannot meet.
         """
         out = []
-        for i in range(0, len(self.segments), CHUNK):
-            boxed = tuple((seg, min(seg.a[0], seg.b[0]), min(seg.a[1], seg.b[1]), max(seg.a[0], seg.b[0]),
-                           max(seg.a[1], seg.b[1])) for seg in self.segments[i:i + CHUNK])
-            out.append((min(b[1] for b in boxed), min(b[2] for b in boxed), max(b[3] for b in boxed),
-                        max(b[4] for b in boxed), boxed))
+        segments = self.segments
+        for i in range(0, len(segments), CHUNK):
+            boxed = []
+            for seg in segments[i:i + CHUNK]:
+                (ax, ay), (bx, by) = seg.a, seg.b
+                boxed.append((seg, ax if ax <= bx else bx, ay if ay <= by else by, bx if ax <= bx else ax,
+                              by if ay <= by else ay))
+            out.append((min([b[1] for b in boxed]), min([b[2] for b in boxed]), max([b[3] for b in boxed]),
+                        max([b[4] for b in boxed]), tuple(boxed)))
         return tuple(out)
 
     @property
