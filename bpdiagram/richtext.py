@@ -9,6 +9,7 @@ so a title full of ``^`` and ``{`` stays literal.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 Script = Literal["normal", "sup", "sub"]
@@ -44,6 +45,12 @@ def parse(markup: str) -> list[list[Run]]:
     >>> parse("x^{2")
     [[Run(text='x^{2', script='normal')]]
     """
+    return [list(line) for line in _parsed(markup)]
+
+
+@lru_cache(maxsize=8192)
+def _parsed(markup: str) -> tuple[tuple[Run, ...], ...]:
+    """``parse``, kept for the labels seen last: every writer and the text measure read the same labels."""
     lines: list[list[Run]] = [[]]
     buf: list[str] = []
     script: Script = "normal"
@@ -70,7 +77,7 @@ def parse(markup: str) -> list[list[Run]]:
             else:
                 flush()
                 script = "sup" if c == "^" else "sub"
-                inner = parse(markup[i + 2:end])
+                inner = _parsed(markup[i + 2:end])
                 for run in inner[0]:
                     buf.append(run.text)
                 flush()
@@ -81,7 +88,7 @@ def parse(markup: str) -> list[list[Run]]:
             buf.append(c)
         i += 1
     flush()
-    return [_merge(line) for line in lines]
+    return tuple(tuple(_merge(line)) for line in lines)
 
 
 def plain(markup: str) -> str:
@@ -104,7 +111,7 @@ def plain_lines(markup: str) -> list[str]:
     ['A[1] = tanh(Z[1])', '(4, m)']
     """
     out = []
-    for line in parse(markup):
+    for line in _parsed(markup):
         text = ""
         for run in line:
             text += _plain_sup(run.text) if run.script == "sup" else run.text

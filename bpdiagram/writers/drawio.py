@@ -54,7 +54,7 @@ from bpdiagram.writers import Writer
 from bpdiagram.writers.graphml import LABEL_PAD, band_groups
 from bpdiagram.writers.polyline import polyline
 from bpdiagram.writers.svg import CORNER
-from bpdiagram.writers.xmltext import clean, markup_lines, num
+from bpdiagram.writers.xmltext import clean, markup_lines, num, serialise
 
 BAND_TITLE_WIDTH = 34.0
 """px: the swimlane's title bar on the left, where the SVG writes the band's name."""
@@ -117,7 +117,7 @@ def render(scene: Scene) -> bytes:
     for edge in edge_order(scene):
         _edge(root, edge, boxes, hop if edge.id in hops else "none", st)
     ET.indent(mxfile, space=" ")
-    body: bytes = ET.tostring(mxfile, encoding="utf-8")
+    body = serialise(mxfile)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body + b"\n"
 
 

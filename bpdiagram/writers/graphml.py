@@ -32,7 +32,7 @@ from bpdiagram.options import Band
 from bpdiagram.style import BAND_TITLES, FONT_FAMILY, FONT_SIZE, SMALL_SIZE, StyleTable, style_table
 from bpdiagram.writers import Writer
 from bpdiagram.writers.polyline import polyline
-from bpdiagram.writers.xmltext import clean, markup_lines, num
+from bpdiagram.writers.xmltext import clean, markup_lines, num, serialise
 
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 Y_NS = "http://www.yworks.com/xml/graphml"
@@ -91,7 +91,7 @@ def render(scene: Scene) -> bytes:
     for edge in scene.edges:
         _edge(graph, edge, centers, st)
     ET.indent(root, space=" ")
-    body: bytes = ET.tostring(root, encoding="utf-8")
+    body = serialise(root)
     return b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n' + body + b"\n"
 
 

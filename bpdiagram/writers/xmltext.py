@@ -8,6 +8,7 @@ U+FFFE/U+FFFF), so hostile titles still give well-formed files.
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 
 from bpdiagram import richtext
 
@@ -21,6 +22,16 @@ def clean(text: str) -> str:
     'abc\td\ne'
     """
     return _INVALID.sub("", text)
+
+
+def serialise(root: ET.Element) -> bytes:
+    """``root`` as UTF-8 bytes, without a declaration: the same bytes as ``ET.tostring(root, encoding="utf-8")``.
+
+    ElementTree's own UTF-8 output encodes write by write through a text
+    wrapper (for a 256-layer diagram's SVG, half a million writes and a
+    third of a second); its text, encoded once, is the same.
+    """
+    return ET.tostring(root, encoding="unicode").encode("utf-8")
 
 
 def num(value: float) -> str:
