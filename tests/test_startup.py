@@ -91,3 +91,16 @@ def test_a_diagram_without_numbers_never_loads_numpy() -> None:
             "d.with_options(values=True).render('svg')\n"
             "print('numpy.linalg' in sys.modules)\n")
     assert printed_by(code) == ["[]", "True"]
+
+
+def test_a_command_collects_cycles_rarely_and_importing_bpdiagram_changes_nothing() -> None:
+    """The CLI raises the cycle collector's thresholds for its job; a program importing bpdiagram keeps its own."""
+    code = ("import contextlib, gc, io, sys\n"
+            "before = gc.get_threshold()\n"
+            "import bpdiagram, bpdiagram.cli\n"
+            "print(gc.get_threshold() == before)\n"
+            "sys.argv = ['bpdiagram', '--version']\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "    bpdiagram.cli.main()\n"
+            "print(gc.get_threshold() == bpdiagram.cli.GC_THRESHOLDS != before)\n")
+    assert printed_by(code) == ["True", "True"]
