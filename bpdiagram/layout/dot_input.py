@@ -5,8 +5,7 @@ own text metrics give, so graphviz positions and routes while bpdiagram keeps
 control of the text. Edges that run against dot's top-to-bottom rank order
 (params feeding up into ops, updates going up, gradients flowing right to
 left) are written reversed with ``dir=back``; the layout reads them back in
-the model's direction. A big graph's derivative links are left out (see
-``LINKS_LEFT_OUT_FROM``).
+the model's direction.
 """
 
 from __future__ import annotations
@@ -44,22 +43,12 @@ def _goes_up_or_left(g: Graph, source: str, target: str) -> bool:
 
 
 def dot_edges(g: Graph) -> list[DotEdge]:
-    """Every model edge with its id and DOT direction (derivative links included; ``to_dot`` may leave them out)."""
+    """Every model edge with its id and DOT direction (derivative links included; ``to_dot`` skips them)."""
     out = []
     for i, (u, v, key) in enumerate(g.edge_order()):
         rev = _goes_up_or_left(g, u, v)
         out.append(DotEdge(f"e{i}", v if rev else u, u if rev else v, g.edge((u, v, key)).kind, rev))
     return out
-
-
-LINKS_LEFT_OUT_FROM = 500
-"""From this many nodes on, derivative links are not given to dot. They join a forward op to the backward op
-under it, which the columns' groups already align, and the layout draws them straight itself (their spline is
-only its fallback, for when no straight line fits, which none of the templates needs); but dot's horizontal
-placement grows with the square of a deep chain's length, and these links, tying the bands together, are
-most of it: a 256-layer network (1,796 nodes) lays out in 1.3 s of dot without them, 3.3 s with. Smaller
-graphs keep them, and with them the pictures they have always had (without them most templates would come
-out a little narrower, with a few links behind an update's label)."""
 
 
 def to_dot(g: Graph, sizes: dict[str, tuple[float, float]], edge_labels: dict[str, tuple[float, float]]) -> str:
@@ -72,10 +61,8 @@ def to_dot(g: Graph, sizes: dict[str, tuple[float, float]], edge_labels: dict[st
     order = g.node_order()
     _nodes(d, g, order, sizes)
     _rows(d, g, order)
-    links = len(order) < LINKS_LEFT_OUT_FROM
     for e in dot_edges(g):
-        if links or e.kind != "derivative":
-            d.edge(e.source, e.target, **_edge_attrs(g, e, edge_labels))
+        d.edge(e.source, e.target, **_edge_attrs(g, e, edge_labels))
     source: str = d.source
     return source
 

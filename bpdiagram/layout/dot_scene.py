@@ -1,14 +1,12 @@
 """The vectorized view's scene: graphviz places the boxes, bpdiagram chooses most of the lines.
 
 Graphviz (``dot -Tjson``, run once) places every node, one rank per row,
-and routes every edge it is given as a spline. The scene then
-keeps what dot does well (parameters into their linear step, updates) and
-replaces the rest: edges between neighbours in a row become straight arrows,
-and cache edges, derivative links and the loss's first gradient become
-straight lines chosen by the crossings they make (``layout.router``). When no
-straight line clears the other boxes, dot's spline is kept; a big graph's
-derivative link (not given to dot: ``dot_input.LINKS_LEFT_OUT_FROM``) is then
-the straight line between the two nodes' facing sides.
+and routes every edge as a spline. The scene then keeps what dot does well
+(parameters into their linear step, updates) and replaces the rest: edges
+between neighbours in a row become straight arrows, and cache edges,
+derivative links and the loss's first gradient become straight lines chosen
+by the crossings they make (``layout.router``), dot's spline being the
+fallback when no straight line clears the other boxes.
 """
 
 from __future__ import annotations
@@ -111,9 +109,7 @@ def _routes(g: Graph, result: dict[str, Any], nodes: list[NodeBox], labels: Labe
     requests: list[Request] = []
     edges = dot_edges(g)
     for e, ends in zip(edges, labels.order, strict=True):
-        text = labels.edge_texts.get(ends)
-        spline = (_spline_route(g, e, ends, by_id[e.id], text, place) if e.id in by_id else
-                  _facing_line(g, e, ends, boxes, text))  # a derivative link dot was not given
+        spline = _spline_route(g, e, ends, by_id[e.id], labels.edge_texts.get(ends), place)
         u, v = ends[0], ends[1]
         row = g.node(u).row
         if e.kind != "derivative" and row == g.node(v).row and _neighbours(boxes[u], boxes[v], row_centres[row]):
@@ -152,23 +148,6 @@ def _spline_route(g: Graph, e: DotEdge, ends: tuple[str, str, str], raw: dict[st
     if text is not None and label_at is None:
         label_at = _label_spot(pts, text)
     return EdgeRoute(e.id, ends[0], ends[1], e.kind, label, plain(label), pts, tip, label_at, text)
-
-
-def _facing_line(g: Graph, e: DotEdge, ends: tuple[str, str, str], boxes: dict[str, NodeBox],
-                 text: TextBlock | None) -> EdgeRoute:
-    """A derivative link's fallback: the straight line between its nodes' facing sides (their middles)."""
-    u, v = boxes[ends[0]], boxes[ends[1]]
-    (ux, uy), (vx, vy) = u.center, v.center
-    if u.y + u.h <= v.y or v.y + v.h <= u.y:  # one above the other: bottom to top
-        a = (ux, u.y + u.h if vy > uy else u.y)
-        b = (vx, v.y if vy > uy else v.y + v.h)
-    else:  # side by side
-        a = (u.x + u.w if vx > ux else u.x, uy)
-        b = (v.x if vx > ux else v.x + v.w, vy)
-    pts = straight((round(a[0], 2), round(a[1], 2)), (round(b[0], 2), round(b[1], 2)))
-    label = g.edge(ends).label
-    return EdgeRoute(e.id, ends[0], ends[1], e.kind, label, plain(label), pts, None,
-                     _label_spot(pts, text) if text is not None else None, text)
 
 
 def _request(g: Graph, spline: EdgeRoute) -> Request | None:
