@@ -18,10 +18,12 @@ from bpdiagram.spec.values import MAX_ABS, MAX_BATCH, MAX_SEED
 MAX_UNITS = 1_000_000
 """Units per layer; the vectorized view draws shapes, not units, so this only guards arithmetic."""
 
-MAX_LAYERS = 64
+MAX_LAYERS = 160
 """Layers of a network (the vectorized view). Set from ``tools/limits.py`` (``make limits``): the largest
-accepted network must render in every format within 10 s on 2 cores; on 2026-11-30 40 layers took 9 s of CPU,
-most of it rasterising the PNG and PDF (64 layers took 13 s, 256 layers far longer)."""
+accepted network must render in every format within 10 s on 2 cores. On 2026-12-08, every format, 4 units a
+layer, idle machine: 160 layers 7.0 s of CPU (5.6 s wall), 176 layers 9.1 s, 192 layers 9.0-9.3 s, 224
+layers 11.0 s, 256 layers 12.1 s. Graphviz's placement grows with the square of the depth (about 3 s of the
+256 layers'), and rasterising the PNG and PDF takes another 3 s, mostly shaping the labels' text."""
 
 MAX_L2 = 1e6
 """Largest λ accepted: beyond it the penalty swamps every loss and finite differences lose their digits."""
