@@ -15,6 +15,7 @@ from bpdiagram.diagram import Diagram
 from bpdiagram.errors import SpecError
 from bpdiagram.layout import binaries
 from bpdiagram.spec import load_spec
+from bpdiagram.spec.network import MAX_LAYERS
 from tests.geometry import grammar_violations, read
 
 GOOD = "input: 2\nlayers:\n  - {size: 3, activation: tanh}\n  - {size: 1, activation: sigmoid}\nloss: bce\n"
@@ -42,7 +43,7 @@ MALFORMED: list[tuple[str, bytes, str]] = [
     ("neg-size.yaml", GOOD.replace("size: 3", "size: -3").encode(), "between 1 and"),
     ("huge-size.yaml", GOOD.replace("size: 3", "size: 1000000000").encode(), "between 1 and 1000000"),
     ("many-layers.yaml", ("input: 2\nloss: mse\nlayers:\n" + "  - {size: 1, activation: linear}\n" * 300).encode(),
-     "at most 64"),
+     f"at most {MAX_LAYERS}"),
     ("show-empty.yaml", (GOOD + "diagram: {show: []}\n").encode(), "at least one edge kind"),
     ("upper.yaml", GOOD.replace("loss: bce", "loss: BCE").encode(), "did you mean 'bce'?"),
     ("nan-rate.yaml", (GOOD + "diagram: {learning_rate: .nan}\n").encode(), "learning_rate"),
