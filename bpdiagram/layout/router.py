@@ -200,14 +200,14 @@ class Router:
     """Routes requests one by one against everything routed so far, then improves them by rerouting."""
 
     def __init__(self, nodes: Sequence[NodeBox], fixed: Iterable[EdgeRoute], *, ellipses: set[str],
-                 arrow: float, bulk: bool = False) -> None:
+                 arrow: float) -> None:
         self.nodes = list(nodes)
         self.boxes = {n.id: n for n in self.nodes}
         self.ellipses = ellipses
         self.arrow = arrow
         self.routes: dict[str, EdgeRoute] = {}
-        self.bulk = bulk
-        """Whether numpy finds the candidates (``route_all`` turns it on from ``BULK_REQUESTS`` requests)."""
+        self.bulk = False
+        """Whether numpy finds the candidates (``route_all`` decides: from ``BULK_REQUESTS`` requests on)."""
         self._cache: dict[str, Iterable[_Candidate]] = {}
         self._between: dict[str, list[NodeBox]] = {}
         self._answers: dict[str, tuple[object, tuple[EdgeRoute, int, float] | None]] = {}
@@ -402,7 +402,7 @@ class Router:
     def route_all(self, requests: Sequence[Request]) -> dict[str, EdgeRoute]:
         """Route every request (in order), then reroute each while that removes crossings or straightens it."""
         chosen: dict[str, tuple[int, float]] = {}
-        self.bulk = self.bulk or len(requests) >= BULK_REQUESTS
+        self.bulk = len(requests) >= BULK_REQUESTS
         for req in requests:
             found = self.best(req)
             if found is None:

@@ -54,7 +54,7 @@ from bpdiagram.writers import Writer
 from bpdiagram.writers.graphml import LABEL_PAD, band_groups
 from bpdiagram.writers.polyline import polyline
 from bpdiagram.writers.svg import CORNER
-from bpdiagram.writers.xmltext import clean, markup_lines, num, serialise
+from bpdiagram.writers.xmltext import clean, document, markup_lines, num
 
 BAND_TITLE_WIDTH = 34.0
 """px: the swimlane's title bar on the left, where the SVG writes the band's name."""
@@ -116,9 +116,7 @@ def render(scene: Scene) -> bytes:
     hop: JumpStyle = "gap" if scene.jump_style == "gap" else "arc"
     for edge in edge_order(scene):
         _edge(root, edge, boxes, hop if edge.id in hops else "none", st)
-    ET.indent(mxfile, space=" ")
-    body = serialise(mxfile)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body + b"\n"
+    return document(mxfile)
 
 
 def html_label(markup: str) -> str:

@@ -32,7 +32,7 @@ from bpdiagram.options import Band
 from bpdiagram.style import BAND_TITLES, FONT_FAMILY, FONT_SIZE, SMALL_SIZE, StyleTable, style_table
 from bpdiagram.writers import Writer
 from bpdiagram.writers.polyline import polyline
-from bpdiagram.writers.xmltext import clean, markup_lines, num, serialise
+from bpdiagram.writers.xmltext import clean, document, markup_lines, num
 
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 Y_NS = "http://www.yworks.com/xml/graphml"
@@ -90,9 +90,7 @@ def render(scene: Scene) -> bytes:
     _legend(graph, scene, st)
     for edge in scene.edges:
         _edge(graph, edge, centers, st)
-    ET.indent(root, space=" ")
-    body = serialise(root)
-    return b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n' + body + b"\n"
+    return document(root, '<?xml version="1.0" encoding="UTF-8" standalone="no"?>')
 
 
 def _data(parent: ET.Element, key: str, text: str) -> ET.Element:

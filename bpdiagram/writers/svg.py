@@ -25,7 +25,7 @@ from bpdiagram.layout.text import TextBlock
 from bpdiagram.options import JumpStyle
 from bpdiagram.style import BAND_TITLES, FONT_STACK, EdgeStyle, StyleTable, style_table
 from bpdiagram.writers import Writer
-from bpdiagram.writers.xmltext import clean, num, serialise
+from bpdiagram.writers.xmltext import clean, document, num
 
 SVG_NS = "http://www.w3.org/2000/svg"
 CORNER = 7.0
@@ -34,9 +34,7 @@ CORNER = 7.0
 def render(scene: Scene) -> bytes:
     """The scene as SVG bytes (UTF-8, with XML declaration)."""
     root = build(scene)
-    ET.indent(root, space=" ")
-    body = serialise(root)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body + b"\n"
+    return document(root)
 
 
 def build(scene: Scene) -> ET.Element:

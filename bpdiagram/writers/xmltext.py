@@ -24,14 +24,16 @@ def clean(text: str) -> str:
     return _INVALID.sub("", text)
 
 
-def serialise(root: ET.Element) -> bytes:
-    """``root`` as UTF-8 bytes, without a declaration: the same bytes as ``ET.tostring(root, encoding="utf-8")``.
+def document(root: ET.Element, declaration: str = '<?xml version="1.0" encoding="UTF-8"?>') -> bytes:
+    """``root`` as an indented UTF-8 file: ``declaration``, the element, a final newline.
 
-    ElementTree's own UTF-8 output encodes write by write through a text
-    wrapper (for a 256-layer diagram's SVG, half a million writes and a
-    third of a second); its text, encoded once, is the same.
+    The text is made by ElementTree and encoded once: its own UTF-8 output
+    encodes write by write through a text wrapper (for a 256-layer
+    diagram's SVG, half a million writes and a third of a second), for the
+    same bytes.
     """
-    return ET.tostring(root, encoding="unicode").encode("utf-8")
+    ET.indent(root, space=" ")
+    return (declaration + "\n" + ET.tostring(root, encoding="unicode") + "\n").encode("utf-8")
 
 
 def num(value: float) -> str:
